@@ -1,0 +1,302 @@
+/**
+ * The persistence port: everything sealflow keeps, behind one transactional interface.
+ *
+ * Implementations: `createMemoryPersistence()` in `@sealflow/core/testing` (the reference and test oracle), and
+ * `pglitePersistence()` / `postgresPersistence()` in `@sealflow/adapter-storage`. All of them pass
+ * `runPersistenceContract()` from `@sealflow/core/testing`; that suite is the executable form of the rules below.
+ *
+ * ## Rules every implementation keeps
+ * - `transaction(work)` runs `work` atomically: if it throws, nothing it wrote is visible to anyone, ever; if it
+ *   returns, everything is. The error `work` threw is re-thrown unchanged.
+ * - Reads inside a transaction see that transaction's own writes. Isolation may be READ COMMITTED: every update
+ *   that must not be lost is a conditional write (`expectedVersion`, claim tokens), which the stores report by
+ *   returning `false` rather than throwing.
+ * - Inserting a key that exists throws `ConflictError('DUPLICATE')` — except `outbox.enqueue`, which is idempotent
+ *   by design and silently keeps the first entry. A duplicate aborts the surrounding transaction on PostgreSQL, so
+ *   callers treat it as the end of that transaction.
+ * - Times are integers in epoch milliseconds, taken from the caller (who has the `Clock`), never from the database.
+ * - JSON values (`snapshot`, `payload`, `data`, `event`) round-trip exactly as `JSON.parse(JSON.stringify(v))`.
+ * - Claims (`outbox.claim`, `timers.claimDue`) must be safe with many concurrent claimers on one database: an item is
+ *   handed to at most one claimer until its lease expires (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
+ * - Lists are ordered as documented per method, so results are deterministic.
+ * - Failures of the store itself surface as `AdapterError` (retryable) with the driver's error as `cause`.
+ */
+
+export interface Persistence {
+  /** A short name for logs and error messages, such as `pglite` or `postgres`. */
+  readonly name: string;
+  transaction<T>(work: (tx: PersistenceTransaction) => Promise<T>): Promise<T>;
+  /** Release connections. The persistence may not be used afterwards. */
+  close(): Promise<void>;
+}
+
+/** The stores, bound to one open transaction. Do not keep a reference after the transaction has ended. */
+export interface PersistenceTransaction {
+  readonly workflows: WorkflowStore;
+  readonly outbox: OutboxStore;
+  readonly timers: TimerStore;
+  readonly audit: AuditStore;
+  readonly entities: EntityStore;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Workflows: one row per running or finished machine instance.
+
+export type WorkflowStatus = 'active' | 'done' | 'error' | 'stopped';
+
+export interface WorkflowRow {
+  id: string;
+  /** The workflow definition's id, such as `template-approval`. */
+  machineId: string;
+  /** The definition version that wrote `snapshot`; restoring under another version needs a migration. */
+  machineVersion: number;
+  status: WorkflowStatus;
+  /** The state value as dotted text (`pending.legal`), kept beside the snapshot so it can be queried. */
+  stateValue: string;
+  /** The persisted XState snapshot, plain JSON. */
+  snapshot: unknown;
+  /** Starts at 1 on insert and goes up by exactly 1 on every successful update. */
+  rowVersion: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewWorkflowRow = Omit<WorkflowRow, 'rowVersion' | 'updatedAt'>;
+
+export interface WorkflowChange {
+  machineVersion: number;
+  status: WorkflowStatus;
+  stateValue: string;
+  snapshot: unknown;
+  updatedAt: number;
+}
+
+export interface WorkflowFilter {
+  machineId?: string;
+  status?: WorkflowStatus;
+  stateValue?: string;
+  /** Keyset pagination: only ids greater than this. */
+  afterId?: string;
+  /** Default 100. */
+  limit?: number;
+}
+
+export interface WorkflowStore {
+  /** Throws `ConflictError('DUPLICATE')` when the id exists. The stored row has `rowVersion` 1. */
+  insert(row: NewWorkflowRow): Promise<void>;
+  get(id: string): Promise<WorkflowRow | null>;
+  /**
+   * Replace the row's state if and only if its `rowVersion` still equals `expectedRowVersion`; the new
+   * `rowVersion` is `expectedRowVersion + 1`. Returns false (and writes nothing) when the version moved on or the
+   * row does not exist.
+   */
+  update(id: string, expectedRowVersion: number, change: WorkflowChange): Promise<boolean>;
+  /** Ordered by id. */
+  list(filter?: WorkflowFilter): Promise<WorkflowRow[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Outbox: effects to execute and domain events to publish, written in the same transaction as the state change.
+
+/** `effect`: work a worker executes (vendor call, upload). `event`: a domain event for host subscribers. */
+export type OutboxKind = 'effect' | 'event';
+
+/**
+ * `pending` → (claim) → `running` → `done`; or back to `pending` with a later `availableAt` for a retry;
+ * or `failed` (a permanent error that was reported to the workflow) or `dead` (retries exhausted, waiting for a
+ * person). `requeue` moves `failed`/`dead` back to `pending`.
+ */
+export type OutboxStatus = 'pending' | 'running' | 'done' | 'failed' | 'dead';
+
+export interface OutboxEntry {
+  /** The idempotency key: derived from workflow, step and action, so a re-run of the same step gets the same id. */
+  id: string;
+  workflowId: string;
+  kind: OutboxKind;
+  /** The effect or event name, such as `sendForSigning`. */
+  type: string;
+  payload: unknown;
+  status: OutboxStatus;
+  /** How many times the entry has been claimed. */
+  attempts: number;
+  /** Not claimable before this time. */
+  availableAt: number;
+  /** Set by `claim`; completion and release must present it. Null when not claimed. */
+  claimToken: string | null;
+  /** A `running` entry whose lease has passed may be claimed again (its worker is presumed dead). */
+  leaseUntil: number | null;
+  lastError: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewOutboxEntry = Pick<OutboxEntry, 'id' | 'workflowId' | 'kind' | 'type' | 'payload' | 'availableAt'> & {
+  createdAt: number;
+};
+
+export interface ClaimRequest {
+  kind: OutboxKind;
+  /** Unique per claim call; the claimed entries carry it until completed or released. */
+  claimToken: string;
+  now: number;
+  leaseMs: number;
+  limit: number;
+}
+
+export interface ReleaseChange {
+  status: 'pending' | 'failed' | 'dead';
+  /** For `pending`: when the retry may run. */
+  availableAt: number;
+  error: string | null;
+  now: number;
+}
+
+export interface OutboxFilter {
+  workflowId?: string;
+  kind?: OutboxKind;
+  status?: OutboxStatus;
+  afterId?: string;
+  limit?: number;
+}
+
+export interface OutboxStore {
+  /** Insert entries; an id that already exists is skipped silently (idempotent enqueue). */
+  enqueue(entries: NewOutboxEntry[]): Promise<void>;
+  /**
+   * Claim up to `limit` entries of `kind` that are `pending` with `availableAt <= now`, or `running` with
+   * `leaseUntil < now`. Each claimed entry becomes `running` with `claimToken`, `leaseUntil = now + leaseMs` and
+   * `attempts + 1`. Oldest `availableAt` first, then id. Concurrent claimers never receive the same entry.
+   */
+  claim(request: ClaimRequest): Promise<OutboxEntry[]>;
+  /** Mark done if the entry is still claimed with this token; false when the claim was lost. */
+  complete(id: string, claimToken: string, now: number): Promise<boolean>;
+  /** Release a claimed entry to `pending` (retry), `failed` or `dead`; false when the claim was lost. */
+  release(id: string, claimToken: string, change: ReleaseChange): Promise<boolean>;
+  /** Move a `failed` or `dead` entry back to `pending`, available at `now`, with `attempts` reset to 0. */
+  requeue(id: string, now: number): Promise<boolean>;
+  get(id: string): Promise<OutboxEntry | null>;
+  /** Ordered by createdAt, then id. */
+  list(filter?: OutboxFilter): Promise<OutboxEntry[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Timers: delayed events (`after` transitions), durable across restarts.
+
+export interface TimerRow {
+  workflowId: string;
+  /** The machine's id for the delayed event (XState's `sendId`); unique per workflow. */
+  timerId: string;
+  /** The event to send to the workflow when due. */
+  event: unknown;
+  dueAt: number;
+  /** A fresh token per `schedule`, so firing a timer that was re-scheduled meanwhile is detectable. */
+  token: string;
+  leaseUntil: number | null;
+}
+
+export interface TimerClaimRequest {
+  now: number;
+  leaseMs: number;
+  limit: number;
+}
+
+export interface TimerStore {
+  /** Insert or replace the timer `(workflowId, timerId)`; replacing clears any lease. */
+  schedule(timer: Omit<TimerRow, 'leaseUntil'>): Promise<void>;
+  /** Remove the timer if present. */
+  cancel(workflowId: string, timerId: string): Promise<void>;
+  /** Remove every timer of the workflow. */
+  cancelAll(workflowId: string): Promise<void>;
+  /**
+   * Lease up to `limit` timers with `dueAt <= now` whose lease is absent or expired, setting
+   * `leaseUntil = now + leaseMs`. Earliest `dueAt` first. Concurrent claimers never receive the same timer.
+   */
+  claimDue(request: TimerClaimRequest): Promise<TimerRow[]>;
+  /** Delete the timer if it still carries `token`; false when it was cancelled or re-scheduled. */
+  remove(workflowId: string, timerId: string, token: string): Promise<boolean>;
+  /** Ordered by dueAt, then workflowId, then timerId. */
+  list(filter?: { workflowId?: string; limit?: number }): Promise<TimerRow[]>;
+  /** The earliest `dueAt` of all timers, or null when there are none. */
+  nextDueAt(): Promise<number | null>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Audit log: append-only, hash-chained per stream (a stream is usually one workflow or one business object).
+
+export interface AuditEntry {
+  streamId: string;
+  /** 1, 2, 3 … within the stream, without gaps. */
+  seq: number;
+  type: string;
+  /** Who caused it: an actor id, `system`, or a vendor id. */
+  actor: string;
+  data: unknown;
+  at: number;
+  /** Hash of the previous entry in the stream; 64 zeros for the first. */
+  prevHash: string;
+  /** SHA-256 over this entry's canonical form including `prevHash` (computed by core, stored verbatim). */
+  hash: string;
+}
+
+export interface AuditStore {
+  /** Throws `ConflictError('DUPLICATE')` when `(streamId, seq)` exists. There is no update and no delete. */
+  append(entry: AuditEntry): Promise<void>;
+  /** The entry with the highest seq in the stream, or null. */
+  last(streamId: string): Promise<AuditEntry | null>;
+  /** Ordered by seq. */
+  list(streamId: string, options?: { fromSeq?: number; limit?: number }): Promise<AuditEntry[]>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entities: the storage under core's typed repositories (templates, signing records, institutions, …).
+// Stored as JSON with string tags for filtering, so a new repository needs no migration.
+
+export interface EntityRow {
+  /** The repository's name, such as `template-version`. */
+  kind: string;
+  id: string;
+  /** Starts at 1, +1 per update; updates are conditional on it. */
+  version: number;
+  data: unknown;
+  /** Exact-match filter keys. Values are strings; keep personal data out (store keyed hashes instead). */
+  tags: Record<string, string>;
+  /** Optional second unique key within the kind (a business number, an idempotency key). */
+  uniqueKey: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewEntityRow = Omit<EntityRow, 'version' | 'updatedAt'>;
+
+export interface EntityChange {
+  data: unknown;
+  tags: Record<string, string>;
+  uniqueKey: string | null;
+  updatedAt: number;
+}
+
+export interface EntityQuery {
+  /** Every given tag must match exactly. */
+  tags?: Record<string, string>;
+  /** Inclusive bounds on updatedAt. */
+  updatedFrom?: number;
+  updatedTo?: number;
+  /** Keyset pagination on id (ascending order) . */
+  afterId?: string;
+  /** Default 100. */
+  limit?: number;
+}
+
+export interface EntityStore {
+  /** Throws `ConflictError('DUPLICATE')` when `(kind, id)` or `(kind, uniqueKey)` exists. Stored with version 1. */
+  insert(row: NewEntityRow): Promise<void>;
+  get(kind: string, id: string): Promise<EntityRow | null>;
+  getByUniqueKey(kind: string, uniqueKey: string): Promise<EntityRow | null>;
+  /**
+   * Replace data and tags if the version still equals `expectedVersion`; false otherwise. Throws
+   * `ConflictError('DUPLICATE')` if the new uniqueKey belongs to another row.
+   */
+  update(kind: string, id: string, expectedVersion: number, change: EntityChange): Promise<boolean>;
+  /** Ordered by id. */
+  find(kind: string, query?: EntityQuery): Promise<EntityRow[]>;
+}
