@@ -1,0 +1,2 @@
+/** Arrives with its own issue. */
+export {};

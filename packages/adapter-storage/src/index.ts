@@ -1,0 +1,2 @@
+export * from './persistence/index.js';
+export * from './documents/index.js';
