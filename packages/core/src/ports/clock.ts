@@ -27,8 +27,6 @@ export const systemClock: Clock = { now: () => Date.now() };
 export const systemScheduler: Scheduler = {
   schedule(task, delayMs) {
     const handle = setTimeout(task, Math.max(0, delayMs));
-    // Pollers must never keep a host process alive on their own.
-    handle.unref?.();
     return () => clearTimeout(handle);
   },
 };

@@ -1,0 +1,93 @@
+import type { AnyStateMachine, EventObject } from 'xstate';
+import type { Clock } from '../ports/clock.js';
+import type { Logger } from '../ports/logger.js';
+
+/**
+ * What an effect handler learns about the call it is making.
+ *
+ * `idempotencyKey` is derived from the workflow and the step that requested the effect, so a re-run after a crash
+ * (or after a lost lease) presents the same key. Pass it to every remote call that can take one: that is what makes
+ * "at least once" execution look like "exactly once" to a vendor.
+ */
+export interface EffectContext {
+  workflowId: string;
+  idempotencyKey: string;
+  /** 1 on the first try. */
+  attempt: number;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** An error as it is stored and fed back to a workflow: no stack, no cause chain, message already masked. */
+export interface SerializedError {
+  code: string;
+  message: string;
+  retryable: boolean;
+}
+
+export interface RetryPolicy {
+  /** Attempts before an effect goes to the dead letters (default 5). */
+  maxAttempts: number;
+  /** First retry delay in ms (default 1 000); doubles per attempt. */
+  baseDelayMs: number;
+  /** Cap on one delay in ms (default 5 minutes). */
+  maxDelayMs: number;
+  /** 0..1: the share of each delay that is randomised, so retries of many workflows spread out (default 0.5). */
+  jitter: number;
+}
+
+/**
+ * One side effect a machine may request by naming it as an action.
+ *
+ * The machine declares the action in `setup({ actions: { name: () => {} } })` (a no-op: the runtime never runs
+ * actions inside a transition) and uses it like any action, with `params`. The runtime writes it to the outbox in
+ * the same transaction as the new state; a worker runs `run(params)` later and feeds the result back as an event.
+ */
+export interface EffectDefinition<Params = any, Output = any> {
+  run(params: Params, context: EffectContext): Promise<Output>;
+  /** The event fed back on success; default `{ type: '<name>.done', output }`. Return null to send nothing. */
+  onDone?: (output: Output, params: Params) => EventObject | null;
+  /**
+   * The event fed back when the effect fails permanently (a non-retryable error); default
+   * `{ type: '<name>.failed', error }`. Retryable errors are retried instead, then dead-lettered without an event,
+   * because a person may still retry them; put a deadline in the machine if it must not wait forever.
+   */
+  onFailed?: (error: SerializedError, params: Params) => EventObject | null;
+  retry?: Partial<RetryPolicy>;
+}
+
+/** Turns a snapshot written by version `from` into one that version `from + 1` can restore. */
+export type SnapshotMigration = (snapshot: any) => any;
+
+export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateMachine> {
+  /** Stable name stored with every row, such as `template-approval`. Never rename a definition in use. */
+  readonly id: string;
+  /** Bump when a change to the machine makes old snapshots unreadable, and register a migration from the old one. */
+  readonly version: number;
+  readonly machine: TMachine;
+  readonly effects: Readonly<Record<string, EffectDefinition>>;
+  /** `migrations[n]` migrates a version-n snapshot to version n+1. */
+  readonly migrations: Readonly<Record<number, SnapshotMigration>>;
+}
+
+export function defineWorkflow<TMachine extends AnyStateMachine>(definition: {
+  id: string;
+  version: number;
+  machine: TMachine;
+  effects?: Record<string, EffectDefinition>;
+  migrations?: Record<number, SnapshotMigration>;
+}): WorkflowDefinition<TMachine> {
+  if (!/^[a-z][a-z0-9-]*$/.test(definition.id)) {
+    throw new TypeError(`workflow id '${definition.id}' must be lower-case kebab-case, such as 'template-approval'`);
+  }
+  if (!Number.isInteger(definition.version) || definition.version < 1) {
+    throw new TypeError(`workflow '${definition.id}' needs a positive integer version, got ${definition.version}`);
+  }
+  return Object.freeze({
+    id: definition.id,
+    version: definition.version,
+    machine: definition.machine,
+    effects: Object.freeze({ ...definition.effects }),
+    migrations: Object.freeze({ ...definition.migrations }),
+  });
+}
