@@ -5,3 +5,4 @@ export * from './ports/logger.js';
 export * from './ports/persistence.js';
 export * from './runtime/index.js';
 export * from './ports/document-store.js';
+export * from './repository.js';

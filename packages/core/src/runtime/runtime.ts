@@ -40,6 +40,9 @@ import { createWorker, type Worker, type WorkerOptions, type WorkerPass } from '
  * different idempotency keys; several processes can share one database.
  */
 
+/** An event for a workflow: a `type` and any JSON-serialisable fields. */
+export type WorkflowEvent = EventObject & Record<string, unknown>;
+
 export interface WorkflowState {
   id: string;
   /** The definition id. */
@@ -77,6 +80,11 @@ export interface SendOptions {
   expectedVersion?: number;
   /** Recorded in the audit log; defaults to `system`. */
   actor?: string;
+  /**
+   * Domain writes that must commit or roll back with this transition (a template's status, a record). Runs after
+   * the new state is saved, inside the same transaction; throwing aborts both.
+   */
+  alongside?: (tx: PersistenceTransaction, next: WorkflowState) => Promise<void>;
 }
 
 export interface StartOptions {
@@ -85,6 +93,8 @@ export interface StartOptions {
   actor?: string;
   /** What to do when a workflow with this id exists: `throw` (default) a DUPLICATE conflict, or `return` it. */
   ifExists?: 'throw' | 'return';
+  /** Domain writes that commit with the start, as in `SendOptions.alongside`. */
+  alongside?: (tx: PersistenceTransaction, state: WorkflowState) => Promise<void>;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, maxDelayMs: 300_000, jitter: 0.5 };
@@ -103,7 +113,7 @@ const MAX_STALE_RETRIES = 20;
 
 export interface Runtime {
   start(type: string, options: StartOptions): Promise<WorkflowState>;
-  send(id: string, event: EventObject, options?: SendOptions): Promise<WorkflowState>;
+  send(id: string, event: WorkflowEvent, options?: SendOptions): Promise<WorkflowState>;
   get(id: string): Promise<WorkflowState | null>;
   list(filter?: WorkflowFilter): Promise<WorkflowState[]>;
   /** Run due timers and claimable effects and events once; returns what was processed. For tests and cron hosts. */
@@ -270,6 +280,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           },
           at: now,
         });
+        await startOptions.alongside?.(tx, toState(row, snapshot));
       });
     } catch (error) {
       if (error instanceof ConflictError && error.code === 'DUPLICATE') {
@@ -373,7 +384,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       data: { event: maskPersonalData(event), from: row.stateValue, to: change.stateValue, rowVersion: nextRowVersion },
       at: now,
     });
-    return toState({ ...row, ...change, rowVersion: nextRowVersion }, next);
+    const state = toState({ ...row, ...change, rowVersion: nextRowVersion }, next);
+    await sendOptions.alongside?.(tx, state);
+    return state;
   }
 
   function rejectionOf(
@@ -401,7 +414,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return null;
   }
 
-  async function send(id: string, event: EventObject, sendOptions: SendOptions = {}): Promise<WorkflowState> {
+  async function send(id: string, event: WorkflowEvent, sendOptions: SendOptions = {}): Promise<WorkflowState> {
     const state = await deliver(id, event, sendOptions);
     logger.info('workflow_event', { workflowId: id, event: event.type, state: state?.stateValue });
     return state!;
