@@ -3,10 +3,12 @@ import { defineConfig } from 'vitest/config';
 
 // Tests run against package sources through the `@sealflow/source` export condition, so no build is needed first.
 const conditions = ['@sealflow/source', ...defaultServerConditions];
+// Not "module" on the server: the AWS SDK maps it to bundler-only ESM (extensionless imports) that Node cannot load.
+const serverConditions = conditions.filter((c) => c !== 'module');
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  ssr: { resolve: { conditions: serverConditions, externalConditions: conditions } },
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/**/*.test.ts'],
     testTimeout: 60_000,

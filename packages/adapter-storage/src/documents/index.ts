@@ -1,1 +1,2 @@
-export {};
+export * from './fs-document-store.js';
+export * from './s3-document-store.js';

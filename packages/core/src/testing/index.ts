@@ -1,2 +1,4 @@
 export * from './manual-clock.js';
 export * from './memory-logger.js';
+export * from './memory-document-store.js';
+export * from './document-store-contract.js';

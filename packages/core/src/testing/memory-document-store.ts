@@ -1,0 +1,70 @@
+import { NotFoundError } from '../errors.js';
+import { systemClock } from '../ports/clock.js';
+import {
+  checkDocumentFileId,
+  checkDocumentInput,
+  type DocumentStore,
+  type DocumentStoreOptions,
+  generateDocumentFileId,
+  type StoredDocument,
+  verifyDocumentBytes,
+} from '../ports/document-store.js';
+
+export interface MemoryDocumentStore extends DocumentStore {
+  /** Test hook: flip one bit of the stored bytes, as damaged storage would, so the next `get` must refuse them. */
+  corrupt(fileId: string): Promise<void>;
+  /** How many documents are stored. */
+  size(): number;
+}
+
+/** The reference `DocumentStore`: documents live in a Map and are lost with the process. */
+export function createMemoryDocumentStore(options: DocumentStoreOptions = {}): MemoryDocumentStore {
+  const clock = options.clock ?? systemClock;
+  const documents = new Map<string, { bytes: Uint8Array; document: StoredDocument }>();
+  const name = 'memory';
+  const copyOf = (document: StoredDocument): StoredDocument => ({ ...document, metadata: { ...document.metadata } });
+  const notFound = (fileId: string) =>
+    new NotFoundError(`document ${fileId} is not in the ${name} document store; it was never stored or was deleted.`, {
+      details: { fileId, store: name },
+    });
+
+  return {
+    name,
+    async put(input) {
+      const { bytes, contentType, key, metadata, sha256 } = checkDocumentInput(input);
+      const document: StoredDocument = {
+        fileId: generateDocumentFileId(),
+        sha256,
+        size: bytes.length,
+        contentType,
+        key,
+        storedAt: clock.now(),
+        metadata,
+      };
+      documents.set(document.fileId, { bytes, document });
+      return copyOf(document);
+    },
+    async get(fileId) {
+      checkDocumentFileId(name, fileId);
+      const stored = documents.get(fileId);
+      if (!stored) throw notFound(fileId);
+      verifyDocumentBytes(name, stored.document, stored.bytes);
+      return { bytes: new Uint8Array(stored.bytes), document: copyOf(stored.document) };
+    },
+    async head(fileId) {
+      checkDocumentFileId(name, fileId);
+      const stored = documents.get(fileId);
+      return stored ? copyOf(stored.document) : null;
+    },
+    async delete(fileId) {
+      checkDocumentFileId(name, fileId);
+      documents.delete(fileId);
+    },
+    async corrupt(fileId) {
+      const stored = documents.get(fileId);
+      if (!stored) throw notFound(fileId);
+      stored.bytes[0] = (stored.bytes[0] ?? 0) ^ 0x01;
+    },
+    size: () => documents.size,
+  };
+}
