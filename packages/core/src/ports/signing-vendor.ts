@@ -1,0 +1,183 @@
+/**
+ * The signing-vendor port: what sealflow needs from e签宝, CFCA 安心签, the local PAdES signer, or any other vendor.
+ *
+ * Implementations: `localSigner()` in `@sealflow/adapter-local`, `esignVendor()` in `@sealflow/adapter-esign`,
+ * `cfcaVendor()` in `@sealflow/adapter-cfca`. Core never calls a vendor directly: it wraps every vendor in
+ * `createSigningGateway(vendor)`, which validates inputs and outputs, retries retryable failures, normalises errors
+ * and logs with personal data masked. All of them pass `runSigningVendorContract()` from `@sealflow/core/testing`.
+ *
+ * ## Rules every implementation keeps
+ * - **Idempotency.** Every call carries `context.idempotencyKey`. The same key with the same input must not create a
+ *   second vendor object (flow, file, signature): return the first result. Vendors that take a business id
+ *   (e签宝 `signFlowConfig.signFlowTitle` + our `thirdOrderNo`, CFCA `contractNo`) use the key for it; others keep a
+ *   key → result map in the vendor's own store.
+ * - **Errors.** Throw `SealflowError` with code `VENDOR_*` and `retryable` set truthfully: network failures, timeouts,
+ *   HTTP 5xx and vendor rate limits are retryable; validation and business refusals (bad ID number, seal not
+ *   authorised, flow already finished) are not. Put the vendor's own code in `details.vendorCode`. Never put an
+ *   unmasked ID number, mobile or name in a message.
+ * - **Capabilities, not vendor names.** Core decides how to run a scene from `capabilities` alone; an adapter must
+ *   declare exactly what it supports and throw `VENDOR_UNSUPPORTED` from anything else.
+ * - **Documents are bytes.** Inputs and outputs are `Uint8Array`; an adapter never reads or writes files itself.
+ * - **Times** are epoch milliseconds.
+ */
+
+export type SignerKind = 'person' | 'organization';
+
+/** Where a seal or signature goes: an existing form field, a keyword in the text, or explicit coordinates. */
+export type SealPlacement =
+  | { documentKey: string; field: string }
+  | { documentKey: string; keyword: string; offsetX?: number; offsetY?: number }
+  | { documentKey: string; page: number; x: number; y: number; width?: number; height?: number };
+
+export interface SignerSpec {
+  /** The party's role in the scene: `borrower`, `platform`, `funder`, `guarantor`, `paymentCompany`, … */
+  role: string;
+  kind: SignerKind;
+  /** Person's real name or organisation's registered name. Personal data: adapters must not log it. */
+  name: string;
+  /** Resident ID number (person) or unified social credit code (organisation). */
+  idNumber: string;
+  mobile?: string;
+  /** The vendor's seal id, or the local signer's seal name. Organisations only. */
+  sealId?: string;
+  /**
+   * Sign without the signer's interaction: an organisation's auto-seal, or a person's authorised silent signing.
+   * Only allowed when the matching capability is declared.
+   */
+  autoSign: boolean;
+  /** Lower signs first; equal orders sign in parallel. */
+  order: number;
+  placements: SealPlacement[];
+}
+
+export interface VendorDocumentRef {
+  /** Our key for the document within the flow, such as `credit-contract`. */
+  key: string;
+  /** The vendor's id for the uploaded or filled file. */
+  vendorFileId: string;
+  fileName: string;
+}
+
+export interface CreateFlowInput {
+  /** Shown to signers by vendors that have a UI; also the business reference. */
+  title: string;
+  /** The host's business number, passed to vendors that store one. */
+  businessNo: string;
+  documents: VendorDocumentRef[];
+  signers: SignerSpec[];
+  /** After this the vendor expires the flow. */
+  deadlineAt?: number;
+  /** Where the vendor should push status callbacks, when it supports them. */
+  callbackUrl?: string;
+}
+
+export type VendorFlowStatus = 'draft' | 'signing' | 'completed' | 'rejected' | 'revoked' | 'expired' | 'failed';
+
+export interface VendorFlow {
+  flowId: string;
+  status: VendorFlowStatus;
+  signers: { role: string; status: 'waiting' | 'signing' | 'signed' | 'rejected' | 'failed'; signedAt?: number }[];
+  /** The vendor's reason when the flow did not complete, masked. */
+  reason?: string;
+}
+
+export interface SignedDocument {
+  key: string;
+  fileName: string;
+  bytes: Uint8Array;
+}
+
+/** A callback request exactly as it arrived, before any parsing: verification needs the raw bytes. */
+export interface RawCallback {
+  headers: Record<string, string | string[] | undefined>;
+  query: Record<string, string | string[] | undefined>;
+  rawBody: Uint8Array | string;
+}
+
+export interface VendorCallbackEvent {
+  /** Stable across the vendor's redeliveries of the same notification: the deduplication key. */
+  eventId: string;
+  flowId: string;
+  /** What happened, in vendor-neutral terms. */
+  kind: 'signer-signed' | 'flow-completed' | 'flow-rejected' | 'flow-revoked' | 'flow-expired' | 'other';
+  /** Role of the signer for `signer-signed`, when the vendor says. */
+  role?: string;
+  occurredAt: number;
+  /** The vendor's action name, for logs. */
+  vendorAction: string;
+}
+
+export interface VendorCallContext {
+  /** Same key, same input → same result, never a second vendor object. */
+  idempotencyKey: string;
+  signal?: AbortSignal;
+}
+
+export interface SigningCapabilities {
+  /** An organisation's seal can be applied without a person (the platform's 自动盖章). */
+  organizationAutoSeal: boolean;
+  /** A person can be signed for without interaction (authorised 静默签署). e签宝 v3: false. */
+  personAutoSign: boolean;
+  /** `fillTemplate` works: the vendor renders from its own template (e签宝 doc templates, CFCA 3201). */
+  vendorTemplates: boolean;
+  /** The vendor pushes status callbacks; without this core polls `getFlow`. */
+  callbacks: boolean;
+  /** `appendSigner` works: a signer (a funder with its own seal) can be added to a started flow. */
+  appendSigners: boolean;
+  /** Signed output is a PAdES PDF that `verifyPdfSignatures` can check locally. */
+  padesOutput: boolean;
+  maxSignersPerFlow: number;
+}
+
+export interface SigningVendor {
+  /** A short stable id used in routing, records and callback URLs: `local`, `esign`, `cfca`. */
+  readonly id: string;
+  readonly capabilities: SigningCapabilities;
+
+  /** Upload a rendered PDF; returns the vendor's file id. */
+  uploadDocument(document: { key: string; fileName: string; bytes: Uint8Array }, context: VendorCallContext): Promise<VendorDocumentRef>;
+
+  /** Fill a vendor-side template (only with `capabilities.vendorTemplates`). */
+  fillTemplate?(
+    input: { key: string; fileName: string; vendorTemplateId: string; values: Record<string, string> },
+    context: VendorCallContext,
+  ): Promise<VendorDocumentRef>;
+
+  /** Create and start a flow. Auto-sign signers are signed by the vendor as part of starting, where it can. */
+  createFlow(input: CreateFlowInput, context: VendorCallContext): Promise<VendorFlow>;
+
+  /** Add a signer to a started flow, such as a funder with its own seal (only with `capabilities.appendSigners`). */
+  appendSigner?(flowId: string, signer: SignerSpec, context: VendorCallContext): Promise<VendorFlow>;
+
+  /** The flow's current status; throws `NotFoundError` when the vendor does not know the flow. */
+  getFlow(flowId: string, context: VendorCallContext): Promise<VendorFlow>;
+
+  /** A URL where a person signs (vendors with a signing UI). */
+  signerUrl?(flowId: string, role: string, context: VendorCallContext): Promise<{ url: string; expiresAt?: number }>;
+
+  /** The signed documents; only once the flow is `completed`. */
+  downloadSigned(flowId: string, context: VendorCallContext): Promise<SignedDocument[]>;
+
+  /** Revoke a flow that has not completed. Idempotent. */
+  cancelFlow(flowId: string, reason: string, context: VendorCallContext): Promise<void>;
+
+  /**
+   * Verify a callback's authenticity (signature, timestamp window) and parse it. Throws `SealflowError` code
+   * `CALLBACK_REJECTED` for anything forged, tampered or stale. Only with `capabilities.callbacks`.
+   */
+  parseCallback?(callback: RawCallback): Promise<VendorCallbackEvent>;
+}
+
+/**
+ * Real-name verification (实名认证) of a customer before signing. Hosts usually already verified the customer
+ * (operator three-element check, bank-card four-element check, face); this port lets core ask.
+ */
+export interface IdentityVerifier {
+  /** Resolve with the verification on record, or `{ verified: false }`. Never throws for "not verified". */
+  check(person: { name: string; idNumber: string; mobile?: string }): Promise<{
+    verified: boolean;
+    /** How, such as `three-element`, `face`, `bank-card-four-element`. */
+    method?: string;
+    verifiedAt?: number;
+  }>;
+}
