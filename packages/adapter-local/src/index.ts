@@ -1,1 +1,16 @@
-export {};
+/**
+ * @sealflow/adapter-local: seals PDFs offline with your own certificate (PAdES baseline B, ETSI.CAdES.detached),
+ * each signature as an incremental update so earlier signatures stay valid.
+ */
+export { buildCadesSignature } from './cms.js';
+export { SealingError, type SealingErrorCode } from './errors.js';
+export { createSealImage, type SealImageOptions } from './seal-image.js';
+export { type Rect, type SealAppearance, type SealField, type SealOptions, sealPdf } from './seal-pdf.js';
+export {
+  type LoadSigningIdentityOptions,
+  loadSigningIdentity,
+  type SigningIdentity,
+  type SigningIdentitySource,
+} from './signing-identity.js';
+export { createTestIdentity, type TestIdentity, type TestIdentityOptions } from './test-identity.js';
+export { type SignatureReport, verifyPdfSignatures } from './verify.js';

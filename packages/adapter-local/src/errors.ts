@@ -1,0 +1,30 @@
+import { SealflowError, type SealflowErrorOptions } from '@sealflow/core';
+
+/**
+ * Stable codes for everything the local sealer refuses. Hosts branch on them, so they never change.
+ * - CERTIFICATE_PASSWORD: the PKCS#12 password is wrong (the MAC or the key decryption failed).
+ * - CERTIFICATE_KEY_MISMATCH: the private key does not belong to the certificate.
+ * - CERTIFICATE_EXPIRED / CERTIFICATE_NOT_YET_VALID: outside the validity period (only when the caller asked to reject).
+ * - CERTIFICATE_INVALID: the key material could not be parsed at all.
+ * - PDF_MALFORMED: the PDF's cross-reference data or objects could not be read.
+ * - PDF_UNSUPPORTED: a valid PDF using a feature this sealer does not handle (encryption, DocMDP no-changes, …).
+ * - SIGNATURE_FIELD: the named field does not exist, is not a signature field, or is already signed.
+ * - INVALID_INPUT: an option is out of range (page number, rectangle, image format, …).
+ */
+export type SealingErrorCode =
+  | 'CERTIFICATE_PASSWORD'
+  | 'CERTIFICATE_KEY_MISMATCH'
+  | 'CERTIFICATE_EXPIRED'
+  | 'CERTIFICATE_NOT_YET_VALID'
+  | 'CERTIFICATE_INVALID'
+  | 'PDF_MALFORMED'
+  | 'PDF_UNSUPPORTED'
+  | 'SIGNATURE_FIELD'
+  | 'INVALID_INPUT';
+
+export class SealingError extends SealflowError {
+  declare readonly code: SealingErrorCode;
+  constructor(code: SealingErrorCode, message: string, options: SealflowErrorOptions = {}) {
+    super(code, message, options);
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * Reads a PDF's cross-reference data and, lazily, the objects asked for.
+ *
+ * Follows the whole /Prev chain and understands classic xref tables, cross-reference streams (PDF 1.5) and hybrid
+ * files (a classic table whose trailer has /XRefStm), including a classic-table update appended to a file that
+ * itself used xref and object streams: the shape core's renderer produces. Newer sections win over older ones.
+ */
+import { inflateSync } from 'node:zlib';
+import { SealingError } from './errors.js';
+import { malformed, PdfDict, PdfLexer, PdfName, PdfRef, PdfStream, type PdfValue } from './pdf-objects.js';
+
+type XrefEntry =
+  | { type: 'free' }
+  | { type: 'offset'; offset: number; gen: number }
+  | { type: 'compressed'; stream: number; index: number };
+
+export class PdfReader {
+  readonly entries = new Map<number, XrefEntry>();
+  /** The newest trailer (for a stream section: its dictionary). */
+  trailer!: PdfDict;
+  /** Offset of the newest cross-reference section (goes into the next update's /Prev). */
+  readonly startxref: number;
+  /** Whether the newest section is a cross-reference stream (the update then writes one too). */
+  newestIsStream = false;
+  /** One past the highest object number in use. */
+  size = 0;
+  private readonly cache = new Map<number, PdfValue>();
+  private readonly objectStreams = new Map<number, { data: Uint8Array; offsets: Map<number, number> }>();
+
+  constructor(readonly bytes: Uint8Array) {
+    this.startxref = findStartxref(bytes);
+    this.readSections();
+  }
+
+  private readSections(): void {
+    const seen = new Set<number>();
+    let offset: number | undefined = this.startxref;
+    let first = true;
+    while (offset !== undefined) {
+      if (seen.has(offset)) throw malformed('the /Prev chain loops');
+      seen.add(offset);
+      const lexer = new PdfLexer(this.bytes, offset);
+      lexer.skipWhitespace();
+      let trailer: PdfDict;
+      if (this.startsWith(lexer.pos, 'xref')) {
+        trailer = this.readTable(lexer);
+        const xrefStm = trailer.get('XRefStm');
+        if (typeof xrefStm === 'number') this.readStreamSection(xrefStm);
+      } else {
+        trailer = this.readStreamSection(offset);
+        if (first) this.newestIsStream = true;
+      }
+      if (first) {
+        this.trailer = trailer;
+        first = false;
+      }
+      const size = trailer.get('Size');
+      if (typeof size === 'number') this.size = Math.max(this.size, size);
+      const prev = trailer.get('Prev');
+      offset = typeof prev === 'number' ? prev : undefined;
+    }
+    if (this.trailer.get('Encrypt') !== undefined) {
+      throw new SealingError(
+        'PDF_UNSUPPORTED',
+        'The PDF is encrypted; remove the password protection before sealing (an encrypted contract cannot be sealed as is).',
+      );
+    }
+    for (const num of this.entries.keys()) this.size = Math.max(this.size, num + 1);
+  }
+
+  private startsWith(pos: number, s: string): boolean {
+    for (let i = 0; i < s.length; i++) if (this.bytes[pos + i] !== s.charCodeAt(i)) return false;
+    return true;
+  }
+
+  private add(num: number, entry: XrefEntry): void {
+    if (!this.entries.has(num)) this.entries.set(num, entry);
+  }
+
+  private readTable(lexer: PdfLexer): PdfDict {
+    lexer.expectKeyword('xref');
+    for (;;) {
+      const t = lexer.token();
+      if (t === 'trailer') break;
+      const start = Number(t);
+      const count = Number(lexer.token());
+      if (!Number.isInteger(start) || !Number.isInteger(count)) throw malformed('bad xref subsection header');
+      for (let i = 0; i < count; i++) {
+        const offset = Number(lexer.token());
+        const gen = Number(lexer.token());
+        const kind = lexer.token();
+        if (kind === 'n' && offset > 0) this.add(start + i, { type: 'offset', offset, gen });
+        else if (kind === 'f' || kind === 'n') this.add(start + i, { type: 'free' });
+        else throw malformed(`bad xref entry for object ${start + i}`);
+      }
+    }
+    const trailer = new PdfLexer(this.bytes, lexer.pos).value();
+    if (!(trailer instanceof PdfDict)) throw malformed('trailer is not a dictionary');
+    return trailer;
+  }
+
+  private readStreamSection(offset: number): PdfDict {
+    const { value } = new PdfLexer(this.bytes, offset).indirectObject();
+    if (!(value instanceof PdfStream) || (value.dict.get('Type') as PdfName | undefined)?.name !== 'XRef') {
+      throw malformed(`no cross-reference table or stream at byte ${offset} (startxref or /Prev is wrong)`);
+    }
+    const d = value.dict;
+    const data = decodeStream(value);
+    const w = (d.get('W') as number[] | undefined) ?? [];
+    const [w0 = 1, w1 = 0, w2 = 0] = w;
+    const size = d.get('Size') as number;
+    const index = (d.get('Index') as number[] | undefined) ?? [0, size];
+    const rowLen = w0 + w1 + w2;
+    let p = 0;
+    const field = (width: number) => {
+      let v = 0;
+      for (let i = 0; i < width; i++) v = v * 256 + data[p++]!;
+      return v;
+    };
+    for (let s = 0; s + 1 < index.length; s += 2) {
+      const start = index[s]!;
+      const count = index[s + 1]!;
+      for (let i = 0; i < count; i++) {
+        if (p + rowLen > data.length) throw malformed('cross-reference stream is truncated');
+        const type = w0 === 0 ? 1 : field(w0);
+        const a = field(w1);
+        const b = field(w2);
+        if (type === 0) this.add(start + i, { type: 'free' });
+        else if (type === 1) this.add(start + i, { type: 'offset', offset: a, gen: b });
+        else if (type === 2) this.add(start + i, { type: 'compressed', stream: a, index: b });
+      }
+    }
+    return d;
+  }
+
+  /** The object with this number (null when free or missing, as the spec says). */
+  getObject(num: number): PdfValue {
+    if (this.cache.has(num)) return this.cache.get(num)!;
+    const entry = this.entries.get(num);
+    let value: PdfValue = null;
+    if (entry?.type === 'offset') {
+      const lexer = new PdfLexer(this.bytes, entry.offset, (ref) => {
+        const v = this.resolve(ref);
+        return typeof v === 'number' ? v : undefined;
+      });
+      const obj = lexer.indirectObject();
+      if (obj.num !== num) throw malformed(`xref entry for object ${num} points at object ${obj.num}`);
+      value = obj.value;
+    } else if (entry?.type === 'compressed') {
+      const stream = this.objectStream(entry.stream);
+      const at = stream.offsets.get(num);
+      if (at === undefined) throw malformed(`object ${num} is not in object stream ${entry.stream}`);
+      value = new PdfLexer(stream.data, at).value();
+    }
+    this.cache.set(num, value);
+    return value;
+  }
+
+  private objectStream(num: number): { data: Uint8Array; offsets: Map<number, number> } {
+    let s = this.objectStreams.get(num);
+    if (!s) {
+      const stream = this.getObject(num);
+      if (!(stream instanceof PdfStream)) throw malformed(`object stream ${num} is missing`);
+      const data = decodeStream(stream);
+      const n = stream.dict.get('N') as number;
+      const first = stream.dict.get('First') as number;
+      const header = new PdfLexer(data, 0);
+      const offsets = new Map<number, number>();
+      for (let i = 0; i < n; i++) {
+        const objNum = Number(header.token());
+        const rel = Number(header.token());
+        offsets.set(objNum, first + rel);
+      }
+      s = { data, offsets };
+      this.objectStreams.set(num, s);
+    }
+    return s;
+  }
+
+  resolve(v: PdfValue | undefined): PdfValue | undefined {
+    return v instanceof PdfRef ? this.getObject(v.num) : v;
+  }
+
+  dict(v: PdfValue | undefined): PdfDict | undefined {
+    const r = this.resolve(v);
+    return r instanceof PdfDict ? r : r instanceof PdfStream ? r.dict : undefined;
+  }
+
+  array(v: PdfValue | undefined): PdfValue[] | undefined {
+    const r = this.resolve(v);
+    return Array.isArray(r) ? r : undefined;
+  }
+}
+
+/** Decode a stream with no filter or FlateDecode (with PNG predictors): all xref and object streams use these. */
+export function decodeStream(stream: PdfStream): Uint8Array {
+  const filter = stream.dict.get('Filter');
+  const filters = Array.isArray(filter) ? filter : filter ? [filter] : [];
+  let data: Uint8Array = stream.data;
+  for (const f of filters) {
+    if (!(f instanceof PdfName) || f.name !== 'FlateDecode') {
+      throw new SealingError('PDF_UNSUPPORTED', `A cross-reference or object stream uses an unsupported filter.`);
+    }
+    try {
+      data = inflateSync(data);
+    } catch (cause) {
+      throw new SealingError('PDF_MALFORMED', 'A compressed stream in the PDF is corrupt.', { cause });
+    }
+  }
+  const params = stream.dict.get('DecodeParms');
+  const p = (Array.isArray(params) ? params[0] : params) as PdfDict | undefined;
+  const predictor = p instanceof PdfDict ? (p.get('Predictor') as number | undefined) : undefined;
+  if (predictor && predictor >= 10) data = unpredictPng(data, (p!.get('Columns') as number | undefined) ?? 1);
+  else if (predictor && predictor > 1) throw new SealingError('PDF_UNSUPPORTED', 'TIFF predictors are not supported.');
+  return data;
+}
+
+function unpredictPng(data: Uint8Array, columns: number): Uint8Array {
+  const rowLen = columns + 1;
+  const rows = Math.floor(data.length / rowLen);
+  const out = new Uint8Array(rows * columns);
+  for (let r = 0; r < rows; r++) {
+    const type = data[r * rowLen]!;
+    for (let c = 0; c < columns; c++) {
+      const x = data[r * rowLen + 1 + c]!;
+      const up = r > 0 ? out[(r - 1) * columns + c]! : 0;
+      const left = c > 0 ? out[r * columns + c - 1]! : 0;
+      const upLeft = r > 0 && c > 0 ? out[(r - 1) * columns + c - 1]! : 0;
+      let v = x;
+      if (type === 1) v = x + left;
+      else if (type === 2) v = x + up;
+      else if (type === 3) v = x + ((left + up) >> 1);
+      else if (type === 4) {
+        const pa = Math.abs(up - upLeft);
+        const pb = Math.abs(left - upLeft);
+        const pc = Math.abs(left + up - 2 * upLeft);
+        v = x + (pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft);
+      }
+      out[r * columns + c] = v & 0xff;
+    }
+  }
+  return out;
+}
+
+function findStartxref(bytes: Uint8Array): number {
+  const tail = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const at = tail.lastIndexOf('startxref', bytes.length, 'latin1');
+  if (at < 0) throw malformed('no "startxref" (is this a PDF, and is it complete?)');
+  const lexer = new PdfLexer(bytes, at + 9);
+  const offset = Number(lexer.token());
+  if (!Number.isInteger(offset) || offset <= 0 || offset >= bytes.length)
+    throw malformed('startxref offset is invalid');
+  return offset;
+}

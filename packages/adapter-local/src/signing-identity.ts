@@ -1,0 +1,184 @@
+/**
+ * A signing identity: the private key as a node:crypto `KeyObject` (parsed once, reused for every seal), the signer
+ * certificate as the exact DER bytes it came in, and the chain to embed. Everything per-seal work needs is computed
+ * here once: the issuer Name and serial number slices (copied verbatim into the CMS), the certificate hash for ESS.
+ */
+import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { readChildren, readTlv, slice } from './der.js';
+import { SealingError } from './errors.js';
+import { readPkcs12 } from './pkcs12.js';
+
+export interface SigningIdentity {
+  readonly privateKey: KeyObject;
+  readonly keyType: 'rsa' | 'ec';
+  /** The signer certificate, DER, byte for byte as supplied. */
+  readonly certificate: Uint8Array;
+  /** Further certificates (intermediates, root) to embed after the signer certificate, DER as supplied. */
+  readonly chain: readonly Uint8Array[];
+  /** RFC 2253 style, for display ("CN=…,O=…,C=CN"). */
+  readonly subject: string;
+  readonly commonName: string | undefined;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+  /** Messages about a usable but questionable identity (expired, not yet valid, missing key usage). */
+  readonly warnings: readonly string[];
+  /** The DER of the certificate's issuer Name, sliced out of `certificate` (never re-encoded). */
+  readonly issuerDer: Uint8Array;
+  /** The DER INTEGER of the certificate's serial number, sliced out of `certificate`. */
+  readonly serialNumberDer: Uint8Array;
+  /** SHA-256 of `certificate`, for the ESS signing-certificate-v2 attribute. */
+  readonly certificateSha256: Uint8Array;
+  /** Upper bound of the signature value's length in bytes (RSA modulus size, or a DER ECDSA signature). */
+  readonly maxSignatureLength: number;
+}
+
+export type SigningIdentitySource =
+  | { pkcs12: Uint8Array; password: string }
+  | { certificatePem: string; privateKeyPem: string; chainPem?: string; password?: string };
+
+export interface LoadSigningIdentityOptions {
+  /** What to do with a certificate outside its validity period: 'warn' (default, adds to `warnings`) or 'reject'. */
+  validity?: 'warn' | 'reject';
+  /** The instant the validity is checked against; defaults to now. */
+  now?: Date;
+}
+
+export function loadSigningIdentity(
+  source: SigningIdentitySource,
+  options: LoadSigningIdentityOptions = {},
+): SigningIdentity {
+  let privateKey: KeyObject;
+  let certificates: Uint8Array[];
+  if ('pkcs12' in source) {
+    const p12 = readPkcs12(source.pkcs12, source.password);
+    certificates = p12.certificates;
+    try {
+      privateKey = createPrivateKey({ key: Buffer.from(p12.privateKeyPkcs8), format: 'der', type: 'pkcs8' });
+    } catch (cause) {
+      throw new SealingError('CERTIFICATE_INVALID', 'The private key inside the PKCS#12 file could not be read.', {
+        cause,
+      });
+    }
+  } else {
+    certificates = [...pemBlocks(source.certificatePem), ...pemBlocks(source.chainPem ?? '')];
+    if (certificates.length === 0) {
+      throw new SealingError('CERTIFICATE_INVALID', 'certificatePem holds no "-----BEGIN CERTIFICATE-----" block.');
+    }
+    try {
+      privateKey = createPrivateKey({
+        key: source.privateKeyPem,
+        format: 'pem',
+        ...(source.password === undefined ? {} : { passphrase: source.password }),
+      });
+    } catch (cause) {
+      const encrypted = /ENCRYPTED/.test(source.privateKeyPem);
+      throw encrypted
+        ? new SealingError(
+            'CERTIFICATE_PASSWORD',
+            'The private key PEM is encrypted and the password is missing or wrong.',
+            {
+              cause,
+            },
+          )
+        : new SealingError(
+            'CERTIFICATE_INVALID',
+            'privateKeyPem is not a readable PEM private key (PKCS#8, PKCS#1 or SEC1).',
+            {
+              cause,
+            },
+          );
+    }
+  }
+
+  const keyType = privateKey.asymmetricKeyType;
+  if (keyType !== 'rsa' && keyType !== 'ec') {
+    throw new SealingError(
+      'CERTIFICATE_INVALID',
+      `Unsupported key type "${keyType}": PAdES sealing here supports RSA and ECDSA (P-256/P-384) keys.`,
+    );
+  }
+
+  // The signer certificate is the one whose public key matches the private key; files often list the CA first.
+  const parsed = certificates.map((der) => ({ der, x509: parseCertificate(der) }));
+  const signer = parsed.find((c) => c.x509.checkPrivateKey(privateKey));
+  if (!signer) {
+    throw new SealingError(
+      'CERTIFICATE_KEY_MISMATCH',
+      'The private key does not belong to the certificate: none of the supplied certificates has its public key. Pair the key with the certificate issued for it.',
+      { details: { certificates: parsed.map((c) => c.x509.subject.replaceAll('\n', ',')) } },
+    );
+  }
+
+  const warnings: string[] = [];
+  const now = options.now ?? new Date();
+  const notBefore = new Date(signer.x509.validFrom);
+  const notAfter = new Date(signer.x509.validTo);
+  if (now > notAfter || now < notBefore) {
+    const expired = now > notAfter;
+    const message = expired
+      ? `The signing certificate expired on ${notAfter.toISOString()}; signatures made with it will not validate. Renew the certificate.`
+      : `The signing certificate is not valid before ${notBefore.toISOString()}; check the machine clock or wait.`;
+    if (options.validity === 'reject') {
+      throw new SealingError(expired ? 'CERTIFICATE_EXPIRED' : 'CERTIFICATE_NOT_YET_VALID', message);
+    }
+    warnings.push(message);
+  }
+  const { issuerDer, serialNumberDer } = issuerAndSerial(signer.der);
+  const curveSize = keyType === 'ec' ? ecFieldBytes(privateKey) : 0;
+  return {
+    privateKey,
+    keyType,
+    certificate: signer.der,
+    chain: parsed.filter((c) => c !== signer).map((c) => c.der),
+    subject: signer.x509.subject.split('\n').reverse().join(','),
+    commonName: /^CN=(.*)$/m.exec(signer.x509.subject)?.[1],
+    notBefore,
+    notAfter,
+    warnings,
+    issuerDer,
+    serialNumberDer,
+    certificateSha256: createHash('sha256').update(signer.der).digest(),
+    maxSignatureLength:
+      keyType === 'rsa'
+        ? Math.ceil((privateKey.asymmetricKeyDetails?.modulusLength ?? 4096) / 8)
+        : 9 + 2 * (curveSize + 1),
+  };
+}
+
+function parseCertificate(der: Uint8Array): X509Certificate {
+  try {
+    return new X509Certificate(der);
+  } catch (cause) {
+    throw new SealingError('CERTIFICATE_INVALID', 'A supplied certificate is not a readable X.509 certificate.', {
+      cause,
+    });
+  }
+}
+
+/** Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version?, serialNumber, signature, issuer, … }, … } */
+export function issuerAndSerial(cert: Uint8Array): { issuerDer: Uint8Array; serialNumberDer: Uint8Array } {
+  const tbs = readChildren(cert, readTlv(cert, 0))[0];
+  if (!tbs) throw new SealingError('CERTIFICATE_INVALID', 'The certificate has no tbsCertificate.');
+  const fields = readChildren(cert, tbs);
+  const i = fields[0]?.tag === 0xa0 ? 1 : 0;
+  const serial = fields[i];
+  const issuer = fields[i + 2];
+  if (!serial || !issuer) throw new SealingError('CERTIFICATE_INVALID', 'The certificate is truncated.');
+  return { issuerDer: slice(cert, issuer), serialNumberDer: slice(cert, serial) };
+}
+
+function ecFieldBytes(key: KeyObject): number {
+  const curve = key.asymmetricKeyDetails?.namedCurve;
+  if (curve === 'prime256v1') return 32;
+  if (curve === 'secp384r1') return 48;
+  if (curve === 'secp521r1') return 66;
+  throw new SealingError('CERTIFICATE_INVALID', `Unsupported EC curve "${curve}": use P-256 or P-384.`);
+}
+
+function pemBlocks(pem: string): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const m of pem.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)) {
+    out.push(new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ''), 'base64')));
+  }
+  return out;
+}
