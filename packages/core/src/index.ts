@@ -6,3 +6,7 @@ export * from './ports/persistence.js';
 export * from './runtime/index.js';
 export * from './ports/document-store.js';
 export * from './repository.js';
+export * from './pdf/index.js';
+export * from './model/values.js';
+export * from './templates/formatters.js';
+export * from './ports/signing-vendor.js';

@@ -1,0 +1,74 @@
+/**
+ * Errors of PDF inspection and rendering. All are `ValidationError`s (the input is at fault, retrying will not help)
+ * with their own stable code, so hosts can tell a broken template from a value that does not fit.
+ */
+import { ValidationError } from '../errors.js';
+
+export type PdfInvalidReason = 'not-pdf' | 'truncated' | 'encrypted' | 'no-pages';
+
+const PDF_INVALID_ADVICE: Record<PdfInvalidReason, string> = {
+  'not-pdf':
+    'The file does not start with a %PDF- header, so it is not a PDF: upload the PDF export of the template, not a Word/WPS file or an image.',
+  truncated:
+    'The PDF is truncated or its cross-reference table is broken (no %%EOF or a bad startxref): the upload or download was probably cut off; upload the file again.',
+  encrypted:
+    'The PDF is encrypted (it has an /Encrypt dictionary): remove the password/permissions protection (e.g. "qpdf --decrypt in.pdf out.pdf") and upload it again.',
+  'no-pages': 'The PDF has no pages: export the template again with its pages.',
+};
+
+/** A file that cannot be used as a PDF template; `details.reason` says why. */
+export class PdfInvalidError extends ValidationError {
+  override readonly code = 'PDF_INVALID' as const;
+  readonly reason: PdfInvalidReason;
+
+  constructor(reason: PdfInvalidReason, options: { cause?: unknown; detail?: string } = {}) {
+    super(options.detail ? `${PDF_INVALID_ADVICE[reason]} (${options.detail})` : PDF_INVALID_ADVICE[reason], {
+      cause: options.cause,
+      details: { reason },
+    });
+    this.reason = reason;
+  }
+}
+
+/** A value that does not fit its field even at the smallest allowed size, or exceeds the field's /MaxLen. */
+export class ValueTooLongError extends ValidationError {
+  override readonly code = 'VALUE_TOO_LONG' as const;
+
+  constructor(field: string, why: string) {
+    super(
+      `The value for field "${field}" is too long: ${why}. Shorten the value, widen the field in the template, or allow shrinking for this field.`,
+      {
+        details: { field },
+      },
+    );
+  }
+}
+
+/** The font has no glyph for a character of a value. Names the character, never the whole value. */
+export class GlyphMissingError extends ValidationError {
+  override readonly code = 'GLYPH_MISSING' as const;
+
+  constructor(field: string, char: string) {
+    const codePoint = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    super(
+      `The font has no glyph for ${codePoint} "${char}" in field "${field}": pass a font that covers it (prepareTemplate(bytes, { font })) or replace the character.`,
+      {
+        details: { field, codePoint },
+      },
+    );
+  }
+}
+
+/** `render` was given a value for a name that is neither an AcroForm text field nor a declared blank. */
+export class UnknownFieldError extends ValidationError {
+  override readonly code = 'FIELD_UNKNOWN' as const;
+
+  constructor(field: string, known: readonly string[]) {
+    super(
+      `The template has no text field or blank named "${field}". Known names: ${known.slice(0, 40).join(', ')}${known.length > 40 ? ', …' : ''}.`,
+      {
+        details: { field },
+      },
+    );
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * What a template contains, for the upload screen and for validating a template definition against its PDF:
+ * a content hash, pages and their sizes, form fields with their boxes, and where given keywords are printed.
+ */
+import { createHash } from 'node:crypto';
+import {
+  PDFArray,
+  PDFButton,
+  PDFCheckBox,
+  PDFDict,
+  PDFDropdown,
+  PDFName,
+  PDFOptionList,
+  PDFRadioGroup,
+  PDFRef,
+  PDFSignature,
+  PDFTextField,
+  type PDFDocument,
+  type PDFField,
+} from 'pdf-lib';
+import { loadCheckedPdf, type PdfSource, readAllBytes } from './load.js';
+import { findKeywords, pageGlyphs } from './text-positions.js';
+
+export type PdfFieldType = 'text' | 'checkbox' | 'radio' | 'dropdown' | 'listbox' | 'button' | 'signature' | 'unknown';
+
+export interface PdfRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface PdfFieldInfo {
+  name: string;
+  type: PdfFieldType;
+  /** 0-based page index of this widget; -1 when the widget is on no page. */
+  page: number;
+  rect: PdfRect;
+  maxLength?: number;
+  multiline?: boolean;
+}
+
+export interface KeywordHit extends PdfRect {
+  keyword: string;
+  page: number;
+}
+
+export interface PdfInspection {
+  sha256: string;
+  byteLength: number;
+  pageCount: number;
+  pages: { index: number; width: number; height: number }[];
+  /** One entry per widget: a field shown in two places appears twice. */
+  fields: PdfFieldInfo[];
+  keywordHits: KeywordHit[];
+}
+
+export interface InspectOptions {
+  keywords?: readonly string[];
+}
+
+export async function inspectPdf(source: PdfSource, options: InspectOptions = {}): Promise<PdfInspection> {
+  const bytes = await readAllBytes(source);
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  const { doc } = await loadCheckedPdf(bytes);
+  const pages = doc.getPages();
+  const keywords = options.keywords ?? [];
+  return {
+    sha256,
+    byteLength: bytes.byteLength,
+    pageCount: pages.length,
+    pages: pages.map((p, index) => ({ index, ...p.getSize() })),
+    fields: listFields(doc),
+    keywordHits:
+      keywords.length === 0
+        ? []
+        : pages.flatMap((p, page) =>
+            findKeywords(pageGlyphs(doc.context, p.node), keywords).map((h) => ({ ...h, page })),
+          ),
+  };
+}
+
+function fieldType(field: PDFField): PdfFieldType {
+  if (field instanceof PDFTextField) return 'text';
+  if (field instanceof PDFCheckBox) return 'checkbox';
+  if (field instanceof PDFRadioGroup) return 'radio';
+  if (field instanceof PDFDropdown) return 'dropdown';
+  if (field instanceof PDFOptionList) return 'listbox';
+  if (field instanceof PDFSignature) return 'signature';
+  if (field instanceof PDFButton) return 'button';
+  return 'unknown';
+}
+
+function listFields(doc: PDFDocument): PdfFieldInfo[] {
+  const pageOfRef = new Map<string, number>();
+  const pageOfAnnot = new Map<string, number>();
+  doc.getPages().forEach((page, index) => {
+    pageOfRef.set(page.ref.toString(), index);
+    const annots = page.node.lookupMaybe(PDFName.of('Annots'), PDFArray);
+    for (const a of annots?.asArray() ?? []) if (a instanceof PDFRef) pageOfAnnot.set(a.toString(), index);
+  });
+  const out: PdfFieldInfo[] = [];
+  let form: ReturnType<PDFDocument['getForm']>;
+  try {
+    form = doc.getForm();
+  } catch {
+    return out;
+  }
+  for (const field of form.getFields()) {
+    const type = fieldType(field);
+    const kids = field.acroField.dict.lookupMaybe(PDFName.of('Kids'), PDFArray);
+    const widgetRefs = kids ? kids.asArray().filter((k): k is PDFRef => k instanceof PDFRef) : [field.ref];
+    for (const ref of widgetRefs) {
+      const dict = doc.context.lookup(ref);
+      if (!(dict instanceof PDFDict)) continue;
+      const rect = dict.lookupMaybe(PDFName.of('Rect'), PDFArray)?.asRectangle();
+      if (!rect) continue;
+      const p = dict.get(PDFName.of('P'));
+      const page =
+        pageOfAnnot.get(ref.toString()) ?? (p instanceof PDFRef ? pageOfRef.get(p.toString()) : undefined) ?? -1;
+      const info: PdfFieldInfo = {
+        name: field.getName(),
+        type,
+        page,
+        rect: {
+          x: Math.min(rect.x, rect.x + rect.width),
+          y: Math.min(rect.y, rect.y + rect.height),
+          width: Math.abs(rect.width),
+          height: Math.abs(rect.height),
+        },
+      };
+      if (field instanceof PDFTextField) {
+        const maxLength = field.getMaxLength();
+        if (maxLength !== undefined) info.maxLength = maxLength;
+        info.multiline = field.isMultiline();
+      }
+      out.push(info);
+    }
+  }
+  return out;
+}

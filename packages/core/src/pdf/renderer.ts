@@ -1,0 +1,551 @@
+/**
+ * The fast renderer: parse a template once, then fill it many times as incremental updates.
+ *
+ * `prepareTemplate` parses the template with pdf-lib once, records every text field's dictionaries, widgets,
+ * default appearance, alignment and flags, and parses the font once. `render` then does only per-document work:
+ * lay out each value, subset the font to the glyphs used, write new field values (/V) and appearance streams (/AP),
+ * and append those ~80 objects to the untouched template bytes (see incremental-writer.ts). Nothing in a render
+ * mutates the prepared template, so renders from one PreparedTemplate never interfere, and the output depends only
+ * on the inputs (no dates, no random ids), so identical inputs give identical bytes.
+ */
+import { createHash } from 'node:crypto';
+import { deflateSync } from 'node:zlib';
+import {
+  PDFArray,
+  PDFDict,
+  PDFHexString,
+  PDFName,
+  PDFNumber,
+  PDFRawStream,
+  PDFRef,
+  PDFString,
+  PDFTextField,
+  type PDFContext,
+  type PDFDocument,
+  type PDFObject,
+  type PDFPageLeaf,
+} from 'pdf-lib';
+import { ValidationError } from '../errors.js';
+import { UnknownFieldError, ValueTooLongError } from './errors.js';
+import { CjkFont, defaultCjkFont } from './font.js';
+import { appendIncrementalUpdate, type UpdatedObject } from './incremental-writer.js';
+import { type Alignment, type BoxSpec, type Layout, layoutText, num, textOperators } from './layout.js';
+import { loadCheckedPdf, type LastXref, type PdfSource, readAllBytes } from './load.js';
+
+export interface Rect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+/** A blank line in the template with no AcroForm field: text is drawn into the page's content. */
+export interface BlankSpec {
+  name: string;
+  /** 0-based page index. */
+  page: number;
+  rect: Rect;
+  fontSize?: number;
+  align?: Alignment;
+  multiline?: boolean;
+  shrinkToFit?: boolean;
+}
+
+export interface FitOptions {
+  /** Let text shrink below the field's size to fit: for every field (`true`) or the named ones. */
+  shrinkToFit?: boolean | readonly string[];
+  /** The smallest size shrinking may reach before the value counts as too long. Default 6 pt. */
+  minFontSize?: number;
+}
+
+export interface PrepareOptions extends FitOptions {
+  /** A TrueType (glyf) font to use instead of the bundled Noto Sans SC. */
+  font?: Uint8Array;
+  blanks?: readonly BlankSpec[];
+}
+
+export type RenderOptions = FitOptions;
+
+export interface TemplateFieldInfo {
+  name: string;
+  kind: 'field' | 'blank';
+  multiline: boolean;
+  maxLength: number | undefined;
+}
+
+export interface PreparedTemplate {
+  /** The template bytes every output starts with. */
+  readonly templateBytes: Uint8Array;
+  readonly fields: readonly TemplateFieldInfo[];
+  /** Fill `values` (field or blank name → text) and return the template plus one incremental update. */
+  render(values: Readonly<Record<string, string>>, options?: RenderOptions): Uint8Array;
+}
+
+interface PreparedWidget {
+  ref: PDFRef;
+  dict: PDFDict;
+  width: number;
+  height: number;
+  borderWidth: number;
+  background: string | undefined;
+  borderColor: string | undefined;
+}
+
+interface PreparedField {
+  name: string;
+  ref: PDFRef;
+  dict: PDFDict;
+  widgets: PreparedWidget[];
+  fontSize: number;
+  color: string;
+  align: Alignment;
+  multiline: boolean;
+  comb: boolean;
+  maxLength: number | undefined;
+}
+
+interface PreparedBlank extends Required<Omit<BlankSpec, 'shrinkToFit'>> {
+  shrinkToFit: boolean;
+  pageRef: PDFRef;
+  pageDict: PDFPageLeaf;
+}
+
+/** The resource name of the per-document font, in /DR and in every appearance stream. */
+const FONT_NAME = 'SfCJK';
+
+export async function prepareTemplate(source: PdfSource, options: PrepareOptions = {}): Promise<PreparedTemplate> {
+  const bytes = await readAllBytes(source);
+  const { doc, lastXref } = await loadCheckedPdf(bytes);
+  const font = options.font ? CjkFont.parse(options.font) : defaultCjkFont();
+  const fields = collectTextFields(doc);
+  const blanks = collectBlanks(doc, options.blanks ?? [], fields);
+  return new Template(bytes.slice(), doc, lastXref, font, fields, blanks, options);
+}
+
+function collectTextFields(doc: PDFDocument): Map<string, PreparedField> {
+  const out = new Map<string, PreparedField>();
+  const acroDa = doc.catalog.getAcroForm()?.dict.lookupMaybe(PDFName.of('DA'), PDFString, PDFHexString)?.decodeText();
+  for (const field of doc.getForm().getFields()) {
+    if (!(field instanceof PDFTextField)) continue;
+    const acro = field.acroField;
+    const da = parseDefaultAppearance(acro.getDefaultAppearance() ?? acroDa ?? '');
+    const quadding = acro.getQuadding() ?? 0;
+    const kids = acro.dict.lookupMaybe(PDFName.of('Kids'), PDFArray);
+    const widgetRefs: PDFRef[] = [];
+    if (kids) {
+      for (let i = 0; i < kids.size(); i++) {
+        const kid = kids.get(i);
+        if (kid instanceof PDFRef) widgetRefs.push(kid);
+      }
+    } else {
+      widgetRefs.push(field.ref);
+    }
+    out.set(field.getName(), {
+      name: field.getName(),
+      ref: field.ref,
+      dict: acro.dict,
+      widgets: widgetRefs.map((ref) => prepareWidget(doc.context, ref)),
+      fontSize: da.fontSize,
+      color: da.color,
+      align: quadding === 1 ? 'center' : quadding === 2 ? 'right' : 'left',
+      multiline: field.isMultiline(),
+      comb: field.isCombed(),
+      maxLength: field.getMaxLength(),
+    });
+  }
+  return out;
+}
+
+function prepareWidget(context: PDFContext, ref: PDFRef): PreparedWidget {
+  const dict = context.lookup(ref, PDFDict);
+  const rect = dict.lookup(PDFName.of('Rect'), PDFArray).asRectangle();
+  const mk = dict.lookupMaybe(PDFName.of('MK'), PDFDict);
+  const bs = dict.lookupMaybe(PDFName.of('BS'), PDFDict);
+  const borderColor = colorOperator(mk?.lookupMaybe(PDFName.of('BC'), PDFArray), 'stroke');
+  const width = bs?.lookupMaybe(PDFName.of('W'), PDFNumber)?.asNumber() ?? (borderColor ? 1 : 0);
+  return {
+    ref,
+    dict,
+    width: Math.abs(rect.width),
+    height: Math.abs(rect.height),
+    borderWidth: width,
+    background: colorOperator(mk?.lookupMaybe(PDFName.of('BG'), PDFArray), 'fill'),
+    borderColor,
+  };
+}
+
+function colorOperator(array: PDFArray | undefined, use: 'fill' | 'stroke'): string | undefined {
+  if (!array || array.size() === 0) return undefined;
+  const parts = array.asArray().map((o) => (o instanceof PDFNumber ? num(o.asNumber()) : '0'));
+  const op = parts.length === 1 ? 'g' : parts.length === 3 ? 'rg' : parts.length === 4 ? 'k' : undefined;
+  if (!op) return undefined;
+  return `${parts.join(' ')} ${use === 'stroke' ? op.toUpperCase() : op}`;
+}
+
+/** '/Helv 0 Tf 0 g' → size 0 (auto) and the colour operator. */
+function parseDefaultAppearance(da: string): { fontSize: number; color: string } {
+  const size = /\/[^\s/]+\s+(-?[\d.]+)\s+Tf/.exec(da);
+  const color = /((?:-?[\d.]+\s+){1,4})(g|rg|k)\b/.exec(da);
+  return { fontSize: size ? Math.abs(Number(size[1])) : 0, color: color ? `${color[1]!.trim()} ${color[2]}` : '0 g' };
+}
+
+function collectBlanks(
+  doc: PDFDocument,
+  specs: readonly BlankSpec[],
+  fields: Map<string, PreparedField>,
+): Map<string, PreparedBlank> {
+  const out = new Map<string, PreparedBlank>();
+  const pages = doc.getPages();
+  for (const spec of specs) {
+    if (fields.has(spec.name) || out.has(spec.name)) {
+      throw new ValidationError(
+        `Blank "${spec.name}" has the same name as another field or blank: give it its own name.`,
+      );
+    }
+    const page = pages[spec.page];
+    if (!page)
+      throw new ValidationError(
+        `Blank "${spec.name}" is on page index ${spec.page}, but the template has ${pages.length} pages.`,
+      );
+    const { x, y, width, height } = spec.rect;
+    if (![x, y, width, height].every(Number.isFinite) || width <= 0 || height <= 0) {
+      throw new ValidationError(`Blank "${spec.name}" needs a rect with finite x, y and a positive width and height.`);
+    }
+    out.set(spec.name, {
+      name: spec.name,
+      page: spec.page,
+      rect: { x, y, width, height },
+      fontSize: spec.fontSize ?? 10,
+      align: spec.align ?? 'left',
+      multiline: spec.multiline ?? false,
+      shrinkToFit: spec.shrinkToFit ?? false,
+      pageRef: page.ref,
+      pageDict: page.node,
+    });
+  }
+  return out;
+}
+
+/** The per-document font: glyphs get consecutive ids in order of first use. */
+class DocumentFont {
+  readonly newIds = new Map<number, number>();
+  readonly order: number[] = [];
+  readonly unicode = new Map<number, string>();
+
+  encode(gid: number, char: string): string {
+    let id = this.newIds.get(gid);
+    if (id === undefined) {
+      id = this.order.length + 1; // 0 is .notdef
+      this.newIds.set(gid, id);
+      this.order.push(gid);
+      this.unicode.set(id, char);
+    }
+    return id.toString(16).padStart(4, '0');
+  }
+}
+
+class Template implements PreparedTemplate {
+  readonly fields: readonly TemplateFieldInfo[];
+  private readonly acroFormRef: PDFRef | undefined;
+  private readonly acroFormDict: PDFDict | undefined;
+
+  constructor(
+    readonly templateBytes: Uint8Array,
+    private readonly doc: PDFDocument,
+    private readonly lastXref: LastXref,
+    private readonly font: CjkFont,
+    private readonly textFields: Map<string, PreparedField>,
+    private readonly blanks: Map<string, PreparedBlank>,
+    private readonly defaults: FitOptions,
+  ) {
+    this.fields = [
+      ...[...textFields.values()].map((f) => ({
+        name: f.name,
+        kind: 'field' as const,
+        multiline: f.multiline,
+        maxLength: f.maxLength,
+      })),
+      ...[...blanks.values()].map((b) => ({
+        name: b.name,
+        kind: 'blank' as const,
+        multiline: b.multiline,
+        maxLength: undefined,
+      })),
+    ];
+    const acroRef = doc.catalog.get(PDFName.of('AcroForm'));
+    this.acroFormRef = acroRef instanceof PDFRef ? acroRef : undefined;
+    this.acroFormDict = doc.catalog.lookupMaybe(PDFName.of('AcroForm'), PDFDict);
+  }
+
+  render(values: Readonly<Record<string, string>>, options: RenderOptions = {}): Uint8Array {
+    const fit = { ...this.defaults, ...options };
+    const context = this.doc.context;
+    const known = () => this.fields.map((f) => f.name);
+    for (const [name, value] of Object.entries(values)) {
+      if (!this.textFields.has(name) && !this.blanks.has(name)) throw new UnknownFieldError(name, known());
+      if (typeof value !== 'string')
+        throw new ValidationError(`The value for "${name}" must be a string (got ${typeof value}).`);
+    }
+
+    let next = this.lastXref.size;
+    const allocate = () => PDFRef.of(next++, 0);
+    const fontRefs = {
+      type0: allocate(),
+      cidFont: allocate(),
+      descriptor: allocate(),
+      file: allocate(),
+      toUnicode: allocate(),
+    };
+    const docFont = new DocumentFont();
+    const objects: UpdatedObject[] = [];
+    const updated = new Map<PDFRef, PDFDict>();
+    const cloneOf = (ref: PDFRef, dict: PDFDict) => {
+      let clone = updated.get(ref);
+      if (!clone) {
+        clone = dict.clone(context);
+        updated.set(ref, clone);
+        objects.push({ ref, object: clone });
+      }
+      return clone;
+    };
+
+    for (const field of this.textFields.values()) {
+      const value = values[field.name];
+      if (value === undefined) continue;
+      const shrink = allowsShrink(fit.shrinkToFit, field.name);
+      if (field.maxLength !== undefined && Array.from(value).length > field.maxLength) {
+        throw new ValueTooLongError(field.name, `the field holds at most ${field.maxLength} characters`);
+      }
+      const fieldDict = cloneOf(field.ref, field.dict);
+      fieldDict.set(PDFName.of('V'), PDFHexString.fromText(value));
+      fieldDict.set(PDFName.of('DA'), PDFString.of(`/${FONT_NAME} ${num(field.fontSize)} Tf ${field.color}`));
+      for (const widget of field.widgets) {
+        const box: BoxSpec = {
+          name: field.name,
+          width: widget.width,
+          height: widget.height,
+          padding: widget.borderWidth + 2,
+          fontSize: field.fontSize,
+          align: field.align,
+          multiline: field.multiline,
+          comb: field.comb && field.maxLength ? { cells: field.maxLength } : undefined,
+          shrink,
+          minFontSize: fit.minFontSize ?? 6,
+        };
+        const layout = layoutText(this.font, value, box);
+        const apRef = allocate();
+        objects.push({
+          ref: apRef,
+          object: this.appearanceStream(context, widget, layout, docFont, fontRefs.type0, field.color),
+        });
+        const widgetDict = cloneOf(widget.ref, widget.dict);
+        widgetDict.set(PDFName.of('AP'), context.obj({ N: apRef }));
+      }
+    }
+
+    this.drawBlanks(values, fit, docFont, fontRefs.type0, allocate, objects, cloneOf);
+
+    if (this.acroFormRef && this.acroFormDict) {
+      const acro = cloneOf(this.acroFormRef, this.acroFormDict);
+      const dr = acro.lookupMaybe(PDFName.of('DR'), PDFDict)?.clone(context) ?? context.obj({});
+      const fonts = dr.lookupMaybe(PDFName.of('Font'), PDFDict)?.clone(context) ?? context.obj({});
+      fonts.set(PDFName.of(FONT_NAME), fontRefs.type0);
+      dr.set(PDFName.of('Font'), fonts);
+      acro.set(PDFName.of('DR'), dr);
+    }
+
+    objects.push(...this.fontObjects(context, docFont, fontRefs));
+    const trailer = context.trailerInfo;
+    return appendIncrementalUpdate(
+      this.templateBytes,
+      this.lastXref,
+      objects,
+      { Root: trailer.Root!, Info: trailer.Info, ID: trailer.ID },
+      next,
+    );
+  }
+
+  private appearanceStream(
+    context: PDFContext,
+    widget: PreparedWidget,
+    layout: Layout,
+    docFont: DocumentFont,
+    fontRef: PDFRef,
+    color: string,
+  ): PDFRawStream {
+    const w = num(widget.width);
+    const h = num(widget.height);
+    const bw = widget.borderWidth;
+    let ops = '/Tx BMC\nq\n';
+    if (widget.background) ops += `${widget.background}\n0 0 ${w} ${h} re f\n`;
+    if (widget.borderColor && bw > 0) {
+      ops += `${widget.borderColor}\n${num(bw)} w\n${num(bw / 2)} ${num(bw / 2)} ${num(widget.width - bw)} ${num(widget.height - bw)} re S\n`;
+    }
+    ops += `${num(bw)} ${num(bw)} ${num(widget.width - 2 * bw)} ${num(widget.height - 2 * bw)} re W n\n`;
+    ops += textOperators(layout, FONT_NAME, color, (g) => docFont.encode(g.gid, g.char));
+    ops += 'Q\nEMC\n';
+    const dict = context.obj({
+      Type: 'XObject',
+      Subtype: 'Form',
+      BBox: [0, 0, widget.width, widget.height],
+      Resources: { Font: { [FONT_NAME]: fontRef } },
+    });
+    return PDFRawStream.of(dict, latin1Bytes(ops));
+  }
+
+  private drawBlanks(
+    values: Readonly<Record<string, string>>,
+    fit: FitOptions,
+    docFont: DocumentFont,
+    fontRef: PDFRef,
+    allocate: () => PDFRef,
+    objects: UpdatedObject[],
+    cloneOf: (ref: PDFRef, dict: PDFDict) => PDFDict,
+  ): void {
+    const context = this.doc.context;
+    const byPage = new Map<PDFRef, PreparedBlank[]>();
+    for (const blank of this.blanks.values()) {
+      if (values[blank.name] === undefined) continue;
+      const list = byPage.get(blank.pageRef) ?? [];
+      list.push(blank);
+      byPage.set(blank.pageRef, list);
+    }
+    for (const [pageRef, blanks] of byPage) {
+      const page = blanks[0]!.pageDict;
+      // Wrap the existing content in q … Q so its graphics state cannot leak into the drawn values.
+      let ops = 'Q\nq\n';
+      for (const blank of blanks) {
+        const layout = layoutText(this.font, values[blank.name]!, {
+          name: blank.name,
+          width: blank.rect.width,
+          height: blank.rect.height,
+          padding: 1,
+          fontSize: blank.fontSize,
+          align: blank.align,
+          multiline: blank.multiline,
+          shrink: blank.shrinkToFit || allowsShrink(fit.shrinkToFit, blank.name),
+          minFontSize: fit.minFontSize ?? 6,
+        });
+        ops += textOperators(layout, FONT_NAME, '0 g', (g) => docFont.encode(g.gid, g.char), blank.rect);
+      }
+      ops += 'Q\n';
+      const pushRef = allocate();
+      const drawRef = allocate();
+      objects.push({ ref: pushRef, object: PDFRawStream.of(context.obj({}), latin1Bytes('q\n')) });
+      objects.push({ ref: drawRef, object: PDFRawStream.of(context.obj({}), latin1Bytes(ops)) });
+      const pageClone = cloneOf(pageRef, page);
+      const existing = page.get(PDFName.of('Contents'));
+      const contents: PDFObject[] = [pushRef];
+      const resolved = existing ? context.lookup(existing) : undefined;
+      if (resolved instanceof PDFArray) contents.push(...resolved.asArray());
+      else if (existing) contents.push(existing);
+      contents.push(drawRef);
+      pageClone.set(PDFName.of('Contents'), context.obj(contents));
+      const resources = page.Resources()?.clone(context) ?? context.obj({});
+      const fonts = resources.lookupMaybe(PDFName.of('Font'), PDFDict)?.clone(context) ?? context.obj({});
+      fonts.set(PDFName.of(FONT_NAME), fontRef);
+      resources.set(PDFName.of('Font'), fonts);
+      pageClone.set(PDFName.of('Resources'), resources);
+    }
+  }
+
+  private fontObjects(
+    context: PDFContext,
+    docFont: DocumentFont,
+    refs: { type0: PDFRef; cidFont: PDFRef; descriptor: PDFRef; file: PDFRef; toUnicode: PDFRef },
+  ): UpdatedObject[] {
+    const font = this.font;
+    const subset = font.subset(docFont.order);
+    const scale = 1000 / font.unitsPerEm;
+    const widths = subset.order.map((gid) => Math.round(font.advanceOf(gid) * scale));
+    // A subset tag derived from the glyphs keeps the output deterministic and distinct per glyph set.
+    const digest = createHash('sha256').update(Uint32Array.from(subset.order)).digest();
+    const tag = Array.from(digest.subarray(0, 6), (b) => String.fromCharCode(65 + (b % 26))).join('');
+    const baseName = `${tag}+${font.postScriptName}`;
+    const fontFile = PDFRawStream.of(
+      context.obj({ Filter: 'FlateDecode', Length1: subset.bytes.length }),
+      deflateSync(subset.bytes),
+    );
+    const descriptor = context.obj({
+      Type: 'FontDescriptor',
+      FontName: baseName,
+      Flags: 4,
+      FontBBox: font.bbox.map((v) => Math.round(v * scale)),
+      ItalicAngle: 0,
+      Ascent: Math.round(font.ascent * scale),
+      Descent: Math.round(font.descent * scale),
+      CapHeight: Math.round(font.ascent * scale),
+      StemV: 80,
+      FontFile2: refs.file,
+    });
+    const cidFont = context.obj({
+      Type: 'Font',
+      Subtype: 'CIDFontType2',
+      BaseFont: baseName,
+      CIDSystemInfo: { Registry: PDFString.of('Adobe'), Ordering: PDFString.of('Identity'), Supplement: 0 },
+      FontDescriptor: refs.descriptor,
+      W: [0, widths],
+      CIDToGIDMap: 'Identity',
+    });
+    const type0 = context.obj({
+      Type: 'Font',
+      Subtype: 'Type0',
+      BaseFont: baseName,
+      Encoding: 'Identity-H',
+      DescendantFonts: [refs.cidFont],
+      ToUnicode: refs.toUnicode,
+    });
+    const toUnicode = PDFRawStream.of(
+      context.obj({ Filter: 'FlateDecode' }),
+      deflateSync(latin1Bytes(toUnicodeCMap(docFont.unicode))),
+    );
+    return [
+      { ref: refs.type0, object: type0 },
+      { ref: refs.cidFont, object: cidFont },
+      { ref: refs.descriptor, object: descriptor },
+      { ref: refs.file, object: fontFile },
+      { ref: refs.toUnicode, object: toUnicode },
+    ];
+  }
+}
+
+function allowsShrink(option: FitOptions['shrinkToFit'], name: string): boolean {
+  return option === true || (Array.isArray(option) && option.includes(name));
+}
+
+function toUnicodeCMap(unicode: Map<number, string>): string {
+  const entries = [...unicode.entries()].sort(([a], [b]) => a - b);
+  let body = '';
+  for (let i = 0; i < entries.length; i += 100) {
+    const chunk = entries.slice(i, i + 100);
+    body += `${chunk.length} beginbfchar\n`;
+    for (const [cid, text] of chunk) body += `<${cid.toString(16).padStart(4, '0')}> <${utf16Hex(text)}>\n`;
+    body += 'endbfchar\n';
+  }
+  return `/CIDInit /ProcSet findresource begin
+12 dict begin
+begincmap
+/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def
+/CMapName /Adobe-Identity-UCS def
+/CMapType 2 def
+1 begincodespacerange
+<0000> <FFFF>
+endcodespacerange
+${body}endcmap
+CMapName currentdict /CMap defineresource pop
+end
+end
+`;
+}
+
+function utf16Hex(text: string): string {
+  let hex = '';
+  for (let i = 0; i < text.length; i++) hex += text.charCodeAt(i).toString(16).padStart(4, '0');
+  return hex;
+}
+
+function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
