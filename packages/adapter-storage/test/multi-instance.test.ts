@@ -68,9 +68,6 @@ describe.skipIf(skip !== undefined)('several runtimes on one PostgreSQL database
       if ((await count('SELECT count(*) AS n FROM $schema.vendor_calls')) >= WORKFLOWS / 2) break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const killedWhileRunning = await count(
-      `SELECT count(*) AS n FROM $schema.sealflow_outbox WHERE status = 'running'`,
-    );
     victim.kill('SIGKILL');
 
     const deadline = Date.now() + 150_000;
@@ -95,10 +92,9 @@ describe.skipIf(skip !== undefined)('several runtimes on one PostgreSQL database
     ).toBe(0);
     expect(await count(`SELECT count(*) AS n FROM $schema.sealflow_outbox WHERE status <> 'done'`)).toBe(0);
     expect(await count('SELECT count(*) AS n FROM $schema.sealflow_timers')).toBe(0);
-    // The kill happened with work in flight, and the survivors picked it up.
-    expect(killedWhileRunning).toBeGreaterThanOrEqual(0);
+    // The kill interrupted calls in flight (more attempts than keys), and the survivors re-ran them with the same keys.
     const attempts = await count('SELECT count(*) AS n FROM $schema.vendor_attempts');
-    expect(attempts).toBeGreaterThanOrEqual(2 * WORKFLOWS);
+    expect(attempts).toBeGreaterThan(2 * WORKFLOWS);
     const instancesThatWorked = await count('SELECT count(DISTINCT instance) AS n FROM $schema.vendor_attempts');
     expect(instancesThatWorked).toBe(INSTANCES);
     // Audit chains of a sample of workflows verify.

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type AuditEntry, type Persistence, SealflowError, createRuntime, verifyAuditEntries } from '../src/index.js';
-import { createManualClock, createMemoryLogger } from '../src/testing/index.js';
-import { createMemoryPersistence } from '../src/testing/memory-persistence.js';
+import { createManualClock, createMemoryLogger, createMemoryPersistence } from '../src/testing/index.js';
 import { paymentWorkflow, scriptedCharge } from './fixtures/payment-workflow.js';
 
 function setupRuntime(options: { outcomes?: Array<'ok' | 'retryable' | 'permanent'>; persistence?: Persistence } = {}) {

@@ -1,1 +1,3 @@
-export {};
+export { type Migration, migrations } from './migrations.js';
+export { type PglitePersistenceOptions, pglitePersistence } from './pglite.js';
+export { type PostgresPersistenceOptions, postgresPersistence } from './postgres.js';

@@ -155,6 +155,10 @@ export interface OutboxFilter {
   workflowId?: string;
   kind?: OutboxKind;
   status?: OutboxStatus;
+  /**
+   * Keyset pagination in list order: only entries after the entry with this id by (createdAt, id). Empty when that
+   * entry does not exist.
+   */
   afterId?: string;
   limit?: number;
 }

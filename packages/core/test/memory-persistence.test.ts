@@ -1,0 +1,3 @@
+import { createMemoryPersistence, runPersistenceContract } from '../src/testing/index.js';
+
+runPersistenceContract({ name: 'memory', create: async () => createMemoryPersistence() });
