@@ -42,10 +42,10 @@ const fiveStep = defineWorkflow({
   effects: { work: { run: async () => null } },
 });
 
-async function driveRuntime(persistence: Persistence, workflows: number, concurrency: number): Promise<number> {
+async function driveRuntime(persistence: Persistence, label: string, workflows: number, concurrency: number): Promise<number> {
   const runtime: Runtime = createRuntime({ persistence, workflows: [fiveStep] });
   const started = performance.now();
-  const ids = Array.from({ length: workflows }, (_, i) => `wf-${i}`);
+  const ids = Array.from({ length: workflows }, (_, i) => `${label}-${i}`);
   for (let i = 0; i < ids.length; i += concurrency) {
     await Promise.all(ids.slice(i, i + concurrency).map((id) => runtime.start('five-step', { id })));
   }
@@ -59,7 +59,7 @@ async function driveRuntime(persistence: Persistence, workflows: number, concurr
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  const done = await runtime.list({ status: 'done', limit: workflows + 1 });
+  const done = (await runtime.list({ status: 'done', limit: 100_000 })).filter((w) => w.id.startsWith(`${label}-`));
   if (done.length !== workflows) throw new Error(`only ${done.length} of ${workflows} workflows finished`);
   return (workflows * WRITES_PER_WORKFLOW) / seconds;
 }
@@ -92,8 +92,8 @@ function rows(database: string, runtime: number, floorRate: number): BenchRow[] 
 async function pgliteRows(): Promise<BenchRow[]> {
   const workflows = 300;
   const persistence = await pglitePersistence();
-  await driveRuntime(persistence, 20, 8); // warm-up: JIT and the WASM heap
-  const runtimeRate = await driveRuntime(persistence, workflows, 8);
+  await driveRuntime(persistence, 'warm-up', 20, 8); // JIT and the WASM heap
+  const runtimeRate = await driveRuntime(persistence, 'measured', workflows, 8);
   await persistence.close();
 
   const db = await PGlite.create();
@@ -123,8 +123,8 @@ async function postgresRows(): Promise<BenchRow[]> {
   const concurrency = 8;
   try {
     const persistence = await postgresPersistence({ pool, schema });
-    await driveRuntime(persistence, 50, concurrency);
-    const runtimeRate = await driveRuntime(persistence, workflows, concurrency);
+    await driveRuntime(persistence, 'warm-up', 50, concurrency);
+    const runtimeRate = await driveRuntime(persistence, 'measured', workflows, concurrency);
     await pool.query(`CREATE TABLE "${schema}".floor (id int PRIMARY KEY, n int NOT NULL)`);
     await pool.query(`INSERT INTO "${schema}".floor SELECT g, 0 FROM generate_series(0, ${workflows - 1}) g`);
     const floorRate = await floor(

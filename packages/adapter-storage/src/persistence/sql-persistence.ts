@@ -129,9 +129,48 @@ function workflowStore(sql: Statements, table: string): WorkflowStore {
         () => `A workflow with id "${row.id}" already exists. Load it instead of inserting it again.`,
       );
     },
-    async get(id) {
-      const [row] = await sql.rows(`SELECT * FROM ${table} WHERE id = $1`, [id]);
+    async get(id, options = {}) {
+      const [row] = await sql.rows(`SELECT * FROM ${table} WHERE id = $1 ${forUpdate(options.lock)}`, [id]);
       return row ? toWorkflow(row) : null;
+    },
+    async getMany(ids, options = {}) {
+      if (ids.length === 0) return [];
+      // Locking in id order means two batches that overlap wait for each other instead of deadlocking.
+      const rows = await sql.rows(
+        `SELECT * FROM ${table} WHERE id = ANY($1::text[]) ORDER BY id ${forUpdate(options.lock)}`,
+        [[...ids]],
+      );
+      return rows.map(toWorkflow);
+    },
+    async updateMany(updates) {
+      if (updates.length === 0) return [];
+      // UPDATE … FROM would update a row matched twice only once, with an arbitrary entry: refuse instead.
+      const ids = updates.map((update) => update.id);
+      const twice = ids.find((id, i) => ids.indexOf(id) !== i);
+      if (twice !== undefined) {
+        throw new ValidationError(
+          `updateMany: workflow "${twice}" appears twice in one batch; give each workflow at most one update.`,
+        );
+      }
+      const rows = await sql.rows(
+        `UPDATE ${table} AS w
+         SET machine_version = u.machine_version, status = u.status, state_value = u.state_value,
+             snapshot = u.snapshot::json, updated_at = u.updated_at, row_version = w.row_version + 1
+         FROM unnest($1::text[], $2::integer[], $3::integer[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+              AS u(id, expected, machine_version, status, state_value, snapshot, updated_at)
+         WHERE w.id = u.id AND w.row_version = u.expected
+         RETURNING w.id`,
+        [
+          ids,
+          updates.map((update) => update.expectedRowVersion),
+          updates.map((update) => update.change.machineVersion),
+          updates.map((update) => update.change.status),
+          updates.map((update) => update.change.stateValue),
+          updates.map((update) => toJson(update.change.snapshot)),
+          updates.map((update) => update.change.updatedAt),
+        ],
+      );
+      return rows.map((row) => String(row.id));
     },
     async update(id, expectedRowVersion, change) {
       const rows = await sql.rows(
@@ -222,6 +261,16 @@ function outboxStore(sql: Statements, table: string): OutboxStore {
         [id, claimToken, now],
       );
     },
+    async completeMany(ids, claimToken, now) {
+      if (ids.length === 0) return [];
+      const rows = await sql.rows(
+        `UPDATE ${table} SET status = 'done', claim_token = NULL, lease_until = NULL, updated_at = $3
+         WHERE id = ANY($1::text[]) AND claim_token = $2 AND status = 'running'
+         RETURNING id`,
+        [[...ids], claimToken, now],
+      );
+      return rows.map((row) => String(row.id));
+    },
     release(id, claimToken, change) {
       return changed(
         `UPDATE ${table}
@@ -270,8 +319,38 @@ function timerStore(sql: Statements, table: string): TimerStore {
         [timer.workflowId, timer.timerId, toJson(timer.event), timer.dueAt, timer.token],
       );
     },
+    async scheduleMany(timers) {
+      if (timers.length === 0) return;
+      // ON CONFLICT cannot touch one row twice in a statement: keep the last entry per timer, as schedule calls would.
+      const last = new Map(timers.map((timer) => [JSON.stringify([timer.workflowId, timer.timerId]), timer]));
+      const batch = [...last.values()];
+      await sql.rows(
+        `INSERT INTO ${table} (workflow_id, timer_id, event, due_at, token, lease_until)
+         SELECT t.workflow_id, t.timer_id, t.event::json, t.due_at, t.token, NULL
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[])
+              AS t(workflow_id, timer_id, event, due_at, token)
+         ON CONFLICT (workflow_id, timer_id)
+         DO UPDATE SET event = excluded.event, due_at = excluded.due_at, token = excluded.token, lease_until = NULL`,
+        [
+          batch.map((timer) => timer.workflowId),
+          batch.map((timer) => timer.timerId),
+          batch.map((timer) => toJson(timer.event)),
+          batch.map((timer) => timer.dueAt),
+          batch.map((timer) => timer.token),
+        ],
+      );
+    },
     async cancel(workflowId, timerId) {
       await sql.rows(`DELETE FROM ${table} WHERE workflow_id = $1 AND timer_id = $2`, [workflowId, timerId]);
+    },
+    async cancelMany(timers) {
+      if (timers.length === 0) return;
+      await sql.rows(
+        `DELETE FROM ${table} AS t
+         USING unnest($1::text[], $2::text[]) AS c(workflow_id, timer_id)
+         WHERE t.workflow_id = c.workflow_id AND t.timer_id = c.timer_id`,
+        [timers.map((timer) => timer.workflowId), timers.map((timer) => timer.timerId)],
+      );
     },
     async cancelAll(workflowId) {
       await sql.rows(`DELETE FROM ${table} WHERE workflow_id = $1`, [workflowId]);
@@ -301,6 +380,22 @@ function timerStore(sql: Statements, table: string): TimerStore {
       );
       return rows.length > 0;
     },
+    async removeMany(timers) {
+      if (timers.length === 0) return [];
+      // A row matched by several entries is still deleted, and returned, once.
+      const rows = await sql.rows(
+        `DELETE FROM ${table} AS t
+         USING unnest($1::text[], $2::text[], $3::text[]) AS r(workflow_id, timer_id, token)
+         WHERE t.workflow_id = r.workflow_id AND t.timer_id = r.timer_id AND t.token = r.token
+         RETURNING t.workflow_id, t.timer_id`,
+        [
+          timers.map((timer) => timer.workflowId),
+          timers.map((timer) => timer.timerId),
+          timers.map((timer) => timer.token),
+        ],
+      );
+      return rows.map((row) => ({ workflowId: String(row.workflow_id), timerId: String(row.timer_id) }));
+    },
     async list(filter = {}) {
       const q = new Query().where('workflow_id = $?', filter.workflowId);
       const rows = await sql.rows(`SELECT * FROM ${table} ${q.conditions} ${order} ${q.limit(filter.limit)}`, q.params);
@@ -325,9 +420,46 @@ function auditStore(sql: Statements, table: string): AuditStore {
           'first. Reload the last entry of the stream and append after it.',
       );
     },
+    async appendMany(entries) {
+      if (entries.length === 0) return;
+      // One statement: a duplicate, in the table or within the batch, fails it whole.
+      await sql.rows(
+        `INSERT INTO ${table} (stream_id, seq, type, actor, data, at, prev_hash, hash)
+         SELECT e.stream_id, e.seq, e.type, e.actor, e.data::json, e.at, e.prev_hash, e.hash
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
+                     $8::text[]) AS e(stream_id, seq, type, actor, data, at, prev_hash, hash)`,
+        [
+          entries.map((entry) => entry.streamId),
+          entries.map((entry) => entry.seq),
+          entries.map((entry) => entry.type),
+          entries.map((entry) => entry.actor),
+          entries.map((entry) => toJson(entry.data)),
+          entries.map((entry) => entry.at),
+          entries.map((entry) => entry.prevHash),
+          entries.map((entry) => entry.hash),
+        ],
+        (error) =>
+          `An audit entry of this batch already exists (${detailOf(error) ?? 'same stream and seq'}): another ` +
+          'writer appended first, or the batch holds one (streamId, seq) twice. Reload the last entries of the ' +
+          'streams and append after them.',
+      );
+    },
     async last(streamId) {
       const [row] = await sql.rows(`SELECT * FROM ${table} WHERE stream_id = $1 ORDER BY seq DESC LIMIT 1`, [streamId]);
       return row ? toAuditEntry(row) : null;
+    },
+    async lastMany(streamIds) {
+      if (streamIds.length === 0) return [];
+      // Per stream, one backward step on the primary key (stream_id, seq), however long the stream is.
+      const rows = await sql.rows(
+        `SELECT a.* FROM (SELECT DISTINCT unnest($1::text[]) AS stream_id) AS s
+         CROSS JOIN LATERAL (
+           SELECT * FROM ${table} WHERE stream_id = s.stream_id ORDER BY seq DESC LIMIT 1
+         ) AS a
+         ORDER BY a.stream_id`,
+        [[...streamIds]],
+      );
+      return rows.map(toAuditEntry);
     },
     async list(streamId, options = {}) {
       const q = new Query().where('stream_id = $?', streamId).where('seq >= $?', options.fromSeq);
@@ -395,6 +527,10 @@ function entityStore(sql: Statements, table: string): EntityStore {
       return rows.map(toEntity);
     },
   };
+}
+
+function forUpdate(lock: boolean | undefined): string {
+  return lock === true ? 'FOR UPDATE' : '';
 }
 
 /** Builds a WHERE clause from optional filters; `$?` in a condition stands for its bound parameter. */
@@ -503,6 +639,12 @@ function toEntity(row: SqlRow): EntityRow {
 function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : undefined;
+}
+
+/** PostgreSQL's DETAIL of an error, such as `Key (stream_id, seq)=(wf-1, 1) already exists.` */
+function detailOf(error: unknown): string | undefined {
+  const detail = (error as { detail?: unknown } | null)?.detail;
+  return typeof detail === 'string' ? detail : undefined;
 }
 
 function constraintOf(error: unknown): string | undefined {

@@ -19,6 +19,9 @@
  * - Claims (`outbox.claim`, `timers.claimDue`) must be safe with many concurrent claimers on one database: an item is
  *   handed to at most one claimer until its lease expires (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
  * - Lists are ordered as documented per method, so results are deterministic.
+ * - Batch methods (`getMany`, `updateMany`, `completeMany`, `scheduleMany`, …) mean the single-row method applied
+ *   to every entry, in one statement per call on PostgreSQL, so a transaction that settles K workflows costs a
+ *   constant number of round trips. An empty batch is valid: it runs no statement and returns `[]`.
  * - Failures of the store itself surface as `AdapterError` (retryable) with the driver's error as `cause`.
  */
 
@@ -81,16 +84,44 @@ export interface WorkflowFilter {
   limit?: number;
 }
 
+export interface WorkflowReadOptions {
+  /**
+   * Lock the rows read until the transaction ends, so no other transaction can update them meanwhile (it waits
+   * instead). Default false. PostgreSQL: `FOR UPDATE`; the memory store runs one transaction at a time, so there
+   * it changes nothing.
+   */
+  lock?: boolean;
+}
+
+/** One conditional update of `WorkflowStore.updateMany`: the arguments of `update`. */
+export interface WorkflowUpdate {
+  id: string;
+  expectedRowVersion: number;
+  change: WorkflowChange;
+}
+
 export interface WorkflowStore {
   /** Throws `ConflictError('DUPLICATE')` when the id exists. The stored row has `rowVersion` 1. */
   insert(row: NewWorkflowRow): Promise<void>;
-  get(id: string): Promise<WorkflowRow | null>;
+  get(id: string, options?: WorkflowReadOptions): Promise<WorkflowRow | null>;
+  /**
+   * The rows of those ids that exist, ordered by id; an id given twice yields its row once. With `lock`, the rows
+   * are locked in id order, so two transactions locking overlapping batches this way cannot deadlock: lock the rows
+   * of a batch with this before `updateMany` when other batches may touch them concurrently.
+   */
+  getMany(ids: readonly string[], options?: WorkflowReadOptions): Promise<WorkflowRow[]>;
   /**
    * Replace the row's state if and only if its `rowVersion` still equals `expectedRowVersion`; the new
    * `rowVersion` is `expectedRowVersion + 1`. Returns false (and writes nothing) when the version moved on or the
    * row does not exist.
    */
   update(id: string, expectedRowVersion: number, change: WorkflowChange): Promise<boolean>;
+  /**
+   * `update` for each entry, all checked against the rows as they were before the call: returns the ids that were
+   * updated, in no particular order (the others had moved on or do not exist, and are left alone). Throws
+   * `ValidationError` (and writes nothing) when an id appears twice. One statement on PostgreSQL.
+   */
+  updateMany(updates: readonly WorkflowUpdate[]): Promise<string[]>;
   /** Ordered by id. */
   list(filter?: WorkflowFilter): Promise<WorkflowRow[]>;
 }
@@ -174,6 +205,11 @@ export interface OutboxStore {
   claim(request: ClaimRequest): Promise<OutboxEntry[]>;
   /** Mark done if the entry is still claimed with this token; false when the claim was lost. */
   complete(id: string, claimToken: string, now: number): Promise<boolean>;
+  /**
+   * `complete` for each id with the same token: returns the ids marked done, in no particular order (each once);
+   * ids whose claim was lost are left alone.
+   */
+  completeMany(ids: readonly string[], claimToken: string, now: number): Promise<string[]>;
   /** Release a claimed entry to `pending` (retry), `failed` or `dead`; false when the claim was lost. */
   release(id: string, claimToken: string, change: ReleaseChange): Promise<boolean>;
   /** Move a `failed` or `dead` entry back to `pending`, available at `now`, with `attempts` reset to 0. */
@@ -204,11 +240,24 @@ export interface TimerClaimRequest {
   limit: number;
 }
 
+/** Names one timer. */
+export interface TimerKey {
+  workflowId: string;
+  timerId: string;
+}
+
 export interface TimerStore {
   /** Insert or replace the timer `(workflowId, timerId)`; replacing clears any lease. */
   schedule(timer: Omit<TimerRow, 'leaseUntil'>): Promise<void>;
+  /**
+   * `schedule` for each timer, in one statement on PostgreSQL. When two entries name the same timer, the last one
+   * wins, as with consecutive `schedule` calls.
+   */
+  scheduleMany(timers: readonly Omit<TimerRow, 'leaseUntil'>[]): Promise<void>;
   /** Remove the timer if present. */
   cancel(workflowId: string, timerId: string): Promise<void>;
+  /** `cancel` for each timer; absent ones are skipped. */
+  cancelMany(timers: readonly TimerKey[]): Promise<void>;
   /** Remove every timer of the workflow. */
   cancelAll(workflowId: string): Promise<void>;
   /**
@@ -218,6 +267,11 @@ export interface TimerStore {
   claimDue(request: TimerClaimRequest): Promise<TimerRow[]>;
   /** Delete the timer if it still carries `token`; false when it was cancelled or re-scheduled. */
   remove(workflowId: string, timerId: string, token: string): Promise<boolean>;
+  /**
+   * `remove` for each timer: deletes those that still carry their token and returns their keys, in no particular
+   * order (each once).
+   */
+  removeMany(timers: readonly (TimerKey & { token: string })[]): Promise<TimerKey[]>;
   /** Ordered by dueAt, then workflowId, then timerId. */
   list(filter?: { workflowId?: string; limit?: number }): Promise<TimerRow[]>;
   /** The earliest `dueAt` of all timers, or null when there are none. */
@@ -245,8 +299,15 @@ export interface AuditEntry {
 export interface AuditStore {
   /** Throws `ConflictError('DUPLICATE')` when `(streamId, seq)` exists. There is no update and no delete. */
   append(entry: AuditEntry): Promise<void>;
+  /**
+   * `append` for each entry, in one statement on PostgreSQL. Throws `ConflictError('DUPLICATE')` when any
+   * `(streamId, seq)` exists or appears twice in `entries`; then none of them is written.
+   */
+  appendMany(entries: readonly AuditEntry[]): Promise<void>;
   /** The entry with the highest seq in the stream, or null. */
   last(streamId: string): Promise<AuditEntry | null>;
+  /** `last` of each stream that has entries, ordered by streamId (each stream once). */
+  lastMany(streamIds: readonly string[]): Promise<AuditEntry[]>;
   /** Ordered by seq. */
   list(streamId: string, options?: { fromSeq?: number; limit?: number }): Promise<AuditEntry[]>;
 }

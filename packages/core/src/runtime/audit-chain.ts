@@ -37,13 +37,33 @@ export async function appendAudit(
   streamId: string,
   input: AuditInput,
 ): Promise<AuditEntry> {
-  const last = await tx.audit.last(streamId);
-  // JSON round trip first: the hash must cover exactly what the store will hand back.
-  const data = JSON.parse(JSON.stringify(input.data ?? null));
-  const partial = { streamId, seq: (last?.seq ?? 0) + 1, ...input, data, prevHash: last?.hash ?? GENESIS_HASH };
-  const entry: AuditEntry = { ...partial, hash: hashAuditEntry(partial) };
-  await tx.audit.append(entry);
-  return entry;
+  const [entry] = await appendAuditBatch(tx, [{ streamId, input }]);
+  return entry!;
+}
+
+/**
+ * Append several entries, possibly to several streams, in order, with one read of the chain heads and one write.
+ * Entries for the same stream are chained to each other in the order given.
+ */
+export async function appendAuditBatch(
+  tx: PersistenceTransaction,
+  items: readonly { streamId: string; input: AuditInput }[],
+): Promise<AuditEntry[]> {
+  const heads = new Map<string, { seq: number; hash: string }>();
+  for (const last of await tx.audit.lastMany([...new Set(items.map((i) => i.streamId))])) {
+    heads.set(last.streamId, { seq: last.seq, hash: last.hash });
+  }
+  const entries = items.map(({ streamId, input }) => {
+    const head = heads.get(streamId) ?? { seq: 0, hash: GENESIS_HASH };
+    // JSON round trip first: the hash must cover exactly what the store will hand back.
+    const data = JSON.parse(JSON.stringify(input.data ?? null));
+    const partial = { streamId, seq: head.seq + 1, ...input, data, prevHash: head.hash };
+    const entry: AuditEntry = { ...partial, hash: hashAuditEntry(partial) };
+    heads.set(streamId, { seq: entry.seq, hash: entry.hash });
+    return entry;
+  });
+  await tx.audit.appendMany(entries);
+  return entries;
 }
 
 export type AuditProblem =

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   type AnyMachineSnapshot,
   type EventObject,
@@ -12,20 +11,22 @@ import {
   NotFoundError,
   type SealflowError,
   ValidationError,
+  toSealflowError,
 } from '../errors.js';
 import { type Clock, type Scheduler, systemClock, systemScheduler } from '../ports/clock.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type {
-  NewOutboxEntry,
   OutboxEntry,
   Persistence,
   PersistenceTransaction,
+  WorkflowChange,
   WorkflowFilter,
   WorkflowRow,
   WorkflowStatus,
 } from '../ports/persistence.js';
 import { maskPersonalData } from '../privacy.js';
 import { type AuditVerification, appendAudit, verifyAuditEntries } from './audit-chain.js';
+import { PendingWrites } from './pending-writes.js';
 import { restoreSnapshot, stateValueText } from './snapshots.js';
 import type { RetryPolicy, WorkflowDefinition } from './workflow-definition.js';
 import { createWorker, type Worker, type WorkerOptions, type WorkerPass } from './worker.js';
@@ -102,11 +103,37 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1_000, 
 /** Thrown inside a transaction to roll it back and try the whole step again with fresh data. */
 class StaleRowSignal extends Error {}
 
-/** Events the runtime sends on the machine's behalf (timers, effect results): never an error when stale. */
-interface InternalDelivery {
-  internal: true;
-  /** Extra writes that must commit with the transition, or abort everything when they return false. */
-  claim: (tx: PersistenceTransaction) => Promise<boolean>;
+/**
+ * An event the runtime delivers on the machine's behalf (a due timer, an effect's result); never an error when the
+ * machine has moved on. `event` null settles the claim without telling the machine anything.
+ */
+export interface InternalDelivery<Ref = unknown> {
+  workflowId: string;
+  event: EventObject | null;
+  /** What the claimer needs to settle its claim: an outbox entry, a timer. */
+  ref: Ref;
+}
+
+/** How a batch's claims are settled, supplied by the worker that holds them. */
+export interface SettleHooks<Ref = unknown> {
+  /** Complete the claims still held, in the transaction; return the deliveries whose claims were. */
+  claim(
+    tx: PersistenceTransaction,
+    deliveries: readonly InternalDelivery<Ref>[],
+    now: number,
+  ): Promise<InternalDelivery<Ref>[]>;
+  /** Deliveries for workflows that cannot be restored (corrupt, unknown type, no migration): park them for a person. */
+  reportUnusable(
+    tx: PersistenceTransaction,
+    failures: readonly { delivery: InternalDelivery<Ref>; error: SealflowError }[],
+    now: number,
+  ): Promise<void>;
+}
+
+export interface SettleReport {
+  applied: number;
+  lost: number;
+  unusable: number;
 }
 
 const MAX_STALE_RETRIES = 20;
@@ -190,57 +217,6 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     };
   }
 
-  /** Write what a transition asked for: effects and events to the outbox, delays as timers, cancels as deletions. */
-  async function recordActions(
-    tx: PersistenceTransaction,
-    workflowId: string,
-    step: number,
-    actions: readonly { type: string; params?: unknown }[],
-    definition: WorkflowDefinition,
-    now: number,
-  ): Promise<void> {
-    const outbox: NewOutboxEntry[] = [];
-    for (const [index, action] of actions.entries()) {
-      const params = (action.params ?? null) as Record<string, any> | null;
-      const id = `${workflowId}/${step}/${index}`;
-      if (action.type === 'xstate.raise' && params && typeof params.delay === 'number') {
-        await tx.timers.schedule({
-          workflowId,
-          timerId: String(params.id),
-          event: params.event,
-          dueAt: now + params.delay,
-          token: randomUUID(),
-        });
-      } else if (action.type === 'xstate.cancel' && params) {
-        await tx.timers.cancel(workflowId, String(params.sendId));
-      } else if (action.type === 'xstate.emit' && params) {
-        const event = params.event as EventObject;
-        outbox.push({
-          id: `${id}:${event.type}`,
-          workflowId,
-          kind: 'event',
-          type: event.type,
-          payload: event,
-          availableAt: now,
-          createdAt: now,
-        });
-      } else if (action.type in definition.effects) {
-        outbox.push({
-          id: `${id}:${action.type}`,
-          workflowId,
-          kind: 'effect',
-          type: action.type,
-          payload: { machine: definition.id, params },
-          availableAt: now,
-          createdAt: now,
-        });
-      } else if (!action.type.startsWith('xstate.')) {
-        logger.debug('runtime_action_ignored', { workflowId, action: action.type, machine: definition.id });
-      }
-    }
-    if (outbox.length > 0) await tx.outbox.enqueue(outbox);
-  }
-
   async function start(type: string, startOptions: StartOptions): Promise<WorkflowState> {
     const definition = definitions.get(type);
     if (!definition) {
@@ -265,21 +241,24 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       createdAt: now,
       updatedAt: now,
     };
+    const writes = new PendingWrites();
+    writes.recordActions(row.id, 1, actions, definition, now, ignored(definition, row.id));
+    writes.recordAudit(row.id, {
+      type: 'workflow.started',
+      actor: startOptions.actor ?? 'system',
+      data: {
+        machine: definition.id,
+        version: definition.version,
+        state: row.stateValue,
+        input: maskPersonalData(startOptions.input ?? null),
+      },
+      at: now,
+    });
+    if (snapshot.status !== 'active') writes.recordFinished(row.id);
     try {
       await persistence.transaction(async (tx) => {
         await tx.workflows.insert(row);
-        await recordActions(tx, row.id, 1, actions, definition, now);
-        await appendAudit(tx, row.id, {
-          type: 'workflow.started',
-          actor: startOptions.actor ?? 'system',
-          data: {
-            machine: definition.id,
-            version: definition.version,
-            state: row.stateValue,
-            input: maskPersonalData(startOptions.input ?? null),
-          },
-          at: now,
-        });
+        await writes.flush(tx);
         await startOptions.alongside?.(tx, toState(row, snapshot));
       });
     } catch (error) {
@@ -299,29 +278,90 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     return toState(row, snapshot);
   }
 
+  const ignored = (definition: WorkflowDefinition, workflowId: string) => (action: string) =>
+    logger.debug('runtime_action_ignored', { workflowId, action, machine: definition.id });
+
   /**
-   * The one path by which an event changes a workflow. Retries the whole transaction when another writer moved the
-   * row on first (unless the caller pinned a version), so concurrent events are serialised per workflow.
+   * Apply events to one loaded workflow, in order, recording what the transitions ask for in `writes`. Pure apart
+   * from `writes`: nothing reaches the database until the caller saves the returned change and flushes.
+   * External events that the machine cannot take throw; internal ones (timers, effect results that arrive after
+   * the machine moved on) are skipped.
    */
-  async function deliver(
-    id: string,
-    event: EventObject,
-    sendOptions: SendOptions,
-    delivery?: InternalDelivery,
-  ): Promise<WorkflowState | null> {
+  function applyEvents(
+    row: WorkflowRow,
+    events: readonly EventObject[],
+    writes: PendingWrites,
+    context: { now: number; actor: string; internal: boolean },
+  ): { change: WorkflowChange; snapshot: AnyMachineSnapshot; rowVersion: number } | null {
+    const definition = definitionFor(row);
+    let snapshot = restoreSnapshot(definition, row);
+    let rowVersion = row.rowVersion;
+    let stateValue = row.stateValue;
+    for (const event of events) {
+      const rejection = snapshot.status === 'active' ? rejectionOf(definition, row, snapshot, event) : null;
+      if (snapshot.status !== 'active' || rejection) {
+        if (!context.internal) throw rejection;
+        logger.debug('runtime_stale_event_ignored', { workflowId: row.id, event: event.type, state: stateValue });
+        continue;
+      }
+      const [next, actions] = transition(definition.machine, snapshot, event);
+      rowVersion++;
+      const nextValue = stateValueText(next.value);
+      writes.recordActions(row.id, rowVersion, actions, definition, context.now, ignored(definition, row.id));
+      writes.recordAudit(row.id, {
+        type: 'workflow.transition',
+        actor: context.actor,
+        data: { event: maskPersonalData(event), from: stateValue, to: nextValue, rowVersion },
+        at: context.now,
+      });
+      if (next.status !== 'active') writes.recordFinished(row.id);
+      snapshot = next;
+      stateValue = nextValue;
+    }
+    if (rowVersion === row.rowVersion) return null;
+    const change: WorkflowChange = {
+      machineVersion: definition.version,
+      status: snapshot.status,
+      stateValue,
+      snapshot: JSON.parse(JSON.stringify(definition.machine.getPersistedSnapshot(snapshot))),
+      updatedAt: context.now,
+    };
+    return { change, snapshot, rowVersion };
+  }
+
+  /** The path by which a caller's event changes a workflow: one locked row, one transaction. */
+  async function deliver(id: string, event: WorkflowEvent, sendOptions: SendOptions): Promise<WorkflowState> {
     if (!event || typeof event.type !== 'string' || event.type.length === 0) {
       throw new ValidationError('An event must be an object with a non-empty string `type`.');
     }
     for (let attempt = 0; ; attempt++) {
       try {
         return await persistence.transaction(async (tx) => {
-          if (delivery && !(await delivery.claim(tx))) return null;
-          const row = await tx.workflows.get(id);
-          if (!row) {
-            if (delivery) return null;
-            throw new NotFoundError(`There is no workflow ${id}. Check the id, or start it first.`);
+          const row = await tx.workflows.get(id, { lock: true });
+          if (!row) throw new NotFoundError(`There is no workflow ${id}. Check the id, or start it first.`);
+          if (sendOptions.expectedVersion !== undefined && row.rowVersion !== sendOptions.expectedVersion) {
+            throw new StaleRowSignal(`expected version ${sendOptions.expectedVersion}, found ${row.rowVersion}`);
           }
-          return await step(tx, row, event, sendOptions, delivery);
+          if (row.status !== 'active') {
+            throw new IllegalTransitionError(
+              'WORKFLOW_FINISHED',
+              `Workflow ${row.id} has finished (${row.status}, in state ${row.stateValue}) and takes no more events; ${event.type} was not applied.`,
+            );
+          }
+          const writes = new PendingWrites();
+          const now = clock.now();
+          const applied = applyEvents(row, [event], writes, {
+            now,
+            actor: sendOptions.actor ?? 'system',
+            internal: false,
+          })!;
+          if (!(await tx.workflows.update(row.id, row.rowVersion, applied.change))) {
+            throw new StaleRowSignal(`version ${row.rowVersion} is no longer current`);
+          }
+          await writes.flush(tx);
+          const state = toState({ ...row, ...applied.change, rowVersion: applied.rowVersion }, applied.snapshot);
+          await sendOptions.alongside?.(tx, state);
+          return state;
         });
       } catch (error) {
         if (!(error instanceof StaleRowSignal)) throw error;
@@ -336,57 +376,55 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     }
   }
 
-  async function step(
-    tx: PersistenceTransaction,
-    row: WorkflowRow,
-    event: EventObject,
-    sendOptions: SendOptions,
-    delivery: InternalDelivery | undefined,
-  ): Promise<WorkflowState | null> {
-    if (sendOptions.expectedVersion !== undefined && row.rowVersion !== sendOptions.expectedVersion) {
-      throw new StaleRowSignal(`expected version ${sendOptions.expectedVersion}, found ${row.rowVersion}`);
-    }
-    const definition = definitionFor(row);
-    if (row.status !== 'active') {
-      if (delivery) return null;
-      throw new IllegalTransitionError(
-        'WORKFLOW_FINISHED',
-        `Workflow ${row.id} has finished (${row.status}, in state ${row.stateValue}) and takes no more events; ${event.type} was not applied.`,
-      );
-    }
-    const snapshot = restoreSnapshot(definition, row);
-    const rejection = rejectionOf(definition, row, snapshot, event);
-    if (rejection) {
-      if (delivery) {
-        logger.debug('runtime_stale_event_ignored', { workflowId: row.id, event: event.type, state: row.stateValue });
-        return toState(row, snapshot);
+  /**
+   * Settle what workers produced — effect results, due timers — in one transaction: lock the workflows, compute
+   * every transition, keep only deliveries whose claims are still ours, then write snapshots, outbox, timers and
+   * audit in a fixed number of statements. A workflow that cannot be restored is reported back, not retried blindly.
+   */
+  async function settle<Ref>(
+    deliveries: readonly InternalDelivery<Ref>[],
+    hooks: SettleHooks<Ref>,
+  ): Promise<SettleReport> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await persistence.transaction(async (tx) => {
+          const now = clock.now();
+          const ids = [...new Set(deliveries.filter((d) => d.event).map((d) => d.workflowId))].sort();
+          const rows = new Map((await tx.workflows.getMany(ids, { lock: true })).map((row) => [row.id, row]));
+          const unusable = new Map<string, SealflowError>();
+          const compute = (kept: readonly InternalDelivery<Ref>[]) => {
+            const writes = new PendingWrites();
+            const updates: { id: string; expectedRowVersion: number; change: WorkflowChange }[] = [];
+            for (const id of ids) {
+              const row = rows.get(id);
+              const events = kept.filter((d) => d.workflowId === id && d.event).map((d) => d.event!);
+              if (!row || row.status !== 'active' || unusable.has(id) || events.length === 0) continue;
+              try {
+                const applied = applyEvents(row, events, writes, { now, actor: 'system', internal: true });
+                if (applied) updates.push({ id, expectedRowVersion: row.rowVersion, change: applied.change });
+              } catch (error) {
+                unusable.set(id, toSealflowError(error, `workflow ${id}`));
+              }
+            }
+            return { writes, updates };
+          };
+          let planned = compute(deliveries);
+          const usable = deliveries.filter((d) => !unusable.has(d.workflowId));
+          const kept = await hooks.claim(tx, usable, now);
+          if (kept.length !== usable.length) planned = compute(kept);
+          const updated = await tx.workflows.updateMany(planned.updates);
+          if (updated.length !== planned.updates.length) throw new StaleRowSignal('a locked workflow row moved');
+          await planned.writes.flush(tx);
+          const failures = deliveries
+            .filter((d) => unusable.has(d.workflowId))
+            .map((d) => ({ delivery: d, error: unusable.get(d.workflowId)! }));
+          await hooks.reportUnusable(tx, failures, now);
+          return { applied: kept.length, lost: usable.length - kept.length, unusable: failures.length };
+        });
+      } catch (error) {
+        if (!(error instanceof StaleRowSignal) || attempt >= MAX_STALE_RETRIES) throw error;
       }
-      throw rejection;
     }
-    const [next, actions] = transition(definition.machine, snapshot, event);
-    const now = clock.now();
-    const nextRowVersion = row.rowVersion + 1;
-    const change = {
-      machineVersion: definition.version,
-      status: next.status,
-      stateValue: stateValueText(next.value),
-      snapshot: JSON.parse(JSON.stringify(definition.machine.getPersistedSnapshot(next))),
-      updatedAt: now,
-    };
-    if (!(await tx.workflows.update(row.id, row.rowVersion, change))) {
-      throw new StaleRowSignal(`version ${row.rowVersion} is no longer current`);
-    }
-    await recordActions(tx, row.id, nextRowVersion, actions, definition, now);
-    if (change.status !== 'active') await tx.timers.cancelAll(row.id);
-    await appendAudit(tx, row.id, {
-      type: 'workflow.transition',
-      actor: sendOptions.actor ?? 'system',
-      data: { event: maskPersonalData(event), from: row.stateValue, to: change.stateValue, rowVersion: nextRowVersion },
-      at: now,
-    });
-    const state = toState({ ...row, ...change, rowVersion: nextRowVersion }, next);
-    await sendOptions.alongside?.(tx, state);
-    return state;
   }
 
   function rejectionOf(
@@ -416,8 +454,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
   async function send(id: string, event: WorkflowEvent, sendOptions: SendOptions = {}): Promise<WorkflowState> {
     const state = await deliver(id, event, sendOptions);
-    logger.info('workflow_event', { workflowId: id, event: event.type, state: state?.stateValue });
-    return state!;
+    logger.info('workflow_event', { workflowId: id, event: event.type, state: state.stateValue });
+    return state;
   }
 
   async function get(id: string): Promise<WorkflowState | null> {
@@ -434,8 +472,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     retry: { ...DEFAULT_RETRY, ...options.retry },
     random: options.random ?? Math.random,
     definitionOf: (workflowId: string, machineId: string) => definitionFor({ id: workflowId, machineId }),
-    deliverInternal: (workflowId: string, event: EventObject, claim: InternalDelivery['claim']) =>
-      deliver(workflowId, event, { actor: 'system' }, { internal: true, claim }),
+    settle,
     eventHandlers,
   };
 

@@ -3,10 +3,18 @@ import type { EventObject } from 'xstate';
 import { toSealflowError } from '../errors.js';
 import type { Clock, Scheduler } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
-import type { OutboxEntry, Persistence, PersistenceTransaction } from '../ports/persistence.js';
+import type { OutboxEntry, Persistence, TimerRow } from '../ports/persistence.js';
 import { maskText } from '../privacy.js';
-import type { DomainEventHandler } from './runtime.js';
+import type { DomainEventHandler, InternalDelivery, SettleHooks, SettleReport } from './runtime.js';
 import type { RetryPolicy, SerializedError, WorkflowDefinition } from './workflow-definition.js';
+
+interface EffectOutcome {
+  entry: OutboxEntry;
+  /** Null when the effect succeeded. */
+  failure: SerializedError | null;
+  /** What to tell the machine; null for retryable failures and for results the definition chose not to report. */
+  event: EventObject | null;
+}
 
 /**
  * Workers drain what transitions left behind: due timers, claimable effects and undelivered domain events.
@@ -46,11 +54,7 @@ export interface WorkerDependencies {
   retry: RetryPolicy;
   random: () => number;
   definitionOf(workflowId: string, machineId: string): WorkflowDefinition;
-  deliverInternal(
-    workflowId: string,
-    event: EventObject,
-    claim: (tx: PersistenceTransaction) => Promise<boolean>,
-  ): Promise<unknown>;
+  settle<Ref>(deliveries: readonly InternalDelivery<Ref>[], hooks: SettleHooks<Ref>): Promise<SettleReport>;
   eventHandlers: ReadonlySet<DomainEventHandler>;
 }
 
@@ -78,32 +82,36 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
     const due = await persistence.transaction((tx) =>
       tx.timers.claimDue({ now: clock.now(), leaseMs: deps.leaseMs, limit }),
     );
-    let fired = 0;
-    for (const timer of due) {
-      try {
-        let removed = false;
-        await deps.deliverInternal(timer.workflowId, timer.event as EventObject, async (tx) => {
-          removed = await tx.timers.remove(timer.workflowId, timer.timerId, timer.token);
-          return removed;
-        });
-        if (removed) fired++;
-      } catch (error) {
-        logger.error('timer_delivery_failed', {
-          workflowId: timer.workflowId,
-          timerId: timer.timerId,
-          error: toSealflowError(error, 'timer').toJSON(),
-        });
-      }
-    }
-    return fired;
+    if (due.length === 0) return 0;
+    const key = (t: { workflowId: string; timerId: string }) => `${t.workflowId}\u0000${t.timerId}`;
+    const report = await deps.settle<TimerRow>(
+      due.map((timer) => ({ workflowId: timer.workflowId, event: timer.event as EventObject, ref: timer })),
+      {
+        async claim(tx, deliveries) {
+          const removed = await tx.timers.removeMany(deliveries.map(({ ref }) => ref));
+          const ours = new Set(removed.map(key));
+          return deliveries.filter((d) => ours.has(key(d.ref)));
+        },
+        // The timer stays; its lease runs out and it is tried again once someone has repaired the workflow.
+        async reportUnusable(_tx, failures) {
+          for (const { delivery, error } of failures) {
+            logger.error('timer_workflow_unusable', {
+              workflowId: delivery.workflowId,
+              timerId: delivery.ref.timerId,
+              code: error.code,
+              error: error.message,
+            });
+          }
+        },
+      },
+    );
+    return report.applied;
   }
 
-  async function runEffect(entry: OutboxEntry, claimToken: string, pass: WorkerPass): Promise<void> {
+  async function runEffect(entry: OutboxEntry): Promise<EffectOutcome> {
     const { machine, params } = entry.payload as EffectPayload;
     const definition = deps.definitionOf(entry.workflowId, machine);
     const effect = definition.effects[entry.type];
-    const policy = { ...deps.retry, ...effect?.retry };
-    let outcome: { ok: true; output: unknown } | { ok: false; error: SerializedError };
     try {
       if (!effect) throw new Error(`no effect named '${entry.type}' is registered in workflow '${machine}'`);
       const output = await effect.run(params, {
@@ -113,47 +121,32 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
         clock,
         logger,
       });
-      outcome = { ok: true, output: output === undefined ? null : output };
+      const value = output === undefined ? null : output;
+      const done: EventObject = { type: `${entry.type}.done`, output: value } as EventObject;
+      const event = effect.onDone ? effect.onDone(value, params) : done;
+      return { entry, failure: null, event };
     } catch (thrown) {
       const error = toSealflowError(thrown, `effect ${entry.type}`);
-      outcome = {
-        ok: false,
-        error: { code: error.code, message: maskText(error.message), retryable: error.retryable },
-      };
+      const failure = { code: error.code, message: maskText(error.message), retryable: error.retryable };
+      const event = failure.retryable
+        ? null
+        : effect?.onFailed
+          ? effect.onFailed(failure, params)
+          : { type: `${entry.type}.failed`, error: failure };
+      return { entry, failure, event };
     }
+  }
+
+  /** A retryable failure goes back to the queue with a backoff, or to the dead letters after its last attempt. */
+  async function scheduleRetry({ entry, failure }: EffectOutcome, claimToken: string, pass: WorkerPass): Promise<void> {
+    const { machine } = entry.payload as EffectPayload;
+    const policy = { ...deps.retry, ...deps.definitionOf(entry.workflowId, machine).effects[entry.type]?.retry };
     const now = clock.now();
-    if (outcome.ok) {
-      const event = effect?.onDone
-        ? effect.onDone(outcome.output, params)
-        : { type: `${entry.type}.done`, output: outcome.output };
-      await settle(entry, event, (tx) => tx.outbox.complete(entry.id, claimToken, now));
-      pass.effectsSucceeded++;
-      return;
-    }
-    const { error } = outcome;
-    if (!error.retryable) {
-      const event = effect?.onFailed ? effect.onFailed(error, params) : { type: `${entry.type}.failed`, error };
-      await settle(entry, event, (tx) =>
-        tx.outbox.release(entry.id, claimToken, { status: 'failed', availableAt: now, error: error.message, now }),
-      );
-      pass.effectsFailed++;
-      logger.warn('effect_failed', {
-        workflowId: entry.workflowId,
-        effect: entry.type,
-        code: error.code,
-        error: error.message,
-      });
-      return;
-    }
     const exhausted = entry.attempts >= policy.maxAttempts;
     const availableAt = exhausted ? now : now + retryDelay(policy, entry.attempts, deps.random);
+    const error = failure?.message ?? null;
     await persistence.transaction((tx) =>
-      tx.outbox.release(entry.id, claimToken, {
-        status: exhausted ? 'dead' : 'pending',
-        availableAt,
-        error: error.message,
-        now,
-      }),
+      tx.outbox.release(entry.id, claimToken, { status: exhausted ? 'dead' : 'pending', availableAt, error, now }),
     );
     if (exhausted) {
       pass.effectsDead++;
@@ -161,7 +154,7 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
         workflowId: entry.workflowId,
         effect: entry.type,
         attempts: entry.attempts,
-        error: error.message,
+        error,
       });
     } else {
       pass.effectsRetried++;
@@ -174,32 +167,71 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
     }
   }
 
-  /** Complete the claim and apply the result event together; without an event, just complete the claim. */
-  async function settle(
-    entry: OutboxEntry,
-    event: EventObject | null,
-    claim: (tx: PersistenceTransaction) => Promise<boolean>,
-  ) {
-    if (event) await deps.deliverInternal(entry.workflowId, event, claim);
-    else await persistence.transaction(claim);
-  }
-
   async function runEffects(limit: number, pass: WorkerPass): Promise<void> {
     const claimToken = randomUUID();
     const claimed = await persistence.transaction((tx) =>
       tx.outbox.claim({ kind: 'effect', claimToken, now: clock.now(), leaseMs: deps.leaseMs, limit }),
     );
-    await Promise.all(
-      claimed.map((entry) =>
-        runEffect(entry, claimToken, pass).catch((error) =>
-          logger.error('effect_settle_failed', {
-            workflowId: entry.workflowId,
-            effect: entry.type,
-            error: toSealflowError(error, 'effect').toJSON(),
-          }),
-        ),
-      ),
+    if (claimed.length === 0) return;
+    const outcomes = await Promise.all(claimed.map(runEffect));
+    const toRetry = outcomes.filter((o) => o.failure?.retryable);
+    const toSettle = outcomes.filter((o) => !o.failure?.retryable);
+    await Promise.all(toRetry.map((o) => scheduleRetry(o, claimToken, pass)));
+    if (toSettle.length === 0) return;
+    await deps.settle<EffectOutcome>(
+      toSettle.map((o) => ({ workflowId: o.entry.workflowId, event: o.event, ref: o })),
+      {
+        async claim(tx, deliveries, now) {
+          const succeeded = deliveries.filter((d) => d.ref.failure === null);
+          const completed = new Set(
+            await tx.outbox.completeMany(
+              succeeded.map((d) => d.ref.entry.id),
+              claimToken,
+              now,
+            ),
+          );
+          const kept = succeeded.filter((d) => completed.has(d.ref.entry.id));
+          for (const d of deliveries) {
+            if (d.ref.failure === null) continue;
+            const released = await tx.outbox.release(d.ref.entry.id, claimToken, {
+              status: 'failed',
+              availableAt: now,
+              error: d.ref.failure.message,
+              now,
+            });
+            if (released) kept.push(d);
+          }
+          return kept;
+        },
+        async reportUnusable(tx, failures, now) {
+          for (const { delivery, error } of failures) {
+            await tx.outbox.release(delivery.ref.entry.id, claimToken, {
+              status: 'dead',
+              availableAt: now,
+              error: error.message,
+              now,
+            });
+            logger.error('effect_workflow_unusable', {
+              workflowId: delivery.workflowId,
+              effect: delivery.ref.entry.type,
+              code: error.code,
+              error: error.message,
+            });
+          }
+        },
+      },
     );
+    for (const o of toSettle) {
+      if (o.failure) {
+        pass.effectsFailed++;
+        logger.warn('effect_failed', {
+          workflowId: o.entry.workflowId,
+          effect: o.entry.type,
+          code: o.failure.code,
+          error: o.failure.message,
+        });
+      } else pass.effectsSucceeded++;
+    }
   }
 
   async function deliverEvents(limit: number): Promise<number> {

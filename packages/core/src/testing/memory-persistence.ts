@@ -1,4 +1,4 @@
-import { ConflictError, SealflowError } from '../errors.js';
+import { ConflictError, SealflowError, ValidationError } from '../errors.js';
 import type {
   AuditEntry,
   AuditStore,
@@ -8,8 +8,10 @@ import type {
   OutboxStore,
   Persistence,
   PersistenceTransaction,
+  TimerKey,
   TimerRow,
   TimerStore,
+  WorkflowChange,
   WorkflowRow,
   WorkflowStore,
 } from '../ports/persistence.js';
@@ -124,6 +126,25 @@ class MemoryTransaction {
 
 function workflowStore(tx: MemoryTransaction): WorkflowStore {
   const read = (row: StoredWorkflow): WorkflowRow => ({ ...row, snapshot: fromJson(row.snapshot) });
+  const applyUpdate = (
+    id: string,
+    expectedRowVersion: number,
+    change: WorkflowChange,
+    workflows = tx.check().workflows,
+  ): boolean => {
+    const row = workflows.get(id);
+    if (!row || row.rowVersion !== expectedRowVersion) return false;
+    tx.write(workflows, id, {
+      ...row,
+      machineVersion: change.machineVersion,
+      status: change.status,
+      stateValue: change.stateValue,
+      snapshot: toJson(change.snapshot),
+      rowVersion: expectedRowVersion + 1,
+      updatedAt: change.updatedAt,
+    });
+    return true;
+  };
   return {
     async insert(row) {
       const { workflows } = tx.check();
@@ -140,24 +161,38 @@ function workflowStore(tx: MemoryTransaction): WorkflowStore {
         updatedAt: row.createdAt,
       });
     },
+    // Transactions run one at a time, so every row a transaction reads is already as good as locked.
     async get(id) {
       const row = tx.check().workflows.get(id);
       return row ? read(row) : null;
     },
-    async update(id, expectedRowVersion, change) {
+    async getMany(ids) {
       const { workflows } = tx.check();
-      const row = workflows.get(id);
-      if (!row || row.rowVersion !== expectedRowVersion) return false;
-      tx.write(workflows, id, {
-        ...row,
-        machineVersion: change.machineVersion,
-        status: change.status,
-        stateValue: change.stateValue,
-        snapshot: toJson(change.snapshot),
-        rowVersion: expectedRowVersion + 1,
-        updatedAt: change.updatedAt,
-      });
-      return true;
+      const rows: StoredWorkflow[] = [];
+      for (const id of new Set(ids)) {
+        const row = workflows.get(id);
+        if (row) rows.push(row);
+      }
+      return rows.sort(byId).map(read);
+    },
+    async update(id, expectedRowVersion, change) {
+      return applyUpdate(id, expectedRowVersion, change);
+    },
+    async updateMany(updates) {
+      const { workflows } = tx.check();
+      const seen = new Set<string>();
+      for (const { id } of updates) {
+        if (seen.has(id)) {
+          throw new ValidationError(
+            `updateMany: workflow "${id}" appears twice in one batch; give each workflow at most one update.`,
+          );
+        }
+        seen.add(id);
+      }
+      // Distinct ids, so checking as we go sees the rows as they were before the call, as one SQL statement does.
+      return updates
+        .filter(({ id, expectedRowVersion, change }) => applyUpdate(id, expectedRowVersion, change, workflows))
+        .map(({ id }) => id);
     },
     async list(filter = {}) {
       const rows = firstInOrder(
@@ -182,6 +217,12 @@ function outboxStore(tx: MemoryTransaction): OutboxStore {
   const claimed = (id: string, claimToken: string): StoredOutboxEntry | undefined => {
     const entry = tx.check().outbox.get(id);
     return entry?.status === 'running' && entry.claimToken === claimToken ? entry : undefined;
+  };
+  const completeOne = (id: string, claimToken: string, now: number): boolean => {
+    const entry = claimed(id, claimToken);
+    if (!entry) return false;
+    tx.write(tx.db.outbox, id, { ...entry, status: 'done', claimToken: null, leaseUntil: null, updatedAt: now });
+    return true;
   };
   return {
     async enqueue(entries) {
@@ -230,10 +271,11 @@ function outboxStore(tx: MemoryTransaction): OutboxStore {
       });
     },
     async complete(id, claimToken, now) {
-      const entry = claimed(id, claimToken);
-      if (!entry) return false;
-      tx.write(tx.db.outbox, id, { ...entry, status: 'done', claimToken: null, leaseUntil: null, updatedAt: now });
-      return true;
+      return completeOne(id, claimToken, now);
+    },
+    async completeMany(ids, claimToken, now) {
+      tx.check();
+      return [...new Set(ids)].filter((id) => completeOne(id, claimToken, now));
     },
     async release(id, claimToken, change) {
       const entry = claimed(id, claimToken);
@@ -283,20 +325,38 @@ function timerStore(tx: MemoryTransaction): TimerStore {
   const read = (timer: StoredTimer): TimerRow => ({ ...timer, event: fromJson(timer.event) });
   const dueOrder = (a: StoredTimer, b: StoredTimer) =>
     a.dueAt - b.dueAt || compareText(a.workflowId, b.workflowId) || compareText(a.timerId, b.timerId);
+  const removeOne = (workflowId: string, timerId: string, token: string): boolean => {
+    const { timers } = tx.check();
+    const timerKey = key(workflowId, timerId);
+    if (timers.get(timerKey)?.token !== token) return false;
+    tx.write(timers, timerKey, undefined);
+    return true;
+  };
+  const scheduleOne = (timer: Omit<TimerRow, 'leaseUntil'>) =>
+    tx.write(tx.check().timers, key(timer.workflowId, timer.timerId), {
+      workflowId: timer.workflowId,
+      timerId: timer.timerId,
+      event: toJson(timer.event),
+      dueAt: timer.dueAt,
+      token: timer.token,
+      leaseUntil: null,
+    });
+  const cancelOne = ({ workflowId, timerId }: TimerKey) =>
+    tx.write(tx.check().timers, key(workflowId, timerId), undefined);
   return {
     async schedule(timer) {
-      const { timers } = tx.check();
-      tx.write(timers, key(timer.workflowId, timer.timerId), {
-        workflowId: timer.workflowId,
-        timerId: timer.timerId,
-        event: toJson(timer.event),
-        dueAt: timer.dueAt,
-        token: timer.token,
-        leaseUntil: null,
-      });
+      scheduleOne(timer);
+    },
+    async scheduleMany(timers) {
+      tx.check();
+      for (const timer of timers) scheduleOne(timer);
     },
     async cancel(workflowId, timerId) {
-      tx.write(tx.check().timers, key(workflowId, timerId), undefined);
+      cancelOne({ workflowId, timerId });
+    },
+    async cancelMany(timers) {
+      tx.check();
+      for (const timer of timers) cancelOne(timer);
     },
     async cancelAll(workflowId) {
       const { timers } = tx.check();
@@ -318,11 +378,13 @@ function timerStore(tx: MemoryTransaction): TimerStore {
       });
     },
     async remove(workflowId, timerId, token) {
-      const { timers } = tx.check();
-      const timerKey = key(workflowId, timerId);
-      if (timers.get(timerKey)?.token !== token) return false;
-      tx.write(timers, timerKey, undefined);
-      return true;
+      return removeOne(workflowId, timerId, token);
+    },
+    async removeMany(timers) {
+      tx.check();
+      return timers
+        .filter(({ workflowId, timerId, token }) => removeOne(workflowId, timerId, token))
+        .map(({ workflowId, timerId }) => ({ workflowId, timerId }));
     },
     async list(filter = {}) {
       const timers = firstInOrder(
@@ -344,34 +406,61 @@ function timerStore(tx: MemoryTransaction): TimerStore {
 
 function auditStore(tx: MemoryTransaction): AuditStore {
   const read = (entry: StoredAuditEntry): AuditEntry => ({ ...entry, data: fromJson(entry.data) });
+  const exists = (entry: AuditEntry) => tx.check().audit.get(entry.streamId)?.has(entry.seq) === true;
+  const taken = (entry: AuditEntry) =>
+    duplicate(`Audit stream "${entry.streamId}" already has an entry with seq ${entry.seq}.`);
+  const appendOne = (entry: AuditEntry) => {
+    const { audit } = tx.check();
+    let entries = audit.get(entry.streamId);
+    if (!entries) {
+      entries = new Map();
+      tx.write(audit, entry.streamId, entries);
+    }
+    tx.write(entries, entry.seq, {
+      streamId: entry.streamId,
+      seq: entry.seq,
+      type: entry.type,
+      actor: entry.actor,
+      data: toJson(entry.data),
+      at: entry.at,
+      prevHash: entry.prevHash,
+      hash: entry.hash,
+    });
+  };
+  const lastOf = (streamId: string): StoredAuditEntry | undefined => {
+    let latest: StoredAuditEntry | undefined;
+    for (const entry of tx.check().audit.get(streamId)?.values() ?? []) {
+      if (!latest || entry.seq > latest.seq) latest = entry;
+    }
+    return latest;
+  };
   return {
     async append(entry) {
-      const { audit } = tx.check();
-      let entries = audit.get(entry.streamId);
-      if (entries?.has(entry.seq)) {
-        throw duplicate(`Audit stream "${entry.streamId}" already has an entry with seq ${entry.seq}.`);
+      if (exists(entry)) throw taken(entry);
+      appendOne(entry);
+    },
+    async appendMany(entries) {
+      // Check the whole batch first, so a duplicate leaves nothing of it behind, as the one SQL statement does.
+      const inBatch = new Set<string>();
+      for (const entry of entries) {
+        const entryKey = key(entry.streamId, String(entry.seq));
+        if (exists(entry) || inBatch.has(entryKey)) throw taken(entry);
+        inBatch.add(entryKey);
       }
-      if (!entries) {
-        entries = new Map();
-        tx.write(audit, entry.streamId, entries);
-      }
-      tx.write(entries, entry.seq, {
-        streamId: entry.streamId,
-        seq: entry.seq,
-        type: entry.type,
-        actor: entry.actor,
-        data: toJson(entry.data),
-        at: entry.at,
-        prevHash: entry.prevHash,
-        hash: entry.hash,
-      });
+      for (const entry of entries) appendOne(entry);
     },
     async last(streamId) {
-      let latest: StoredAuditEntry | undefined;
-      for (const entry of tx.check().audit.get(streamId)?.values() ?? []) {
-        if (!latest || entry.seq > latest.seq) latest = entry;
-      }
+      const latest = lastOf(streamId);
       return latest ? read(latest) : null;
+    },
+    async lastMany(streamIds) {
+      tx.check();
+      const latest: StoredAuditEntry[] = [];
+      for (const streamId of new Set(streamIds)) {
+        const entry = lastOf(streamId);
+        if (entry) latest.push(entry);
+      }
+      return latest.sort((a, b) => compareText(a.streamId, b.streamId)).map(read);
     },
     async list(streamId, options = {}) {
       const fromSeq = options.fromSeq ?? Number.NEGATIVE_INFINITY;

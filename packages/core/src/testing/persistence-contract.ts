@@ -50,6 +50,7 @@ export function runPersistenceContract(options: PersistenceContractOptions): voi
     describe('audit', () => auditTests(test));
     describe('entities', () => entityTests(test));
     describe('JSON values and times', () => jsonTests(test));
+    describe('batch operations', () => batchTests(test));
   });
 }
 
@@ -976,6 +977,347 @@ function jsonTests(test: Test): void {
       expect(await tx.timers.nextDueAt()).toBe(far);
       expect((await tx.audit.last('wf-1'))?.at).toBe(far);
       expect(typeof (await tx.timers.nextDueAt())).toBe('number');
+    });
+  });
+}
+
+function batchTests(test: Test): void {
+  const timerKeys = (timers: ReadonlyArray<{ workflowId: string; timerId: string }>) =>
+    timers.map((timer) => `${timer.workflowId}/${timer.timerId}`);
+  const sorted = (values: string[]) => [...values].sort();
+
+  test('every batch method takes an empty batch and returns []', async (p) => {
+    await p.transaction(async (tx) => {
+      await tx.workflows.insert(newWorkflow('wf-1'));
+      expect(await tx.workflows.getMany([])).toEqual([]);
+      expect(await tx.workflows.getMany([], { lock: true })).toEqual([]);
+      expect(await tx.workflows.updateMany([])).toEqual([]);
+      expect(await tx.outbox.completeMany([], 'c', T0)).toEqual([]);
+      await tx.timers.scheduleMany([]);
+      await tx.timers.cancelMany([]);
+      expect(await tx.timers.removeMany([])).toEqual([]);
+      await tx.audit.appendMany([]);
+      expect(await tx.audit.lastMany([])).toEqual([]);
+      // The transaction is still usable after them.
+      expect(await tx.workflows.get('wf-1')).toMatchObject({ rowVersion: 1 });
+    });
+    expect(ids(await read(p, (tx) => tx.workflows.list()))).toEqual(['wf-1']);
+  });
+
+  test('getMany returns the rows that exist, ordered by id, each once; lock changes no result', async (p) => {
+    await p.transaction(async (tx) => {
+      for (const id of ['c', 'a', 'b', 'é']) await tx.workflows.insert(newWorkflow(id));
+    });
+
+    await p.transaction(async (tx) => {
+      const expected = await tx.workflows.list();
+      expect(ids(expected)).toEqual(['a', 'b', 'c', 'é']);
+      expect(await tx.workflows.getMany(['é', 'c', 'missing', 'a', 'c'])).toEqual([
+        expected[0],
+        expected[2],
+        expected[3],
+      ]);
+      expect(await tx.workflows.getMany(['b', 'a'], { lock: true })).toEqual(expected.slice(0, 2));
+      expect(await tx.workflows.getMany(['missing'])).toEqual([]);
+      expect(await tx.workflows.get('b', { lock: true })).toEqual(expected[1]);
+      expect(await tx.workflows.get('missing', { lock: true })).toBeNull();
+    });
+  });
+
+  test('updateMany applies the updates whose version matches and returns their ids', async (p) => {
+    await p.transaction(async (tx) => {
+      for (const id of ['wf-1', 'wf-2', 'wf-3', 'wf-4']) await tx.workflows.insert(newWorkflow(id));
+      await tx.workflows.update('wf-3', 1, workflowChange());
+    });
+    const change = (i: number) =>
+      workflowChange({
+        machineVersion: 2,
+        status: i % 2 === 0 ? 'done' : 'active',
+        stateValue: `s${i}`,
+        snapshot: { value: `s${i}`, list: [i, null, { nested: 'ü' }] },
+        updatedAt: T0 + 100 + i,
+      });
+
+    const updated = await p.transaction((tx) =>
+      tx.workflows.updateMany([
+        { id: 'wf-2', expectedRowVersion: 1, change: change(2) },
+        { id: 'wf-3', expectedRowVersion: 1, change: change(3) },
+        { id: 'missing', expectedRowVersion: 1, change: change(5) },
+        { id: 'wf-1', expectedRowVersion: 1, change: change(1) },
+        { id: 'wf-4', expectedRowVersion: 2, change: change(4) },
+      ]),
+    );
+
+    expect(sorted(updated)).toEqual(['wf-1', 'wf-2']);
+    const rows = await read(p, (tx) => tx.workflows.list());
+    expect(rows).toEqual([
+      { id: 'wf-1', machineId: 'approval', createdAt: T0, ...change(1), rowVersion: 2 },
+      { id: 'wf-2', machineId: 'approval', createdAt: T0, ...change(2), rowVersion: 2 },
+      { ...newWorkflow('wf-3'), ...workflowChange(), rowVersion: 2 },
+      { ...newWorkflow('wf-4'), rowVersion: 1, updatedAt: T0 },
+    ]);
+    expect(ids(rows)).toEqual(['wf-1', 'wf-2', 'wf-3', 'wf-4']);
+    expect(await read(p, (tx) => tx.workflows.get('missing'))).toBeNull();
+  });
+
+  test('updateMany sees the transaction own writes, and refuses an id given twice, writing nothing', async (p) => {
+    await p.transaction((tx) => tx.workflows.insert(newWorkflow('wf-1')));
+
+    await p.transaction(async (tx) => {
+      await tx.workflows.insert(newWorkflow('wf-2'));
+      expect(await tx.workflows.update('wf-1', 1, workflowChange())).toBe(true);
+      const updated = await tx.workflows.updateMany([
+        { id: 'wf-1', expectedRowVersion: 2, change: workflowChange({ stateValue: 'second' }) },
+        { id: 'wf-2', expectedRowVersion: 1, change: workflowChange({ stateValue: 'first' }) },
+      ]);
+      expect(sorted(updated)).toEqual(['wf-1', 'wf-2']);
+      expect(await tx.workflows.getMany(['wf-1', 'wf-2'])).toMatchObject([
+        { rowVersion: 3, stateValue: 'second' },
+        { rowVersion: 2, stateValue: 'first' },
+      ]);
+    });
+
+    const refused = await rejection(
+      p.transaction((tx) =>
+        tx.workflows.updateMany([
+          { id: 'wf-2', expectedRowVersion: 2, change: workflowChange({ stateValue: 'x' }) },
+          { id: 'wf-1', expectedRowVersion: 3, change: workflowChange({ stateValue: 'x' }) },
+          { id: 'wf-2', expectedRowVersion: 3, change: workflowChange({ stateValue: 'y' }) },
+        ]),
+      ),
+    );
+    expect(refused).toMatchObject({ name: 'ValidationError', code: 'INVALID_INPUT' });
+    expect(await read(p, (tx) => tx.workflows.getMany(['wf-1', 'wf-2']))).toMatchObject([
+      { rowVersion: 3, stateValue: 'second' },
+      { rowVersion: 2, stateValue: 'first' },
+    ]);
+  });
+
+  for (const [how, lock] of [
+    ['getMany', (tx: PersistenceTransaction) => tx.workflows.getMany(['wf-0', 'wf-1'], { lock: true })],
+    ['get', (tx: PersistenceTransaction) => tx.workflows.get('wf-1', { lock: true })],
+  ] as const) {
+    test(`${how} with lock holds the row: a concurrent update waits for the locking transaction`, async (p) => {
+      await p.transaction(async (tx) => {
+        await tx.workflows.insert(newWorkflow('wf-0'));
+        await tx.workflows.insert(newWorkflow('wf-1'));
+      });
+      let release = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let locked = () => {};
+      const isLocked = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+
+      const a = p.transaction(async (tx) => {
+        await lock(tx);
+        locked();
+        await held;
+        return tx.workflows.update('wf-1', 1, workflowChange({ stateValue: 'by-a' }));
+      });
+      try {
+        await isLocked;
+        let bSettled = false;
+        const b = p
+          .transaction((tx) => tx.workflows.update('wf-1', 1, workflowChange({ stateValue: 'by-b' })))
+          .finally(() => {
+            bSettled = true;
+          });
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        expect(bSettled).toBe(false);
+        release();
+        expect(await a).toBe(true);
+        // B ran after A committed, so its expected version is stale.
+        expect(await b).toBe(false);
+      } finally {
+        release();
+        await a.catch(() => undefined);
+      }
+      expect(await read(p, (tx) => tx.workflows.get('wf-1'))).toMatchObject({ rowVersion: 2, stateValue: 'by-a' });
+    });
+  }
+
+  test('completeMany marks done the entries still claimed with the token and returns their ids', async (p) => {
+    await p.transaction((tx) =>
+      tx.outbox.enqueue(
+        ['o-1', 'o-2', 'o-3', 'o-4', 'o-5'].map((id, i) => newOutboxEntry(id, { availableAt: T0 + i })),
+      ),
+    );
+    await p.transaction((tx) =>
+      tx.outbox.claim({ kind: 'effect', claimToken: 'A', now: T0 + 2, leaseMs: 1000, limit: 3 }),
+    );
+    await p.transaction((tx) =>
+      tx.outbox.claim({ kind: 'effect', claimToken: 'B', now: T0 + 3, leaseMs: 1000, limit: 1 }),
+    );
+    await p.transaction(async (tx) => {
+      expect(await tx.outbox.complete('o-3', 'A', T0 + 4)).toBe(true);
+    });
+
+    const completed = await p.transaction((tx) =>
+      tx.outbox.completeMany(['o-2', 'o-3', 'o-4', 'o-5', 'missing', 'o-1', 'o-2'], 'A', T0 + 50),
+    );
+
+    expect(sorted(completed)).toEqual(['o-1', 'o-2']);
+    const entries = await read(p, (tx) => tx.outbox.list());
+    expect(entries.map((entry) => [entry.id, entry.status, entry.claimToken, entry.updatedAt])).toEqual([
+      ['o-1', 'done', null, T0 + 50],
+      ['o-2', 'done', null, T0 + 50],
+      ['o-3', 'done', null, T0 + 4],
+      ['o-4', 'running', 'B', T0 + 3],
+      ['o-5', 'pending', null, T0],
+    ]);
+    expect(entries[0]).toMatchObject({ leaseUntil: null, attempts: 1 });
+  });
+
+  test('scheduleMany inserts or replaces timers, clearing leases; of two entries for one timer the last wins', async (p) => {
+    await p.transaction(async (tx) => {
+      await tx.timers.schedule(newTimer('wf-1', 't-1', { token: 'old' }));
+      await tx.timers.schedule(newTimer('wf-2', 't-1', { token: 'kept', dueAt: T0 + 5 }));
+      await tx.timers.claimDue({ now: T0 + 10, leaseMs: 1000, limit: 10 });
+    });
+    const replacement = newTimer('wf-1', 't-1', { token: 'new', dueAt: T0 + 20, event: { type: 'again', n: [1] } });
+    const fresh = newTimer('wf-3', 't-9', { dueAt: T0 + 30 });
+
+    await p.transaction((tx) =>
+      tx.timers.scheduleMany([
+        newTimer('wf-3', 't-2', { token: 'first', dueAt: T0 + 40 }),
+        replacement,
+        fresh,
+        newTimer('wf-3', 't-2', { token: 'last', dueAt: T0 + 50 }),
+      ]),
+    );
+
+    expect(await read(p, (tx) => tx.timers.list())).toEqual([
+      { ...newTimer('wf-2', 't-1', { token: 'kept', dueAt: T0 + 5 }), leaseUntil: T0 + 1010 },
+      { ...replacement, leaseUntil: null },
+      { ...fresh, leaseUntil: null },
+      { ...newTimer('wf-3', 't-2', { token: 'last', dueAt: T0 + 50 }), leaseUntil: null },
+    ]);
+  });
+
+  test('cancelMany removes the named timers and skips absent ones', async (p) => {
+    await p.transaction((tx) =>
+      tx.timers.scheduleMany([newTimer('wf-1', 't-1'), newTimer('wf-1', 't-2'), newTimer('wf-2', 't-1')]),
+    );
+
+    await p.transaction((tx) =>
+      tx.timers.cancelMany([
+        { workflowId: 'wf-1', timerId: 't-2' },
+        { workflowId: 'wf-2', timerId: 't-2' },
+        { workflowId: 'wf-3', timerId: 't-1' },
+        { workflowId: 'wf-2', timerId: 't-1' },
+        { workflowId: 'wf-2', timerId: 't-1' },
+      ]),
+    );
+
+    expect(timerKeys(await read(p, (tx) => tx.timers.list()))).toEqual(['wf-1/t-1']);
+  });
+
+  test('removeMany deletes the timers that still carry their token and returns exactly those', async (p) => {
+    await p.transaction((tx) =>
+      tx.timers.scheduleMany([
+        newTimer('wf-1', 't-1', { token: 'a' }),
+        newTimer('wf-1', 't-2', { token: 'b' }),
+        newTimer('wf-2', 't-1', { token: 'c' }),
+        newTimer('wf-2', 't-2', { token: 'd' }),
+      ]),
+    );
+
+    const removed = await p.transaction((tx) =>
+      tx.timers.removeMany([
+        { workflowId: 'wf-1', timerId: 't-1', token: 'a' },
+        { workflowId: 'wf-1', timerId: 't-2', token: 'stale' },
+        { workflowId: 'wf-2', timerId: 't-1', token: 'c' },
+        { workflowId: 'wf-2', timerId: 't-1', token: 'c' },
+        { workflowId: 'wf-3', timerId: 't-1', token: 'a' },
+        { workflowId: 'wf-2', timerId: 't-2', token: 'a' },
+      ]),
+    );
+
+    expect(sorted(timerKeys(removed))).toEqual(['wf-1/t-1', 'wf-2/t-1']);
+    expect(removed.every((timer) => Object.keys(timer).sort().join() === 'timerId,workflowId')).toBe(true);
+    expect(timerKeys(await read(p, (tx) => tx.timers.list()))).toEqual(['wf-1/t-2', 'wf-2/t-2']);
+  });
+
+  test('appendMany stores the entries verbatim; lastMany gives the last entry of each stream, by streamId', async (p) => {
+    await p.transaction((tx) => tx.audit.append(auditEntry('s-b', 1)));
+    const batch = [
+      auditEntry('s-b', 2),
+      auditEntry('s-a', 1, { data: { list: [1, 'ü', null] } }),
+      auditEntry('s-b', 3),
+    ];
+
+    await p.transaction((tx) => tx.audit.appendMany(batch));
+
+    await read(p, async (tx) => {
+      expect(await tx.audit.list('s-b')).toEqual([auditEntry('s-b', 1), batch[0], batch[2]]);
+      expect(await tx.audit.list('s-a')).toEqual([batch[1]]);
+      expect(await tx.audit.lastMany(['s-b', 'missing', 's-a', 's-b'])).toEqual([batch[1], batch[2]]);
+      expect(await tx.audit.lastMany(['missing'])).toEqual([]);
+    });
+    await p.transaction(async (tx) => {
+      await tx.audit.appendMany([auditEntry('s-c', 1), auditEntry('s-a', 2)]);
+      expect(await tx.audit.lastMany(['s-c', 's-a'])).toEqual([auditEntry('s-a', 2), auditEntry('s-c', 1)]);
+    });
+  });
+
+  test('appendMany with a (streamId, seq) that exists or repeats throws DUPLICATE and writes nothing of it', async (p) => {
+    await p.transaction((tx) => tx.audit.append(auditEntry('s-1', 1)));
+
+    await expectDuplicate(
+      p.transaction((tx) =>
+        tx.audit.appendMany([auditEntry('s-2', 1), auditEntry('s-1', 2), auditEntry('s-1', 1, { type: 'other' })]),
+      ),
+    );
+    await expectDuplicate(
+      p.transaction((tx) => tx.audit.appendMany([auditEntry('s-3', 1), auditEntry('s-3', 2), auditEntry('s-3', 1)])),
+    );
+
+    await read(p, async (tx) => {
+      expect(await tx.audit.list('s-1')).toEqual([auditEntry('s-1', 1)]);
+      expect(await tx.audit.list('s-2')).toEqual([]);
+      expect(await tx.audit.list('s-3')).toEqual([]);
+      expect(await tx.audit.lastMany(['s-1', 's-2', 's-3'])).toEqual([auditEntry('s-1', 1)]);
+    });
+  });
+
+  test('a throw undoes every batch write', async (p) => {
+    await p.transaction(async (tx) => {
+      await tx.workflows.insert(newWorkflow('wf-1'));
+      await tx.outbox.enqueue([newOutboxEntry('o-1')]);
+      await tx.outbox.claim({ kind: 'effect', claimToken: 'c', now: T0, leaseMs: 1000, limit: 1 });
+      await tx.timers.scheduleMany([newTimer('wf-1', 't-1'), newTimer('wf-1', 't-2')]);
+      await tx.audit.append(auditEntry('wf-1', 1));
+    });
+    const failure = new Error('work failed');
+
+    const thrown = await rejection(
+      p.transaction(async (tx) => {
+        expect(
+          await tx.workflows.updateMany([{ id: 'wf-1', expectedRowVersion: 1, change: workflowChange() }]),
+        ).toEqual(['wf-1']);
+        expect(await tx.outbox.completeMany(['o-1'], 'c', T0 + 1)).toEqual(['o-1']);
+        await tx.timers.scheduleMany([newTimer('wf-1', 't-1', { token: 'new' }), newTimer('wf-1', 't-3')]);
+        await tx.timers.cancelMany([{ workflowId: 'wf-1', timerId: 't-2' }]);
+        expect(await tx.timers.removeMany([{ workflowId: 'wf-1', timerId: 't-3', token: 'wf-1/t-3/1' }])).toEqual([
+          { workflowId: 'wf-1', timerId: 't-3' },
+        ]);
+        await tx.audit.appendMany([auditEntry('wf-1', 2), auditEntry('wf-2', 1)]);
+        throw failure;
+      }),
+    );
+
+    expect(thrown).toBe(failure);
+    await read(p, async (tx) => {
+      expect(await tx.workflows.get('wf-1')).toMatchObject({ rowVersion: 1, stateValue: 'pending' });
+      expect(await tx.outbox.get('o-1')).toMatchObject({ status: 'running', claimToken: 'c' });
+      expect(await tx.timers.list()).toEqual([
+        { ...newTimer('wf-1', 't-1'), leaseUntil: null },
+        { ...newTimer('wf-1', 't-2'), leaseUntil: null },
+      ]);
+      expect(await tx.audit.lastMany(['wf-1', 'wf-2'])).toEqual([auditEntry('wf-1', 1)]);
     });
   });
 }
