@@ -10,3 +10,4 @@ export * from './pdf/index.js';
 export * from './model/values.js';
 export * from './templates/formatters.js';
 export * from './ports/signing-vendor.js';
+export * from './templates/index.js';

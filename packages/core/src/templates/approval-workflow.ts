@@ -1,0 +1,259 @@
+/**
+ * The approval of one submitted template version (审批), as a machine on the durable runtime.
+ *
+ * `pending` → every configured level approves in turn → `approved`; any rejection → `rejected`; the submitter
+ * withdraws → `withdrawn`. The rules (maker-checker, roles, the current level) are plain functions returning a refusal
+ * or null, used both as the machine's guards and by the template service to explain a refusal with a typed error —
+ * so the reason a person is given is exactly the rule the machine applied.
+ *
+ * The deadline runs for the whole request, not per level: when it passes the request is marked escalated and a
+ * `template.approval.escalated` domain event goes out so the host can chase the approvers; it stays pending.
+ */
+import { and, assign, emit, setup } from 'xstate';
+import { PermissionError, SealflowError, type SealflowErrorOptions, ValidationError } from '../errors.js';
+import { defineWorkflow } from '../runtime/workflow-definition.js';
+
+export const TEMPLATE_APPROVAL_WORKFLOW = 'template-approval';
+
+export interface ApprovalLevel {
+  /** Shown to people: `legal`, `risk`, `法务审批`. */
+  name: string;
+  /** Any one of these roles may decide this level. */
+  roles: string[];
+}
+
+export interface ApprovalInput {
+  versionId: string;
+  code: string;
+  version: number;
+  submittedBy: string;
+  levels: ApprovalLevel[];
+  /** Escalate when no final decision was made this many ms after submission; null for no deadline. */
+  deadlineMs?: number | null;
+}
+
+export interface ApprovalContext {
+  versionId: string;
+  code: string;
+  version: number;
+  submittedBy: string;
+  levels: ApprovalLevel[];
+  /** The level now deciding, 1-based. */
+  level: number;
+  approvals: { level: number; actorId: string }[];
+  deadlineMs: number | null;
+  escalated: boolean;
+  rejection: { level: number; actorId: string; reason: string } | null;
+  withdrawnBy: string | null;
+}
+
+export type ApprovalEvent =
+  | { type: 'APPROVE'; actorId: string; roles: string[]; level: number }
+  | { type: 'REJECT'; actorId: string; roles: string[]; level: number; reason: string }
+  | { type: 'WITHDRAW'; actorId: string };
+
+export const APPROVAL_ESCALATED_EVENT = 'template.approval.escalated';
+
+export interface ApprovalEscalatedEvent {
+  type: typeof APPROVAL_ESCALATED_EVENT;
+  versionId: string;
+  code: string;
+  version: number;
+  level: number;
+  levelName: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Rules
+
+/** A maker-checker rule was broken: the submitter approving, or one person approving two levels. */
+export class MakerCheckerError extends PermissionError {
+  override readonly code = 'MAKER_CHECKER_VIOLATION' as const;
+}
+
+/** The decision names a level that is not (or no longer) the one deciding: someone else decided it first. */
+export class ApprovalLevelMismatchError extends SealflowError {
+  constructor(message: string, options: SealflowErrorOptions = {}) {
+    super('APPROVAL_LEVEL_MISMATCH', message, options);
+  }
+}
+
+export type ApprovalRefusal = PermissionError | ApprovalLevelMismatchError | ValidationError;
+
+function currentLevel(context: ApprovalContext): ApprovalLevel {
+  return context.levels[context.level - 1] ?? { name: `level ${context.level}`, roles: [] };
+}
+
+function describeRequest(context: ApprovalContext): string {
+  return `the approval of ${context.code} v${context.version}`;
+}
+
+/** The level in the event is the one deciding now; a stale screen or a lost race is told who decided first. */
+function levelMismatch(context: ApprovalContext, level: number): ApprovalLevelMismatchError | null {
+  if (level === context.level) return null;
+  const decidedBy = context.approvals.find((a) => a.level === level)?.actorId;
+  const now = currentLevel(context);
+  return new ApprovalLevelMismatchError(
+    `Level ${level} of ${describeRequest(context)} is not the level deciding now` +
+      (decidedBy ? ` (it was approved by ${decidedBy})` : '') +
+      `; the request is at level ${context.level} (${now.name}). Reload it and decide again if still needed.`,
+    { details: { versionId: context.versionId, level, currentLevel: context.level, decidedBy } },
+  );
+}
+
+function missingRole(context: ApprovalContext, roles: readonly string[]): PermissionError | null {
+  const level = currentLevel(context);
+  if (level.roles.some((role) => roles.includes(role))) return null;
+  const needed = level.roles.join(' or ');
+  return new PermissionError(
+    `Level ${context.level} (${level.name}) of ${describeRequest(context)} needs the role ${needed}; ` +
+      `the actor has ${roles.length ? roles.join(', ') : 'no roles'}.`,
+    { details: { missingRole: level.roles[0], acceptedRoles: level.roles, level: context.level } },
+  );
+}
+
+/** Why `actorId` may not approve now, or null when the approval is allowed. */
+export function approvalRefusal(
+  context: ApprovalContext,
+  event: { actorId: string; roles: readonly string[]; level: number },
+): ApprovalRefusal | null {
+  const mismatch = levelMismatch(context, event.level);
+  if (mismatch) return mismatch;
+  if (event.actorId === context.submittedBy) {
+    return new MakerCheckerError(
+      `${event.actorId} submitted ${describeRequest(context)} and cannot approve it (maker-checker): ask another approver.`,
+      { details: { rule: 'submitterCannotApprove', level: context.level } },
+    );
+  }
+  const earlier = context.approvals.find((a) => a.actorId === event.actorId);
+  if (earlier) {
+    return new MakerCheckerError(
+      `${event.actorId} already approved level ${earlier.level} of ${describeRequest(context)}; ` +
+        'nobody approves two levels of the same request (maker-checker).',
+      { details: { rule: 'oneLevelPerPerson', level: context.level, approvedLevel: earlier.level } },
+    );
+  }
+  return missingRole(context, event.roles);
+}
+
+/** Why `actorId` may not reject now, or null. The submitter withdraws instead of rejecting. */
+export function rejectionRefusal(
+  context: ApprovalContext,
+  event: { actorId: string; roles: readonly string[]; level: number; reason: string },
+): ApprovalRefusal | null {
+  const mismatch = levelMismatch(context, event.level);
+  if (mismatch) return mismatch;
+  if (typeof event.reason !== 'string' || event.reason.trim() === '') {
+    return new ValidationError('A rejection needs a reason: it is shown to the submitter and kept in the history.', {
+      details: { field: 'reason' },
+    });
+  }
+  if (event.actorId === context.submittedBy) {
+    return new MakerCheckerError(
+      `${event.actorId} submitted ${describeRequest(context)}; the submitter withdraws it instead of rejecting it.`,
+      { details: { rule: 'submitterCannotDecide', level: context.level } },
+    );
+  }
+  return missingRole(context, event.roles);
+}
+
+/** Only the submitter withdraws a pending request. */
+export function withdrawalRefusal(context: ApprovalContext, event: { actorId: string }): PermissionError | null {
+  if (event.actorId === context.submittedBy) return null;
+  return new PermissionError(
+    `Only ${context.submittedBy}, who submitted ${describeRequest(context)}, can withdraw it; ${event.actorId} cannot.`,
+    { details: { rule: 'submitterOnly' } },
+  );
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The machine
+
+export const templateApprovalMachine = setup({
+  types: {
+    context: {} as ApprovalContext,
+    input: {} as ApprovalInput,
+    events: {} as ApprovalEvent,
+    emitted: {} as ApprovalEscalatedEvent,
+  },
+  delays: { approvalDeadline: ({ context }) => context.deadlineMs ?? 0 },
+  guards: {
+    hasDeadline: ({ context }) => context.deadlineMs !== null,
+    mayApprove: ({ context, event }) => event.type === 'APPROVE' && approvalRefusal(context, event) === null,
+    isLastLevel: ({ context }) => context.level === context.levels.length,
+    mayReject: ({ context, event }) => event.type === 'REJECT' && rejectionRefusal(context, event) === null,
+    mayWithdraw: ({ context, event }) => event.type === 'WITHDRAW' && withdrawalRefusal(context, event) === null,
+  },
+  actions: {
+    recordApproval: assign(({ context, event }) =>
+      event.type === 'APPROVE'
+        ? {
+            approvals: [...context.approvals, { level: context.level, actorId: event.actorId }],
+            level: context.level + 1,
+          }
+        : {},
+    ),
+    recordRejection: assign(({ context, event }) =>
+      event.type === 'REJECT'
+        ? { rejection: { level: context.level, actorId: event.actorId, reason: event.reason.trim() } }
+        : {},
+    ),
+    recordWithdrawal: assign(({ event }) => (event.type === 'WITHDRAW' ? { withdrawnBy: event.actorId } : {})),
+    markEscalated: assign({ escalated: true }),
+    announceEscalation: emit(({ context }) => ({
+      type: APPROVAL_ESCALATED_EVENT,
+      versionId: context.versionId,
+      code: context.code,
+      version: context.version,
+      level: context.level,
+      levelName: currentLevel(context).name,
+    })),
+  },
+}).createMachine({
+  id: 'template-approval',
+  context: ({ input }) => ({
+    versionId: input.versionId,
+    code: input.code,
+    version: input.version,
+    submittedBy: input.submittedBy,
+    levels: input.levels,
+    level: 1,
+    approvals: [],
+    deadlineMs: input.deadlineMs ?? null,
+    escalated: false,
+    rejection: null,
+    withdrawnBy: null,
+  }),
+  initial: 'pending',
+  states: {
+    pending: {
+      initial: 'starting',
+      states: {
+        starting: { always: [{ guard: 'hasDeadline', target: 'onTime' }, { target: 'untimed' }] },
+        onTime: {
+          after: { approvalDeadline: { target: 'overdue', actions: ['markEscalated', 'announceEscalation'] } },
+        },
+        untimed: {},
+        overdue: {},
+      },
+      on: {
+        APPROVE: [
+          { guard: and(['mayApprove', 'isLastLevel']), target: 'approved', actions: 'recordApproval' },
+          { guard: 'mayApprove', actions: 'recordApproval' },
+        ],
+        REJECT: { guard: 'mayReject', target: 'rejected', actions: 'recordRejection' },
+        WITHDRAW: { guard: 'mayWithdraw', target: 'withdrawn', actions: 'recordWithdrawal' },
+      },
+    },
+    approved: { type: 'final' },
+    rejected: { type: 'final' },
+    withdrawn: { type: 'final' },
+  },
+});
+
+/** The definition to register with `createRuntime({ workflows })`. */
+export const templateApprovalWorkflow = defineWorkflow({
+  id: TEMPLATE_APPROVAL_WORKFLOW,
+  version: 1,
+  machine: templateApprovalMachine,
+});

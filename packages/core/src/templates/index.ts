@@ -1,0 +1,9 @@
+/**
+ * Contract templates: the model, checks of values and definitions, the approval workflow and the service that
+ * manages versions. The replacement-rule formatters (`./formatters.ts`) are exported from the package root directly.
+ */
+export * from './approval-workflow.js';
+export * from './checks.js';
+export * from './model.js';
+export * from './template-service.js';
+export * from './validate-definition.js';
