@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DEFAULT_FONT_MODULE, prepareTemplate } from '../../packages/core/src/index.js';
 import { type BenchRow, type BenchSuite, summarize } from '../harness.js';
+import { FIXTURES_DIR } from '../../fixtures/paths.js';
 
 // pdf-lib and fontkit are dependencies of core, not of the workspace root: load the very copies core uses.
 const requireFromCore = createRequire(join(import.meta.dirname, '../../packages/core/package.json'));
@@ -20,7 +21,7 @@ const fontkitModule = (await import(pathToFileURL(requireFromCore.resolve('@pdf-
 };
 const fontkit = fontkitModule.default ?? fontkitModule;
 
-const fixtures = join(import.meta.dirname, '../../../shared/fixtures');
+const fixtures = FIXTURES_DIR;
 const WARM_UP = 10;
 const FAST_ROUNDS = 5;
 

@@ -19,8 +19,9 @@ import { P12Signer } from '@signpdf/signer-p12';
 import { SignPdf } from '@signpdf/signpdf';
 import { PDFDocument, PDFTextField, StandardFonts } from 'pdf-lib';
 import { type BenchRow, type BenchSuite, summarize } from '../harness.js';
+import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
 
-const FIXTURE = new URL('../../../shared/fixtures/contract-8p-25f.pdf', import.meta.url);
+const FIXTURE = CONTRACT_TEMPLATE_PDF;
 
 async function filledFixture(): Promise<Uint8Array> {
   const doc = await PDFDocument.load(readFileSync(FIXTURE));

@@ -29,12 +29,20 @@ const creditGrantSigning = setup({
     startingFlow: {
       entry: { type: 'startVendorFlow', params: ({ context }) => ({ businessNo: context.businessNo }) },
       on: {
-        'startVendorFlow.done': { target: 'awaitingSignature', actions: assign({ flowId: ({ event }) => event.output.flowId }) },
-        'startVendorFlow.failed': { target: 'failed', actions: assign({ outcome: ({ event }) => event.error.message }) },
+        'startVendorFlow.done': {
+          target: 'awaitingSignature',
+          actions: assign({ flowId: ({ event }) => event.output.flowId }),
+        },
+        'startVendorFlow.failed': {
+          target: 'failed',
+          actions: assign({ outcome: ({ event }) => event.error.message }),
+        },
       },
     },
     awaitingSignature: {
-      after: { signingDeadline: { target: 'failed', actions: assign({ outcome: 'vendor did not call back in time' }) } },
+      after: {
+        signingDeadline: { target: 'failed', actions: assign({ outcome: 'vendor did not call back in time' }) },
+      },
       on: {
         VENDOR_CALLBACK: [
           { guard: ({ event }) => event.signed, target: 'completed', actions: assign({ outcome: 'signed' }) },
@@ -73,7 +81,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 console.log(`PGlite data directory: ${dataDir}\n`);
 let persistence = await pglitePersistence({ dataDir });
 let runtime = createRuntime({ persistence, workflows: [workflow] });
-for (const businessNo of ['CG-001', 'CG-002', 'CG-003']) await runtime.start('credit-grant-signing', { id: businessNo, input: { businessNo } });
+for (const businessNo of ['CG-001', 'CG-002', 'CG-003'])
+  await runtime.start('credit-grant-signing', { id: businessNo, input: { businessNo } });
 runtime.startWorker({ pollMs: 50 });
 await sleep(600);
 await runtime.send('CG-001', { type: 'VENDOR_CALLBACK', flowId: 'x', signed: true }, { actor: 'esign-callback' });
@@ -92,7 +101,9 @@ for (const id of ['CG-001', 'CG-002', 'CG-003']) {
   const state = await runtime.get(id);
   const audit = await runtime.verifyAudit(id);
   const context = state?.context as { outcome: string };
-  console.log(`${id}: ${state?.stateValue.padEnd(10)} ${context.outcome.padEnd(32)} audit entries ${audit.entries}, chain ${audit.ok ? 'verified' : 'BROKEN'}`);
+  console.log(
+    `${id}: ${state?.stateValue.padEnd(10)} ${context.outcome.padEnd(32)} audit entries ${audit.entries}, chain ${audit.ok ? 'verified' : 'BROKEN'}`,
+  );
 }
 console.log(`\nvendor calls made: ${vendorCalls} (one retried after a 503)`);
 await runtime.stop();

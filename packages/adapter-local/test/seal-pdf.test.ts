@@ -10,8 +10,9 @@ import {
   verifyPdfSignatures,
 } from '../src/index.js';
 import { opensslVerify, openssl, pdfsig, requireTool, tempFile } from './helpers.js';
+import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 
-const FIXTURE = '/work/shared/fixtures/contract-8p-25f.pdf';
+const FIXTURE = CONTRACT_TEMPLATE_PDF;
 const COMPANY = '某某消费金融股份有限公司';
 const signingTime = new Date('2025-11-10T08:30:00Z');
 

@@ -10,12 +10,13 @@ import {
 import { createManualClock, createMemoryDocumentStore } from '@sealflow/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pglitePersistence } from '../src/index.js';
+import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 
 /**
  * The template lifecycle on real SQL: every status change, the history and the workflow transition commit together,
  * and two approvers racing on one level still produce exactly one approval.
  */
-const PDF = new Uint8Array(readFileSync('/work/shared/fixtures/contract-8p-25f.pdf'));
+const PDF = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
 const editor: TemplateActor = { id: 'alice', roles: ['template-editor'] };
 const legalLee: TemplateActor = { id: 'lee', roles: ['legal'] };
 const legalLin: TemplateActor = { id: 'lin', roles: ['legal'] };

@@ -45,7 +45,13 @@ export class SealflowError extends Error {
   }
 
   toJSON(): { name: string; code: string; message: string; retryable: boolean; details?: Record<string, unknown> } {
-    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable, details: this.details };
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      details: this.details,
+    };
   }
 }
 

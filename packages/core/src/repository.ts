@@ -42,7 +42,8 @@ export function defineRepository<S extends z.ZodType>(definition: RepositoryDefi
   type T = z.output<S>;
   const tagsOf = (record: T): Record<string, string> => {
     const tags: Record<string, string> = {};
-    for (const [key, value] of Object.entries(definition.tags?.(record) ?? {})) if (value !== undefined) tags[key] = value;
+    for (const [key, value] of Object.entries(definition.tags?.(record) ?? {}))
+      if (value !== undefined) tags[key] = value;
     return tags;
   };
   const revive = (row: EntityRow): Stored<T> => {

@@ -6,9 +6,10 @@ import { PDFDocument } from 'pdf-lib';
 import { describe, expect, it } from 'vitest';
 import { PdfInvalidError, inspectPdf } from '../src/pdf/index.js';
 import { ValidationError } from '../src/errors.js';
+import { CONTRACT_TEMPLATE_PDF, CONTRACT_VALUES_JSON } from '../../../fixtures/paths.js';
 
-const FIXTURE = join(import.meta.dirname, '../../../../shared/fixtures/contract-8p-25f.pdf');
-const VALUES = join(import.meta.dirname, '../../../../shared/fixtures/contract-8p-25f.values.json');
+const FIXTURE = CONTRACT_TEMPLATE_PDF;
+const VALUES = CONTRACT_VALUES_JSON;
 const template = new Uint8Array(readFileSync(FIXTURE));
 const fixtureFields = JSON.parse(readFileSync(VALUES, 'utf8')).fields as {
   name: string;

@@ -6,8 +6,9 @@ import { PDFDocument, PDFName, type PDFRawStream, PDFDict, TextAlignment, decode
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type PreparedTemplate, inspectPdf, prepareTemplate } from '../src/pdf/index.js';
 import { SealflowError } from '../src/errors.js';
+import { FIXTURES_DIR } from '../../../fixtures/paths.js';
 
-const FIXTURES = join(import.meta.dirname, '../../../../shared/fixtures');
+const FIXTURES = FIXTURES_DIR;
 const template = new Uint8Array(readFileSync(join(FIXTURES, 'contract-8p-25f.pdf')));
 const { documents } = JSON.parse(readFileSync(join(FIXTURES, 'contract-8p-25f.values.json'), 'utf8')) as {
   documents: Record<string, string>[];

@@ -11,12 +11,13 @@ import {
 } from '../src/index.js';
 import { createManualClock, createMemoryDocumentStore } from '../src/testing/index.js';
 import { createMemoryPersistence } from '../src/testing/memory-persistence.js';
+import { CONTRACT_TEMPLATE_PDF, CONTRACT_VALUES_JSON } from '../../../fixtures/paths.js';
 
 /** The 8-page, 25-field loan contract the benchmarks use. */
-export const CONTRACT_PDF = new Uint8Array(readFileSync('/work/shared/fixtures/contract-8p-25f.pdf'));
-export const CONTRACT_FIELDS: string[] = JSON.parse(
-  readFileSync('/work/shared/fixtures/contract-8p-25f.values.json', 'utf8'),
-).fields.map((f: { name: string }) => f.name);
+export const CONTRACT_PDF = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
+export const CONTRACT_FIELDS: string[] = JSON.parse(readFileSync(CONTRACT_VALUES_JSON, 'utf8')).fields.map(
+  (f: { name: string }) => f.name,
+);
 
 export const editor: TemplateActor = { id: 'alice', roles: ['template-editor'] };
 export const legalLee: TemplateActor = { id: 'lee', roles: ['legal'] };

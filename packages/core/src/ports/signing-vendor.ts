@@ -14,7 +14,10 @@
  * - **Errors.** Throw `SealflowError` with code `VENDOR_*` and `retryable` set truthfully: network failures, timeouts,
  *   HTTP 5xx and vendor rate limits are retryable; validation and business refusals (bad ID number, seal not
  *   authorised, flow already finished) are not. Put the vendor's own code in `details.vendorCode`. Never put an
- *   unmasked ID number, mobile or name in a message.
+ *   unmasked ID number, mobile or name in a message. Codes: `VENDOR_REJECTED` (a business refusal: unknown seal or
+ *   file, flow finished or not yet completed, key reused for a different request), `VENDOR_UNSUPPORTED`,
+ *   `VENDOR_FAILURE` (the vendor broke), `NOT_FOUND` (`NotFoundError`, unknown flow), `CALLBACK_REJECTED`; adapters
+ *   may add their own `VENDOR_*` codes for transient states (such as `VENDOR_UNAVAILABLE`, `VENDOR_RATE_LIMITED`).
  * - **Capabilities, not vendor names.** Core decides how to run a scene from `capabilities` alone; an adapter must
  *   declare exactly what it supports and throw `VENDOR_UNSUPPORTED` from anything else.
  * - **Documents are bytes.** Inputs and outputs are `Uint8Array`; an adapter never reads or writes files itself.
@@ -23,7 +26,12 @@
 
 export type SignerKind = 'person' | 'organization';
 
-/** Where a seal or signature goes: an existing form field, a keyword in the text, or explicit coordinates. */
+/**
+ * Where a seal or signature goes: an existing form field, a keyword in the text, or explicit coordinates.
+ * Coordinates and offsets are PDF points from the page's lower-left corner and `page` is 0-based, as in the template
+ * model and `inspectPdf`; adapters convert to their vendor's convention (e签宝 `positionPage` is a 1-based string).
+ * Without `width`/`height` the vendor's default seal size is used. A keyword places the seal centred on the keyword.
+ */
 export type SealPlacement =
   | { documentKey: string; field: string }
   | { documentKey: string; keyword: string; offsetX?: number; offsetY?: number }
@@ -135,7 +143,10 @@ export interface SigningVendor {
   readonly capabilities: SigningCapabilities;
 
   /** Upload a rendered PDF; returns the vendor's file id. */
-  uploadDocument(document: { key: string; fileName: string; bytes: Uint8Array }, context: VendorCallContext): Promise<VendorDocumentRef>;
+  uploadDocument(
+    document: { key: string; fileName: string; bytes: Uint8Array },
+    context: VendorCallContext,
+  ): Promise<VendorDocumentRef>;
 
   /** Fill a vendor-side template (only with `capabilities.vendorTemplates`). */
   fillTemplate?(
@@ -146,7 +157,12 @@ export interface SigningVendor {
   /** Create and start a flow. Auto-sign signers are signed by the vendor as part of starting, where it can. */
   createFlow(input: CreateFlowInput, context: VendorCallContext): Promise<VendorFlow>;
 
-  /** Add a signer to a started flow, such as a funder with its own seal (only with `capabilities.appendSigners`). */
+  /**
+   * Add a signer to a started flow, such as a funder with its own seal (only with `capabilities.appendSigners`).
+   * When `signer.role` is already in the flow and has not signed, this is that signer's turn: the scene creates the
+   * flow with the funder waiting (`autoSign: false`) so it cannot complete early, and the funder's own signing call
+   * comes here with `autoSign: true`. The flow completes once every signer has signed.
+   */
   appendSigner?(flowId: string, signer: SignerSpec, context: VendorCallContext): Promise<VendorFlow>;
 
   /** The flow's current status; throws `NotFoundError` when the vendor does not know the flow. */

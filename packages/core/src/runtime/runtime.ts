@@ -398,7 +398,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
             for (const id of ids) {
               const row = rows.get(id);
               const events = kept.filter((d) => d.workflowId === id && d.event).map((d) => d.event!);
-              if (!row || row.status !== 'active' || unusable.has(id) || events.length === 0) continue;
+              if (row?.status !== 'active' || unusable.has(id) || events.length === 0) continue;
               try {
                 const applied = applyEvents(row, events, writes, { now, actor: 'system', internal: true });
                 if (applied) updates.push({ id, expectedRowVersion: row.rowVersion, change: applied.change });

@@ -15,7 +15,10 @@ export interface MemoryLogger extends Logger {
 /** Keeps every record in memory, for tests that assert what was (and was not) logged. */
 export function createMemoryLogger(): MemoryLogger {
   const records: LogRecord[] = [];
-  const at = (level: LogLevel) => (message: string, fields: LogFields = {}) => void records.push({ level, message, fields });
+  const at =
+    (level: LogLevel) =>
+    (message: string, fields: LogFields = {}) =>
+      void records.push({ level, message, fields });
   return {
     records,
     debug: at('debug'),
