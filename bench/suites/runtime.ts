@@ -28,7 +28,12 @@ const fiveStepMachine = setup({
       state,
       {
         entry: { type: 'work', params: { step: i + 1 } },
-        on: { 'work.done': { target: STATES[i + 1] ?? 'done', actions: assign({ steps: ({ context }) => context.steps + 1 }) } },
+        on: {
+          'work.done': {
+            target: STATES[i + 1] ?? 'done',
+            actions: assign({ steps: ({ context }) => context.steps + 1 }),
+          },
+        },
       },
     ]),
     ['done', { type: 'final' }],
@@ -42,7 +47,12 @@ const fiveStep = defineWorkflow({
   effects: { work: { run: async () => null } },
 });
 
-async function driveRuntime(persistence: Persistence, label: string, workflows: number, concurrency: number): Promise<number> {
+async function driveRuntime(
+  persistence: Persistence,
+  label: string,
+  workflows: number,
+  concurrency: number,
+): Promise<number> {
   const runtime: Runtime = createRuntime({ persistence, workflows: [fiveStep] });
   const started = performance.now();
   const ids = Array.from({ length: workflows }, (_, i) => `${label}-${i}`);
@@ -52,7 +62,9 @@ async function driveRuntime(persistence: Persistence, label: string, workflows: 
   // Several passes in flight at once, as several worker loops in one host would run.
   let remaining = workflows;
   while (remaining > 0) {
-    const passes = await Promise.all(Array.from({ length: Math.max(1, concurrency / 8) }, () => runtime.runOnce({ limit: 64 })));
+    const passes = await Promise.all(
+      Array.from({ length: Math.max(1, concurrency / 8) }, () => runtime.runOnce({ limit: 64 })),
+    );
     const progress = passes.reduce((sum, p) => sum + p.effectsSucceeded, 0);
     if (progress === 0) {
       remaining = (await runtime.list({ status: 'active', limit: 1 })).length;

@@ -14,3 +14,12 @@ export {
 } from './signing-identity.js';
 export { createTestIdentity, type TestIdentity, type TestIdentityOptions } from './test-identity.js';
 export { type SignatureReport, verifyPdfSignatures } from './verify.js';
+export {
+  type LocalDocumentRecord,
+  type LocalFlowRecord,
+  type LocalFlowStore,
+  type LocalSeal,
+  type LocalSignerOptions,
+  localSigner,
+  memoryLocalFlowStore,
+} from './local-signer.js';

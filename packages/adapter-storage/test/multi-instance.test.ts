@@ -34,9 +34,9 @@ describe.skipIf(skip !== undefined)('several runtimes on one PostgreSQL database
     await pool.end();
   });
 
-  function startInstance(name: string): Promise<ChildProcess> {
+  function startInstance(name: string, workMs: number): Promise<ChildProcess> {
     const script = fileURLToPath(new URL('./support/relay-instance.ts', import.meta.url));
-    const child = fork(script, [url, schema, name], {
+    const child = fork(script, [url, schema, name, String(workMs)], {
       execArgv: ['--import', 'tsx', '--conditions=@sealflow/source'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -55,7 +55,10 @@ describe.skipIf(skip !== undefined)('several runtimes on one PostgreSQL database
   it(`drives ${WORKFLOWS} workflows through ${INSTANCES} instances, one killed mid-way, exactly once`, async () => {
     const persistence = await postgresPersistence({ pool, schema });
     const starter = createRuntime({ persistence, workflows: [relayWorkflow(pool, schema, 'starter')] });
-    const instances = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => startInstance(`instance-${i}`)));
+    // Instance 0 is slow, so it is certainly in the middle of calls when it is killed.
+    const instances = await Promise.all(
+      Array.from({ length: INSTANCES }, (_, i) => startInstance(`instance-${i}`, i === 0 ? 400 : 20)),
+    );
     for (let i = 0; i < WORKFLOWS; i += 50) {
       await Promise.all(
         Array.from({ length: Math.min(50, WORKFLOWS - i) }, (_, j) => starter.start('relay', { id: `relay-${i + j}` })),

@@ -11,3 +11,4 @@ export * from './model/values.js';
 export * from './templates/formatters.js';
 export * from './ports/signing-vendor.js';
 export * from './templates/index.js';
+export * from './signing/index.js';

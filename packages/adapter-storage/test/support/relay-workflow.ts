@@ -47,7 +47,8 @@ export async function createVendorTables(pool: pg.Pool, schema: string): Promise
   );
 }
 
-export function relayWorkflow(pool: pg.Pool, schema: string, instance: string) {
+/** `workMs`: how long a call takes at most; a slow instance is sure to be mid-call when it is killed. */
+export function relayWorkflow(pool: pg.Pool, schema: string, instance: string, workMs = 20) {
   const vendorCall = (effect: string) => ({
     async run(_params: unknown, context: { workflowId: string; idempotencyKey: string }) {
       await pool.query(`INSERT INTO "${schema}".vendor_attempts (key, instance) VALUES ($1, $2)`, [
@@ -55,7 +56,7 @@ export function relayWorkflow(pool: pg.Pool, schema: string, instance: string) {
         instance,
       ]);
       // Work that takes a while, so a killed instance dies in the middle of some calls.
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20));
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * workMs));
       await pool.query(
         `INSERT INTO "${schema}".vendor_calls (key, workflow_id, effect) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
         [context.idempotencyKey, context.workflowId, effect],

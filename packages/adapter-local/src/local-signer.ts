@@ -1,0 +1,550 @@
+/**
+ * `localSigner()`: the local PAdES sealer as a `SigningVendor`, so every signing flow runs offline end to end with the
+ * host's own certificates and no e-signature vendor.
+ *
+ * ## Who signs for the borrower
+ * In the credit-grant scene (`shared/DOMAIN.md`) the borrower does not draw anything: the customer's consent in the
+ * app plus a real-name-verified identity *is* the signature, and the signature on the PDF is applied on the
+ * customer's behalf (静默/自动签署). With a vendor, the vendor's certificate does that; here the platform's own
+ * signing certificate (`personIdentity`) does. So `personAutoSign` is declared only when `personIdentity` is given,
+ * and the host remains responsible for keeping the consent evidence that authorises it. Each person's signature is
+ * its own PAdES signature whose /Reason says for whom it was made.
+ *
+ * ## What a flow is here
+ * `createFlow` seals every auto-signed signer at once, in `order`, each placement an incremental update so earlier
+ * signatures stay valid. A signer with `autoSign: false` waits: the flow stays `signing` until `appendSigner` is
+ * called for that role with `autoSign: true` — the funder's own signing call with its own seal — or for a new role.
+ * Waiting signers must come after every auto-signed one in `order`: there is nobody to sign in between.
+ *
+ * Every sealed output is checked with `verifyPdfSignatures` before it is kept or returned; one that does not verify
+ * is a bug and is thrown as a non-retryable `VENDOR_FAILURE`.
+ */
+import { createHash } from 'node:crypto';
+import {
+  type CreateFlowInput,
+  inspectPdf,
+  NotFoundError,
+  type PdfInspection,
+  type SealPlacement,
+  SealflowError,
+  type SignedDocument,
+  type SignerSpec,
+  type SigningCapabilities,
+  type SigningVendor,
+  type VendorCallContext,
+  type VendorFlow,
+  type VendorFlowStatus,
+} from '@sealflow/core';
+import { SealingError } from './errors.js';
+import { type SealField, sealPdf } from './seal-pdf.js';
+import type { SigningIdentity } from './signing-identity.js';
+import { verifyPdfSignatures } from './verify.js';
+
+export interface LocalSeal {
+  identity: SigningIdentity;
+  /** The seal picture drawn in the placement (PNG or JPEG); without it the signature box is left blank. */
+  image?: Uint8Array;
+}
+
+export interface LocalSignerOptions {
+  /** Organisation seals by `SignerSpec.sealId`. */
+  seals: Record<string, LocalSeal>;
+  /** The certificate that signs for persons on their authorised behalf (see the module comment). */
+  personIdentity?: SigningIdentity | ((signer: SignerSpec) => Promise<SigningIdentity>);
+  /** Goes into each signature's /M and `signedAt`, and decides deadlines. Default: now. */
+  signingTime?: () => Date;
+  /** Where documents and flows are kept. Default: in memory, lost on restart. */
+  store?: LocalFlowStore;
+}
+
+export interface LocalDocumentRecord {
+  vendorFileId: string;
+  key: string;
+  fileName: string;
+  bytes: Uint8Array;
+}
+
+export interface LocalFlowRecord {
+  flowId: string;
+  /** SHA-256 of the create request: a different request under the same idempotency key is refused. */
+  fingerprint: string;
+  status: VendorFlowStatus;
+  reason?: string;
+  deadlineAt?: number;
+  documents: {
+    key: string;
+    vendorFileId: string;
+    fileName: string;
+    /** The document with every signature so far. */
+    bytes: Uint8Array;
+    /** How many signatures `bytes` must carry; checked again on download. */
+    signatures: number;
+  }[];
+  /** No names or ID numbers: only what the flow needs to go on. */
+  signers: {
+    role: string;
+    kind: SignerSpec['kind'];
+    order: number;
+    status: VendorFlow['signers'][number]['status'];
+    signedAt?: number;
+  }[];
+  /** `appendSigner` idempotency: key → fingerprint of that request. */
+  appended: Record<string, string>;
+}
+
+/**
+ * Persistence for the local signer. The default keeps everything in memory; a host that needs flows to survive a
+ * restart implements these four methods over its database. Records are plain data (bytes as `Uint8Array`).
+ */
+export interface LocalFlowStore {
+  getDocument(vendorFileId: string): Promise<LocalDocumentRecord | undefined>;
+  putDocument(record: LocalDocumentRecord): Promise<void>;
+  getFlow(flowId: string): Promise<LocalFlowRecord | undefined>;
+  /** Insert or replace. */
+  putFlow(record: LocalFlowRecord): Promise<void>;
+}
+
+export function memoryLocalFlowStore(): LocalFlowStore {
+  const documents = new Map<string, LocalDocumentRecord>();
+  const flows = new Map<string, LocalFlowRecord>();
+  return {
+    getDocument: async (id) => documents.get(id),
+    putDocument: async (record) => void documents.set(record.vendorFileId, record),
+    getFlow: async (id) => {
+      const flow = flows.get(id);
+      return flow && structuredClone(flow);
+    },
+    putFlow: async (record) => void flows.set(record.flowId, structuredClone(record)),
+  };
+}
+
+/** 42 mm, the diameter of a standard round company seal, in PDF points. */
+const DEFAULT_SEAL_SIZE = 119;
+const VENDOR = 'local';
+
+export function localSigner(options: LocalSignerOptions): SigningVendor {
+  const { seals, personIdentity } = options;
+  const store = options.store ?? memoryLocalFlowStore();
+  const signingTime = options.signingTime ?? (() => new Date());
+  const capabilities: SigningCapabilities = Object.freeze({
+    organizationAutoSeal: true,
+    personAutoSign: personIdentity !== undefined,
+    vendorTemplates: false,
+    callbacks: false,
+    appendSigners: true,
+    padesOutput: true,
+    maxSignersPerFlow: 5,
+  });
+
+  /** One operation per flow at a time in this process, so a retried request cannot race its original. */
+  const locks = new Map<string, Promise<unknown>>();
+  const exclusive = <T>(flowId: string, task: () => Promise<T>): Promise<T> => {
+    const previous = locks.get(flowId) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const settled = next.catch(() => {});
+    locks.set(flowId, settled);
+    void settled.then(() => {
+      if (locks.get(flowId) === settled) locks.delete(flowId);
+    });
+    return next;
+  };
+
+  const loadFlow = async (flowId: string): Promise<LocalFlowRecord> => {
+    const flow = await store.getFlow(flowId);
+    if (!flow) throw new NotFoundError(`The local signer has no flow "${flowId}".`, { details: { vendor: VENDOR } });
+    if (flow.status === 'signing' && flow.deadlineAt !== undefined && signingTime().getTime() > flow.deadlineAt) {
+      flow.status = 'expired';
+      flow.reason = 'The deadline passed before every signer signed.';
+      await store.putFlow(flow);
+    }
+    return flow;
+  };
+
+  const identityFor = async (signer: SignerSpec): Promise<LocalSeal> => {
+    if (signer.kind === 'organization') {
+      const seal = signer.sealId === undefined ? undefined : seals[signer.sealId];
+      if (!seal) {
+        throw refuse(
+          'SEAL_NOT_FOUND',
+          `Signer "${signer.role}" has sealId "${signer.sealId ?? ''}", which is not among the configured seals ` +
+            `(${Object.keys(seals).join(', ') || 'none'}).`,
+        );
+      }
+      return seal;
+    }
+    if (!personIdentity) throw unsupported('personAutoSign (pass personIdentity to localSigner)');
+    return { identity: typeof personIdentity === 'function' ? await personIdentity(signer) : personIdentity };
+  };
+
+  /** Seal every placement of `signer`, document by document, verifying each result. */
+  const signAll = async (flow: LocalFlowRecord, signer: SignerSpec, originals: Map<string, Uint8Array>) => {
+    const { identity, image } = await identityFor(signer);
+    const time = signingTime();
+    for (const document of flow.documents) {
+      const placements = signer.placements.filter((p) => p.documentKey === document.key);
+      const inspection = await inspectionFor(originals.get(document.vendorFileId), placements);
+      for (const [index, placement] of placements.entries()) {
+        const field = fieldFor(placement, `sealflow_${signer.role}_${index + 1}`, inspection);
+        const sealed = seal(document.bytes, {
+          identity,
+          field,
+          appearance: image ? { image } : undefined,
+          reason:
+            signer.kind === 'person'
+              ? `${signer.role}: signed on the customer's authorised behalf`
+              : `${signer.role}: organisation seal`,
+          signingTime: time,
+        });
+        checkSealed(sealed, document.signatures + 1, `${signer.role} on ${document.key}`);
+        document.bytes = sealed;
+        document.signatures += 1;
+      }
+    }
+    return time.getTime();
+  };
+
+  const originalsOf = async (flow: LocalFlowRecord): Promise<Map<string, Uint8Array>> => {
+    const originals = new Map<string, Uint8Array>();
+    for (const document of flow.documents) {
+      const record = await store.getDocument(document.vendorFileId);
+      if (record) originals.set(document.vendorFileId, record.bytes);
+    }
+    return originals;
+  };
+
+  return {
+    id: VENDOR,
+    capabilities,
+
+    async uploadDocument(document, context) {
+      const digest = sha256(document.bytes);
+      const vendorFileId = `ld_${sha256(['upload', context.idempotencyKey, document.key, document.fileName, digest].join('\0')).slice(0, 32)}`;
+      if (!(await store.getDocument(vendorFileId))) {
+        await store.putDocument({
+          vendorFileId,
+          key: document.key,
+          fileName: document.fileName,
+          bytes: Uint8Array.from(document.bytes),
+        });
+      }
+      return { key: document.key, vendorFileId, fileName: document.fileName };
+    },
+
+    async createFlow(input, context) {
+      const flowId = flowIdFor(context);
+      const fingerprint = fingerprintOf(input);
+      return exclusive(flowId, async () => {
+        const existing = await store.getFlow(flowId);
+        if (existing) {
+          if (existing.fingerprint !== fingerprint) throw keyReused(context, 'createFlow');
+          return view(await loadFlow(flowId));
+        }
+        const signers = [...input.signers].sort((a, b) => a.order - b.order);
+        checkCreatable(signers);
+        const documents: LocalFlowRecord['documents'] = [];
+        const originals = new Map<string, Uint8Array>();
+        for (const ref of input.documents) {
+          const record = await store.getDocument(ref.vendorFileId);
+          if (!record)
+            throw refuse('FILE_NOT_FOUND', `File "${ref.vendorFileId}" was never uploaded to the local signer.`);
+          originals.set(ref.vendorFileId, record.bytes);
+          documents.push({
+            key: ref.key,
+            vendorFileId: ref.vendorFileId,
+            fileName: ref.fileName,
+            bytes: record.bytes,
+            signatures: countValidSignatures(record.bytes),
+          });
+        }
+        const flow: LocalFlowRecord = {
+          flowId,
+          fingerprint,
+          status: 'signing',
+          ...(input.deadlineAt === undefined ? {} : { deadlineAt: input.deadlineAt }),
+          documents,
+          signers: signers.map((s) => ({ role: s.role, kind: s.kind, order: s.order, status: 'waiting' })),
+          appended: {},
+        };
+        for (const signer of signers.filter((s) => s.autoSign)) {
+          const signedAt = await signAll(flow, signer, originals);
+          Object.assign(signerOf(flow, signer.role), { status: 'signed', signedAt });
+        }
+        settle(flow);
+        await store.putFlow(flow);
+        return view(flow);
+      });
+    },
+
+    async appendSigner(flowId, signer, context) {
+      const fingerprint = fingerprintOf({ flowId, signer });
+      return exclusive(flowId, async () => {
+        const flow = await loadFlow(flowId);
+        const earlier = flow.appended[context.idempotencyKey];
+        if (earlier !== undefined) {
+          if (earlier !== fingerprint) throw keyReused(context, 'appendSigner');
+          return view(flow);
+        }
+        if (flow.status !== 'signing') {
+          throw refuse('FLOW_FINISHED', `Flow "${flowId}" is ${flow.status}; no signer can be added or sign.`);
+        }
+        const unknownDocument = signer.placements.find((p) => !flow.documents.some((d) => d.key === p.documentKey));
+        if (unknownDocument) {
+          throw refuse('UNKNOWN_DOCUMENT', `Flow "${flowId}" has no document "${unknownDocument.documentKey}".`);
+        }
+        let entry = flow.signers.find((s) => s.role === signer.role);
+        if (entry?.status === 'signed') {
+          throw refuse('SIGNER_ALREADY_SIGNED', `Signer "${signer.role}" already signed flow "${flowId}".`);
+        }
+        if (entry && entry.kind !== signer.kind) {
+          throw refuse('SIGNER_MISMATCH', `Signer "${signer.role}" of flow "${flowId}" is an ${entry.kind}.`);
+        }
+        if (!entry) {
+          if (flow.signers.length >= capabilities.maxSignersPerFlow) {
+            throw refuse('TOO_MANY_SIGNERS', `A local flow has at most ${capabilities.maxSignersPerFlow} signers.`);
+          }
+          entry = { role: signer.role, kind: signer.kind, order: signer.order, status: 'waiting' };
+          flow.signers.push(entry);
+        }
+        entry.order = signer.order;
+        if (signer.autoSign) {
+          const before = flow.signers.find((s) => s !== entry && s.status !== 'signed' && s.order < signer.order);
+          if (before) {
+            throw refuse(
+              'SIGNER_OUT_OF_ORDER',
+              `Signer "${signer.role}" (order ${signer.order}) cannot sign before "${before.role}" (order ${before.order}).`,
+            );
+          }
+          const signedAt = await signAll(flow, signer, await originalsOf(flow));
+          Object.assign(entry, { status: 'signed', signedAt });
+        }
+        flow.appended[context.idempotencyKey] = fingerprint;
+        settle(flow);
+        await store.putFlow(flow);
+        return view(flow);
+      });
+    },
+
+    async getFlow(flowId) {
+      return view(await loadFlow(flowId));
+    },
+
+    async downloadSigned(flowId): Promise<SignedDocument[]> {
+      const flow = await loadFlow(flowId);
+      if (flow.status !== 'completed') {
+        throw refuse(
+          'FLOW_NOT_COMPLETED',
+          `Flow "${flowId}" is ${flow.status}; only a completed flow can be downloaded.`,
+        );
+      }
+      return flow.documents.map((document) => {
+        checkSealed(document.bytes, document.signatures, `download of ${document.key}`);
+        return { key: document.key, fileName: document.fileName, bytes: Uint8Array.from(document.bytes) };
+      });
+    },
+
+    async cancelFlow(flowId, reason) {
+      await exclusive(flowId, async () => {
+        const flow = await loadFlow(flowId);
+        if (flow.status === 'revoked') return;
+        if (flow.status !== 'signing' && flow.status !== 'draft') {
+          throw refuse('FLOW_FINISHED', `Flow "${flowId}" is ${flow.status} and can no longer be revoked.`);
+        }
+        flow.status = 'revoked';
+        flow.reason = reason;
+        for (const s of flow.signers) if (s.status !== 'signed') s.status = 'failed';
+        await store.putFlow(flow);
+      });
+    },
+  };
+
+  function checkCreatable(signers: SignerSpec[]): void {
+    if (signers.length > capabilities.maxSignersPerFlow) {
+      throw refuse('TOO_MANY_SIGNERS', `A local flow has at most ${capabilities.maxSignersPerFlow} signers.`);
+    }
+    const firstWaiting = signers.find((s) => !s.autoSign);
+    const lateAuto = firstWaiting && signers.find((s) => s.autoSign && s.order > firstWaiting.order);
+    if (firstWaiting && lateAuto) {
+      throw unsupported(
+        `an auto-signed signer ("${lateAuto.role}") after a waiting one ("${firstWaiting.role}"): the local signer ` +
+          'seals when the flow starts, so waiting signers must come last in order',
+      );
+    }
+    for (const signer of signers) {
+      if (signer.autoSign && signer.kind === 'person' && !personIdentity) throw unsupported('personAutoSign');
+      if (signer.autoSign && signer.kind === 'organization' && !(signer.sealId && seals[signer.sealId])) {
+        throw refuse('SEAL_NOT_FOUND', `Signer "${signer.role}" names no configured seal.`);
+      }
+    }
+  }
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+
+function sha256(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** The flow id follows from the key, so a retried create finds the flow its first attempt made. */
+function flowIdFor(context: VendorCallContext): string {
+  return `lf_${sha256(`flow\0${context.idempotencyKey}`).slice(0, 32)}`;
+}
+
+/** A hash, not the request: the request holds names and ID numbers the store must not keep. */
+function fingerprintOf(value: CreateFlowInput | { flowId: string; signer: SignerSpec }): string {
+  return sha256(
+    JSON.stringify(value, (_key, v: unknown) =>
+      v !== null && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)))
+        : v,
+    ),
+  );
+}
+
+function signerOf(flow: LocalFlowRecord, role: string): LocalFlowRecord['signers'][number] {
+  const signer = flow.signers.find((s) => s.role === role);
+  if (!signer) throw new Error(`local signer: flow ${flow.flowId} lost signer ${role}`);
+  return signer;
+}
+
+/** Complete the flow when everyone signed; otherwise the earliest waiting order group is the one due. */
+function settle(flow: LocalFlowRecord): void {
+  const pending = flow.signers.filter((s) => s.status !== 'signed');
+  if (pending.length === 0) {
+    flow.status = 'completed';
+    return;
+  }
+  const due = Math.min(...pending.map((s) => s.order));
+  for (const s of pending) s.status = s.order === due ? 'signing' : 'waiting';
+}
+
+function view(flow: LocalFlowRecord): VendorFlow {
+  return {
+    flowId: flow.flowId,
+    status: flow.status,
+    signers: flow.signers.map(({ role, status, signedAt }) => ({
+      role,
+      status,
+      ...(signedAt === undefined ? {} : { signedAt }),
+    })),
+    ...(flow.reason === undefined ? {} : { reason: flow.reason }),
+  };
+}
+
+async function inspectionFor(original: Uint8Array | undefined, placements: SealPlacement[]) {
+  const keywords = placements.flatMap((p) => ('keyword' in p ? [p.keyword] : []));
+  if (!original || !placements.some((p) => 'field' in p || 'keyword' in p)) return undefined;
+  try {
+    return await inspectPdf(original, { keywords });
+  } catch (error) {
+    throw refuse('PDF_UNREADABLE', 'The document could not be read to find fields or keywords.', error);
+  }
+}
+
+function fieldFor(placement: SealPlacement, newName: string, inspection: PdfInspection | undefined): SealField {
+  if ('page' in placement) {
+    return {
+      name: newName,
+      page: placement.page,
+      rect: {
+        x: placement.x,
+        y: placement.y,
+        width: placement.width ?? DEFAULT_SEAL_SIZE,
+        height: placement.height ?? DEFAULT_SEAL_SIZE,
+      },
+    };
+  }
+  if ('field' in placement) {
+    const field = inspection?.fields.find((f) => f.name === placement.field && f.page >= 0);
+    if (!field)
+      throw refuse('FIELD_NOT_FOUND', `Document "${placement.documentKey}" has no field "${placement.field}".`);
+    // A signature field is signed in place; any other field only lends its box to a new signature field.
+    return field.type === 'signature'
+      ? { existingFieldName: field.name }
+      : { name: newName, page: field.page, rect: field.rect };
+  }
+  // Signature blocks sit at the end of a contract, while the same words ("甲方", "借款人") also open it: take the last.
+  const hit = inspection?.keywordHits.filter((h) => h.keyword === placement.keyword).at(-1);
+  if (!hit) {
+    throw refuse('KEYWORD_NOT_FOUND', `Document "${placement.documentKey}" does not contain "${placement.keyword}".`);
+  }
+  const centreX = hit.x + hit.width / 2 + (placement.offsetX ?? 0);
+  const centreY = hit.y + hit.height / 2 + (placement.offsetY ?? 0);
+  return {
+    name: newName,
+    page: hit.page,
+    rect: {
+      x: Math.max(0, centreX - DEFAULT_SEAL_SIZE / 2),
+      y: Math.max(0, centreY - DEFAULT_SEAL_SIZE / 2),
+      width: DEFAULT_SEAL_SIZE,
+      height: DEFAULT_SEAL_SIZE,
+    },
+  };
+}
+
+/** A refused placement or certificate is the request's fault: retrying the same request cannot help. */
+function seal(pdf: Uint8Array, options: Parameters<typeof sealPdf>[1]): Uint8Array {
+  try {
+    return sealPdf(pdf, options);
+  } catch (error) {
+    if (error instanceof SealingError) {
+      throw new SealflowError('VENDOR_REJECTED', `The local signer could not seal: ${error.message}`, {
+        cause: error,
+        retryable: false,
+        details: { vendor: VENDOR, vendorCode: error.code },
+      });
+    }
+    throw new SealflowError('VENDOR_FAILURE', 'The local signer failed while sealing (a bug: please report it).', {
+      cause: error,
+      retryable: false,
+      details: { vendor: VENDOR },
+    });
+  }
+}
+
+function countValidSignatures(pdf: Uint8Array): number {
+  try {
+    return verifyPdfSignatures(pdf).length;
+  } catch {
+    return 0;
+  }
+}
+
+/** Every signature valid, as many as there should be, and the last one covering the whole file. */
+function checkSealed(pdf: Uint8Array, expected: number, what: string): void {
+  const reports = verifyPdfSignatures(pdf);
+  const problems = reports.filter((r) => !r.valid).flatMap((r) => r.problems.map((p) => `${r.fieldName}: ${p}`));
+  if (reports.length !== expected) problems.push(`${reports.length} signatures, expected ${expected}`);
+  if (expected > 0 && !reports.some((r) => r.coversWholeDocument)) problems.push('no signature covers the whole file');
+  if (problems.length) {
+    throw new SealflowError(
+      'VENDOR_FAILURE',
+      `The local signer produced a PDF that does not verify (${what}): ${problems.join('; ')}.`,
+      {
+        retryable: false,
+        details: { vendor: VENDOR, problems },
+      },
+    );
+  }
+}
+
+function refuse(vendorCode: string, message: string, cause?: unknown): SealflowError {
+  return new SealflowError('VENDOR_REJECTED', message, {
+    retryable: false,
+    ...(cause === undefined ? {} : { cause }),
+    details: { vendor: VENDOR, vendorCode },
+  });
+}
+
+function unsupported(what: string): SealflowError {
+  return new SealflowError('VENDOR_UNSUPPORTED', `The local signer does not support ${what}.`, {
+    retryable: false,
+    details: { vendor: VENDOR },
+  });
+}
+
+function keyReused(context: VendorCallContext, method: string): SealflowError {
+  return refuse(
+    'IDEMPOTENCY_KEY_REUSED',
+    `Idempotency key "${context.idempotencyKey}" was used for a different ${method} request.`,
+  );
+}
