@@ -48,9 +48,12 @@ export async function appendAudit(
 export async function appendAuditBatch(
   tx: PersistenceTransaction,
   items: readonly { streamId: string; input: AuditInput }[],
+  /** Streams the caller knows are new (a workflow being created): their head need not be read. */
+  newStreams: ReadonlySet<string> = new Set(),
 ): Promise<AuditEntry[]> {
   const heads = new Map<string, { seq: number; hash: string }>();
-  for (const last of await tx.audit.lastMany([...new Set(items.map((i) => i.streamId))])) {
+  const existing = [...new Set(items.map((i) => i.streamId))].filter((id) => !newStreams.has(id));
+  for (const last of existing.length > 0 ? await tx.audit.lastMany(existing) : []) {
     heads.set(last.streamId, { seq: last.seq, hash: last.hash });
   }
   const entries = items.map(({ streamId, input }) => {

@@ -18,6 +18,7 @@ export class PendingWrites {
   >();
   private readonly audit: { streamId: string; input: AuditInput }[] = [];
   private readonly finished = new Set<string>();
+  private readonly newStreams = new Set<string>();
 
   /** Turn one transition's actions into outbox rows and timer operations. `step` is the row version it produced. */
   recordActions(
@@ -68,8 +69,10 @@ export class PendingWrites {
     }
   }
 
-  recordAudit(streamId: string, input: AuditInput): void {
+  /** `newStream`: the stream is being created in this transaction (a new workflow), so it has no head to read. */
+  recordAudit(streamId: string, input: AuditInput, newStream = false): void {
     this.audit.push({ streamId, input });
+    if (newStream) this.newStreams.add(streamId);
   }
 
   /** A workflow that reached a final state: its remaining timers go, whatever earlier transitions scheduled. */
@@ -88,6 +91,6 @@ export class PendingWrites {
     if (cancels.length > 0) await tx.timers.cancelMany(cancels);
     if (schedules.length > 0) await tx.timers.scheduleMany(schedules);
     for (const workflowId of this.finished) await tx.timers.cancelAll(workflowId);
-    if (this.audit.length > 0) await appendAuditBatch(tx, this.audit);
+    if (this.audit.length > 0) await appendAuditBatch(tx, this.audit, this.newStreams);
   }
 }

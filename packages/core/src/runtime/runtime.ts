@@ -243,17 +243,21 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     };
     const writes = new PendingWrites();
     writes.recordActions(row.id, 1, actions, definition, now, ignored(definition, row.id));
-    writes.recordAudit(row.id, {
-      type: 'workflow.started',
-      actor: startOptions.actor ?? 'system',
-      data: {
-        machine: definition.id,
-        version: definition.version,
-        state: row.stateValue,
-        input: maskPersonalData(startOptions.input ?? null),
+    writes.recordAudit(
+      row.id,
+      {
+        type: 'workflow.started',
+        actor: startOptions.actor ?? 'system',
+        data: {
+          machine: definition.id,
+          version: definition.version,
+          state: row.stateValue,
+          input: maskPersonalData(startOptions.input ?? null),
+        },
+        at: now,
       },
-      at: now,
-    });
+      true,
+    );
     if (snapshot.status !== 'active') writes.recordFinished(row.id);
     try {
       await persistence.transaction(async (tx) => {

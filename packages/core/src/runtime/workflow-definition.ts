@@ -43,6 +43,7 @@ export interface RetryPolicy {
  * actions inside a transition) and uses it like any action, with `params`. The runtime writes it to the outbox in
  * the same transaction as the new state; a worker runs `run(params)` later and feeds the result back as an event.
  */
+// biome-ignore lint/suspicious/noExplicitAny: a workflow's effects map holds effects of different param types.
 export interface EffectDefinition<Params = any, Output = any> {
   run(params: Params, context: EffectContext): Promise<Output>;
   /** The event fed back on success; default `{ type: '<name>.done', output }`. Return null to send nothing. */
@@ -57,6 +58,7 @@ export interface EffectDefinition<Params = any, Output = any> {
 }
 
 /** Turns a snapshot written by version `from` into one that version `from + 1` can restore. */
+// biome-ignore lint/suspicious/noExplicitAny: a migration reads and writes an older, untyped snapshot shape.
 export type SnapshotMigration = (snapshot: any) => any;
 
 export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateMachine> {
