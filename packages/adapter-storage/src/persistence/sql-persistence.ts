@@ -5,6 +5,7 @@ import {
   ConflictError,
   type EntityRow,
   type EntityStore,
+  type NewOutboxEntry,
   type OutboxEntry,
   type OutboxKind,
   type OutboxStatus,
@@ -211,6 +212,26 @@ function outboxStore(sql: Statements, table: string): OutboxStore {
   return {
     async enqueue(entries) {
       if (entries.length === 0) return;
+      // Array parameters cost more to encode than they save for one row, the common case of a start.
+      if (entries.length === 1) {
+        const [entry] = entries as [NewOutboxEntry];
+        await sql.rows(
+          `INSERT INTO ${table}
+             (id, workflow_id, kind, type, payload, status, attempts, available_at, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5::json, 'pending', 0, $6, $7, $7)
+           ON CONFLICT (id) DO NOTHING`,
+          [
+            entry.id,
+            entry.workflowId,
+            entry.kind,
+            entry.type,
+            toJson(entry.payload),
+            entry.availableAt,
+            entry.createdAt,
+          ],
+        );
+        return;
+      }
       // One statement for the whole batch; ORDER BY the input position so the first of two equal ids wins.
       await sql.rows(
         `INSERT INTO ${table}
@@ -409,7 +430,7 @@ function timerStore(sql: Statements, table: string): TimerStore {
 }
 
 function auditStore(sql: Statements, table: string): AuditStore {
-  return {
+  const store: AuditStore = {
     async append(entry) {
       await sql.rows(
         `INSERT INTO ${table} (stream_id, seq, type, actor, data, at, prev_hash, hash)
@@ -422,6 +443,7 @@ function auditStore(sql: Statements, table: string): AuditStore {
     },
     async appendMany(entries) {
       if (entries.length === 0) return;
+      if (entries.length === 1) return store.append(entries[0]!);
       // One statement: a duplicate, in the table or within the batch, fails it whole.
       await sql.rows(
         `INSERT INTO ${table} (stream_id, seq, type, actor, data, at, prev_hash, hash)
@@ -470,6 +492,7 @@ function auditStore(sql: Statements, table: string): AuditStore {
       return rows.map(toAuditEntry);
     },
   };
+  return store;
 }
 
 function entityStore(sql: Statements, table: string): EntityStore {
