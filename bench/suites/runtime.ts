@@ -65,7 +65,7 @@ async function driveRuntime(persistence: Persistence, label: string, workflows: 
   // Several passes in flight at once, as several worker loops in one host would run.
   const loops = Math.max(1, concurrency / 4);
   for (;;) {
-    const passes = await Promise.all(Array.from({ length: loops }, () => runtime.runOnce({ limit: 64 })));
+    const passes = await Promise.all(Array.from({ length: loops }, () => runtime.runOnce({ limit: 128 })));
     if (passes.every((p) => p.effectsSucceeded === 0)) break;
   }
   const finishedAt = performance.now();
