@@ -10,7 +10,11 @@ import { relayWorkflow } from './relay-workflow.js';
 const [connectionString, schema, name, workMs] = process.argv.slice(2) as [string, string, string, string];
 const pool = new pg.Pool({ connectionString, max: 6 });
 const persistence = await postgresPersistence({ pool, schema });
-const runtime = createRuntime({ persistence, workflows: [relayWorkflow(pool, schema, name, Number(workMs))], leaseMs: 1_500 });
+const runtime = createRuntime({
+  persistence,
+  workflows: [relayWorkflow(pool, schema, name, Number(workMs))],
+  leaseMs: 1_500,
+});
 runtime.startWorker({ concurrency: 16, pollMs: 20 });
 process.send?.('ready');
 process.on('SIGTERM', async () => {
