@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // CJS output needs import.meta.url (the bundled font is resolved from it).
+  shims: true,
 });
