@@ -8,7 +8,7 @@ import {
   DocumentIntegrityError,
   type DocumentStore,
   type DocumentStoreOptions,
-  generateDocumentFileId,
+  newStoredDocument,
   NotFoundError,
   type StoredDocument,
   systemClock,
@@ -70,16 +70,9 @@ export function fsDocumentStore(options: FsDocumentStoreOptions): DocumentStore 
   return {
     name,
     async put(input) {
-      const { bytes, contentType, key, metadata, sha256 } = checkDocumentInput(input);
-      const document: StoredDocument = {
-        fileId: generateDocumentFileId(),
-        sha256,
-        size: bytes.length,
-        contentType,
-        key,
-        storedAt: clock.now(),
-        metadata,
-      };
+      const checked = checkDocumentInput(input);
+      const { bytes } = checked;
+      const document = newStoredDocument(checked, clock.now());
       const dir = shardOf(document.fileId);
       let dataWritten = false;
       try {

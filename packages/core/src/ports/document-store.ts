@@ -171,6 +171,12 @@ export interface CheckedDocumentInput {
   sha256: string;
 }
 
+/** What a store records for bytes it is about to keep: a fresh file id, the checked input's hash and size, the time. */
+export function newStoredDocument(input: CheckedDocumentInput, storedAt: number): StoredDocument {
+  const { bytes, contentType, key, metadata, sha256 } = input;
+  return { fileId: generateDocumentFileId(), sha256, size: bytes.length, contentType, key, storedAt, metadata };
+}
+
 const CONTENT_TYPE =
   /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"\p{Cc}]*"|[A-Za-z0-9!#$&^_.+-]+))*$/u;
 const METADATA_KEY = /^[a-z0-9][a-z0-9-]*$/;

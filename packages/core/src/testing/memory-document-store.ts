@@ -5,7 +5,7 @@ import {
   checkDocumentInput,
   type DocumentStore,
   type DocumentStoreOptions,
-  generateDocumentFileId,
+  newStoredDocument,
   type StoredDocument,
   verifyDocumentBytes,
 } from '../ports/document-store.js';
@@ -31,16 +31,9 @@ export function createMemoryDocumentStore(options: DocumentStoreOptions = {}): M
   return {
     name,
     async put(input) {
-      const { bytes, contentType, key, metadata, sha256 } = checkDocumentInput(input);
-      const document: StoredDocument = {
-        fileId: generateDocumentFileId(),
-        sha256,
-        size: bytes.length,
-        contentType,
-        key,
-        storedAt: clock.now(),
-        metadata,
-      };
+      const checked = checkDocumentInput(input);
+      const { bytes } = checked;
+      const document = newStoredDocument(checked, clock.now());
       documents.set(document.fileId, { bytes, document });
       return copyOf(document);
     },
