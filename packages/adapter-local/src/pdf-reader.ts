@@ -190,6 +190,145 @@ export class PdfReader {
     const r = this.resolve(v);
     return Array.isArray(r) ? r : undefined;
   }
+
+  /**
+   * A page-tree node's /Type, /Count and whether it has /Kids, read without parsing the rest of its dictionary.
+   * Walking to page n passes over n earlier pages, and a page dictionary often carries a large inline /Resources
+   * (dozens of font entries): fully parsing those was most of the cost of sealing the last page. Returns undefined
+   * (the caller then parses the object fully) for anything unusual: a missing or non-dictionary object, an escaped
+   * key, an indirect /Count or /Type, or bytes the scan does not understand.
+   */
+  pageTreeNode(v: PdfValue | undefined): PageTreeNode | undefined {
+    if (!(v instanceof PdfRef) || this.cache.has(v.num)) return undefined;
+    const entry = this.entries.get(v.num);
+    if (entry?.type === 'offset') {
+      const lexer = new PdfLexer(this.bytes, entry.offset);
+      const num = Number(lexer.token());
+      lexer.token(); // generation
+      if (num !== v.num || lexer.token() !== 'obj') return undefined;
+      return scanPageTreeNode(this.bytes, lexer.pos);
+    }
+    if (entry?.type === 'compressed') {
+      const stream = this.objectStream(entry.stream);
+      const at = stream.offsets.get(v.num);
+      return at === undefined ? undefined : scanPageTreeNode(stream.data, at);
+    }
+    return undefined;
+  }
+}
+
+export interface PageTreeNode {
+  type: string | undefined;
+  count: number | undefined;
+  hasKids: boolean;
+}
+
+const isWs = (c: number | undefined) =>
+  c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0c || c === 0x00;
+const isDelim = (c: number) =>
+  c === 0x2f ||
+  c === 0x28 ||
+  c === 0x29 ||
+  c === 0x3c ||
+  c === 0x3e ||
+  c === 0x5b ||
+  c === 0x5d ||
+  c === 0x7b ||
+  c === 0x7d ||
+  c === 0x25;
+
+/** Scans the top level of the dictionary at `pos` for /Type, /Count and /Kids, skipping every other value unparsed. */
+function scanPageTreeNode(b: Uint8Array, start: number): PageTreeNode | undefined {
+  let p = start;
+  const skipWs = () => {
+    for (;;) {
+      const c = b[p];
+      if (isWs(c)) p++;
+      else if (c === 0x25 /* % */) while (p < b.length && b[p] !== 0x0a && b[p] !== 0x0d) p++;
+      else return;
+    }
+  };
+  const bareToken = () => {
+    const s = p;
+    while (p < b.length && !isWs(b[p]) && !isDelim(b[p]!)) p++;
+    return Buffer.from(b.buffer, b.byteOffset + s, p - s).toString('latin1');
+  };
+  /** Skips one value of any kind; false when the bytes end or make no sense. */
+  const skipValue = (): boolean => {
+    skipWs();
+    const c = b[p];
+    if (c === undefined) return false;
+    if (c === 0x2f /* / */) {
+      p++;
+      bareToken();
+      return true;
+    }
+    if (c === 0x28 /* ( */) {
+      let depth = 0;
+      while (p < b.length) {
+        const d = b[p++];
+        if (d === 0x5c /* \ */) p++;
+        else if (d === 0x28) depth++;
+        else if (d === 0x29 && --depth === 0) return true;
+      }
+      return false;
+    }
+    if (c === 0x3c /* < */ && b[p + 1] !== 0x3c) {
+      while (p < b.length && b[p] !== 0x3e) p++;
+      p++;
+      return p <= b.length;
+    }
+    if (c === 0x3c || c === 0x5b /* [ */) {
+      const close = c === 0x3c ? 0x3e : 0x5d;
+      p += c === 0x3c ? 2 : 1;
+      for (;;) {
+        skipWs();
+        if (p >= b.length) return false;
+        if (b[p] === close && (close === 0x5d || b[p + 1] === 0x3e)) {
+          p += close === 0x5d ? 1 : 2;
+          return true;
+        }
+        if (!skipValue()) return false;
+      }
+    }
+    if (isDelim(c)) return false;
+    bareToken(); // a number, `R`, true, false or null: references are just three of these in a row
+    return true;
+  };
+
+  skipWs();
+  if (b[p] !== 0x3c || b[p + 1] !== 0x3c) return undefined;
+  p += 2;
+  const node: PageTreeNode = { type: undefined, count: undefined, hasKids: false };
+  for (;;) {
+    skipWs();
+    if (p >= b.length) return undefined;
+    if (b[p] === 0x3e && b[p + 1] === 0x3e) return node;
+    if (b[p] !== 0x2f) {
+      // Between keys only the numbers, `R`s and other tokens of the previous value can appear.
+      if (!skipValue()) return undefined;
+      continue;
+    }
+    p++;
+    const key = bareToken();
+    if (key.includes('#')) return undefined;
+    skipWs();
+    if (key === 'Type') {
+      if (b[p] !== 0x2f) return undefined;
+      p++;
+      node.type = bareToken();
+      if (node.type.includes('#')) return undefined;
+    } else if (key === 'Count') {
+      const n = Number(bareToken());
+      if (!Number.isInteger(n)) return undefined;
+      skipWs();
+      if (b[p] !== 0x2f && !(b[p] === 0x3e && b[p + 1] === 0x3e)) return undefined; // `5 0 R`: indirect /Count
+      node.count = n;
+    } else {
+      if (key === 'Kids') node.hasKids = true;
+      if (!skipValue()) return undefined;
+    }
+  }
 }
 
 /** Decode a stream with no filter or FlateDecode (with PNG predictors): all xref and object streams use these. */

@@ -236,13 +236,25 @@ function findPage(reader: PdfReader, catalog: PdfDict, index: number): { ref: Pd
     const kids = reader.array(d.get('Kids')) ?? [];
     let next: PdfValue | undefined;
     for (const kid of kids) {
-      const kd = reader.dict(kid);
-      if (!kd) continue;
-      const isPage = (kd.get('Type') as PdfName | undefined)?.name === 'Page' || kd.get('Kids') === undefined;
-      const count = isPage ? 1 : ((reader.resolve(kd.get('Count')) as number | undefined) ?? 0);
+      // Pages before the wanted one are only counted: peek at /Type, /Kids and /Count without parsing their
+      // (often large) dictionaries; fall back to a full parse when the peek cannot tell.
+      const peek = reader.pageTreeNode(kid);
+      let isPage: boolean;
+      let count: number;
+      if (peek) {
+        isPage = peek.type === 'Page' || !peek.hasKids;
+        count = isPage ? 1 : (peek.count ?? 0);
+      } else {
+        const kd = reader.dict(kid);
+        if (!kd) continue;
+        isPage = (kd.get('Type') as PdfName | undefined)?.name === 'Page' || kd.get('Kids') === undefined;
+        count = isPage ? 1 : ((reader.resolve(kd.get('Count')) as number | undefined) ?? 0);
+      }
       if (remaining < count) {
         if (isPage) {
           if (!(kid instanceof PdfRef)) throw new SealingError('PDF_MALFORMED', 'A page is not an indirect object.');
+          const kd = reader.dict(kid);
+          if (!kd) throw new SealingError('PDF_MALFORMED', 'A page object is missing.');
           return { ref: kid, dict: kd };
         }
         next = kid;
