@@ -54,7 +54,12 @@ interface RuntimeRates {
   transitions: number;
 }
 
-async function driveRuntime(persistence: Persistence, label: string, workflows: number, concurrency: number): Promise<RuntimeRates> {
+async function driveRuntime(
+  persistence: Persistence,
+  label: string,
+  workflows: number,
+  concurrency: number,
+): Promise<RuntimeRates> {
   const runtime: Runtime = createRuntime({ persistence, workflows: [fiveStep] });
   const ids = Array.from({ length: workflows }, (_, i) => `${label}-${i}`);
   const startedAt = performance.now();

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { type AuditEntry, type Persistence, SealflowError, createRuntime, verifyAuditEntries } from '../src/index.js';
+import {
+  type AuditEntry,
+  type Persistence,
+  SealflowError,
+  createRuntime,
+  defineWorkflow,
+  verifyAuditEntries,
+} from '../src/index.js';
 import { createManualClock, createMemoryLogger, createMemoryPersistence } from '../src/testing/index.js';
 import { paymentWorkflow, scriptedCharge } from './fixtures/payment-workflow.js';
 
@@ -365,5 +372,44 @@ describe('durable runtime: audit chain', () => {
     expect(verifyAuditEntries(removed).ok).toBe(false);
     const reordered = [entries[0]!, entries[2]!, entries[1]!, entries[3]!];
     expect(verifyAuditEntries(reordered).problems.map((p) => p.kind)).toContain('broken-link');
+  });
+});
+
+describe('durable runtime: transition hook', () => {
+  it('runs onTransition inside every saved change — start, send and settled results — and a throw aborts it', async () => {
+    const clock = createManualClock();
+    const persistence = createMemoryPersistence();
+    const seen: string[] = [];
+    let failOn: string | null = null;
+    const base = paymentWorkflow();
+    const workflow = defineWorkflow({
+      id: base.id,
+      version: base.version,
+      machine: base.machine,
+      effects: { ...base.effects },
+      async onTransition(tx, state) {
+        if (state.stateValue === failOn) throw new Error('record store refused');
+        await tx.entities.insert({
+          kind: 'hook-log',
+          id: `${state.id}@${state.rowVersion}`,
+          data: { state: state.stateValue },
+          tags: {},
+          uniqueKey: null,
+          createdAt: clock.now(),
+        });
+        seen.push(`${state.rowVersion}:${state.stateValue}`);
+      },
+    });
+    const runtime = createRuntime({ persistence, clock, scheduler: clock, workflows: [workflow] });
+    await runtime.start('payment', { id: 'h1', input: { amount: 1 } });
+    await runtime.runOnce();
+    await runtime.send('h1', { type: 'TOP_UP', amount: 1 });
+    expect(seen).toEqual(['1:charging', '2:awaitingConfirmation.quiet', '3:awaitingConfirmation.quiet']);
+
+    failOn = 'confirmed';
+    await expect(runtime.send('h1', { type: 'CONFIRM' })).rejects.toThrow('record store refused');
+    expect((await runtime.get('h1'))?.stateValue).toBe('awaitingConfirmation.quiet');
+    const logged = await persistence.transaction((tx) => tx.entities.find('hook-log'));
+    expect(logged).toHaveLength(3);
   });
 });

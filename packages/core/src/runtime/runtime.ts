@@ -263,7 +263,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       await persistence.transaction(async (tx) => {
         await tx.workflows.insert(row);
         await writes.flush(tx);
-        await startOptions.alongside?.(tx, toState(row, snapshot));
+        const state = toState(row, snapshot);
+        await definition.onTransition?.(tx, state);
+        await startOptions.alongside?.(tx, state);
       });
     } catch (error) {
       if (error instanceof ConflictError && error.code === 'DUPLICATE') {
@@ -364,6 +366,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           }
           await writes.flush(tx);
           const state = toState({ ...row, ...applied.change, rowVersion: applied.rowVersion }, applied.snapshot);
+          await definitionFor(row).onTransition?.(tx, state);
           await sendOptions.alongside?.(tx, state);
           return state;
         });
@@ -399,18 +402,23 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           const compute = (kept: readonly InternalDelivery<Ref>[]) => {
             const writes = new PendingWrites();
             const updates: { id: string; expectedRowVersion: number; change: WorkflowChange }[] = [];
+            const states: { row: WorkflowRow; state: WorkflowState }[] = [];
             for (const id of ids) {
               const row = rows.get(id);
               const events = kept.filter((d) => d.workflowId === id && d.event).map((d) => d.event!);
               if (row?.status !== 'active' || unusable.has(id) || events.length === 0) continue;
               try {
                 const applied = applyEvents(row, events, writes, { now, actor: 'system', internal: true });
-                if (applied) updates.push({ id, expectedRowVersion: row.rowVersion, change: applied.change });
+                if (applied) {
+                  updates.push({ id, expectedRowVersion: row.rowVersion, change: applied.change });
+                  const next = { ...row, ...applied.change, rowVersion: applied.rowVersion };
+                  states.push({ row, state: toState(next, applied.snapshot) });
+                }
               } catch (error) {
                 unusable.set(id, toSealflowError(error, `workflow ${id}`));
               }
             }
-            return { writes, updates };
+            return { writes, updates, states };
           };
           let planned = compute(deliveries);
           const usable = deliveries.filter((d) => !unusable.has(d.workflowId));
@@ -419,6 +427,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           const updated = await tx.workflows.updateMany(planned.updates);
           if (updated.length !== planned.updates.length) throw new StaleRowSignal('a locked workflow row moved');
           await planned.writes.flush(tx);
+          for (const { row, state } of planned.states) await definitionFor(row).onTransition?.(tx, state);
           const failures = deliveries
             .filter((d) => unusable.has(d.workflowId))
             .map((d) => ({ delivery: d, error: unusable.get(d.workflowId)! }));

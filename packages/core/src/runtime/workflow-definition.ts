@@ -1,6 +1,8 @@
 import type { AnyStateMachine, EventObject } from 'xstate';
 import type { Clock } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
+import type { PersistenceTransaction } from '../ports/persistence.js';
+import type { WorkflowState } from './runtime.js';
 
 /**
  * What an effect handler learns about the call it is making.
@@ -70,7 +72,17 @@ export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateM
   readonly effects: Readonly<Record<string, EffectDefinition>>;
   /** `migrations[n]` migrates a version-n snapshot to version n+1. */
   readonly migrations: Readonly<Record<number, SnapshotMigration>>;
+  /** See {@link TransitionHook}. */
+  readonly onTransition?: TransitionHook;
 }
+
+/**
+ * Domain writes that must commit with every saved change of a workflow of this type, whoever caused it: `start`, a
+ * caller's `send`, an effect's result or a due timer (which have no `alongside`). It runs inside that transaction
+ * after the new state is saved, once per saved change (several events settled together give one call with the final
+ * state); throwing aborts the transaction, so keep it to reads and writes of the workflow's own records.
+ */
+export type TransitionHook = (tx: PersistenceTransaction, state: WorkflowState) => Promise<void>;
 
 export function defineWorkflow<TMachine extends AnyStateMachine>(definition: {
   id: string;
@@ -78,6 +90,7 @@ export function defineWorkflow<TMachine extends AnyStateMachine>(definition: {
   machine: TMachine;
   effects?: Record<string, EffectDefinition>;
   migrations?: Record<number, SnapshotMigration>;
+  onTransition?: TransitionHook;
 }): WorkflowDefinition<TMachine> {
   if (!/^[a-z][a-z0-9-]*$/.test(definition.id)) {
     throw new TypeError(`workflow id '${definition.id}' must be lower-case kebab-case, such as 'template-approval'`);
@@ -91,5 +104,6 @@ export function defineWorkflow<TMachine extends AnyStateMachine>(definition: {
     machine: definition.machine,
     effects: Object.freeze({ ...definition.effects }),
     migrations: Object.freeze({ ...definition.migrations }),
+    ...(definition.onTransition ? { onTransition: definition.onTransition } : {}),
   });
 }
