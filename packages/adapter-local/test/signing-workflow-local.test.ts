@@ -1,0 +1,269 @@
+/**
+ * The whole signing workflow offline: templates approved, values validated, contracts rendered, sealed as PAdES by
+ * `localSigner` (borrower on the customer's authorised behalf, then the platform or the funder), verified with the
+ * injected `verifyPdfSignatures`, archived, and the archived PDFs checked again with poppler's `pdfsig` and
+ * `openssl cms -verify`.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  createRuntime,
+  createSigningGateway,
+  createSigningService,
+  createTemplateService,
+  creditCodeCheckChar,
+  idNumberCheckChar,
+  type SignRequest,
+  type SigningVendor,
+  type TemplateDefinitionInput,
+  signingWorkflows,
+  templateWorkflows,
+} from '@sealflow/core';
+import { createManualClock, createMemoryDocumentStore, createMemoryPersistence } from '@sealflow/core/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
+import {
+  createSealImage,
+  createTestIdentity,
+  loadSigningIdentity,
+  localSigner,
+  type SigningIdentity,
+  verifyPdfSignatures,
+} from '../src/index.js';
+import { opensslVerify, pdfsig, requireTool } from './helpers.js';
+
+const pdf = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
+const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
+const creditCode = (first17: string) => first17 + creditCodeCheckChar(first17);
+const identity = (commonName: string, organization: string, keyType: 'rsa' | 'ec' = 'rsa'): SigningIdentity => {
+  const t = createTestIdentity({ commonName, organization, keyType });
+  return loadSigningIdentity({ pkcs12: t.pkcs12, password: t.password });
+};
+
+const editor = { id: 'alice', roles: ['template-editor'] };
+const legal = { id: 'lee', roles: ['legal'] };
+const risk = { id: 'ray', roles: ['risk'] };
+const rect = (x: number, y: number) => ({ x, y, width: 120, height: 60 });
+
+function definition(roles: string[]): Omit<TemplateDefinitionInput, 'code' | 'name' | 'scene'> {
+  return {
+    variables: [
+      {
+        key: 'borrowerName',
+        label: '借款人姓名',
+        type: 'text',
+        source: 'borrower.name',
+        placement: { field: 'borrowerName' },
+      },
+      {
+        key: 'borrowerIdNo',
+        label: '借款人身份证号',
+        type: 'idNumber',
+        source: 'borrower.idNumber',
+        placement: { field: 'borrowerIdNo' },
+      },
+      {
+        key: 'loanAmount',
+        label: '借款金额',
+        type: 'amount',
+        source: 'loan.amount',
+        rule: { kind: 'amountInChineseCapitals' },
+        placement: { field: 'loanAmountUpper' },
+      },
+      { key: 'creditLimit', label: '授信额度', type: 'amount', source: 'credit.limit' },
+    ],
+    parties: [
+      { role: 'borrower', kind: 'person', order: 1, seal: { page: 7, rect: rect(340, 230) } },
+      ...roles.map((role, i) => ({
+        role,
+        kind: 'organization' as const,
+        order: i + 2,
+        seal: { page: 7, rect: rect(100, 230 - i * 90) },
+      })),
+    ],
+    checks: [
+      { kind: 'ageBetween', variable: 'borrowerIdNo', min: 18, max: 60, message: '借款人年龄须在18至60周岁之间' },
+      { kind: 'amountWithin', variable: 'loanAmount', maxVariable: 'creditLimit', message: '借款金额不得超过授信额度' },
+    ],
+  };
+}
+
+/** pdfsig and openssl both say every signature is valid; only the last one covers the whole file. */
+function expectVerifiedByTools(bytes: Uint8Array, count: number): void {
+  const report = pdfsig(bytes);
+  expect(report.signatures, report.raw).toHaveLength(count);
+  report.signatures.forEach((signature, i) => {
+    expect(signature.validation, report.raw).toBe('Signature is Valid.');
+    expect(signature.subFilter).toBe('ETSI.CAdES.detached');
+    expect(signature.totalDocumentSigned, report.raw).toBe(i === count - 1);
+    const o = opensslVerify(bytes, i);
+    expect(o.ok, o.output).toBe(true);
+  });
+}
+
+async function setup(wrap: (vendor: SigningVendor) => SigningVendor = (v) => v) {
+  const clock = createManualClock(Date.UTC(2026, 2, 2, 8, 30));
+  const persistence = createMemoryPersistence();
+  const documents = createMemoryDocumentStore({ clock });
+  const image = createSealImage({ size: 160 });
+  const vendor = localSigner({
+    seals: {
+      'platform-seal': { identity: identity('某某消费金融股份有限公司', '某某消费金融股份有限公司', 'ec'), image },
+      'funder-seal': { identity: identity('某某银行股份有限公司', '某某银行股份有限公司'), image },
+    },
+    personIdentity: identity('某某消费金融 代签', '某某消费金融股份有限公司'),
+    signingTime: () => new Date(clock.now()),
+  });
+  const environment = {
+    vendors: { local: createSigningGateway(wrap(vendor), { clock }) },
+    documents,
+    hashKey: 'adapter-local-test-hash-key-0123456789',
+    verifyPdf: verifyPdfSignatures,
+    organizations: {
+      platform: {
+        name: '某某消费金融股份有限公司',
+        creditCode: creditCode('91310000MA1FL0000'),
+        sealId: 'platform-seal',
+      },
+    },
+  };
+  const runtime = createRuntime({
+    persistence,
+    clock,
+    scheduler: clock,
+    workflows: [...templateWorkflows(), ...signingWorkflows(environment)],
+  });
+  const templates = createTemplateService({
+    runtime,
+    documents,
+    approvalLevels: [
+      { name: 'legal', roles: ['legal'] },
+      { name: 'risk', roles: ['risk'] },
+    ],
+  });
+  const signing = createSigningService({
+    ...environment,
+    runtime,
+    templates,
+    identityVerifier: { check: async () => ({ verified: true, method: 'three-element' }) },
+    templateCodes: {
+      CREDIT_GRANT: { 'credit-contract': 'CREDIT_CONTRACT_V', 'data-query-authorization': 'DATA_QUERY_V' },
+      LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' },
+    },
+  });
+  const approve = async (code: string, scene: string, roles: string[]) => {
+    const draft = await templates.importTemplate(editor, {
+      code,
+      name: code,
+      scene,
+      pdf,
+      definition: definition(roles),
+    });
+    await templates.submit(editor, draft.id);
+    await templates.approve(legal, draft.id);
+    await templates.approve(risk, draft.id);
+    return draft.id;
+  };
+  const versions = {
+    credit: await approve('CREDIT_CONTRACT_V', 'CREDIT_CONTRACT', ['platform']),
+    query: await approve('DATA_QUERY_V', 'DATA_QUERY_AUTHORIZATION', ['platform']),
+    loan: await approve('LOAN_CONTRACT_V', 'LOAN_CONTRACT', ['platform', 'funder']),
+  };
+  const drain = async () => {
+    for (let i = 0; i < 30; i++) {
+      const pass = await runtime.runOnce({ limit: 50 });
+      if (Object.values(pass).every((n) => n === 0)) return;
+    }
+    throw new Error('the runtime did not settle');
+  };
+  const request = (overrides: Partial<SignRequest>, shown: string[]): SignRequest => ({
+    businessNo: 'LN-LOCAL-1',
+    scene: 'LOAN_CONTRACT',
+    borrower: { name: '欧阳娜娜', idNumber: idNumber('31010119900307002'), mobile: '13912345678' },
+    values: { loan: { amount: '88000.00' }, credit: { limit: '100000.00' } },
+    consent: { at: clock.now(), channel: 'app', ip: '203.0.113.9', device: 'Android 15', documentVersionsShown: shown },
+    actor: { id: 'lending-system' },
+    ...overrides,
+  });
+  return { clock, documents, signing, versions, drain, request };
+}
+
+beforeAll(() => {
+  requireTool('pdfsig');
+  requireTool('openssl');
+});
+
+describe('signing workflow with the local PAdES signer, offline end to end', () => {
+  it('signs the credit grant bundle; both archived PDFs verify with pdfsig and openssl', async () => {
+    const s = await setup();
+    const record = await s.signing.sign(
+      s.request({ scene: 'CREDIT_GRANT', businessNo: 'CR-LOCAL-1' }, [s.versions.credit, s.versions.query]),
+    );
+    await s.drain();
+    const done = (await s.signing.get(record.id))!;
+    expect(done.failure).toBeNull();
+    expect(done).toMatchObject({ status: 'COMPLETED', vendor: { id: 'local' } });
+    expect(done.signed.map((d) => [d.documentKey, d.signatures])).toEqual([
+      ['credit-contract', 2],
+      ['data-query-authorization', 2],
+    ]);
+    const files = await s.signing.download(record.id);
+    for (const file of files) expectVerifiedByTools(file.bytes, 2);
+    expect((await s.signing.verifyEvidence(record.id)).ok).toBe(true);
+  });
+
+  it('waits for the funder, who signs with its own seal; the borrower signature stays valid', async () => {
+    const s = await setup();
+    const record = await s.signing.sign(
+      s.request(
+        {
+          funding: 'funder',
+          funder: { id: 'bank-1', name: '某某银行股份有限公司', creditCode: creditCode('91110000100000000') },
+        },
+        [s.versions.loan],
+      ),
+    );
+    await s.drain();
+    expect((await s.signing.get(record.id))!.status).toBe('AWAITING_FUNDER');
+    s.clock.advance(3_600_000);
+    await s.signing.signAsFunder({ id: 'bank-clerk', funderId: 'bank-1' }, record.id, { sealId: 'funder-seal' });
+    await s.drain();
+    const done = (await s.signing.get(record.id))!;
+    expect(done.failure).toBeNull();
+    expect(done.status).toBe('COMPLETED');
+    const [file] = await s.signing.download(record.id);
+    expectVerifiedByTools(file!.bytes, 2);
+    const signers = pdfsig(file!.bytes).signatures.map((sig) => sig.commonName);
+    expect(signers).toEqual(['某某消费金融 代签', '某某银行股份有限公司']);
+    const exported = await s.signing.exportEvidencePackage(record.id);
+    expect(exported.files.map((f) => f.name)).toEqual(['rendered/loan-contract.pdf', 'signed/loan-contract.pdf']);
+    expectVerifiedByTools(exported.files[1]!.bytes, 2);
+  });
+
+  it('refuses signed output whose signatures no longer verify: FAILED, nothing archived', async () => {
+    // A vendor whose download is damaged after sealing (a transport or storage fault at the vendor).
+    const s = await setup((vendor) => ({
+      ...vendor,
+      id: vendor.id,
+      capabilities: vendor.capabilities,
+      async downloadSigned(flowId, context) {
+        return (await vendor.downloadSigned(flowId, context)).map((d) => {
+          const bytes = new Uint8Array(d.bytes);
+          const at = bytes.length - 20; // inside the last revision's trailer, covered by the last signature
+          bytes[at] = bytes[at] === 0x31 ? 0x32 : 0x31;
+          return { ...d, bytes };
+        });
+      },
+    }));
+    const archivedBefore = s.documents.size();
+    const record = await s.signing.sign(s.request({ businessNo: 'LN-LOCAL-2' }, [s.versions.loan]));
+    await s.drain();
+    const failed = (await s.signing.get(record.id))!;
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      failure: { code: 'SIGNATURE_INVALID', stage: 'verifying' },
+      signed: [],
+    });
+    expect(s.documents.size()).toBe(archivedBefore + 1); // only the rendered contract
+    expect((await s.signing.verifyEvidence(record.id)).ok).toBe(true);
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * The signing record (签章记录): one per attempt, kept whether signing succeeds or fails, for query, download,
+ * re-signing (补签) and evidence. It is a projection of the signing workflow, written in the same transaction as
+ * every transition (`onTransition`), so the record and the workflow never disagree.
+ *
+ * Personal data: the customer appears only masked, plus a keyed HMAC of the ID number for queries. The plaintext
+ * name, ID number and mobile never reach a record, a tag, an event or the audit log.
+ */
+import { z } from 'zod';
+import { defineRepository } from '../repository.js';
+import { Funding } from './scenes.js';
+
+export const SIGNING_STATUSES = ['PENDING', 'SIGNING', 'AWAITING_FUNDER', 'COMPLETED', 'FAILED'] as const;
+export const SigningStatus = z.enum(SIGNING_STATUSES);
+export type SigningStatus = z.infer<typeof SigningStatus>;
+
+/** The names operations use in the back office. */
+export const SIGNING_STATUS_LABELS: Readonly<Record<SigningStatus, string>> = {
+  PENDING: '待签署',
+  SIGNING: '签署中',
+  AWAITING_FUNDER: '待资金方签署',
+  COMPLETED: '签署完成',
+  FAILED: '签署失败',
+};
+
+const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
+
+export const SigningFailure = z.object({
+  /** A stable code hosts branch on, such as TEMPLATE_CHECK_FAILED or SIGNING_DEADLINE_PASSED. */
+  code: z.string(),
+  /** What happened and what a person can do about it; personal data masked. */
+  message: z.string(),
+  /** The workflow stage that failed: validating, rendering, startingVendorFlow, … */
+  stage: z.string(),
+});
+export type SigningFailure = z.infer<typeof SigningFailure>;
+
+export const RecordTemplate = z.object({
+  documentKey: z.string(),
+  templateCode: z.string(),
+  versionId: z.string(),
+  version: z.number().int(),
+  /** SHA-256 of the template PDF. */
+  sha256,
+});
+
+export const RecordRenderedDocument = z.object({
+  documentKey: z.string(),
+  fileId: z.string(),
+  sha256,
+  size: z.number().int(),
+});
+
+export const RecordSignedDocument = z.object({
+  documentKey: z.string(),
+  fileName: z.string(),
+  fileId: z.string(),
+  sha256,
+  size: z.number().int(),
+  /** Valid signatures found by the host's `verifyPdf`; null when the vendor's output cannot be checked locally. */
+  signatures: z.number().int().nullable(),
+});
+export type RecordSignedDocument = z.infer<typeof RecordSignedDocument>;
+
+export const SigningRecord = z.object({
+  id: z.string(),
+  businessNo: z.string(),
+  scene: z.string(),
+  funding: Funding,
+  /** The funder assigned to a funder-funded loan; only it may sign (`signAsFunder`). */
+  funderId: z.string().nullable(),
+  attempt: z.number().int().min(1),
+  previousAttemptId: z.string().nullable(),
+  /** Set when a FAILED record was re-signed: the attempt that replaced it. */
+  nextAttemptId: z.string().nullable(),
+  status: SigningStatus,
+  /** The workflow state, such as `vendorPhase.awaitingCompletion`: finer than `status`, for operations. */
+  stage: z.string(),
+  templates: z.array(RecordTemplate),
+  rendered: z.array(RecordRenderedDocument),
+  signed: z.array(RecordSignedDocument),
+  vendor: z.object({ id: z.string(), flowId: z.string().nullable() }),
+  failure: SigningFailure.nullable(),
+  customer: z.object({ maskedName: z.string(), maskedIdNumber: z.string(), idNumberHash: sha256 }),
+  funderSignature: z
+    .object({ actorId: z.string(), funderId: z.string(), sealId: z.string(), at: z.number().int() })
+    .nullable(),
+  requestedBy: z.string(),
+  createdAt: z.number().int(),
+  updatedAt: z.number().int(),
+  completedAt: z.number().int().nullable(),
+  failedAt: z.number().int().nullable(),
+});
+export type SigningRecord = z.infer<typeof SigningRecord>;
+
+/** `(scene, businessNo, attempt)` is unique: the same business request never makes two records for one attempt. */
+export function signingUniqueKey(scene: string, businessNo: string, attempt: number): string {
+  return `${scene}\u0000${businessNo}\u0000${attempt}`;
+}
+
+export const signingRecordRepository = defineRepository({
+  kind: 'signing-record',
+  label: 'signing record',
+  schema: SigningRecord,
+  id: (record) => record.id,
+  uniqueKey: (record) => signingUniqueKey(record.scene, record.businessNo, record.attempt),
+  // Tags are exact-match filters; the customer is only ever a keyed hash here.
+  tags: (record) => ({
+    businessNo: record.businessNo,
+    scene: record.scene,
+    status: record.status,
+    customer: record.customer.idNumberHash,
+    funder: record.funderId ?? undefined,
+    flow: record.vendor.flowId === null ? undefined : flowTag(record.vendor.id, record.vendor.flowId),
+  }),
+});
+
+/** The tag that finds a record from a vendor callback. */
+export function flowTag(vendorId: string, flowId: string): string {
+  return `${vendorId}:${flowId}`;
+}
+
+/** The record status for a workflow state (as dotted text). */
+export function statusForState(stateValue: string): SigningStatus {
+  if (stateValue === 'completed') return 'COMPLETED';
+  if (stateValue === 'failed') return 'FAILED';
+  if (stateValue === 'vendorPhase.awaitingFunder') return 'AWAITING_FUNDER';
+  if (stateValue === 'validating' || stateValue === 'rendering') return 'PENDING';
+  return 'SIGNING';
+}

@@ -1,0 +1,450 @@
+/**
+ * The signing workflow's effects: all of its I/O — rendering into the DocumentStore, vendor calls through the gateway
+ * (every call keyed by the effect's idempotency key, so a re-run after a crash never makes a second flow), download,
+ * signature checks and archiving. Outputs are small and JSON: file ids, hashes and flow states, never PDF bytes.
+ */
+import { SealflowError } from '../errors.js';
+import { prepareTemplate, type PreparedTemplate, type BlankSpec } from '../pdf/index.js';
+import { type DocumentStore, sha256Hex } from '../ports/document-store.js';
+import type { SealPlacement, SignerSpec, VendorFlow } from '../ports/signing-vendor.js';
+import type { EffectDefinition } from '../runtime/workflow-definition.js';
+import { maskName, maskText } from '../privacy.js';
+import { applyRule, type RuleInput } from '../templates/formatters.js';
+import type { PartySealPlacement } from '../templates/model.js';
+import type { CustomerKeys } from './customer-data.js';
+import type { SigningGateway } from './gateway.js';
+import type {
+  ArchiveParams,
+  FetchedDocument,
+  FetchParams,
+  FlowParams,
+  FlowView,
+  FunderSignParams,
+  PlannedDocument,
+  RenderParams,
+  SignatureSummary,
+  StartFlowParams,
+} from './signing-machine.js';
+
+/** What the host's `verifyPdf` says about one signature; adapter-local's `verifyPdfSignatures` fits as is. */
+export interface PdfSignatureCheck {
+  valid: boolean;
+  /** False when bytes were appended after this signature (only the last one covers the whole file). */
+  coversWholeDocument?: boolean;
+  problems?: readonly string[];
+}
+
+/** Verifies the signatures of a signed PDF (PAdES vendors), e.g. `verifyPdfSignatures` from adapter-local. */
+export type VerifyPdf = (pdf: Uint8Array) => readonly PdfSignatureCheck[] | Promise<readonly PdfSignatureCheck[]>;
+
+/** An organisation that seals with a configured seal: the platform, the payment company. */
+export interface OrganizationParty {
+  name: string;
+  /** 统一社会信用代码. */
+  creditCode: string;
+  /** The vendor's seal id (or the local signer's seal name). */
+  sealId: string;
+}
+
+/** The borrower and the values, as sealed into the workflow. */
+export interface SealedRequest {
+  borrower: { name: string; idNumber: string; mobile: string };
+  values: Record<string, unknown>;
+}
+
+export interface SigningEffectDependencies {
+  vendors: Readonly<Record<string, SigningGateway>>;
+  documents: DocumentStore;
+  keys: CustomerKeys;
+  verifyPdf?: VerifyPdf;
+  organizations: Readonly<Record<string, OrganizationParty>>;
+  callbackUrl?: (vendorId: string) => string;
+}
+
+/** The object variable `source` paths are read from: the host's values plus the request's parties. */
+export function resolutionRoot(
+  request: SealedRequest,
+  facts: {
+    businessNo: string;
+    signingDate: string;
+    funder: { name: string; creditCode: string } | null;
+    organizations: Readonly<Record<string, OrganizationParty>>;
+  },
+): Record<string, unknown> {
+  const organizations = Object.fromEntries(
+    Object.entries(facts.organizations).map(([role, o]) => [role, { name: o.name, creditCode: o.creditCode }]),
+  );
+  return {
+    ...organizations,
+    ...request.values,
+    borrower: request.borrower,
+    funder: facts.funder ?? undefined,
+    signing: { businessNo: facts.businessNo, date: facts.signingDate },
+  };
+}
+
+export function valueAt(root: unknown, path: string): unknown {
+  let node: unknown = root;
+  for (const part of path.split('.')) {
+    node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+  }
+  return node;
+}
+
+export function signingEffects(deps: SigningEffectDependencies): Record<string, EffectDefinition> {
+  const { documents, keys } = deps;
+  const prepared = new Map<string, Promise<PreparedTemplate>>();
+
+  const vendor = (vendorId: string): SigningGateway => {
+    const gateway = deps.vendors[vendorId];
+    if (!gateway) {
+      throw new SealflowError(
+        'VENDOR_NOT_CONFIGURED',
+        `No signing vendor "${vendorId}" is configured; this signing was routed to it. Add it to vendors.`,
+        { retryable: false, details: { vendorId } },
+      );
+    }
+    return gateway;
+  };
+
+  /** Parse each template version once per process: the PreparedTemplate is reused for every contract. */
+  const preparedFor = (document: PlannedDocument): Promise<PreparedTemplate> => {
+    let entry = prepared.get(document.versionId);
+    if (!entry) {
+      entry = (async () => {
+        const { bytes } = await documents.get(document.templateFileId);
+        if (sha256Hex(bytes) !== document.templateSha256) {
+          throw new SealflowError(
+            'TEMPLATE_PDF_CHANGED',
+            `The PDF of template ${document.versionId} in the document store is not the one that was approved.`,
+            { retryable: false, details: { versionId: document.versionId } },
+          );
+        }
+        const blanks: BlankSpec[] = document.fields.flatMap((f) =>
+          'page' in f.placement
+            ? [{ name: blankName(f.variable), page: f.placement.page, rect: f.placement.rect }]
+            : [],
+        );
+        return prepareTemplate(bytes, { blanks });
+      })();
+      entry.catch(() => prepared.delete(document.versionId));
+      prepared.set(document.versionId, entry);
+    }
+    return entry;
+  };
+
+  const renderDocuments: EffectDefinition<RenderParams> = {
+    async run(params) {
+      const request = keys.open<SealedRequest>(params.sealed);
+      const root = resolutionRoot(request, {
+        businessNo: params.businessNo,
+        signingDate: params.signingDate,
+        funder: params.funder,
+        organizations: deps.organizations,
+      });
+      const out = [];
+      for (const document of params.documents) {
+        const template = await preparedFor(document);
+        const texts: Record<string, string> = {};
+        for (const field of document.fields) {
+          const value = field.source === null ? undefined : valueAt(root, field.source);
+          if (value === undefined || value === null || value === '') continue;
+          const text = applyRule(field.rule ?? { kind: 'text' }, value as RuleInput);
+          texts['field' in field.placement ? field.placement.field : blankName(field.variable)] = text;
+        }
+        const bytes = template.render(texts);
+        const stored = await documents.put({
+          bytes,
+          contentType: 'application/pdf',
+          key: `signing/${params.recordId}/${document.key}.rendered.pdf`,
+          metadata: {
+            'record-id': params.recordId,
+            'business-no': params.businessNo,
+            kind: 'rendered',
+            document: document.key,
+            'template-version': document.versionId,
+          },
+        });
+        out.push({ key: document.key, fileId: stored.fileId, sha256: stored.sha256, size: stored.size });
+      }
+      return { documents: out };
+    },
+  };
+
+  const startVendorFlow: EffectDefinition<StartFlowParams> = {
+    async run(params, context) {
+      const gateway = vendor(params.vendorId);
+      const request = keys.open<SealedRequest>(params.sealed);
+      const refs = [];
+      for (const rendered of params.rendered) {
+        const planned = params.documents.find((d) => d.key === rendered.key);
+        const bytes = await renderedBytes(documents, rendered.fileId, rendered.sha256, rendered.key);
+        refs.push(
+          await gateway.uploadDocument(
+            { key: rendered.key, fileName: planned?.fileName ?? `${rendered.key}.pdf`, bytes },
+            { idempotencyKey: `${context.idempotencyKey}:up:${rendered.key}` },
+          ),
+        );
+      }
+      const signers: SignerSpec[] = params.parties.map((party) => {
+        const placements = placementsFor(params.documents, party.role);
+        if (party.kind === 'person') {
+          return {
+            role: party.role,
+            kind: 'person',
+            name: request.borrower.name,
+            idNumber: request.borrower.idNumber,
+            mobile: request.borrower.mobile,
+            autoSign: party.signing === 'auto',
+            order: party.order,
+            placements,
+          };
+        }
+        if (party.signing === 'ownCall') {
+          return {
+            role: party.role,
+            kind: 'organization',
+            name: params.funder?.name ?? '',
+            idNumber: params.funder?.creditCode ?? '',
+            autoSign: false,
+            order: party.order,
+            placements,
+          };
+        }
+        return {
+          role: party.role,
+          kind: 'organization',
+          name: party.organization?.name ?? '',
+          idNumber: party.organization?.creditCode ?? '',
+          sealId: party.organization?.sealId ?? '',
+          autoSign: true,
+          order: party.order,
+          placements,
+        };
+      });
+      const callbackUrl = gateway.capabilities.callbacks ? deps.callbackUrl?.(params.vendorId) : undefined;
+      const flow = await gateway.createFlow(
+        {
+          title: params.title,
+          businessNo: params.businessNo,
+          documents: refs,
+          signers,
+          deadlineAt: context.clock.now() + params.deadlineMs,
+          ...(callbackUrl ? { callbackUrl } : {}),
+        },
+        { idempotencyKey: `${context.idempotencyKey}:flow` },
+      );
+      return flowView(flow, request);
+    },
+  };
+
+  const pollVendorFlow: EffectDefinition<FlowParams> = {
+    async run(params, context) {
+      const flow = await vendor(params.vendorId).getFlow(params.flowId, { idempotencyKey: context.idempotencyKey });
+      return flowView(flow, params.sealed === undefined ? undefined : keys.open<SealedRequest>(params.sealed));
+    },
+  };
+
+  const appendFunderSigner: EffectDefinition<FunderSignParams> = {
+    async run(params, context) {
+      const flow = await vendor(params.vendorId).appendSigner(
+        params.flowId,
+        {
+          role: params.role,
+          kind: 'organization',
+          name: params.funder.name,
+          idNumber: params.funder.creditCode,
+          sealId: params.sealId,
+          autoSign: true,
+          order: params.order,
+          placements: placementsFor(params.documents, params.role),
+        },
+        { idempotencyKey: context.idempotencyKey },
+      );
+      return flowView(flow, params.sealed === undefined ? undefined : keys.open<SealedRequest>(params.sealed));
+    },
+  };
+
+  /** Download and measure: hashes, whether each file extends what we rendered, and its signatures. */
+  const fetchSigned: EffectDefinition<FetchParams> = {
+    async run(params, context) {
+      const signed = await vendor(params.vendorId).downloadSigned(params.flowId, {
+        idempotencyKey: context.idempotencyKey,
+      });
+      const out: FetchedDocument[] = [];
+      for (const document of signed) {
+        const rendered = params.rendered.find((r) => r.key === document.key);
+        const original = rendered
+          ? await renderedBytes(documents, rendered.fileId, rendered.sha256, rendered.key)
+          : null;
+        out.push({
+          key: document.key,
+          fileName: params.documents.find((d) => d.key === document.key)?.fileName ?? document.fileName,
+          sha256: sha256Hex(document.bytes),
+          size: document.bytes.byteLength,
+          extendsRendered: original !== null && extendsBytes(document.bytes, original),
+          signatures: params.verifySignatures ? await checkSignatures(deps.verifyPdf, document.bytes) : null,
+        });
+      }
+      return { documents: out };
+    },
+  };
+
+  /** Archive exactly the bytes that were verified: download again and refuse anything whose hash moved. */
+  const archiveSigned: EffectDefinition<ArchiveParams> = {
+    async run(params, context) {
+      const signed = await vendor(params.vendorId).downloadSigned(params.flowId, {
+        idempotencyKey: context.idempotencyKey,
+      });
+      const matched = params.fetched.map((verified) => {
+        const document = signed.find((d) => d.key === verified.key);
+        if (!document || sha256Hex(document.bytes) !== verified.sha256) {
+          throw new SealflowError(
+            'SIGNED_DOCUMENT_CHANGED',
+            `The vendor returned a different ${verified.key} than the one that was verified (hash mismatch); nothing was archived.`,
+            { retryable: false, details: { documentKey: verified.key } },
+          );
+        }
+        return { verified, bytes: document.bytes };
+      });
+      const out = [];
+      for (const { verified, bytes } of matched) {
+        const stored = await documents.put({
+          bytes,
+          contentType: 'application/pdf',
+          key: `signing/${params.recordId}/${verified.key}.signed.pdf`,
+          metadata: {
+            'record-id': params.recordId,
+            'business-no': params.businessNo,
+            scene: params.scene,
+            kind: 'signed',
+            document: verified.key,
+          },
+        });
+        out.push({
+          key: verified.key,
+          fileName: verified.fileName,
+          fileId: stored.fileId,
+          sha256: stored.sha256,
+          size: stored.size,
+        });
+      }
+      return { documents: out };
+    },
+  };
+
+  const cancelVendorFlow: EffectDefinition<FlowParams> = {
+    async run(params, context) {
+      if (params.flowId) {
+        await vendor(params.vendorId).cancelFlow(params.flowId, 'signing deadline passed', {
+          idempotencyKey: context.idempotencyKey,
+        });
+      }
+      return null;
+    },
+    // The workflow has already failed; a cancel that cannot be done (the flow finished meanwhile) changes nothing.
+    onDone: () => null,
+    onFailed: () => null,
+  };
+
+  return {
+    renderDocuments,
+    startVendorFlow,
+    pollVendorFlow,
+    appendFunderSigner,
+    fetchSigned,
+    archiveSigned,
+    cancelVendorFlow,
+  };
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+
+function blankName(variable: string): string {
+  return `sealflow_blank_${variable}`;
+}
+
+/** The rendered document, as it was when rendered: the store checks its own hash, we check ours. */
+async function renderedBytes(
+  documents: DocumentStore,
+  fileId: string,
+  sha256: string,
+  key: string,
+): Promise<Uint8Array> {
+  const changed = (cause?: unknown) =>
+    new SealflowError(
+      'DOCUMENT_CHANGED_AFTER_RENDERING',
+      `The rendered ${key} (file ${fileId}) is no longer the document that was rendered; it was not sent for signing.`,
+      { retryable: false, cause, details: { documentKey: key, fileId } },
+    );
+  let bytes: Uint8Array;
+  try {
+    ({ bytes } = await documents.get(fileId));
+  } catch (error) {
+    if (error instanceof SealflowError && error.code === 'DOCUMENT_INTEGRITY') throw changed(error);
+    throw error;
+  }
+  if (sha256Hex(bytes) !== sha256) throw changed();
+  return bytes;
+}
+
+function placementsFor(documents: readonly PlannedDocument[], role: string): SealPlacement[] {
+  return documents.flatMap((d) =>
+    d.seals.filter((s) => s.role === role).map((s) => toSealPlacement(d.key, s.placement)),
+  );
+}
+
+function toSealPlacement(documentKey: string, placement: PartySealPlacement): SealPlacement {
+  if ('field' in placement) return { documentKey, field: placement.field };
+  if ('keyword' in placement) {
+    return {
+      documentKey,
+      keyword: placement.keyword,
+      ...(placement.offset ? { offsetX: placement.offset.x, offsetY: placement.offset.y } : {}),
+    };
+  }
+  return { documentKey, page: placement.page, ...placement.rect };
+}
+
+/**
+ * The flow as the workflow keeps it. A vendor's free-text reason may quote the customer ("张三 不同意"): ID numbers and
+ * mobiles are masked by shape (the gateway did), the name is masked here because only we know it.
+ */
+function flowView(flow: VendorFlow, request?: SealedRequest): FlowView {
+  let reason = flow.reason;
+  const name = request?.borrower.name.trim();
+  if (reason !== undefined && name) reason = reason.split(name).join(maskName(name));
+  return {
+    flowId: flow.flowId,
+    status: flow.status,
+    signers: flow.signers.map((s) => ({ role: s.role, status: s.status })),
+    ...(reason === undefined ? {} : { reason: maskText(reason) }),
+  };
+}
+
+/** Signatures add bytes after the signed revision (incremental updates): the rendered file must be a prefix. */
+function extendsBytes(signed: Uint8Array, rendered: Uint8Array): boolean {
+  if (signed.byteLength <= rendered.byteLength) return false;
+  return Buffer.from(signed.buffer, signed.byteOffset, rendered.byteLength).equals(
+    Buffer.from(rendered.buffer, rendered.byteOffset, rendered.byteLength),
+  );
+}
+
+async function checkSignatures(verifyPdf: VerifyPdf | undefined, pdf: Uint8Array): Promise<SignatureSummary> {
+  if (!verifyPdf) return { count: 0, valid: false, problems: ['no verifyPdf hook is configured'] };
+  try {
+    const reports = await verifyPdf(pdf);
+    const problems = reports.flatMap((r, i) =>
+      r.valid ? [] : (r.problems ?? ['invalid']).map((p) => `#${i + 1}: ${p}`),
+    );
+    const covers = reports.some((r) => r.coversWholeDocument !== false);
+    if (reports.length > 0 && !covers) problems.push('no signature covers the whole file');
+    return {
+      count: reports.filter((r) => r.valid).length,
+      valid: reports.length > 0 && problems.length === 0,
+      problems: problems.slice(0, 5),
+    };
+  } catch (error) {
+    return { count: 0, valid: false, problems: [error instanceof Error ? error.message.slice(0, 200) : 'unreadable'] };
+  }
+}

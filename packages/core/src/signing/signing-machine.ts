@@ -1,0 +1,689 @@
+/**
+ * The signing workflow as an XState machine on the durable runtime. It is pure: it decides, effects do the I/O
+ * (`signing-effects.ts`) and feed their results back as `<effect>.done` / `<effect>.failed` events.
+ *
+ * ```
+ * validating ─(refused)──────────────────────────────────────────────────────────────┐
+ *   │                                                                                  │
+ * rendering ──► vendorPhase [deadline] ─────────────────────────────────────────────► failed
+ *                 startingVendorFlow ─► routing ─┬─(completed)─► downloading ─► verifying ─► archiving ─► completed
+ *                                                ├─(rejected/expired/…)─► failed
+ *                                                ├─(funder due)─► awaitingFunder ─FUNDER_SIGN─► funderSigning ─► routing
+ *                                                └─► awaitingCompletion ─(poll timer | VENDOR_CALLBACK)─► checkingStatus ─► routing
+ * ```
+ *
+ * No PDF bytes live here: effect outputs are stored in the snapshot, so documents travel as DocumentStore file ids and
+ * SHA-256 hashes. Personal data lives only in `sealed` (encrypted by the service); the rest of the context is safe to
+ * store and audit.
+ */
+import { assign, emit, setup } from 'xstate';
+import type { SerializedError } from '../runtime/workflow-definition.js';
+import type { VendorFlowStatus } from '../ports/signing-vendor.js';
+import type { PartySealPlacement, VariablePlacement } from '../templates/model.js';
+import type { ReplacementRule } from '../templates/formatters.js';
+import { maskText } from '../privacy.js';
+import type { SigningFailure } from './records.js';
+import type { Funding, PartySigning } from './scenes.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Context
+
+export interface PlannedDocument {
+  key: string;
+  fileName: string;
+  templateCode: string;
+  versionId: string;
+  version: number;
+  templateFileId: string;
+  templateSha256: string;
+  /** What the renderer fills: each placed variable with its replacement rule. */
+  fields: { variable: string; source: string | null; placement: VariablePlacement; rule: ReplacementRule | null }[];
+  /** Where each party's seal goes on this document, from the template. */
+  seals: { role: string; placement: PartySealPlacement }[];
+  /** How many signatures the signed document must carry (one per party placement). */
+  expectedSignatures: number;
+}
+
+export interface PlannedParty {
+  role: string;
+  kind: 'person' | 'organization';
+  signing: PartySigning;
+  order: number;
+  /** Organisations signing with a configured seal; null for the person (sealed data) and the funder (request). */
+  organization: { name: string; creditCode: string; sealId: string } | null;
+}
+
+export interface FlowView {
+  flowId: string;
+  status: VendorFlowStatus;
+  signers: { role: string; status: string }[];
+  reason?: string;
+}
+
+export interface RenderedDocument {
+  key: string;
+  fileId: string;
+  sha256: string;
+  size: number;
+}
+
+export interface SignatureSummary {
+  count: number;
+  valid: boolean;
+  problems: string[];
+}
+
+export interface FetchedDocument {
+  key: string;
+  fileName: string;
+  sha256: string;
+  size: number;
+  /** The signed file starts with the exact rendered bytes: the vendor signed what we rendered. */
+  extendsRendered: boolean;
+  /** From the host's `verifyPdf`; null when the vendor's output is not PAdES and cannot be checked locally. */
+  signatures: SignatureSummary | null;
+}
+
+export interface ArchivedDocument {
+  key: string;
+  fileName: string;
+  fileId: string;
+  sha256: string;
+  size: number;
+}
+
+export interface Consent {
+  /** When the customer ticked the box, epoch ms. */
+  at: number;
+  channel: string;
+  ip: string;
+  device: string;
+  /** Template version ids the customer was shown, e.g. `CREDIT_CONTRACT.v0003`. */
+  documentVersionsShown: string[];
+}
+
+export interface FunderRef {
+  id: string;
+  name: string;
+  creditCode: string;
+}
+
+export interface SigningInput {
+  recordId: string;
+  businessNo: string;
+  scene: string;
+  sceneName: string;
+  attempt: number;
+  previousAttemptId: string | null;
+  funding: Funding;
+  funder: FunderRef | null;
+  vendorId: string;
+  /** The vendor's output is PAdES: signatures must verify with the host's `verifyPdf`. */
+  verifySignatures: boolean;
+  deadlineMs: number;
+  polling: { baseMs: number; maxMs: number };
+  /** The signing day in China, YYYY-MM-DD: the same in validation and rendering. */
+  signingDate: string;
+  requestedBy: string;
+  requestedAt: number;
+  customer: { maskedName: string; maskedIdNumber: string; idNumberHash: string };
+  /** Keyed hash of the request's content: a second `sign` with different content is refused. */
+  requestFingerprint: string;
+  consent: Consent;
+  identityCheck: { method: string | null; verifiedAt: number | null } | null;
+  /** The borrower and the values, encrypted: the only personal data the workflow holds. */
+  sealed: string;
+  documents: PlannedDocument[];
+  parties: PlannedParty[];
+  /** Why validation refused the request; null when it passed. */
+  refusal: SigningFailure | null;
+}
+
+export interface SigningContext extends SigningInput {
+  rendered: RenderedDocument[] | null;
+  flow: FlowView | null;
+  pollAttempt: number;
+  funderSignature: { actorId: string; funderId: string; sealId: string; at: number } | null;
+  fetched: FetchedDocument[] | null;
+  archived: ArchivedDocument[] | null;
+  failure: SigningFailure | null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Effect parameters (what the outbox stores for each effect)
+
+export interface RenderParams {
+  recordId: string;
+  businessNo: string;
+  signingDate: string;
+  sealed: string;
+  funder: FunderRef | null;
+  documents: PlannedDocument[];
+}
+
+export interface StartFlowParams {
+  recordId: string;
+  businessNo: string;
+  title: string;
+  vendorId: string;
+  sealed: string;
+  funder: FunderRef | null;
+  deadlineMs: number;
+  documents: PlannedDocument[];
+  rendered: RenderedDocument[];
+  parties: PlannedParty[];
+}
+
+export interface FlowParams {
+  vendorId: string;
+  flowId: string;
+  /** To mask the customer's name in a vendor's free-text reason. */
+  sealed?: string;
+}
+
+export interface FunderSignParams extends FlowParams {
+  funder: FunderRef;
+  sealId: string;
+  order: number;
+  role: string;
+  documents: PlannedDocument[];
+}
+
+export interface FetchParams extends FlowParams {
+  documents: PlannedDocument[];
+  rendered: RenderedDocument[];
+  verifySignatures: boolean;
+}
+
+export interface ArchiveParams extends FlowParams {
+  recordId: string;
+  businessNo: string;
+  scene: string;
+  fetched: FetchedDocument[];
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Events
+
+type Failed<T extends string> = { type: `${T}.failed`; error: SerializedError };
+
+export type SigningEvent =
+  | { type: 'renderDocuments.done'; output: { documents: RenderedDocument[] } }
+  | Failed<'renderDocuments'>
+  | { type: 'startVendorFlow.done'; output: FlowView }
+  | Failed<'startVendorFlow'>
+  | { type: 'pollVendorFlow.done'; output: FlowView }
+  | Failed<'pollVendorFlow'>
+  | { type: 'appendFunderSigner.done'; output: FlowView }
+  | Failed<'appendFunderSigner'>
+  | { type: 'fetchSigned.done'; output: { documents: FetchedDocument[] } }
+  | Failed<'fetchSigned'>
+  | { type: 'archiveSigned.done'; output: { documents: ArchivedDocument[] } }
+  | Failed<'archiveSigned'>
+  /** A verified, not yet seen vendor callback: a hint to check the flow now. */
+  | { type: 'VENDOR_CALLBACK'; eventId: string; kind: string }
+  /** The assigned funder's own signing call. */
+  | { type: 'FUNDER_SIGN'; funderId: string; actorId: string; sealId: string; at: number };
+
+// ---------------------------------------------------------------------------------------------------------------
+// Domain events (emitted through the outbox with stable ids)
+
+interface SigningEventBase {
+  recordId: string;
+  businessNo: string;
+  scene: string;
+  attempt: number;
+}
+
+export type SigningDomainEvent =
+  | (SigningEventBase & { type: 'signing.started'; templates: { documentKey: string; versionId: string }[] })
+  | (SigningEventBase & { type: 'signing.documents-rendered'; documents: { documentKey: string; sha256: string }[] })
+  | (SigningEventBase & { type: 'signing.vendor-flow-started'; vendorId: string; flowId: string })
+  | (SigningEventBase & { type: 'signing.awaiting-funder'; funderId: string })
+  | (SigningEventBase & { type: 'signing.funder-signing'; funderId: string })
+  | (SigningEventBase & { type: 'signing.vendor-completed'; vendorId: string; flowId: string })
+  | (SigningEventBase & {
+      type: 'signing.completed';
+      documents: { documentKey: string; fileId: string; sha256: string }[];
+    })
+  | (SigningEventBase & { type: 'signing.failed'; failure: SigningFailure });
+
+export type SigningDomainEventType = SigningDomainEvent['type'];
+
+export const SIGNING_EVENT_TYPES: readonly SigningDomainEventType[] = [
+  'signing.started',
+  'signing.documents-rendered',
+  'signing.vendor-flow-started',
+  'signing.awaiting-funder',
+  'signing.funder-signing',
+  'signing.vendor-completed',
+  'signing.completed',
+  'signing.failed',
+];
+
+const base = (context: SigningContext): SigningEventBase => ({
+  recordId: context.recordId,
+  businessNo: context.businessNo,
+  scene: context.scene,
+  attempt: context.attempt,
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Failures a person can act on
+
+const ADVICE: Record<string, string> = {
+  rendering:
+    'Check the template and the values (a value too long for its field, a character the font lacks), then re-sign.',
+  startingVendorFlow: 'Check the vendor configuration (seals, capabilities) and the rendered documents, then re-sign.',
+  checkingStatus: 'Check the flow at the vendor, then re-sign.',
+  funderSigning: "Check the funder's seal id with the funder, then re-sign.",
+  downloading: 'The vendor did not hand over the signed documents; check the flow at the vendor, then re-sign.',
+  verifying: 'The signed documents were not accepted and nothing was archived; raise it with the vendor, then re-sign.',
+  archiving: 'Nothing was archived; check the document store and the vendor, then re-sign.',
+  vendorPhase: 'The vendor flow was cancelled; re-sign when the customer is ready.',
+};
+
+export function failureOf(stage: string, code: string, message: string): SigningFailure {
+  const advice = ADVICE[stage];
+  return { code, stage, message: maskText(advice ? `${message} ${advice}` : message) };
+}
+
+/** The named action every `<effect>.failed` transition runs, with the stage that failed. */
+const failedAt = (stage: string) => ({ type: 'recordFailure' as const, params: { stage } });
+
+function flowEndedFailure(flow: FlowView | null): SigningFailure {
+  const status = flow?.status ?? 'failed';
+  const code =
+    status === 'expired' ? 'VENDOR_FLOW_EXPIRED' : status === 'rejected' ? 'VENDOR_FLOW_REJECTED' : 'VENDOR_FLOW_ENDED';
+  return failureOf(
+    'checkingStatus',
+    code,
+    `The vendor flow ${flow?.flowId ?? ''} ended ${status}${flow?.reason ? `: ${flow.reason}` : ''}.`,
+  );
+}
+
+const FLOW_ENDED: readonly VendorFlowStatus[] = ['rejected', 'revoked', 'expired', 'failed'];
+
+// ---------------------------------------------------------------------------------------------------------------
+// The machine
+
+export const signingMachine = setup({
+  types: {
+    context: {} as SigningContext,
+    input: {} as SigningInput,
+    events: {} as SigningEvent,
+    emitted: {} as SigningDomainEvent,
+  },
+  // Effects: declared as no-ops; the runtime turns them into outbox rows and a worker runs them.
+  actions: {
+    recordFailure: assign(({ event }, params: { stage: string }) => ({
+      failure:
+        'error' in event
+          ? failureOf(params.stage, event.error.code, event.error.message)
+          : failureOf(params.stage, 'UNKNOWN', `Unexpected ${event.type}.`),
+    })),
+    renderDocuments: (_, _params: RenderParams) => {},
+    startVendorFlow: (_, _params: StartFlowParams) => {},
+    pollVendorFlow: (_, _params: FlowParams) => {},
+    appendFunderSigner: (_, _params: FunderSignParams) => {},
+    fetchSigned: (_, _params: FetchParams) => {},
+    archiveSigned: (_, _params: ArchiveParams) => {},
+    cancelVendorFlow: (_, _params: FlowParams) => {},
+  },
+  delays: {
+    deadline: ({ context }) => context.deadlineMs,
+    /** Backoff: base, 2×base, 4×base … up to max. */
+    pollDelay: ({ context }) => Math.min(context.polling.maxMs, context.polling.baseMs * 2 ** context.pollAttempt),
+  },
+  guards: {
+    refusedAtValidation: ({ context }) => context.refusal !== null,
+    flowCompleted: ({ context }) => context.flow?.status === 'completed',
+    flowEnded: ({ context }) => context.flow !== null && FLOW_ENDED.includes(context.flow.status),
+    hasFlow: ({ context }) => context.flow !== null,
+    /** Every other signer has signed and the funder (an ownCall party) is due. */
+    funderDue: ({ context }) => {
+      const own = context.parties.find((p) => p.signing === 'ownCall');
+      if (!own || !context.flow || context.flow.status !== 'signing') return false;
+      const signers = context.flow.signers;
+      return (
+        signers.some((s) => s.role === own.role && s.status !== 'signed') &&
+        signers.filter((s) => s.role !== own.role).every((s) => s.status === 'signed')
+      );
+    },
+    assignedFunder: ({ context, event }) => event.type === 'FUNDER_SIGN' && event.funderId === context.funder?.id,
+    signedSetIncomplete: ({ context }) => {
+      const keys = new Set((context.fetched ?? []).map((d) => d.key));
+      return context.documents.some((d) => !keys.has(d.key)) || keys.size !== context.documents.length;
+    },
+    signedNotFromRendered: ({ context }) => (context.fetched ?? []).some((d) => !d.extendsRendered),
+    signaturesDoNotVerify: ({ context }) =>
+      context.verifySignatures &&
+      (context.fetched ?? []).some((d) => {
+        const expected = context.documents.find((p) => p.key === d.key)?.expectedSignatures ?? 1;
+        return d.signatures === null || !d.signatures.valid || d.signatures.count < expected;
+      }),
+  },
+}).createMachine({
+  id: 'signing',
+  initial: 'validating',
+  context: ({ input }) => ({
+    ...input,
+    rendered: null,
+    flow: null,
+    pollAttempt: 0,
+    funderSignature: null,
+    fetched: null,
+    archived: null,
+    failure: null,
+  }),
+  states: {
+    // The service validated before starting (so the caller gets the typed error at once); the outcome decides here.
+    validating: {
+      always: [
+        {
+          guard: 'refusedAtValidation',
+          target: 'failed',
+          actions: assign({ failure: ({ context }) => context.refusal }),
+        },
+        { target: 'rendering' },
+      ],
+    },
+    rendering: {
+      entry: [
+        emit(({ context }) => ({
+          type: 'signing.started' as const,
+          ...base(context),
+          templates: context.documents.map((d) => ({ documentKey: d.key, versionId: d.versionId })),
+        })),
+        {
+          type: 'renderDocuments',
+          params: ({ context }) => ({
+            recordId: context.recordId,
+            businessNo: context.businessNo,
+            signingDate: context.signingDate,
+            sealed: context.sealed,
+            funder: context.funder,
+            documents: context.documents,
+          }),
+        },
+      ],
+      on: {
+        'renderDocuments.done': {
+          target: 'vendorPhase',
+          actions: [
+            assign({ rendered: ({ event }) => event.output.documents }),
+            emit(({ context, event }) => ({
+              type: 'signing.documents-rendered' as const,
+              ...base(context),
+              documents: event.output.documents.map((d) => ({ documentKey: d.key, sha256: d.sha256 })),
+            })),
+          ],
+        },
+        'renderDocuments.failed': { target: 'failed', actions: failedAt('rendering') },
+      },
+    },
+    vendorPhase: {
+      initial: 'startingVendorFlow',
+      after: {
+        deadline: [
+          {
+            guard: 'hasFlow',
+            target: 'failed',
+            actions: [
+              assign({ failure: ({ context }) => deadlineFailure(context) }),
+              {
+                type: 'cancelVendorFlow',
+                params: ({ context }) => ({ vendorId: context.vendorId, flowId: context.flow?.flowId ?? '' }),
+              },
+            ],
+          },
+          { target: 'failed', actions: assign({ failure: ({ context }) => deadlineFailure(context) }) },
+        ],
+      },
+      states: {
+        startingVendorFlow: {
+          entry: {
+            type: 'startVendorFlow',
+            params: ({ context }) => ({
+              recordId: context.recordId,
+              businessNo: context.businessNo,
+              title: `${context.sceneName} ${context.businessNo}`.slice(0, 100),
+              vendorId: context.vendorId,
+              sealed: context.sealed,
+              funder: context.funder,
+              deadlineMs: context.deadlineMs,
+              documents: context.documents,
+              rendered: context.rendered ?? [],
+              parties: context.parties,
+            }),
+          },
+          on: {
+            'startVendorFlow.done': {
+              target: 'routing',
+              actions: [
+                assign({ flow: ({ event }) => event.output }),
+                emit(({ context, event }) => ({
+                  type: 'signing.vendor-flow-started' as const,
+                  ...base(context),
+                  vendorId: context.vendorId,
+                  flowId: event.output.flowId,
+                })),
+              ],
+            },
+            'startVendorFlow.failed': { target: '#signing.failed', actions: failedAt('startingVendorFlow') },
+          },
+        },
+        routing: {
+          always: [
+            { guard: 'flowCompleted', target: '#signing.downloading' },
+            {
+              guard: 'flowEnded',
+              target: '#signing.failed',
+              actions: assign({ failure: ({ context }) => flowEndedFailure(context.flow) }),
+            },
+            { guard: 'funderDue', target: 'awaitingFunder' },
+            { target: 'awaitingCompletion' },
+          ],
+        },
+        awaitingCompletion: {
+          after: { pollDelay: 'checkingStatus' },
+          on: { VENDOR_CALLBACK: 'checkingStatus' },
+        },
+        checkingStatus: {
+          entry: {
+            type: 'pollVendorFlow',
+            params: ({ context }) => ({
+              vendorId: context.vendorId,
+              flowId: context.flow?.flowId ?? '',
+              sealed: context.sealed,
+            }),
+          },
+          on: {
+            'pollVendorFlow.done': {
+              target: 'routing',
+              actions: assign({
+                flow: ({ event }) => event.output,
+                pollAttempt: ({ context }) => context.pollAttempt + 1,
+              }),
+            },
+            'pollVendorFlow.failed': { target: '#signing.failed', actions: failedAt('checkingStatus') },
+          },
+        },
+        awaitingFunder: {
+          entry: emit(({ context }) => ({
+            type: 'signing.awaiting-funder' as const,
+            ...base(context),
+            funderId: context.funder?.id ?? '',
+          })),
+          on: {
+            FUNDER_SIGN: {
+              guard: 'assignedFunder',
+              target: 'funderSigning',
+              actions: [
+                assign({
+                  funderSignature: ({ event }) => ({
+                    actorId: event.actorId,
+                    funderId: event.funderId,
+                    sealId: event.sealId,
+                    at: event.at,
+                  }),
+                }),
+                emit(({ context, event }) => ({
+                  type: 'signing.funder-signing' as const,
+                  ...base(context),
+                  funderId: event.funderId,
+                })),
+              ],
+            },
+          },
+        },
+        funderSigning: {
+          entry: {
+            type: 'appendFunderSigner',
+            params: ({ context }) => {
+              const own = context.parties.find((p) => p.signing === 'ownCall');
+              return {
+                vendorId: context.vendorId,
+                flowId: context.flow?.flowId ?? '',
+                sealed: context.sealed,
+                funder: context.funder as FunderRef,
+                sealId: context.funderSignature?.sealId ?? '',
+                role: own?.role ?? 'funder',
+                order: own?.order ?? 2,
+                documents: context.documents,
+              };
+            },
+          },
+          on: {
+            'appendFunderSigner.done': { target: 'routing', actions: assign({ flow: ({ event }) => event.output }) },
+            'appendFunderSigner.failed': { target: '#signing.failed', actions: failedAt('funderSigning') },
+          },
+        },
+      },
+    },
+    downloading: {
+      entry: [
+        emit(({ context }) => ({
+          type: 'signing.vendor-completed' as const,
+          ...base(context),
+          vendorId: context.vendorId,
+          flowId: context.flow?.flowId ?? '',
+        })),
+        {
+          type: 'fetchSigned',
+          params: ({ context }) => ({
+            vendorId: context.vendorId,
+            flowId: context.flow?.flowId ?? '',
+            documents: context.documents,
+            rendered: context.rendered ?? [],
+            verifySignatures: context.verifySignatures,
+          }),
+        },
+      ],
+      on: {
+        'fetchSigned.done': {
+          target: 'verifying',
+          actions: assign({ fetched: ({ event }) => event.output.documents }),
+        },
+        'fetchSigned.failed': { target: 'failed', actions: failedAt('downloading') },
+      },
+    },
+    // The rules that decide whether signed output may be archived, as named guards over what fetchSigned measured.
+    verifying: {
+      always: [
+        {
+          guard: 'signedSetIncomplete',
+          target: 'failed',
+          actions: assign({
+            failure: () =>
+              failureOf(
+                'verifying',
+                'SIGNED_DOCUMENTS_INCOMPLETE',
+                'The vendor returned a different set of documents than was signed: the bundle is signed together or not at all.',
+              ),
+          }),
+        },
+        {
+          guard: 'signedNotFromRendered',
+          target: 'failed',
+          actions: assign({
+            failure: ({ context }) =>
+              failureOf(
+                'verifying',
+                'SIGNED_DOCUMENT_MISMATCH',
+                `The vendor returned ${(context.fetched ?? [])
+                  .filter((d) => !d.extendsRendered)
+                  .map((d) => d.key)
+                  .join(
+                    ', ',
+                  )} that is not the rendered document with signatures added: its hash does not match what was rendered.`,
+              ),
+          }),
+        },
+        {
+          guard: 'signaturesDoNotVerify',
+          target: 'failed',
+          actions: assign({
+            failure: ({ context }) =>
+              failureOf(
+                'verifying',
+                'SIGNATURE_INVALID',
+                `Signatures do not verify: ${(context.fetched ?? [])
+                  .map(
+                    (d) =>
+                      `${d.key}: ${d.signatures ? `${d.signatures.count} signature(s)${d.signatures.problems.length ? ` (${d.signatures.problems.slice(0, 3).join('; ')})` : ''}` : 'not checked'}`,
+                  )
+                  .join('; ')}.`,
+              ),
+          }),
+        },
+        { target: 'archiving' },
+      ],
+    },
+    archiving: {
+      entry: {
+        type: 'archiveSigned',
+        params: ({ context }) => ({
+          vendorId: context.vendorId,
+          flowId: context.flow?.flowId ?? '',
+          recordId: context.recordId,
+          businessNo: context.businessNo,
+          scene: context.scene,
+          fetched: context.fetched ?? [],
+        }),
+      },
+      on: {
+        'archiveSigned.done': {
+          target: 'completed',
+          actions: assign({ archived: ({ event }) => event.output.documents }),
+        },
+        'archiveSigned.failed': { target: 'failed', actions: failedAt('archiving') },
+      },
+    },
+    completed: {
+      type: 'final',
+      entry: emit(({ context }) => ({
+        type: 'signing.completed' as const,
+        ...base(context),
+        documents: (context.archived ?? []).map((d) => ({ documentKey: d.key, fileId: d.fileId, sha256: d.sha256 })),
+      })),
+    },
+    failed: {
+      type: 'final',
+      entry: emit(({ context }) => ({
+        type: 'signing.failed' as const,
+        ...base(context),
+        failure: context.failure ?? failureOf('unknown', 'UNKNOWN', 'The signing failed.'),
+      })),
+    },
+  },
+});
+
+function deadlineFailure(context: SigningContext): SigningFailure {
+  const minutes = Math.round(context.deadlineMs / 60_000);
+  return failureOf(
+    'vendorPhase',
+    'SIGNING_DEADLINE_PASSED',
+    `The vendor flow did not complete within ${minutes} minute(s)${context.flow ? ` (flow ${context.flow.flowId}, ${context.flow.status})` : ''}.`,
+  );
+}

@@ -1,0 +1,987 @@
+/**
+ * The signing service: the commands a lending system calls (sign, signAsFunder, resign, callbacks) and the queries of
+ * the back office (get, find, download, evidence), over the signing workflow on the durable runtime.
+ *
+ * ```ts
+ * const environment = { vendors: { local: createSigningGateway(localSigner(…)) }, documents, hashKey, verifyPdf,
+ *   organizations: { platform: { name, creditCode, sealId } } };
+ * const runtime = createRuntime({ persistence, workflows: [...templateWorkflows(), ...signingWorkflows(environment)] });
+ * const templates = createTemplateService({ runtime, documents, approvalLevels });
+ * const signing = createSigningService({ ...environment, runtime, templates, identityVerifier });
+ * ```
+ *
+ * `sign` validates at once — template EFFECTIVE, values, business checks, consent, vendor capabilities, real-name
+ * verification — so the caller gets a typed error immediately; a refused request still leaves a FAILED record with its
+ * evidence. Everything after validation (render, vendor flow, download, verify, archive) runs in effects.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { ConflictError, NotFoundError, SealflowError, ValidationError } from '../errors.js';
+import { dateInChina, idNumberProblem, mobileProblem } from '../model/values.js';
+import type { Clock } from '../ports/clock.js';
+import type { PersistenceTransaction } from '../ports/persistence.js';
+import type { DocumentStore } from '../ports/document-store.js';
+import type { RawCallback, IdentityVerifier } from '../ports/signing-vendor.js';
+import { maskIdNumber, maskName } from '../privacy.js';
+import { defineRepository } from '../repository.js';
+import type { DomainEvent, Runtime, WorkflowState } from '../runtime/runtime.js';
+import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow-definition.js';
+import {
+  type CheckFailure,
+  evaluateChecks,
+  resolveValues,
+  TemplateCheckError,
+  TemplateValueError,
+  type ValueProblem,
+  valueProblems,
+} from '../templates/checks.js';
+import type { TemplateVersionView } from '../templates/model.js';
+import type { TemplateService } from '../templates/template-service.js';
+import { type CustomerKeys, customerKeys } from './customer-data.js';
+import {
+  type EvidencePackage,
+  type EvidenceVerification,
+  appendEvidence,
+  evidenceEntries,
+  exportEvidencePackage,
+  verifyEvidence,
+} from './evidence.js';
+import type { SigningGateway } from './gateway.js';
+import {
+  flowTag,
+  type SigningFailure,
+  type SigningRecord,
+  type SigningStatus,
+  signingRecordRepository,
+  statusForState,
+} from './records.js';
+import {
+  type Funding,
+  partiesFor,
+  resolveScenes,
+  type SceneParty,
+  type SigningScene,
+  type SigningSceneInput,
+} from './scenes.js';
+import {
+  type OrganizationParty,
+  type SealedRequest,
+  signingEffects,
+  resolutionRoot,
+  type VerifyPdf,
+} from './signing-effects.js';
+import {
+  type Consent,
+  type FunderRef,
+  failureOf,
+  type PlannedDocument,
+  type PlannedParty,
+  type SigningContext,
+  type SigningDomainEvent,
+  type SigningInput,
+  SIGNING_EVENT_TYPES,
+  signingMachine,
+} from './signing-machine.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Configuration
+
+/** What the signing workflows' effects need; pass the same object to `signingWorkflows` and `createSigningService`. */
+export interface SigningEnvironment {
+  /** Gateways by vendor id (`createSigningGateway(vendor)`); the id is what routing, records and callbacks use. */
+  vendors: Readonly<Record<string, SigningGateway>>;
+  /** Where template PDFs are read and rendered and signed documents are kept (the template service's store). */
+  documents: DocumentStore;
+  /** Secret (≥ 16 bytes) for the keyed hash of ID numbers and for sealing personal data in workflows. */
+  hashKey: string | Uint8Array;
+  /** Signature check for vendors with PAdES output, e.g. `verifyPdfSignatures` from `@sealflow/adapter-local`. */
+  verifyPdf?: VerifyPdf;
+  /** Organisations that seal with a configured seal, by party role: `platform`, `paymentCompany`. */
+  organizations?: Readonly<Record<string, OrganizationParty>>;
+  /** The URL vendors with callbacks should notify, per vendor id. */
+  callbackUrl?: (vendorId: string) => string;
+}
+
+/** Which vendor signs what: by scene first, then by template code, then the default (or the only vendor). */
+export interface SigningRouting {
+  default?: string;
+  scenes?: Readonly<Record<string, string>>;
+  templates?: Readonly<Record<string, string>>;
+}
+
+export interface SigningServiceOptions extends SigningEnvironment {
+  /** A runtime created with `signingWorkflows(environment)` among its workflows. */
+  runtime: Runtime;
+  templates: TemplateService;
+  identityVerifier: IdentityVerifier;
+  routing?: SigningRouting;
+  /** Added to (or replacing by code) the default scenes. */
+  scenes?: readonly SigningSceneInput[];
+  /** Scene → document key → template code, overriding the scenes' defaults. */
+  templateCodes?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** How long a vendor flow may take; default 30 minutes (a scene may set its own). */
+  deadlineMs?: number;
+  /** Polling of vendors without callbacks (default 2 s doubling to 60 s); with callbacks, a slow safety net. */
+  polling?: { baseMs?: number; maxMs?: number; safetyNetMs?: number };
+  /** Defaults to the runtime's clock. */
+  clock?: Clock;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Commands and queries
+
+export interface SigningActor {
+  id: string;
+}
+
+/** A funder's user: `funderId` is the funder (资金方) it acts for. */
+export interface FunderActor {
+  id: string;
+  funderId: string;
+}
+
+export interface SignRequest {
+  /** The host's business number (借据号, 授信申请号 …): with the scene, the idempotency key. */
+  businessNo: string;
+  scene: string;
+  /** LOAN_CONTRACT: `platform` (default) or `funder`. */
+  funding?: Funding;
+  /** The assigned funder of a funder-funded loan. */
+  funder?: FunderRef;
+  borrower: { name: string; idNumber: string; mobile: string };
+  /** Business values read by template variables' `source` paths, such as `{ loan: { amount: '50000.00' } }`. */
+  values?: Record<string, unknown>;
+  consent: Consent;
+  actor: SigningActor;
+}
+
+export interface SigningQuery {
+  businessNo?: string;
+  /** Matched by its keyed hash; the plaintext is neither stored nor indexed. */
+  customerIdNumber?: string;
+  scene?: string;
+  status?: SigningStatus;
+  /** Inclusive bounds on the record's creation, epoch ms. */
+  from?: number;
+  to?: number;
+  /** Default 100. */
+  limit?: number;
+  afterId?: string;
+}
+
+export interface DownloadedDocument {
+  documentKey: string;
+  fileName: string;
+  fileId: string;
+  sha256: string;
+  bytes: Uint8Array;
+}
+
+export interface SigningService {
+  /** Start signing, or return the signing already started for (businessNo, scene). Refusals throw, keeping a record. */
+  sign(request: SignRequest): Promise<SigningRecord>;
+  /** The assigned funder signs a funder-funded loan with its own seal. */
+  signAsFunder(actor: FunderActor, recordId: string, options: { sealId: string }): Promise<SigningRecord>;
+  /** 补签: a new attempt of a FAILED record, linked to it; idempotent. */
+  resign(recordId: string, actor: SigningActor): Promise<SigningRecord>;
+  get(recordId: string): Promise<SigningRecord | null>;
+  find(query?: SigningQuery): Promise<SigningRecord[]>;
+  /** The archived signed PDFs, read now and checked against the recorded hashes. */
+  download(recordId: string): Promise<DownloadedDocument[]>;
+  /** Where a person signs at the vendor (scenes with `vendorUi` signing). */
+  signerUrl(recordId: string, role: string): Promise<{ url: string; expiresAt?: number }>;
+  /** Verify, deduplicate and apply a vendor callback, as received (any HTTP framework). */
+  handleVendorCallback(
+    vendorId: string,
+    callback: RawCallback,
+  ): Promise<{ status: 'accepted' | 'duplicate'; recordId?: string }>;
+  verifyEvidence(recordId: string): Promise<EvidenceVerification>;
+  exportEvidencePackage(recordId: string): Promise<EvidencePackage>;
+  readonly scenes: ReadonlyMap<string, SigningScene>;
+}
+
+/** A signing request that validation refused: `code` is the cause's (TEMPLATE_CHECK_FAILED, …); the record is kept. */
+export class SigningRefusedError extends SealflowError {
+  readonly recordId: string;
+
+  constructor(recordId: string, failure: SigningFailure, cause?: SealflowError) {
+    super(failure.code, `Signing ${recordId} was refused: ${failure.message}`, {
+      ...(cause ? { cause } : {}),
+      details: { ...cause?.details, recordId },
+    });
+    this.recordId = recordId;
+  }
+}
+
+/** A funder acting on a loan that is not assigned to it. */
+export class FunderNotAssignedError extends SealflowError {
+  constructor(recordId: string, funderId: string) {
+    super(
+      'FUNDER_NOT_ASSIGNED',
+      `Signing ${recordId} is not assigned to funder ${funderId}; a funder signs only its own loans.`,
+      {
+        details: { recordId, funderId },
+      },
+    );
+  }
+}
+
+export function isSigningEvent(event: DomainEvent): event is DomainEvent & { payload: SigningDomainEvent } {
+  return (SIGNING_EVENT_TYPES as readonly string[]).includes(event.type);
+}
+
+export const SIGNING_WORKFLOW = 'signing';
+
+/** The workflow definitions to register in the runtime, with the same environment the service gets. */
+export function signingWorkflows(environment: SigningEnvironment): WorkflowDefinition[] {
+  const keys = customerKeys(environment.hashKey);
+  return [
+    defineWorkflow({
+      id: SIGNING_WORKFLOW,
+      version: 1,
+      machine: signingMachine,
+      effects: signingEffects({
+        vendors: environment.vendors,
+        documents: environment.documents,
+        keys,
+        organizations: environment.organizations ?? {},
+        ...(environment.verifyPdf ? { verifyPdf: environment.verifyPdf } : {}),
+        ...(environment.callbackUrl ? { callbackUrl: environment.callbackUrl } : {}),
+      }),
+      onTransition: projectSigning,
+    }),
+  ];
+}
+
+/** Keep the record and the evidence in step with the workflow, inside the transition's transaction. */
+async function projectSigning(tx: PersistenceTransaction, state: WorkflowState): Promise<void> {
+  const context = state.context as SigningContext;
+  const stored = await signingRecordRepository.get(tx, context.recordId);
+  const previous = stored?.record ?? null;
+  const next = recordFor(context, state, previous);
+  if (!stored) await signingRecordRepository.insert(tx, next, state.updatedAt);
+  else await signingRecordRepository.update(tx, stored, next, state.updatedAt);
+  await appendEvidence(tx, context.recordId, evidenceEntries(previous, next, context, state.updatedAt));
+}
+
+function recordFor(context: SigningContext, state: WorkflowState, previous: SigningRecord | null): SigningRecord {
+  const status = statusForState(state.stateValue);
+  return {
+    id: context.recordId,
+    businessNo: context.businessNo,
+    scene: context.scene,
+    funding: context.funding,
+    funderId: context.funder?.id ?? null,
+    attempt: context.attempt,
+    previousAttemptId: context.previousAttemptId,
+    nextAttemptId: previous?.nextAttemptId ?? null,
+    status,
+    stage: state.stateValue,
+    templates: context.documents.map((d) => ({
+      documentKey: d.key,
+      templateCode: d.templateCode,
+      versionId: d.versionId,
+      version: d.version,
+      sha256: d.templateSha256,
+    })),
+    rendered: (context.rendered ?? []).map((r) => ({
+      documentKey: r.key,
+      fileId: r.fileId,
+      sha256: r.sha256,
+      size: r.size,
+    })),
+    signed: (context.archived ?? []).map((a) => ({
+      documentKey: a.key,
+      fileName: a.fileName,
+      fileId: a.fileId,
+      sha256: a.sha256,
+      size: a.size,
+      signatures: context.fetched?.find((f) => f.key === a.key)?.signatures?.count ?? null,
+    })),
+    vendor: { id: context.vendorId, flowId: context.flow?.flowId ?? null },
+    failure:
+      status === 'FAILED' ? (context.failure ?? failureOf(state.stateValue, 'UNKNOWN', 'The signing failed.')) : null,
+    customer: context.customer,
+    funderSignature: context.funderSignature,
+    requestedBy: context.requestedBy,
+    createdAt: previous?.createdAt ?? state.createdAt,
+    updatedAt: state.updatedAt,
+    completedAt: status === 'COMPLETED' ? (previous?.completedAt ?? state.updatedAt) : null,
+    failedAt: status === 'FAILED' ? (previous?.failedAt ?? state.updatedAt) : null,
+  };
+}
+
+/** Vendor callbacks already applied, by vendor and event id: a redelivery is acknowledged, not applied again. */
+const callbackReceipts = defineRepository({
+  kind: 'signing-callback',
+  label: 'signing callback',
+  schema: z.object({
+    id: z.string(),
+    vendorId: z.string(),
+    eventId: z.string(),
+    flowId: z.string(),
+    kind: z.string(),
+    recordId: z.string(),
+    applied: z.boolean(),
+    receivedAt: z.number().int(),
+  }),
+  id: (receipt) => receipt.id,
+  uniqueKey: (receipt) => receipt.id,
+  tags: (receipt) => ({ recordId: receipt.recordId }),
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Request shape: what must hold before there is anything to keep a record of
+
+const printable = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,64}$/, { message: 'must be 1–64 printable ASCII characters without spaces.' });
+const text = (max: number) => z.string().max(max, { message: `must be at most ${max} characters.` });
+const SignRequestShape = z.object({
+  businessNo: printable,
+  scene: z.string().min(1),
+  funding: z.enum(['platform', 'funder']).optional(),
+  funder: z.object({ id: printable, name: text(100).min(1), creditCode: text(18).min(1) }).optional(),
+  // Only the types here: their content is checked with the template values, so a bad one leaves a FAILED record.
+  borrower: z.object({ name: text(100), idNumber: text(32), mobile: text(32) }),
+  values: z.record(z.string(), z.unknown()).optional(),
+  consent: z.object({
+    at: z.number().int().nonnegative(),
+    channel: text(64).min(1),
+    ip: text(64).min(1),
+    device: text(200).min(1),
+    documentVersionsShown: z.array(text(100)).min(1, { message: 'list the template versions the customer was shown.' }),
+  }),
+  actor: z.object({ id: text(100).min(1) }),
+});
+
+function parseShape<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${[what, ...i.path].join('.')}: ${i.message}`);
+  throw new ValidationError(`Invalid signing request — ${problems.join('; ')}`, {
+    details: { paths: result.error.issues.map((i) => [what, ...i.path].join('.')) },
+  });
+}
+
+export function signingRecordId(scene: string, businessNo: string, attempt: number): string {
+  return `sgn_${createHash('sha256').update(`${scene}\u0000${businessNo}`).digest('hex').slice(0, 24)}_${attempt}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export function createSigningService(options: SigningServiceOptions): SigningService {
+  const { runtime, templates, documents, identityVerifier } = options;
+  const clock = options.clock ?? runtime.clock;
+  const keys: CustomerKeys = customerKeys(options.hashKey);
+  const scenes = resolveScenes(options.scenes);
+  const organizations = options.organizations ?? {};
+  const vendorIds = Object.keys(options.vendors);
+  const deadlineMs = options.deadlineMs ?? 30 * 60_000;
+  const polling = {
+    baseMs: options.polling?.baseMs ?? 2_000,
+    maxMs: options.polling?.maxMs ?? 60_000,
+    safetyNetMs: options.polling?.safetyNetMs ?? 5 * 60_000,
+  };
+  checkConfiguration();
+  const transaction = <T>(work: (tx: PersistenceTransaction) => Promise<T>) => runtime.persistence.transaction(work);
+  const evidenceDeps = { persistence: runtime.persistence, documents, now: () => clock.now() };
+
+  function checkConfiguration(): void {
+    const problems: string[] = [];
+    if (vendorIds.length === 0) problems.push('vendors: configure at least one signing gateway');
+    for (const [id, gateway] of Object.entries(options.vendors)) {
+      if (gateway.id !== id) problems.push(`vendors.${id}: the gateway's vendor id is "${gateway.id}"`);
+      if (gateway.capabilities.padesOutput && !options.verifyPdf) {
+        problems.push(`vendors.${id} signs PAdES: pass verifyPdf (e.g. verifyPdfSignatures) so signatures are checked`);
+      }
+    }
+    const routed = [
+      options.routing?.default,
+      ...Object.values(options.routing?.scenes ?? {}),
+      ...Object.values(options.routing?.templates ?? {}),
+    ];
+    for (const id of routed)
+      if (id !== undefined && !options.vendors[id]) problems.push(`routing names unknown vendor "${id}"`);
+    if (problems.length) {
+      throw new ValidationError(`The signing service is misconfigured: ${problems.join('; ')}.`, {
+        details: { problems },
+      });
+    }
+  }
+
+  const configError = (message: string, details: Record<string, unknown>) =>
+    new SealflowError('SIGNING_NOT_CONFIGURED', message, { details });
+
+  function vendorFor(scene: SigningScene, codes: readonly string[]): string {
+    const byScene = options.routing?.scenes?.[scene.code];
+    if (byScene) return byScene;
+    const byTemplate = [...new Set(codes.flatMap((c) => options.routing?.templates?.[c] ?? []))];
+    if (byTemplate.length > 1) {
+      throw configError(
+        `Scene ${scene.code} signs its documents as one bundle, but routing sends its templates to ${byTemplate.join(' and ')}. Route the scene instead.`,
+        { scene: scene.code },
+      );
+    }
+    const chosen = byTemplate[0] ?? options.routing?.default ?? (vendorIds.length === 1 ? vendorIds[0] : undefined);
+    if (!chosen)
+      throw configError(`No vendor is routed for scene ${scene.code}; set routing.default.`, { scene: scene.code });
+    return chosen;
+  }
+
+  async function getRecord(recordId: string): Promise<SigningRecord | null> {
+    return (await transaction((tx) => signingRecordRepository.get(tx, recordId)))?.record ?? null;
+  }
+
+  async function requireRecord(recordId: string): Promise<SigningRecord> {
+    const record = await getRecord(recordId);
+    if (!record) throw new NotFoundError(`There is no signing record ${recordId}.`, { details: { recordId } });
+    return record;
+  }
+
+  /** The newest attempt of a chain of re-signs. */
+  async function latestAttempt(record: SigningRecord): Promise<SigningRecord> {
+    let current = record;
+    while (current.nextAttemptId) current = await requireRecord(current.nextAttemptId);
+    return current;
+  }
+
+  interface Plan {
+    input: SigningInput;
+    /** The original error, kept to throw with its class and details. */
+    error: SealflowError | null;
+  }
+
+  /** Validate the request and plan the attempt; a refusal is part of the plan, not thrown. */
+  async function plan(args: {
+    recordId: string;
+    scene: SigningScene;
+    funding: Funding;
+    funder: FunderRef | null;
+    request: SealedRequest;
+    consent: Consent;
+    businessNo: string;
+    attempt: number;
+    previousAttemptId: string | null;
+    actorId: string;
+  }): Promise<Plan> {
+    const { scene, funding, request, consent } = args;
+    const now = clock.now();
+    const signingDate = dateInChina(new Date(now));
+    const sceneParties = partiesFor(scene, funding);
+    const codes = scene.documents.map((d) => options.templateCodes?.[scene.code]?.[d.key] ?? d.templateCode);
+    const vendorId = vendorFor(scene, codes);
+    const gateway = options.vendors[vendorId]!;
+    const parties: PlannedParty[] = sceneParties.map((party) => ({
+      role: party.role,
+      kind: party.kind,
+      signing: party.signing,
+      order: party.order,
+      organization: organizationFor(scene, party),
+    }));
+    const documentsPlanned: PlannedDocument[] = [];
+    const input: SigningInput = {
+      recordId: args.recordId,
+      businessNo: args.businessNo,
+      scene: scene.code,
+      sceneName: scene.name,
+      attempt: args.attempt,
+      previousAttemptId: args.previousAttemptId,
+      funding,
+      funder: args.funder,
+      vendorId,
+      verifySignatures: gateway.capabilities.padesOutput,
+      deadlineMs: scene.deadlineMs ?? deadlineMs,
+      polling: gateway.capabilities.callbacks
+        ? { baseMs: polling.safetyNetMs, maxMs: Math.max(polling.safetyNetMs, polling.maxMs) }
+        : { baseMs: polling.baseMs, maxMs: polling.maxMs },
+      signingDate,
+      requestedBy: args.actorId,
+      requestedAt: now,
+      customer: {
+        maskedName: maskName(request.borrower.name),
+        maskedIdNumber: maskIdNumber(request.borrower.idNumber),
+        idNumberHash: keys.idNumberHash(request.borrower.idNumber),
+      },
+      requestFingerprint: keys.fingerprint({
+        businessNo: args.businessNo,
+        scene: scene.code,
+        funding,
+        funder: args.funder,
+        borrower: request.borrower,
+        values: request.values,
+      }),
+      consent,
+      identityCheck: null,
+      sealed: keys.seal(request),
+      documents: documentsPlanned,
+      parties,
+      refusal: null,
+    };
+    const refuse = (error: SealflowError): Plan => ({
+      input: { ...input, refusal: failureOf('validating', error.code, error.message) },
+      error,
+    });
+
+    // 1. Every document's template must be EFFECTIVE (生效).
+    const versions: TemplateVersionView[] = [];
+    for (const code of codes) {
+      try {
+        versions.push(await templates.requireEffective(code));
+      } catch (error) {
+        if (error instanceof SealflowError && !error.retryable) return refuse(error);
+        throw error;
+      }
+    }
+    scene.documents.forEach((document, i) => {
+      const version = versions[i]!;
+      const definition = version.definition;
+      const seals = definition.parties
+        .filter((p) => sceneParties.some((s) => s.role === p.role))
+        .map((p) => ({ role: p.role, placement: p.seal }));
+      documentsPlanned.push({
+        key: document.key,
+        fileName: document.fileName,
+        templateCode: version.code,
+        versionId: version.id,
+        version: version.version,
+        templateFileId: version.pdf.fileId,
+        templateSha256: version.pdf.sha256,
+        fields: definition.variables.flatMap((v) =>
+          v.placement
+            ? [{ variable: v.key, source: v.source ?? null, placement: v.placement, rule: v.rule ?? null }]
+            : [],
+        ),
+        seals,
+        expectedSignatures: seals.length,
+      });
+    });
+    const unplaced = sceneParties.filter((p) => !documentsPlanned.some((d) => d.seals.some((s) => s.role === p.role)));
+    if (unplaced.length > 0) {
+      return refuse(
+        new SealflowError(
+          'SCENE_TEMPLATE_MISMATCH',
+          `Scene ${scene.code} has party ${unplaced.map((p) => p.role).join(', ')}, which no template of the scene places a seal for. Add the party to the template.`,
+          { details: { roles: unplaced.map((p) => p.role) } },
+        ),
+      );
+    }
+
+    // 2. Values: each variable's type, and the borrower's identity fields themselves.
+    const root = resolutionRoot(request, {
+      businessNo: args.businessNo,
+      signingDate,
+      funder: args.funder,
+      organizations,
+    });
+    const valuesByDocument = versions.map((v) => resolveValues(v.definition, root));
+    const problems: ValueProblem[] = [];
+    const seen = new Set<string>();
+    const addProblem = (p: ValueProblem) => {
+      if (seen.has(p.message)) return;
+      seen.add(p.message);
+      problems.push(p);
+    };
+    for (const [i, v] of versions.entries()) valueProblems(v.definition, valuesByDocument[i]!).forEach(addProblem);
+    const idProblem = idNumberProblem(request.borrower.idNumber);
+    if (idProblem && !problems.some((p) => /idNumber|IdNo/i.test(p.variable))) {
+      addProblem({ variable: 'borrower.idNumber', message: `borrower ID number: ${idProblem}` });
+    }
+    const mobile = mobileProblem(request.borrower.mobile);
+    if (mobile && !problems.some((p) => /mobile|phone/i.test(p.variable))) {
+      addProblem({ variable: 'borrower.mobile', message: `borrower mobile: ${mobile}` });
+    }
+    if (request.borrower.name.trim() === '')
+      addProblem({ variable: 'borrower.name', message: 'borrower name is required.' });
+    if (problems.length > 0) return refuse(new TemplateValueError(problems));
+
+    // 3. Business checks (业务校验), every failing rule with its own message.
+    const failures: CheckFailure[] = versions.flatMap((v, i) =>
+      evaluateChecks(v.definition, valuesByDocument[i]!, { now }),
+    );
+    if (failures.length > 0) return refuse(new TemplateCheckError(failures));
+
+    // 4. The consent must cover exactly the versions being signed.
+    const unseen = versions.filter((v) => !consent.documentVersionsShown.includes(v.id));
+    if (unseen.length > 0) {
+      return refuse(
+        new SealflowError(
+          'CONSENT_NOT_COVERING',
+          `The customer's consent lists ${consent.documentVersionsShown.join(', ')}, but ${unseen.map((v) => v.id).join(', ')} would be signed. Show the customer the current version and ask again.`,
+          { details: { shown: consent.documentVersionsShown, required: versions.map((v) => v.id) } },
+        ),
+      );
+    }
+
+    // 5. The vendor must be able to sign this scene as configured.
+    const capabilityProblem = capabilityRefusal(gateway, sceneParties);
+    if (capabilityProblem) return refuse(capabilityProblem);
+
+    // 6. Real-name verification (实名认证) last: it may cost a call to the host's verifier.
+    const identity = await identityVerifier.check({
+      name: request.borrower.name,
+      idNumber: request.borrower.idNumber,
+      mobile: request.borrower.mobile,
+    });
+    if (!identity.verified) {
+      return refuse(
+        new SealflowError(
+          'CUSTOMER_NOT_VERIFIED',
+          `Customer ${input.customer.maskedName} (${input.customer.maskedIdNumber}) has not passed real-name verification (实名认证); verify the customer first.`,
+        ),
+      );
+    }
+    return {
+      input: {
+        ...input,
+        identityCheck: { method: identity.method ?? null, verifiedAt: identity.verifiedAt ?? null },
+      },
+      error: null,
+    };
+  }
+
+  function organizationFor(scene: SigningScene, party: SceneParty): OrganizationParty | null {
+    if (party.kind !== 'organization' || party.signing !== 'auto') return null;
+    const organization = organizations[party.role];
+    if (!organization) {
+      throw configError(
+        `Scene ${scene.code} needs the ${party.role} organisation's name, credit code and seal: add organizations.${party.role}.`,
+        { scene: scene.code, role: party.role },
+      );
+    }
+    return organization;
+  }
+
+  function capabilityRefusal(gateway: SigningGateway, parties: readonly SceneParty[]): SealflowError | null {
+    const { capabilities } = gateway;
+    const missing: string[] = [];
+    if (parties.some((p) => p.kind === 'person' && p.signing === 'auto') && !capabilities.personAutoSign) {
+      missing.push('personAutoSign (the customer signs by consent)');
+    }
+    if (parties.some((p) => p.kind === 'organization' && p.signing === 'auto') && !capabilities.organizationAutoSeal) {
+      missing.push('organizationAutoSeal');
+    }
+    if (parties.some((p) => p.signing === 'ownCall') && !capabilities.appendSigners) {
+      missing.push('appendSigners (the funder signs with its own call)');
+    }
+    if (parties.length > capabilities.maxSignersPerFlow) missing.push(`maxSignersPerFlow ≥ ${parties.length}`);
+    if (missing.length === 0) return null;
+    return new SealflowError(
+      'VENDOR_UNSUPPORTED',
+      `Vendor "${gateway.id}" cannot sign this scene: it lacks ${missing.join(', ')}. Route the scene to another vendor.`,
+      { details: { vendor: gateway.id, missing } },
+    );
+  }
+
+  /** Start an attempt from a plan; a refused plan still starts (and at once fails) the workflow, so a record is kept. */
+  async function startAttempt(
+    planned: Plan,
+    actorId: string,
+    alongside?: (tx: PersistenceTransaction) => Promise<void>,
+  ): Promise<SigningRecord> {
+    const { recordId } = planned.input;
+    await runtime.start(SIGNING_WORKFLOW, {
+      id: recordId,
+      input: planned.input,
+      actor: actorId,
+      ifExists: 'return',
+      ...(alongside ? { alongside } : {}),
+    });
+    const record = await requireRecord(recordId);
+    refuseIfRefused(record, planned.error);
+    return record;
+  }
+
+  function refuseIfRefused(record: SigningRecord, cause: SealflowError | null = null): void {
+    if (record.status === 'FAILED' && record.failure?.stage === 'validating') {
+      throw new SigningRefusedError(record.id, record.failure, cause ?? undefined);
+    }
+  }
+
+  async function contextOf(recordId: string): Promise<SigningContext> {
+    const state = await runtime.get(recordId);
+    if (!state) throw new NotFoundError(`There is no signing workflow ${recordId}.`, { details: { recordId } });
+    return state.context as SigningContext;
+  }
+
+  return {
+    scenes,
+
+    async sign(raw) {
+      const request = parseShape(SignRequestShape, raw, 'request') as SignRequest;
+      const scene = scenes.get(request.scene);
+      if (!scene) {
+        throw new ValidationError(
+          `Unknown signing scene ${request.scene}; configured: ${[...scenes.keys()].join(', ')}.`,
+          { details: { paths: ['request.scene'] } },
+        );
+      }
+      const funding = request.funding ?? scene.fundings[0]!;
+      if (!scene.fundings.includes(funding)) {
+        throw new ValidationError(`Scene ${scene.code} takes funding ${scene.fundings.join(' or ')}, not ${funding}.`, {
+          details: { paths: ['request.funding'] },
+        });
+      }
+      const needsFunder = partiesFor(scene, funding).some((p) => p.signing === 'ownCall');
+      if (needsFunder && !request.funder) {
+        throw new ValidationError(
+          `A ${funding}-funded ${scene.code} needs the assigned funder: pass funder { id, name, creditCode }.`,
+          {
+            details: { paths: ['request.funder'] },
+          },
+        );
+      }
+      const sealed: SealedRequest = { borrower: request.borrower, values: request.values ?? {} };
+      const funder = needsFunder ? (request.funder ?? null) : null;
+      const recordId = signingRecordId(scene.code, request.businessNo, 1);
+
+      // Idempotent on (businessNo, scene): the same request again gets the same signing, never a second flow.
+      const existing = await getRecord(recordId);
+      if (existing) {
+        const fingerprint = keys.fingerprint({
+          businessNo: request.businessNo,
+          scene: scene.code,
+          funding,
+          funder,
+          borrower: sealed.borrower,
+          values: sealed.values,
+        });
+        if ((await contextOf(recordId)).requestFingerprint !== fingerprint) {
+          throw new ConflictError(
+            'DUPLICATE',
+            `Business number ${request.businessNo} was already sent for ${scene.code} with different content (record ${recordId}). Use a new business number, or resign the record.`,
+            { details: { recordId } },
+          );
+        }
+        const latest = await latestAttempt(existing);
+        refuseIfRefused(latest);
+        return latest;
+      }
+      const planned = await plan({
+        recordId,
+        scene,
+        funding,
+        funder,
+        request: sealed,
+        consent: request.consent,
+        businessNo: request.businessNo,
+        attempt: 1,
+        previousAttemptId: null,
+        actorId: request.actor.id,
+      });
+      return startAttempt(planned, request.actor.id);
+    },
+
+    async signAsFunder(actor, recordId, { sealId }) {
+      parseShape(z.object({ id: z.string().min(1), funderId: z.string().min(1) }), actor, 'actor');
+      parseShape(z.string().min(1).max(128), sealId, 'sealId');
+      const record = await requireRecord(recordId);
+      if (record.funding !== 'funder' || record.funderId !== actor.funderId) {
+        throw new FunderNotAssignedError(recordId, actor.funderId);
+      }
+      const notAwaiting = (status: string) =>
+        new SealflowError(
+          'SIGNING_NOT_AWAITING_FUNDER',
+          `Signing ${recordId} is ${status}, not waiting for the funder's signature.`,
+          { details: { recordId, status } },
+        );
+      if (record.status !== 'AWAITING_FUNDER') throw notAwaiting(record.status);
+      try {
+        await runtime.send(
+          recordId,
+          { type: 'FUNDER_SIGN', funderId: actor.funderId, actorId: actor.id, sealId, at: clock.now() },
+          { actor: actor.id },
+        );
+      } catch (error) {
+        if (error instanceof SealflowError && ['EVENT_NOT_ACCEPTED', 'WORKFLOW_FINISHED'].includes(error.code)) {
+          throw notAwaiting((await requireRecord(recordId)).status);
+        }
+        throw error;
+      }
+      return requireRecord(recordId);
+    },
+
+    async resign(recordId, actor) {
+      parseShape(z.object({ id: z.string().min(1) }), actor, 'actor');
+      const record = await requireRecord(recordId);
+      if (record.nextAttemptId) return latestAttempt(record);
+      if (record.status !== 'FAILED') {
+        throw new SealflowError(
+          'SIGNING_NOT_FAILED',
+          `Signing ${recordId} is ${record.status}; only a FAILED signing can be re-signed (补签).`,
+          { details: { recordId, status: record.status } },
+        );
+      }
+      const context = await contextOf(recordId);
+      const scene = scenes.get(context.scene);
+      if (!scene) throw configError(`Scene ${context.scene} is no longer configured.`, { scene: context.scene });
+      const attempt = record.attempt + 1;
+      const nextId = signingRecordId(scene.code, record.businessNo, attempt);
+      const planned = await plan({
+        recordId: nextId,
+        scene,
+        funding: context.funding,
+        funder: context.funder,
+        request: keys.open<SealedRequest>(context.sealed),
+        consent: context.consent,
+        businessNo: record.businessNo,
+        attempt,
+        previousAttemptId: recordId,
+        actorId: actor.id,
+      });
+      // The fingerprint stays the first attempt's: it is what `sign` compares a repeated request with.
+      planned.input = { ...planned.input, requestFingerprint: context.requestFingerprint };
+      return startAttempt(planned, actor.id, async (tx) => {
+        const stored = await signingRecordRepository.get(tx, recordId);
+        if (stored && stored.record.nextAttemptId === null) {
+          await signingRecordRepository.update(tx, stored, { ...stored.record, nextAttemptId: nextId }, clock.now());
+        }
+      });
+    },
+
+    get: getRecord,
+
+    async find(query = {}) {
+      const limit = query.limit ?? 100;
+      const tags: Record<string, string> = {};
+      if (query.businessNo !== undefined) tags.businessNo = query.businessNo;
+      if (query.scene !== undefined) tags.scene = query.scene;
+      if (query.status !== undefined) tags.status = query.status;
+      if (query.customerIdNumber !== undefined) tags.customer = keys.idNumberHash(query.customerIdNumber);
+      const out: SigningRecord[] = [];
+      let afterId = query.afterId;
+      for (;;) {
+        const page = await transaction((tx) =>
+          signingRecordRepository.find(tx, {
+            tags,
+            // createdAt ≤ updatedAt, so this narrows the scan without losing a record created in range.
+            ...(query.from !== undefined ? { updatedFrom: query.from } : {}),
+            ...(afterId !== undefined ? { afterId } : {}),
+            limit: 200,
+          }),
+        );
+        for (const { record } of page) {
+          if (query.from !== undefined && record.createdAt < query.from) continue;
+          if (query.to !== undefined && record.createdAt > query.to) continue;
+          out.push(record);
+          if (out.length >= limit) return out;
+        }
+        if (page.length < 200) return out;
+        afterId = page.at(-1)?.record.id;
+      }
+    },
+
+    async download(recordId) {
+      const record = await requireRecord(recordId);
+      if (record.status !== 'COMPLETED') {
+        throw new SealflowError(
+          'SIGNING_NOT_COMPLETED',
+          `Signing ${recordId} is ${record.status}; only a completed signing has signed documents.`,
+          { details: { recordId, status: record.status } },
+        );
+      }
+      const out: DownloadedDocument[] = [];
+      for (const signed of record.signed) {
+        const mismatch = (cause?: unknown) =>
+          new SealflowError(
+            'ARCHIVED_DOCUMENT_MISMATCH',
+            `The archived ${signed.documentKey} of signing ${recordId} (file ${signed.fileId}) no longer matches the hash recorded when it was archived. Do not hand it out; restore it from a backup and check the evidence.`,
+            { cause, details: { recordId, documentKey: signed.documentKey, fileId: signed.fileId } },
+          );
+        let bytes: Uint8Array;
+        try {
+          ({ bytes } = await documents.get(signed.fileId));
+        } catch (error) {
+          if (error instanceof SealflowError && error.code === 'DOCUMENT_INTEGRITY') throw mismatch(error);
+          throw error;
+        }
+        if (createHash('sha256').update(bytes).digest('hex') !== signed.sha256) throw mismatch();
+        out.push({
+          documentKey: signed.documentKey,
+          fileName: signed.fileName,
+          fileId: signed.fileId,
+          sha256: signed.sha256,
+          bytes,
+        });
+      }
+      return out;
+    },
+
+    async signerUrl(recordId, role) {
+      const record = await requireRecord(recordId);
+      if (record.vendor.flowId === null || record.status !== 'SIGNING') {
+        throw new SealflowError(
+          'SIGNING_NOT_AT_VENDOR',
+          `Signing ${recordId} has no open vendor flow (${record.status}).`,
+          {
+            details: { recordId },
+          },
+        );
+      }
+      const gateway = options.vendors[record.vendor.id];
+      if (!gateway) throw configError(`Vendor ${record.vendor.id} is not configured.`, { vendorId: record.vendor.id });
+      return gateway.signerUrl(record.vendor.flowId, role, {
+        idempotencyKey: `${recordId}:url:${role}:${clock.now()}`,
+      });
+    },
+
+    async handleVendorCallback(vendorId, callback) {
+      const gateway = options.vendors[vendorId];
+      if (!gateway)
+        throw new NotFoundError(`No signing vendor "${vendorId}" is configured.`, { details: { vendorId } });
+      const event = await gateway.parseCallback(callback);
+      const receiptId = createHash('sha256').update(`${vendorId}\u0000${event.eventId}`).digest('hex');
+      if (await transaction((tx) => callbackReceipts.get(tx, receiptId))) return { status: 'duplicate' };
+      const [found] = await transaction((tx) =>
+        signingRecordRepository.find(tx, { tags: { flow: flowTag(vendorId, event.flowId) }, limit: 1 }),
+      );
+      if (!found) {
+        // Possibly faster than our own record of the flow: ask the vendor to deliver it again.
+        throw new SealflowError(
+          'CALLBACK_UNKNOWN_FLOW',
+          `Vendor ${vendorId} called back about flow ${event.flowId}, which no signing record knows (yet).`,
+          { retryable: true, details: { vendorId, flowId: event.flowId } },
+        );
+      }
+      const recordId = found.record.id;
+      const receipt = (applied: boolean) => ({
+        id: receiptId,
+        vendorId,
+        eventId: event.eventId,
+        flowId: event.flowId,
+        kind: event.kind,
+        recordId,
+        applied,
+        receivedAt: clock.now(),
+      });
+      const isDuplicate = (error: unknown) => error instanceof SealflowError && error.code === 'DUPLICATE';
+      try {
+        await runtime.send(
+          recordId,
+          { type: 'VENDOR_CALLBACK', eventId: event.eventId, kind: event.kind },
+          {
+            actor: vendorId,
+            alongside: (tx) => callbackReceipts.insert(tx, receipt(true), clock.now()).then(() => {}),
+          },
+        );
+        return { status: 'accepted', recordId };
+      } catch (error) {
+        if (isDuplicate(error)) return { status: 'duplicate', recordId };
+        if (!(error instanceof SealflowError && ['EVENT_NOT_ACCEPTED', 'WORKFLOW_FINISHED'].includes(error.code))) {
+          throw error;
+        }
+      }
+      // Authentic, but the workflow has moved on (it polled first, or finished): acknowledge and keep the receipt.
+      try {
+        await transaction((tx) => callbackReceipts.insert(tx, receipt(false), clock.now()));
+      } catch (error) {
+        if (isDuplicate(error)) return { status: 'duplicate', recordId };
+        throw error;
+      }
+      return { status: 'accepted', recordId };
+    },
+
+    verifyEvidence: (recordId) => verifyEvidence(evidenceDeps, recordId),
+    exportEvidencePackage: (recordId) => exportEvidencePackage(evidenceDeps, recordId),
+  };
+}

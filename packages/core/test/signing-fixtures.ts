@@ -1,0 +1,224 @@
+import { expect } from 'vitest';
+import {
+  type DocumentStore,
+  type DomainEvent,
+  type IdentityVerifier,
+  type Persistence,
+  type SigningSceneInput,
+  type SigningVendor,
+  type SignRequest,
+  type TemplateDefinitionInput,
+  type VerifyPdf,
+  createRuntime,
+  createSigningGateway,
+  createSigningService,
+  createTemplateService,
+  creditCodeCheckChar,
+  idNumberCheckChar,
+  signingWorkflows,
+  templateWorkflows,
+} from '../src/index.js';
+import {
+  createManualClock,
+  createMemoryDocumentStore,
+  createMemoryPersistence,
+  createMemorySigningVendor,
+  type MemorySigningVendorOptions,
+} from '../src/testing/index.js';
+import { CONTRACT_PDF, LEVELS, editor, legalLee, loanDefinition, riskRay } from './template-fixtures.js';
+
+export const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
+export const creditCode = (first17: string) => first17 + creditCodeCheckChar(first17);
+
+export const BORROWER = { name: '张三丰', idNumber: idNumber('11010119900307451'), mobile: '13912345678' };
+export const OTHER_BORROWER = { name: '李四', idNumber: idNumber('31010119850101002'), mobile: '13800001111' };
+export const FUNDER = { id: 'funder-bank', name: '某某银行股份有限公司', creditCode: creditCode('91110000100000000') };
+export const HASH_KEY = 'test-only-hash-key-0123456789abcdef';
+
+export const ORGANIZATIONS = {
+  platform: { name: '某某消费金融股份有限公司', creditCode: creditCode('91310000MA1FL0000'), sealId: 'platform-seal' },
+  paymentCompany: { name: '某某支付有限公司', creditCode: creditCode('91440300MA5DC0000'), sealId: 'pay-seal' },
+};
+
+export const TEMPLATE_CODES = {
+  CREDIT_GRANT: { 'credit-contract': 'CREDIT_CONTRACT_V', 'data-query-authorization': 'DATA_QUERY_V' },
+  LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' },
+  CARD_BINDING: { 'payment-agreement': 'PAYMENT_AGREEMENT_V' },
+  UI_LOAN: { 'loan-contract': 'LOAN_CONTRACT_V' },
+};
+
+/** A host-configured scene: the borrower signs in the vendor's page, so the flow waits (callbacks, polling). */
+export const UI_LOAN_SCENE: SigningSceneInput = {
+  code: 'UI_LOAN',
+  name: '借款合同（页面签署）',
+  documents: [{ key: 'loan-contract', templateCode: 'LOAN_CONTRACT', fileName: '借款合同.pdf' }],
+  parties: [
+    { role: 'platform', kind: 'organization', signing: 'auto', order: 1 },
+    { role: 'borrower', kind: 'person', signing: 'vendorUi', order: 2 },
+  ],
+  deadlineMs: 3_600_000,
+};
+
+const SEAL = { x: 100, y: 100, width: 120, height: 40 };
+
+/** The loan definition with a funder and a payment company that can seal too (a template has at most 3 parties). */
+export function definitionWith(
+  roles: ('platform' | 'funder' | 'paymentCompany')[],
+): Omit<TemplateDefinitionInput, 'code' | 'name' | 'scene'> {
+  const base = loanDefinition();
+  return {
+    ...base,
+    parties: [
+      { role: 'borrower', kind: 'person', order: 1, seal: { page: 7, rect: { ...SEAL, x: 340, y: 230 } } },
+      ...roles.map((role, i) => ({
+        role,
+        kind: 'organization' as const,
+        order: i + 2,
+        seal: { page: 7, rect: { ...SEAL, y: 100 + i * 60 } },
+      })),
+    ],
+  };
+}
+
+export interface SetupOptions {
+  vendor?: MemorySigningVendorOptions;
+  wrapVendor?: (vendor: SigningVendor) => SigningVendor;
+  verifyPdf?: VerifyPdf;
+  unverified?: boolean;
+  wrapDocuments?: (documents: DocumentStore) => DocumentStore;
+  wrapPersistence?: (persistence: Persistence) => Persistence;
+  /** Templates to leave un-approved (DRAFT). */
+  draft?: string[];
+}
+
+export async function setupSigning(options: SetupOptions = {}) {
+  const clock = createManualClock();
+  const basePersistence = createMemoryPersistence();
+  const persistence = options.wrapPersistence?.(basePersistence) ?? basePersistence;
+  const store = createMemoryDocumentStore({ clock });
+  const documents = options.wrapDocuments?.(store) ?? store;
+  const vendor = createMemorySigningVendor({ clock, ...options.vendor });
+  const gateway = createSigningGateway(options.wrapVendor?.(vendor) ?? vendor, {
+    clock,
+    sleep: async () => {},
+    random: () => 0.5,
+  });
+  const environment = {
+    vendors: { [gateway.id]: gateway },
+    documents,
+    hashKey: HASH_KEY,
+    organizations: ORGANIZATIONS,
+    ...(options.verifyPdf ? { verifyPdf: options.verifyPdf } : {}),
+  };
+  const runtime = createRuntime({
+    persistence,
+    clock,
+    scheduler: clock,
+    workflows: [...templateWorkflows(), ...signingWorkflows(environment)],
+  });
+  const templates = createTemplateService({ runtime, documents, approvalLevels: LEVELS });
+  const verifierCalls: string[] = [];
+  const identityVerifier: IdentityVerifier = {
+    async check(person) {
+      verifierCalls.push(person.idNumber);
+      return options.unverified ? { verified: false } : { verified: true, method: 'three-element', verifiedAt: 1 };
+    },
+  };
+  const signing = createSigningService({
+    ...environment,
+    runtime,
+    templates,
+    identityVerifier,
+    scenes: [UI_LOAN_SCENE],
+    templateCodes: TEMPLATE_CODES,
+  });
+  const events: DomainEvent[] = [];
+  runtime.onEvent((event) => void events.push(event));
+
+  const versions: Record<string, string> = {};
+  const approve = async (code: string, scene: string, definition = definitionWith(['platform'])) => {
+    const draft = await templates.importTemplate(editor, { code, name: code, scene, pdf: CONTRACT_PDF, definition });
+    versions[code] = draft.id;
+    if (options.draft?.includes(code)) return;
+    await templates.submit(editor, draft.id);
+    await templates.approve(legalLee, draft.id);
+    await templates.approve(riskRay, draft.id);
+  };
+  await approve('CREDIT_CONTRACT_V', 'CREDIT_CONTRACT');
+  await approve('DATA_QUERY_V', 'DATA_QUERY_AUTHORIZATION');
+  await approve('LOAN_CONTRACT_V', 'LOAN_CONTRACT', definitionWith(['platform', 'funder']));
+  await approve('PAYMENT_AGREEMENT_V', 'PAYMENT_AGREEMENT', definitionWith(['paymentCompany']));
+
+  /** Run workers until nothing is left to do now. */
+  async function drain(max = 40) {
+    for (let i = 0; i < max; i++) {
+      const pass = await runtime.runOnce({ limit: 50 });
+      if (Object.values(pass).every((n) => n === 0)) return;
+    }
+    throw new Error('the runtime did not settle');
+  }
+
+  function request(overrides: Partial<SignRequest> & { shown?: string[] } = {}): SignRequest {
+    const { shown, ...rest } = overrides;
+    const scene = rest.scene ?? 'LOAN_CONTRACT';
+    const codes = Object.values(TEMPLATE_CODES[scene as keyof typeof TEMPLATE_CODES] ?? {});
+    return {
+      businessNo: 'LN20260101001',
+      scene,
+      borrower: BORROWER,
+      values: {
+        loan: { amount: '50000.00', startDate: '2026-01-05', termMonths: 12 },
+        credit: { limit: '100000.00' },
+      },
+      consent: {
+        at: clock.now(),
+        channel: 'app',
+        ip: '203.0.113.7',
+        device: 'iPhone15,2 iOS 18.1',
+        documentVersionsShown: shown ?? codes.map((c) => versions[c] ?? `${c}.v0001`),
+      },
+      actor: { id: 'lending-system' },
+      ...rest,
+    };
+  }
+
+  return {
+    clock,
+    persistence,
+    store,
+    documents,
+    vendor,
+    gateway,
+    runtime,
+    templates,
+    signing,
+    events,
+    versions,
+    verifierCalls,
+    drain,
+    request,
+  };
+}
+
+export type SigningSetup = Awaited<ReturnType<typeof setupSigning>>;
+
+/** Counts what the signing wrote to the document store, by kind. */
+export function recordingStore(inner: DocumentStore) {
+  const puts: { kind: string; fileId: string }[] = [];
+  const store: DocumentStore = {
+    name: inner.name,
+    async put(input) {
+      const stored = await inner.put(input);
+      puts.push({ kind: input.metadata?.kind ?? 'template', fileId: stored.fileId });
+      return stored;
+    },
+    get: (fileId) => inner.get(fileId),
+    head: (fileId) => inner.head(fileId),
+    delete: (fileId) => inner.delete(fileId),
+  };
+  return { store, puts, signed: () => puts.filter((p) => p.kind === 'signed') };
+}
+
+export function expectNoPersonalData(text: string): void {
+  for (const secret of [BORROWER.name, BORROWER.idNumber, BORROWER.mobile]) expect(text).not.toContain(secret);
+}
