@@ -14,7 +14,7 @@ import {
   toSealflowError,
 } from '../errors.js';
 import { type Clock, type Scheduler, systemClock, systemScheduler } from '../ports/clock.js';
-import { type Logger, silentLogger } from '../ports/logger.js';
+import { type Logger, maskingLogger, silentLogger } from '../ports/logger.js';
 import type {
   OutboxEntry,
   Persistence,
@@ -179,7 +179,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const { persistence } = options;
   const clock = options.clock ?? systemClock;
   const scheduler = options.scheduler ?? systemScheduler;
-  const logger = options.logger ?? silentLogger;
+  const logger = maskingLogger(options.logger ?? silentLogger);
   const definitions = new Map<string, WorkflowDefinition>();
   for (const definition of options.workflows) {
     if (definitions.has(definition.id)) throw new TypeError(`workflow '${definition.id}' is registered twice`);

@@ -6,3 +6,5 @@ export * from './memory-persistence.js';
 export * from './persistence-contract.js';
 export * from './memory-signing-vendor.js';
 export * from './signing-vendor-contract.js';
+export * from './time-contract.js';
+export * from './logger-contract.js';
