@@ -4,6 +4,7 @@
  * is needed (instead of a full `PDFDocument.load`) is what keeps a seal around a millisecond.
  */
 import { SealingError } from './errors.js';
+import { decodePdfLiteralString } from '@sealflow/core';
 
 export class PdfName {
   private static readonly cache = new Map<string, PdfName>();
@@ -219,33 +220,10 @@ export class PdfLexer {
   }
 
   private literalString(): PdfString {
-    const b = this.bytes;
-    this.pos++;
-    const out: number[] = [];
-    let depth = 1;
-    while (this.pos < b.length) {
-      const c = b[this.pos++]!;
-      if (c === 0x5c /* \ */) {
-        const e = b[this.pos++]!;
-        const simple: Record<number, number> = { 110: 10, 114: 13, 116: 9, 98: 8, 102: 12 };
-        if (simple[e] !== undefined) out.push(simple[e]!);
-        else if (e >= 0x30 && e <= 0x37) {
-          let v = e - 0x30;
-          for (let k = 0; k < 2 && b[this.pos]! >= 0x30 && b[this.pos]! <= 0x37; k++)
-            v = v * 8 + (b[this.pos++]! - 0x30);
-          out.push(v & 0xff);
-        } else if (e === 0x0d) {
-          if (b[this.pos] === 0x0a) this.pos++;
-        } else if (e !== 0x0a) out.push(e);
-      } else if (c === 0x28) {
-        depth++;
-        out.push(c);
-      } else if (c === 0x29) {
-        if (--depth === 0) return new PdfString(Uint8Array.from(out));
-        out.push(c);
-      } else out.push(c);
-    }
-    throw malformed('unterminated string');
+    const { bytes, end } = decodePdfLiteralString(this.bytes, this.pos);
+    if (end < 0) throw malformed('unterminated string');
+    this.pos = end;
+    return new PdfString(bytes);
   }
 
   private hexString(): PdfString {

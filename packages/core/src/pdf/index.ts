@@ -27,3 +27,4 @@ export {
   type RenderOptions,
   type TemplateFieldInfo,
 } from './renderer.js';
+export { decodePdfLiteralString } from './literal-string.js';

@@ -21,6 +21,7 @@ import {
   type PDFObject,
   type PDFPageLeaf,
 } from 'pdf-lib';
+import { decodePdfLiteralString } from './literal-string.js';
 
 export interface GlyphBox {
   text: string;
@@ -124,34 +125,10 @@ class ContentLexer {
   }
 
   private literalString(): Uint8Array {
-    const b = this.b;
-    const out: number[] = [];
-    let depth = 0;
-    this.pos++;
-    while (this.pos < b.length) {
-      const c = b[this.pos++]!;
-      if (c === 0x5c) {
-        const e = b[this.pos++]!;
-        const simple: Record<number, number> = { 110: 10, 114: 13, 116: 9, 98: 8, 102: 12 };
-        if (simple[e] !== undefined) out.push(simple[e]);
-        else if (e >= 0x30 && e <= 0x37) {
-          let v = e - 0x30;
-          for (let k = 0; k < 2 && b[this.pos]! >= 0x30 && b[this.pos]! <= 0x37; k++)
-            v = v * 8 + (b[this.pos++]! - 0x30);
-          out.push(v & 0xff);
-        } else if (e === 0x0d) {
-          if (b[this.pos] === 0x0a) this.pos++;
-        } else if (e !== 0x0a) out.push(e);
-      } else if (c === 0x28) {
-        depth++;
-        out.push(c);
-      } else if (c === 0x29) {
-        if (depth === 0) break;
-        depth--;
-        out.push(c);
-      } else out.push(c);
-    }
-    return Uint8Array.from(out);
+    const { bytes, end } = decodePdfLiteralString(this.b, this.pos);
+    // A content stream cut short still yields the text read so far.
+    this.pos = end < 0 ? this.b.length : end;
+    return bytes;
   }
 
   private hexString(): Uint8Array {
