@@ -156,6 +156,18 @@ describe('bad input is refused with a typed error, and the record is kept', () =
     expect(record.failure!.message).toContain(message);
   });
 
+  it('a business check shared by the documents of a bundle is reported once', async () => {
+    const s = await setup();
+    const tooYoung = { ...BORROWER, idNumber: idNumber('11010120100307451') };
+    const { error } = await refused(
+      s,
+      s.signing.sign(s.request({ scene: 'CREDIT_GRANT', businessNo: 'CR-YOUNG', borrower: tooYoung })),
+      'TEMPLATE_CHECK_FAILED',
+    );
+    expect(error.details?.failures).toEqual([expect.objectContaining({ kind: 'ageBetween' })]);
+    expect(error.message.match(/借款人年龄须在18至60周岁之间/g)).toHaveLength(1);
+  });
+
   it('a consent that does not cover the version being signed', async () => {
     const s = await setup();
     await refused(s, s.signing.sign(s.request({ shown: ['LOAN_CONTRACT_V.v0000'] })), 'CONSENT_NOT_COVERING');

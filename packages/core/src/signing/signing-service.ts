@@ -596,9 +596,15 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
     if (problems.length > 0) return refuse(new TemplateValueError(problems));
 
     // 3. Business checks (业务校验), every failing rule with its own message.
-    const failures: CheckFailure[] = versions.flatMap((v, i) =>
-      evaluateChecks(v.definition, valuesByDocument[i]!, { now }),
-    );
+    // Documents of a bundle often share a check (授信合同 and 授权书 both check the age): report each rule once.
+    const failures: CheckFailure[] = [];
+    for (const [i, v] of versions.entries()) {
+      for (const f of evaluateChecks(v.definition, valuesByDocument[i]!, { now })) {
+        if (!failures.some((g) => g.kind === f.kind && g.variable === f.variable && g.message === f.message)) {
+          failures.push(f);
+        }
+      }
+    }
     if (failures.length > 0) return refuse(new TemplateCheckError(failures));
 
     // 4. The consent must cover exactly the versions being signed.

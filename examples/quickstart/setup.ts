@@ -1,0 +1,111 @@
+/**
+ * The wiring, in one place: what a lender's backend creates once at start-up.
+ *
+ * - persistence: PGlite (embedded PostgreSQL) on disk; swap in `postgresPersistence({ connectionString })`
+ * - documents: the filesystem store standing in for the 影像平台 (image platform); swap in `s3DocumentStore(…)`
+ * - the signer: `localSigner` seals PAdES offline with the platform's and the funder's certificates
+ * - the runtime with the template-approval and signing workflows, the template and signing services
+ */
+import {
+  createRuntime,
+  createSigningGateway,
+  createSigningService,
+  createTemplateService,
+  creditCodeCheckChar,
+  type IdentityVerifier,
+  signingWorkflows,
+  templateWorkflows,
+} from '@sealflow/core';
+import { fsDocumentStore, pglitePersistence } from '@sealflow/adapter-storage';
+import {
+  createSealImage,
+  createTestIdentity,
+  loadSigningIdentity,
+  localSigner,
+  verifyPdfSignatures,
+} from '@sealflow/adapter-local';
+
+/** 统一社会信用代码 with its check character computed (GB 32100). */
+export const creditCode = (first17: string) => first17 + creditCodeCheckChar(first17);
+
+export const PLATFORM = { name: '某某消费金融股份有限公司', creditCode: creditCode('91330100MA2KQ8N3X') };
+export const FUNDER = {
+  id: 'bank-hz-001',
+  name: '某某商业银行股份有限公司',
+  creditCode: creditCode('91330000704201560'),
+};
+
+/**
+ * A self-signed certificate for the demo. In production: `loadSigningIdentity({ pkcs12, password })` with the
+ * company's CFCA certificate, loaded once.
+ */
+function demoIdentity(commonName: string, organization: string) {
+  const generated = createTestIdentity({ commonName, organization, keyType: 'rsa' });
+  return loadSigningIdentity({ pkcs12: generated.pkcs12, password: generated.password });
+}
+
+export async function createSealflow({ dataDir, documentsRoot }: { dataDir: string; documentsRoot: string }) {
+  const persistence = await pglitePersistence({ dataDir });
+  const documents = fsDocumentStore({ root: documentsRoot });
+
+  const signer = localSigner({
+    seals: {
+      'platform-seal': {
+        identity: demoIdentity(PLATFORM.name, PLATFORM.name),
+        image: createSealImage({ size: 240 }), // use the company's registered seal image in production
+      },
+      'funder-seal': { identity: demoIdentity(FUNDER.name, FUNDER.name), image: createSealImage({ size: 240 }) },
+    },
+    // Signs for borrowers on their authorised behalf (静默签署: consent + real-name verification is the signature).
+    personIdentity: demoIdentity(`${PLATFORM.name} 代签`, PLATFORM.name),
+  });
+
+  const environment = {
+    vendors: { local: createSigningGateway(signer) },
+    documents,
+    hashKey: process.env.SIGNING_HASH_KEY ?? 'quickstart-demo-hash-key-not-a-secret', // ≥ 16 bytes; keep it secret
+    verifyPdf: verifyPdfSignatures,
+    organizations: { platform: { ...PLATFORM, sealId: 'platform-seal' } },
+  };
+  const runtime = createRuntime({ persistence, workflows: [...templateWorkflows(), ...signingWorkflows(environment)] });
+  const templates = createTemplateService({
+    runtime,
+    documents,
+    approvalLevels: [
+      { name: 'legal', roles: ['legal'] }, // 法务
+      { name: 'risk', roles: ['risk', 'cro'] }, // 风控
+    ],
+  });
+
+  // The host's real-name verification (实名认证): three-element check, face match, … Here everyone passes.
+  const identityVerifier: IdentityVerifier = {
+    check: async () => ({ verified: true, method: 'three-element', verifiedAt: Date.now() }),
+  };
+  const signing = createSigningService({
+    ...environment,
+    runtime,
+    templates,
+    identityVerifier,
+    // Scene → document → our template code (the scenes' defaults are CREDIT_CONTRACT, LOAN_CONTRACT, …).
+    templateCodes: {
+      CREDIT_GRANT: { 'credit-contract': 'CREDIT_CONTRACT_V', 'data-query-authorization': 'DATA_QUERY_AUTH_V' },
+      LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' },
+    },
+    routing: { default: 'local' },
+  });
+
+  return {
+    persistence,
+    documents,
+    runtime,
+    templates,
+    signing,
+    async close() {
+      templates.close();
+      await runtime.stop(); // waits for the worker's current pass
+      await persistence.close();
+    },
+  };
+}
+
+export type Sealflow = Awaited<ReturnType<typeof createSealflow>>;
