@@ -82,7 +82,12 @@ async function driveRuntime(
   };
 }
 
-async function floor(run: (i: number) => Promise<unknown>, transactions: number, concurrency: number): Promise<number> {
+/** The floor: `transactions` single-row transactions run by `run`, `concurrency` at a time; returns tx/s. */
+export async function floor(
+  run: (i: number) => Promise<unknown>,
+  transactions: number,
+  concurrency: number,
+): Promise<number> {
   const started = performance.now();
   let next = 0;
   await Promise.all(

@@ -12,6 +12,7 @@ runTimeContract({
 
 runTimeContract({
   name: 'system clock and scheduler',
+  toleranceMs: 2,
   create: () => ({
     clock: systemClock,
     scheduler: systemScheduler,

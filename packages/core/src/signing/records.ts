@@ -93,9 +93,13 @@ export const SigningRecord = z.object({
 });
 export type SigningRecord = z.infer<typeof SigningRecord>;
 
-/** `(scene, businessNo, attempt)` is unique: the same business request never makes two records for one attempt. */
+/**
+ * `(scene, businessNo, attempt)` is unique: the same business request never makes two records for one attempt.
+ * Joined with spaces, which neither a scene code nor a business number can contain, so the key is unambiguous — and
+ * not with NUL, which PostgreSQL text cannot store.
+ */
 export function signingUniqueKey(scene: string, businessNo: string, attempt: number): string {
-  return `${scene}\u0000${businessNo}\u0000${attempt}`;
+  return `${scene} ${businessNo} ${attempt}`;
 }
 
 export const signingRecordRepository = defineRepository({

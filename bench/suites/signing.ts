@@ -1,0 +1,477 @@
+/**
+ * `pnpm bench signing` (issue 4, Benchmark, second sentence): complete signing workflows per second, end to end
+ * through the durable runtime, on PGlite (in memory) and on PostgreSQL, with `localSigner` — beside the runtime
+ * floor from the foundation benchmark, measured in the same run the same way (`floor` from `./runtime.ts`).
+ *
+ * One signing = `sign()` (shape, template EFFECTIVE, values, business checks, consent, real-name check, workflow
+ * start + record + evidence) → worker effects: render the 8-page contract → vendor flow with `localSigner` (borrower
+ * signed on the customer's authorised behalf + platform auto-seal: two PAdES signatures with a visible seal, each
+ * incremental and verified by the signer) → download → verify (prefix + `verifyPdfSignatures`) → archive → COMPLETED,
+ * with the record, the hash-chained evidence and the outbox events to the host written in every transition.
+ * The scene is a platform-funded LOAN_CONTRACT on `fixtures/contract-8p-25f.pdf`; identities are RSA-2048 with
+ * Chinese DNs, as in the fill-seal suite. Documents go to the in-memory DocumentStore (`createMemoryDocumentStore`),
+ * so the figure is the workflow and the database, not a disk or an object store.
+ *
+ * Concurrency as a host would run it: 8 `sign()` calls in flight (request handlers) while 2 worker loops
+ * (`runtime.startWorker({ concurrency: 8, pollMs: 5 })`) drain effects, timers and events. The clock runs from the
+ * first `sign()` to the last `signing.completed` event delivered to the host. A warm-up of 20 signings comes first.
+ *
+ * The split comes from a further pass of 30 signings strictly one after another (`sign()`, then `runOnce` until
+ * COMPLETED), so nothing overlaps: each workflow effect's `run` is timed, and the vendor's `createFlow` (the sealing)
+ * inside `startVendorFlow`; `sign()` is timed on its own (validation, workflow start, record, evidence), and what is
+ * left of the worker passes is the runtime and the database: claims, settling transactions, snapshots, records,
+ * evidence, outbox and event delivery. (Timing effects in the concurrent run would count the time they spend waiting
+ * for each other.)
+ */
+import { readFileSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import {
+  type DomainEvent,
+  type EffectDefinition,
+  type Persistence,
+  type SignRequest,
+  type SigningVendor,
+  type TemplateDefinitionInput,
+  type WorkflowDefinition,
+  createRuntime,
+  createSigningGateway,
+  createSigningService,
+  createTemplateService,
+  creditCodeCheckChar,
+  idNumberCheckChar,
+  signingWorkflows,
+  templateWorkflows,
+} from '../../packages/core/src/index.js';
+import { createMemoryDocumentStore } from '../../packages/core/src/testing/index.js';
+import { pglitePersistence, postgresPersistence } from '../../packages/adapter-storage/src/index.js';
+import {
+  createSealImage,
+  createTestIdentity,
+  loadSigningIdentity,
+  localSigner,
+  verifyPdfSignatures,
+} from '../../packages/adapter-local/src/index.js';
+import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
+import type { BenchRow, BenchSuite } from '../harness.js';
+import { floor } from './runtime.js';
+
+const PDF = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
+const IN_FLIGHT = 8;
+const WORKER_LOOPS = 2;
+const WARM_UP = 20;
+/** Signings timed one at a time for the split. */
+const SPLIT = 30;
+const creditCode = (first17: string) => first17 + creditCodeCheckChar(first17);
+const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
+
+function identity(commonName: string, organization: string) {
+  const t = createTestIdentity({ commonName, organization, keyType: 'rsa' });
+  return loadSigningIdentity({ pkcs12: t.pkcs12, password: t.password });
+}
+const platformIdentity = identity('某某消费金融股份有限公司', '某某消费金融股份有限公司');
+const personIdentity = identity('某某消费金融 代签', '某某消费金融股份有限公司');
+const sealImage = createSealImage({ size: 240 });
+
+const rect = (x: number, y: number) => ({ x, y, width: 120, height: 60 });
+const loanDefinition: Omit<TemplateDefinitionInput, 'code' | 'name' | 'scene'> = {
+  variables: [
+    {
+      key: 'borrowerName',
+      label: '借款人姓名',
+      type: 'text',
+      source: 'borrower.name',
+      placement: { field: 'borrowerName' },
+    },
+    {
+      key: 'borrowerIdNo',
+      label: '借款人身份证号',
+      type: 'idNumber',
+      source: 'borrower.idNumber',
+      placement: { field: 'borrowerIdNo' },
+    },
+    {
+      key: 'loanAmount',
+      label: '借款金额',
+      type: 'amount',
+      source: 'loan.amount',
+      rule: { kind: 'amountInChineseCapitals' },
+      placement: { field: 'loanAmountUpper' },
+    },
+    { key: 'creditLimit', label: '授信额度', type: 'amount', source: 'credit.limit' },
+  ],
+  parties: [
+    { role: 'borrower', kind: 'person', order: 1, seal: { page: 7, rect: rect(340, 230) } },
+    { role: 'platform', kind: 'organization', order: 2, seal: { page: 7, rect: rect(100, 230) } },
+    { role: 'funder', kind: 'organization', order: 3, seal: { page: 7, rect: rect(100, 140) } },
+  ],
+  checks: [
+    { kind: 'ageBetween', variable: 'borrowerIdNo', min: 18, max: 60, message: '借款人年龄须在18至60周岁之间' },
+    { kind: 'amountWithin', variable: 'loanAmount', maxVariable: 'creditLimit', message: '借款金额不得超过授信额度' },
+  ],
+};
+
+/** Milliseconds spent, by part, summed over every signing of a run. */
+type Split = Record<string, number>;
+
+function timedVendor(inner: SigningVendor, split: Split): SigningVendor {
+  return {
+    ...inner,
+    id: inner.id,
+    capabilities: inner.capabilities,
+    async createFlow(input, context) {
+      const started = performance.now();
+      try {
+        return await inner.createFlow(input, context);
+      } finally {
+        split.seal = (split.seal ?? 0) + performance.now() - started;
+      }
+    },
+  };
+}
+
+/** The same definitions with every effect's `run` timed into `split[effect name]`. */
+function timedWorkflows(definitions: WorkflowDefinition[], split: Split): WorkflowDefinition[] {
+  return definitions.map((definition) => ({
+    ...definition,
+    effects: Object.fromEntries(
+      Object.entries(definition.effects).map(([name, effect]): [string, EffectDefinition] => [
+        name,
+        {
+          ...effect,
+          async run(params, context) {
+            const started = performance.now();
+            try {
+              return await effect.run(params, context);
+            } finally {
+              split[name] = (split[name] ?? 0) + performance.now() - started;
+            }
+          },
+        },
+      ]),
+    ),
+  }));
+}
+
+/** Counts the persistence transactions a run commits (or attempts), and the wall time spent in them. */
+function countingPersistence(inner: Persistence): Persistence & { count: number; ms: number } {
+  const counted = {
+    name: inner.name,
+    count: 0,
+    ms: 0,
+    async transaction<T>(work: Parameters<Persistence['transaction']>[0]): Promise<T> {
+      counted.count++;
+      const started = performance.now();
+      try {
+        return (await inner.transaction(work)) as T;
+      } finally {
+        counted.ms += performance.now() - started;
+      }
+    },
+    close: () => inner.close(),
+  };
+  return counted as Persistence & { count: number; ms: number };
+}
+
+interface SigningRates {
+  signingsPerSecond: number;
+  msPerSigning: number;
+  transactionsPerSigning: number;
+}
+
+/** A host: runtime with the signing workflows, template service, signing service, one approved loan contract. */
+async function createHost(base: Persistence) {
+  const persistence = countingPersistence(base);
+  const timings: Split = {};
+  const documents = createMemoryDocumentStore();
+  const vendor = timedVendor(
+    localSigner({
+      seals: { 'platform-seal': { identity: platformIdentity, image: sealImage } },
+      personIdentity,
+    }),
+    timings,
+  );
+  const environment = {
+    vendors: { local: createSigningGateway(vendor) },
+    documents,
+    hashKey: 'bench-signing-hash-key-0123456789abcdef',
+    verifyPdf: verifyPdfSignatures,
+    organizations: {
+      platform: {
+        name: '某某消费金融股份有限公司',
+        creditCode: creditCode('91310000MA1FL0000'),
+        sealId: 'platform-seal',
+      },
+    },
+  };
+  const runtime = createRuntime({
+    persistence,
+    workflows: [...templateWorkflows(), ...timedWorkflows(signingWorkflows(environment), timings)],
+  });
+  const templates = createTemplateService({
+    runtime,
+    documents,
+    approvalLevels: [{ name: 'legal', roles: ['legal'] }],
+  });
+  const signing = createSigningService({
+    ...environment,
+    runtime,
+    templates,
+    identityVerifier: { check: async () => ({ verified: true, method: 'three-element' }) },
+    templateCodes: { LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' } },
+  });
+  const editor = { id: 'alice', roles: ['template-editor'] };
+  const draft = await templates.importTemplate(editor, {
+    code: 'LOAN_CONTRACT_V',
+    name: '个人借款合同',
+    scene: 'LOAN_CONTRACT',
+    pdf: PDF,
+    definition: loanDefinition,
+  });
+  await templates.submit(editor, draft.id);
+  if ((await templates.approve({ id: 'lee', roles: ['legal'] }, draft.id)).status !== 'EFFECTIVE') {
+    throw new Error('the loan contract did not become EFFECTIVE');
+  }
+
+  const request = (businessNo: string, i: number): SignRequest => ({
+    businessNo,
+    scene: 'LOAN_CONTRACT',
+    borrower: {
+      name: '欧阳娜娜',
+      idNumber: idNumber(`3101011990030${String(7000 + (i % 1000)).padStart(4, '0')}`),
+      mobile: '13912345678',
+    },
+    values: { loan: { amount: `${10_000 + (i % 900) * 100}.00` }, credit: { limit: '100000.00' } },
+    consent: {
+      at: Date.now(),
+      channel: 'app',
+      ip: '203.0.113.9',
+      device: 'Android 15',
+      documentVersionsShown: [draft.id],
+    },
+    actor: { id: 'lending-system' },
+  });
+
+  /** Sign `count` loans with 8 requests in flight and 2 worker loops; resolve when the host has seen every completion. */
+  async function run(label: string, count: number): Promise<SigningRates> {
+    const ids = new Set<string>();
+    const completed = new Set<string>();
+    let finish!: () => void;
+    let fail!: (error: Error) => void;
+    const allCompleted = new Promise<void>((resolve, reject) => {
+      finish = resolve;
+      fail = reject;
+    });
+    const unsubscribe = runtime.onEvent((event: DomainEvent) => {
+      if (!ids.has(event.workflowId)) return;
+      if (event.type === 'signing.failed')
+        fail(new Error(`${event.workflowId} failed: ${JSON.stringify(event.payload)}`));
+      if (event.type !== 'signing.completed') return;
+      completed.add(event.workflowId);
+      if (completed.size === count) finish();
+    });
+    const workers = Array.from({ length: WORKER_LOOPS }, () => runtime.startWorker({ concurrency: 8, pollMs: 5 }));
+    const transactionsBefore = persistence.count;
+    const started = performance.now();
+    try {
+      for (const worker of workers) worker.start();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: IN_FLIGHT }, async () => {
+          while (next < count) {
+            const i = next++;
+            const record = await signing.sign(request(`${label}-${String(i).padStart(6, '0')}`, i));
+            ids.add(record.id);
+            if (completed.size === count) finish();
+          }
+        }),
+      );
+      await allCompleted;
+    } finally {
+      await Promise.all(workers.map((w) => w.stop()));
+      unsubscribe();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const transactions = persistence.count - transactionsBefore;
+    const done = await signing.find({ status: 'COMPLETED', limit: 100_000 });
+    const mine = done.filter((r) => r.businessNo.startsWith(`${label}-`));
+    if (mine.length !== count) throw new Error(`${label}: only ${mine.length} of ${count} signings COMPLETED`);
+    return {
+      signingsPerSecond: count / seconds,
+      msPerSigning: (seconds * 1000) / count,
+      transactionsPerSigning: transactions / count,
+    };
+  }
+
+  /**
+   * Where the time goes: `count` signings strictly one after another (sign, then worker passes until COMPLETED), so
+   * no effect overlaps another or a transaction, and wall time = effects + everything else (database + runtime).
+   */
+  async function split(label: string, count: number): Promise<Split> {
+    for (const key of Object.keys(timings)) delete timings[key];
+    let signMs = 0;
+    let passesMs = 0;
+    let passes = 0;
+    let transactions = 0;
+    let transactionMs = 0;
+    for (let i = 0; i < count; i++) {
+      let started = performance.now();
+      const record = await signing.sign(request(`${label}-${String(i).padStart(6, '0')}`, i));
+      signMs += performance.now() - started;
+      for (let pass = 0; ; pass++) {
+        started = performance.now();
+        const [count, ms] = [persistence.count, persistence.ms];
+        await runtime.runOnce({ limit: 8 });
+        passesMs += performance.now() - started;
+        transactions += persistence.count - count;
+        transactionMs += persistence.ms - ms;
+        passes++;
+        const status = (await signing.get(record.id))?.status; // not timed
+        if (status === 'COMPLETED') break;
+        if (status === 'FAILED' || pass > 50) throw new Error(`${label}: ${record.id} is ${status}`);
+      }
+    }
+    const effects = Object.entries(timings)
+      .filter(([k]) => k !== 'seal')
+      .reduce((sum, [, ms]) => sum + ms, 0);
+    const out: Split = Object.fromEntries(Object.entries(timings).map(([k, ms]) => [k, ms / count]));
+    out.sign = signMs / count;
+    out.workers = (passesMs - effects) / count;
+    out.passes = passes / count;
+    out.passTransactions = transactions / count;
+    out.passTransactionMs = transactionMs / count;
+    out.wall = (signMs + passesMs) / count;
+    return out;
+  }
+
+  return { run, split, close: () => runtime.stop() };
+}
+
+function rows(database: string, rates: SigningRates, floorRate: number, signings: number, s: Split): BenchRow[] {
+  const floorName = `${database}: floor, single-row transactions`;
+  const part = (name: string, value: number): BenchRow => ({
+    name: `${database}: split (serial), ${name}`,
+    unit: 'ms/signing',
+    value,
+  });
+  const seal = s.seal ?? 0;
+  return [
+    { name: floorName, unit: 'tx/s', value: floorRate },
+    {
+      name: `${database}: complete signings (${signings}, localSigner)`,
+      unit: 'signings/s',
+      value: rates.signingsPerSecond,
+      baseline: floorName,
+      baselineValue: floorRate,
+      ratio: rates.signingsPerSecond / floorRate,
+    },
+    { name: `${database}: wall time per signing (concurrent)`, unit: 'ms/signing', value: rates.msPerSigning },
+    { name: `${database}: a signing costs the time of`, unit: 'floor tx', value: floorRate / rates.signingsPerSecond },
+    {
+      name: `${database}: persistence transactions per signing`,
+      unit: 'tx/signing',
+      value: rates.transactionsPerSigning,
+    },
+    part('wall', s.wall ?? 0),
+    part('render (renderDocuments)', s.renderDocuments ?? 0),
+    part('seal (localSigner.createFlow: 2 PAdES signatures)', seal),
+    part('vendor flow other (read back, hash, upload)', (s.startVendorFlow ?? 0) - seal),
+    part('download + verify (fetchSigned)', s.fetchSigned ?? 0),
+    part('archive (archiveSigned)', s.archiveSigned ?? 0),
+    part('sign(): validation, workflow start, record, evidence', s.sign ?? 0),
+    part(`worker passes minus effects: runtime + database (${(s.passes ?? 0).toFixed(1)} passes)`, s.workers ?? 0),
+    part(
+      `  of which in the passes' ${(s.passTransactions ?? 0).toFixed(1)} transactions (incl. record + evidence writes)`,
+      s.passTransactionMs ?? 0,
+    ),
+  ];
+}
+
+async function pgliteRows(): Promise<BenchRow[]> {
+  const signings = 100;
+  const base = await pglitePersistence();
+  const host = await createHost(base);
+  let rates: SigningRates;
+  let split: Split;
+  try {
+    await host.run('warm-up', WARM_UP);
+    rates = await host.run('measured', signings);
+    split = await host.split('serial', SPLIT);
+  } finally {
+    await host.close();
+    await base.close();
+  }
+
+  // The floor, exactly as the runtime suite measures it on PGlite: one connection, BEGIN; UPDATE …; COMMIT.
+  const db = await PGlite.create();
+  const size = 300;
+  await db.exec('CREATE TABLE floor (id int PRIMARY KEY, n int NOT NULL)');
+  await db.exec(`INSERT INTO floor SELECT g, 0 FROM generate_series(0, ${size - 1}) g`);
+  const floorRate = await floor(
+    (i) => db.transaction((tx) => tx.query('UPDATE floor SET n = n + 1 WHERE id = $1', [i % size])),
+    1_500,
+    1,
+  );
+  await db.close();
+  return rows('PGlite', rates, floorRate, signings, split);
+}
+
+async function postgresRows(): Promise<BenchRow[]> {
+  const url = process.env.SEALFLOW_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const pool = new pg.Pool({ connectionString: url, max: 8 });
+  try {
+    await pool.query('SELECT 1');
+  } catch (error) {
+    console.warn(`[bench] skipping PostgreSQL rows: ${(error as Error).message}`);
+    await pool.end();
+    return [];
+  }
+  const schema = `bench_signing_${process.pid}`;
+  const signings = 200;
+  const concurrency = 8;
+  try {
+    const base = await postgresPersistence({ pool, schema });
+    const host = await createHost(base);
+    let rates: SigningRates;
+    let split: Split;
+    try {
+      await host.run('warm-up', WARM_UP);
+      rates = await host.run('measured', signings);
+      split = await host.split('serial', SPLIT);
+    } finally {
+      await host.close();
+    }
+    // The floor, exactly as the runtime suite measures it on PostgreSQL: 8 connections, BEGIN; UPDATE …; COMMIT.
+    const size = 1_000;
+    await pool.query(`CREATE TABLE "${schema}".floor (id int PRIMARY KEY, n int NOT NULL)`);
+    await pool.query(`INSERT INTO "${schema}".floor SELECT g, 0 FROM generate_series(0, ${size - 1}) g`);
+    const floorRate = await floor(
+      async (i) => {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          await client.query(`UPDATE "${schema}".floor SET n = n + 1 WHERE id = $1`, [i % size]);
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+      },
+      5_000,
+      concurrency,
+    );
+    return rows('PostgreSQL', rates, floorRate, signings, split);
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+    await pool.end();
+  }
+}
+
+const suite: BenchSuite = {
+  name: 'signing',
+  description:
+    'complete signing workflows/s end to end (sign → runtime workers → localSigner PAdES → verify → archive) on PGlite and PostgreSQL vs the runtime floor',
+  async run() {
+    return [...(await pgliteRows()), ...(await postgresRows())];
+  },
+};
+export default suite;
