@@ -40,6 +40,8 @@ export interface SqlDriver {
 const DEFAULT_LIMIT = 100;
 const UNIQUE_VIOLATION = '23505';
 const IN_FAILED_TRANSACTION = '25P02';
+/** PostgreSQL text cannot hold U+0000; it reports this as an invalid byte sequence. */
+const INVALID_BYTE_SEQUENCE = '22021';
 
 /** The stores of `ports/persistence.ts` over PostgreSQL SQL that PGlite and node-postgres both run. */
 export function createSqlPersistence(driver: SqlDriver, options: { schema: string }): Persistence {
@@ -101,6 +103,13 @@ function statements(sql: SqlExecutor, driverName: string): Statements {
       try {
         return (await sql.query(text, params)).rows;
       } catch (error) {
+        if (sqlState(error) === INVALID_BYTE_SEQUENCE) {
+          throw new ValidationError(
+            'A key, tag or other text value contains a NUL character (U+0000), which PostgreSQL text cannot store. ' +
+              'Use another separator in ids, unique keys and tags; JSON payloads may contain it.',
+            { cause: error },
+          );
+        }
         if (sqlState(error) !== UNIQUE_VIOLATION) throw driverFailure(driverName, error);
         const message = duplicate?.(error) ?? 'The record already exists.';
         throw new ConflictError('DUPLICATE', message, { cause: error });
