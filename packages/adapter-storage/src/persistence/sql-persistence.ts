@@ -382,8 +382,10 @@ function timerStore(sql: Statements, table: string): TimerStore {
         [timers.map((timer) => timer.workflowId), timers.map((timer) => timer.timerId)],
       );
     },
-    async cancelAll(workflowId) {
-      await sql.rows(`DELETE FROM ${table} WHERE workflow_id = $1`, [workflowId]);
+    async cancelAll(workflowIds) {
+      const ids = typeof workflowIds === 'string' ? [workflowIds] : [...workflowIds];
+      if (ids.length === 0) return;
+      await sql.rows(`DELETE FROM ${table} WHERE workflow_id = ANY($1::text[])`, [ids]);
     },
     async claimDue({ now, leaseMs, limit }) {
       const rows = await sql.rows(

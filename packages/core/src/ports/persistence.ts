@@ -260,8 +260,8 @@ export interface TimerStore {
   cancel(workflowId: string, timerId: string): Promise<void>;
   /** `cancel` for each timer; absent ones are skipped. */
   cancelMany(timers: readonly TimerKey[]): Promise<void>;
-  /** Remove every timer of the workflow. */
-  cancelAll(workflowId: string): Promise<void>;
+  /** Remove every timer of the workflow, or of each workflow given (one statement for many finished workflows). */
+  cancelAll(workflowIds: string | readonly string[]): Promise<void>;
   /**
    * Lease up to `limit` timers with `dueAt <= now` whose lease is absent or expired, setting
    * `leaseUntil = now + leaseMs`. Earliest `dueAt` first. Concurrent claimers never receive the same timer.

@@ -90,7 +90,7 @@ export class PendingWrites {
     const schedules = ops.flatMap((op) => (op.schedule ? [op.schedule] : []));
     if (cancels.length > 0) await tx.timers.cancelMany(cancels);
     if (schedules.length > 0) await tx.timers.scheduleMany(schedules);
-    for (const workflowId of this.finished) await tx.timers.cancelAll(workflowId);
+    if (this.finished.size > 0) await tx.timers.cancelAll([...this.finished]);
     if (this.audit.length > 0) await appendAuditBatch(tx, this.audit, this.newStreams);
   }
 }

@@ -358,10 +358,10 @@ function timerStore(tx: MemoryTransaction): TimerStore {
       tx.check();
       for (const timer of timers) cancelOne(timer);
     },
-    async cancelAll(workflowId) {
+    async cancelAll(workflowIds) {
       const { timers } = tx.check();
-      for (const [timerKey, timer] of timers)
-        if (timer.workflowId === workflowId) tx.write(timers, timerKey, undefined);
+      const ids = new Set(typeof workflowIds === 'string' ? [workflowIds] : workflowIds);
+      for (const [timerKey, timer] of timers) if (ids.has(timer.workflowId)) tx.write(timers, timerKey, undefined);
     },
     async claimDue({ now, leaseMs, limit }) {
       const { timers } = tx.check();

@@ -632,6 +632,14 @@ function timerTests(test: Test): void {
 
     await p.transaction((tx) => tx.timers.cancelAll('wf-1'));
     expect(keys(await list(p))).toEqual(['wf-2/t-1']);
+
+    await p.transaction(async (tx) => {
+      await tx.timers.schedule(newTimer('wf-3', 't-1'));
+      await tx.timers.schedule(newTimer('wf-4', 't-1'));
+      await tx.timers.cancelAll([]);
+      await tx.timers.cancelAll(['wf-2', 'wf-3', 'missing']);
+    });
+    expect(keys(await list(p))).toEqual(['wf-4/t-1']);
   });
 
   test('claimDue leases due timers earliest first and skips leased ones until the lease has passed', async (p) => {
