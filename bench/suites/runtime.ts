@@ -121,23 +121,48 @@ function rows(database: string, runtime: RuntimeRates, floorRate: number): Bench
   ];
 }
 
+const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+
+/**
+ * A full-size warm-up round (JIT, the WASM heap, the server's caches), then rounds that alternate the runtime and
+ * the floor on the same database, so both see the same machine load; the medians are reported.
+ */
+async function measure(
+  persistence: Persistence,
+  floorTransaction: (i: number) => Promise<unknown>,
+  workflows: number,
+  concurrency: number,
+): Promise<{ runtime: RuntimeRates; floorRate: number }> {
+  await driveRuntime(persistence, 'warm-up', workflows, concurrency);
+  await floor(floorTransaction, workflows * STATES.length, concurrency);
+  const runs: RuntimeRates[] = [];
+  const floors: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    runs.push(await driveRuntime(persistence, `round-${round}`, workflows, concurrency));
+    floors.push(await floor(floorTransaction, workflows * STATES.length, concurrency));
+  }
+  return {
+    runtime: { starts: median(runs.map((r) => r.starts)), transitions: median(runs.map((r) => r.transitions)) },
+    floorRate: median(floors),
+  };
+}
+
 async function pgliteRows(): Promise<BenchRow[]> {
   const workflows = 300;
-  const persistence = await pglitePersistence();
-  await driveRuntime(persistence, 'warm-up', 20, 8); // JIT and the WASM heap
-  const runtimeRate = await driveRuntime(persistence, 'measured', workflows, 8);
-  await persistence.close();
-
   const db = await PGlite.create();
+  const persistence = await pglitePersistence({ db });
   await db.exec('CREATE TABLE floor (id int PRIMARY KEY, n int NOT NULL)');
   await db.exec(`INSERT INTO floor SELECT g, 0 FROM generate_series(0, ${workflows - 1}) g`);
-  const floorRate = await floor(
+  // PGlite has one connection: the floor runs one transaction at a time, as the runtime's transactions do.
+  const { runtime, floorRate } = await measure(
+    persistence,
     (i) => db.transaction((tx) => tx.query('UPDATE floor SET n = n + 1 WHERE id = $1', [i % workflows])),
-    workflows * STATES.length,
-    1,
+    workflows,
+    8,
   );
+  await persistence.close();
   await db.close();
-  return rows('PGlite', runtimeRate, floorRate);
+  return rows('PGlite', runtime, floorRate);
 }
 
 async function postgresRows(): Promise<BenchRow[]> {
@@ -152,14 +177,12 @@ async function postgresRows(): Promise<BenchRow[]> {
   }
   const schema = `bench_${process.pid}`;
   const workflows = 1_000;
-  const concurrency = 8;
   try {
     const persistence = await postgresPersistence({ pool, schema });
-    await driveRuntime(persistence, 'warm-up', 50, concurrency);
-    const runtimeRate = await driveRuntime(persistence, 'measured', workflows, concurrency);
     await pool.query(`CREATE TABLE "${schema}".floor (id int PRIMARY KEY, n int NOT NULL)`);
     await pool.query(`INSERT INTO "${schema}".floor SELECT g, 0 FROM generate_series(0, ${workflows - 1}) g`);
-    const floorRate = await floor(
+    const { runtime, floorRate } = await measure(
+      persistence,
       async (i) => {
         const client = await pool.connect();
         try {
@@ -170,10 +193,10 @@ async function postgresRows(): Promise<BenchRow[]> {
           client.release();
         }
       },
-      workflows * STATES.length,
-      concurrency,
+      workflows,
+      8,
     );
-    return rows('PostgreSQL', runtimeRate, floorRate);
+    return rows('PostgreSQL', runtime, floorRate);
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await pool.end();
@@ -182,7 +205,8 @@ async function postgresRows(): Promise<BenchRow[]> {
 
 const suite: BenchSuite = {
   name: 'runtime',
-  description: 'durable runtime transitions/s vs single-row transactions on PGlite and PostgreSQL',
+  description:
+    'durable runtime transitions/s vs single-row transactions on the same PGlite and PostgreSQL databases (medians of 3 rounds)',
   async run() {
     return [...(await pgliteRows()), ...(await postgresRows())];
   },
