@@ -218,6 +218,14 @@ describe('template approval: who may decide', () => {
     expect((await service.history('LOAN_CONTRACT_V')).filter((h) => h.action === 'levelApproved')).toHaveLength(1);
   });
 
+  it('an approver who arrives after a colleague decided their level is told so, not that they lack a role', async () => {
+    const { service, versionId } = await pending();
+    await service.approve(legalLee, versionId);
+    const error = await expectError(service.approve(legalLin, versionId), 'APPROVAL_LEVEL_MISMATCH');
+    expect(error.message).toContain('approved by lee');
+    expect((await service.getVersion(versionId))?.approvals).toHaveLength(1);
+  });
+
   it('two approvers racing on the last level: one makes it EFFECTIVE, the other is told it was decided', async () => {
     const { service, versionId } = await pending({ levels: [{ name: 'legal', roles: ['legal'] }] });
     const results = await Promise.allSettled([

@@ -324,6 +324,18 @@ export function createTemplateService(options: TemplateServiceOptions): Template
    * Send a decision to the approval workflow; the domain writes ride along in the same transaction. If the machine
    * refuses it (someone decided first), reload and say which rule refused it rather than "event not accepted".
    */
+  /**
+   * The level an approver means when they do not say: the one their roles belong to. A legal approver who arrives
+   * just after a colleague approved the legal level is told that level was decided, not that they lack the risk role.
+   */
+  function intendedLevel(context: ApprovalContext, actor: TemplateActor): number {
+    const holds = (level: number) => context.levels[level - 1]?.roles.some((role) => actor.roles.includes(role));
+    if (holds(context.level)) return context.level;
+    // Only levels already decided: someone holding a later level's role who comes too early is told the role needed now.
+    for (let level = context.level - 1; level >= 1; level--) if (holds(level)) return level;
+    return context.level;
+  }
+
   async function decide(actor: TemplateActor, versionId: string, event: (context: ApprovalContext) => ApprovalEvent) {
     checkActor(actor);
     const current = await transaction((tx) => loadVersion(tx, versionId));
@@ -662,7 +674,7 @@ export function createTemplateService(options: TemplateServiceOptions): Template
         type: 'APPROVE',
         actorId: actor.id,
         roles: [...actor.roles],
-        level: decisionOptions.level ?? context.level,
+        level: decisionOptions.level ?? intendedLevel(context, actor),
       }));
     },
 
@@ -671,7 +683,7 @@ export function createTemplateService(options: TemplateServiceOptions): Template
         type: 'REJECT',
         actorId: actor.id,
         roles: [...actor.roles],
-        level: decisionOptions.level ?? context.level,
+        level: decisionOptions.level ?? intendedLevel(context, actor),
         reason,
       }));
     },
