@@ -103,6 +103,19 @@ for (const c of [0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]) WS[c] = 1;
 const DELIM = new Uint8Array(256);
 for (const c of '()<>[]{}/%') DELIM[c.charCodeAt(0)] = 1;
 
+/**
+ * `bytes[start, end)` as a Latin-1 string. Tokens are short: building them char by char avoids the Buffer view and
+ * native call per token that dominated parsing time; long runs still go through Buffer.
+ */
+export function latin1(bytes: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n <= 0) return '';
+  if (n > 32) return Buffer.from(bytes.buffer, bytes.byteOffset + start, n).toString('latin1');
+  let s = '';
+  for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);
+  return s;
+}
+
 export function malformed(message: string): SealingError {
   return new SealingError(
     'PDF_MALFORMED',
@@ -141,7 +154,7 @@ export class PdfLexer {
     const start = this.pos;
     const b = this.bytes;
     while (this.pos < b.length && !WS[b[this.pos]!] && !DELIM[b[this.pos]!]) this.pos++;
-    return Buffer.from(b.buffer, b.byteOffset + start, this.pos - start).toString('latin1');
+    return latin1(b, start, this.pos);
   }
 
   expectKeyword(keyword: string): void {
@@ -187,6 +200,10 @@ export class PdfLexer {
           }
         }
       default: {
+        if (c >= 0x30 && c <= 0x39) {
+          const r = this.integerOrRef();
+          if (r !== undefined) return r;
+        }
         const t = this.token();
         if (t === 'true') return true;
         if (t === 'false') return false;
@@ -208,12 +225,54 @@ export class PdfLexer {
     }
   }
 
+  /**
+   * An unsigned integer or a `num gen R` reference read straight from the bytes (most values in the objects a seal
+   * reads are these); undefined, with the position unchanged, for anything else (reals, keywords), left to value().
+   */
+  private integerOrRef(): number | PdfRef | undefined {
+    const b = this.bytes;
+    const start = this.pos;
+    const n = this.digits();
+    if (n === undefined) {
+      this.pos = start;
+      return undefined;
+    }
+    const afterNum = this.pos;
+    this.skipWhitespace();
+    const genStart = this.pos;
+    const gen = this.digits();
+    if (gen !== undefined && this.pos > genStart) {
+      this.skipWhitespace();
+      if (b[this.pos] === 0x52 /* R */) {
+        const next = b[this.pos + 1];
+        if (next === undefined || WS[next] || DELIM[next]) {
+          this.pos++;
+          return new PdfRef(n, gen);
+        }
+      }
+    }
+    this.pos = afterNum;
+    return n;
+  }
+
+  /** A run of decimal digits ending at a delimiter/whitespace, as a safe integer; undefined otherwise. */
+  private digits(): number | undefined {
+    const b = this.bytes;
+    let p = this.pos;
+    let v = 0;
+    while (p < b.length && b[p]! >= 0x30 && b[p]! <= 0x39) v = v * 10 + (b[p++]! - 0x30);
+    const end = b[p];
+    if (p === this.pos || p - this.pos > 15 || (end !== undefined && !WS[end] && !DELIM[end])) return undefined;
+    this.pos = p;
+    return v;
+  }
+
   private name(): PdfName {
     const b = this.bytes;
     this.pos++;
     const start = this.pos;
     while (this.pos < b.length && !WS[b[this.pos]!] && !DELIM[b[this.pos]!]) this.pos++;
-    let raw = Buffer.from(b.buffer, b.byteOffset + start, this.pos - start).toString('latin1');
+    let raw = latin1(b, start, this.pos);
     if (raw.includes('#'))
       raw = raw.replace(/#([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
     return PdfName.of(raw);

@@ -199,6 +199,41 @@ export class PdfReader {
    * key, an indirect /Count or /Type, or bytes the scan does not understand.
    */
   pageTreeNode(v: PdfValue | undefined): PageTreeNode | undefined {
+    const found = this.peek(v, PAGE_TREE_KEYS);
+    if (!found) return undefined;
+    const [bytes, at] = found;
+    const node: PageTreeNode = { type: undefined, count: undefined, hasKids: at[2] !== undefined };
+    if (at[0] !== undefined) {
+      const type = new PdfLexer(bytes, at[0]).value();
+      if (!(type instanceof PdfName)) return undefined; // indirect or odd /Type
+      node.type = type.name;
+    }
+    if (at[1] !== undefined) {
+      const count = new PdfLexer(bytes, at[1]).value();
+      if (typeof count !== 'number' || !Number.isInteger(count)) return undefined; // `5 0 R`: indirect /Count
+      node.count = count;
+    }
+    return node;
+  }
+
+  /**
+   * One top-level entry of a dictionary object, parsed without parsing the rest of the dictionary (a field's /T
+   * needs neither its /V nor its appearance entries). `missing` when the key is absent; undefined when the object
+   * cannot be scanned (the caller then parses it fully).
+   */
+  peekEntry(v: PdfValue | undefined, key: string): PdfValue | typeof missing | undefined {
+    const found = this.peek(v, [key]);
+    if (!found) return undefined;
+    const [bytes, at] = found;
+    if (at[0] === undefined) return missing;
+    return new PdfLexer(bytes, at[0], (ref) => {
+      const n = this.resolve(ref);
+      return typeof n === 'number' ? n : undefined;
+    }).value();
+  }
+
+  /** Where the values of `keys` start in the (unparsed) dictionary object `v`, and the bytes they are in. */
+  private peek(v: PdfValue | undefined, keys: readonly string[]): [Uint8Array, (number | undefined)[]] | undefined {
     if (!(v instanceof PdfRef) || this.cache.has(v.num)) return undefined;
     const entry = this.entries.get(v.num);
     if (entry?.type === 'offset') {
@@ -206,16 +241,23 @@ export class PdfReader {
       const num = Number(lexer.token());
       lexer.token(); // generation
       if (num !== v.num || lexer.token() !== 'obj') return undefined;
-      return scanPageTreeNode(this.bytes, lexer.pos);
+      const at = scanTopLevel(this.bytes, lexer.pos, keys);
+      return at && [this.bytes, at];
     }
     if (entry?.type === 'compressed') {
       const stream = this.objectStream(entry.stream);
-      const at = stream.offsets.get(v.num);
-      return at === undefined ? undefined : scanPageTreeNode(stream.data, at);
+      const start = stream.offsets.get(v.num);
+      const at = start === undefined ? undefined : scanTopLevel(stream.data, start, keys);
+      return at && [stream.data, at];
     }
     return undefined;
   }
 }
+
+/** What `peekEntry` returns for a key the dictionary does not have. */
+export const missing: unique symbol = Symbol('missing');
+
+const PAGE_TREE_KEYS = ['Type', 'Count', 'Kids'] as const;
 
 export interface PageTreeNode {
   type: string | undefined;
@@ -223,116 +265,142 @@ export interface PageTreeNode {
   hasKids: boolean;
 }
 
-const isWs = (c: number | undefined) =>
-  c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0c || c === 0x00;
-const isDelim = (c: number) =>
-  c === 0x2f ||
-  c === 0x28 ||
-  c === 0x29 ||
-  c === 0x3c ||
-  c === 0x3e ||
-  c === 0x5b ||
-  c === 0x5d ||
-  c === 0x7b ||
-  c === 0x7d ||
-  c === 0x25;
+// Plain functions over (bytes, position) with table look-ups: the scan runs over every byte of the pages before the
+// sealed one, so it must not allocate or call through closures.
+const WS = new Uint8Array(256);
+for (const c of [0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]) WS[c] = 1;
+const DELIM = new Uint8Array(256);
+for (const c of '()<>[]{}/%') DELIM[c.charCodeAt(0)] = 1;
 
-/** Scans the top level of the dictionary at `pos` for /Type, /Count and /Kids, skipping every other value unparsed. */
-function scanPageTreeNode(b: Uint8Array, start: number): PageTreeNode | undefined {
-  let p = start;
-  const skipWs = () => {
-    for (;;) {
-      const c = b[p];
-      if (isWs(c)) p++;
-      else if (c === 0x25 /* % */) while (p < b.length && b[p] !== 0x0a && b[p] !== 0x0d) p++;
-      else return;
-    }
-  };
-  const bareToken = () => {
-    const s = p;
-    while (p < b.length && !isWs(b[p]) && !isDelim(b[p]!)) p++;
-    return Buffer.from(b.buffer, b.byteOffset + s, p - s).toString('latin1');
-  };
-  /** Skips one value of any kind; false when the bytes end or make no sense. */
-  const skipValue = (): boolean => {
-    skipWs();
-    const c = b[p];
-    if (c === undefined) return false;
-    if (c === 0x2f /* / */) {
-      p++;
-      bareToken();
-      return true;
-    }
-    if (c === 0x28 /* ( */) {
-      let depth = 0;
-      while (p < b.length) {
-        const d = b[p++];
-        if (d === 0x5c /* \ */) p++;
-        else if (d === 0x28) depth++;
-        else if (d === 0x29 && --depth === 0) return true;
-      }
-      return false;
-    }
-    if (c === 0x3c /* < */ && b[p + 1] !== 0x3c) {
-      while (p < b.length && b[p] !== 0x3e) p++;
-      p++;
-      return p <= b.length;
-    }
-    if (c === 0x3c || c === 0x5b /* [ */) {
-      const close = c === 0x3c ? 0x3e : 0x5d;
-      p += c === 0x3c ? 2 : 1;
-      for (;;) {
-        skipWs();
-        if (p >= b.length) return false;
-        if (b[p] === close && (close === 0x5d || b[p + 1] === 0x3e)) {
-          p += close === 0x5d ? 1 : 2;
-          return true;
-        }
-        if (!skipValue()) return false;
-      }
-    }
-    if (isDelim(c)) return false;
-    bareToken(); // a number, `R`, true, false or null: references are just three of these in a row
-    return true;
-  };
-
-  skipWs();
-  if (b[p] !== 0x3c || b[p + 1] !== 0x3c) return undefined;
-  p += 2;
-  const node: PageTreeNode = { type: undefined, count: undefined, hasKids: false };
+function skipWs(b: Uint8Array, p: number): number {
   for (;;) {
-    skipWs();
-    if (p >= b.length) return undefined;
-    if (b[p] === 0x3e && b[p + 1] === 0x3e) return node;
-    if (b[p] !== 0x2f) {
-      // Between keys only the numbers, `R`s and other tokens of the previous value can appear.
-      if (!skipValue()) return undefined;
-      continue;
-    }
-    p++;
-    const key = bareToken();
-    if (key.includes('#')) return undefined;
-    skipWs();
-    if (key === 'Type') {
-      if (b[p] !== 0x2f) return undefined;
-      p++;
-      node.type = bareToken();
-      if (node.type.includes('#')) return undefined;
-    } else if (key === 'Count') {
-      const n = Number(bareToken());
-      if (!Number.isInteger(n)) return undefined;
-      skipWs();
-      if (b[p] !== 0x2f && !(b[p] === 0x3e && b[p + 1] === 0x3e)) return undefined; // `5 0 R`: indirect /Count
-      node.count = n;
-    } else {
-      if (key === 'Kids') node.hasKids = true;
-      if (!skipValue()) return undefined;
-    }
+    const c = b[p];
+    if (c === undefined) return p;
+    if (WS[c]) p++;
+    else if (c === 0x25 /* % */) while (p < b.length && b[p] !== 0x0a && b[p] !== 0x0d) p++;
+    else return p;
   }
 }
 
+function skipBare(b: Uint8Array, p: number): number {
+  while (p < b.length && !WS[b[p]!] && !DELIM[b[p]!]) p++;
+  return p;
+}
+
+/** Past one value of any kind; -1 when the bytes end or make no sense. */
+function skipValue(b: Uint8Array, p: number): number {
+  p = skipWs(b, p);
+  const c = b[p];
+  if (c === undefined) return -1;
+  if (c === 0x2f /* / */) return skipBare(b, p + 1);
+  if (c === 0x28 /* ( */) {
+    let depth = 0;
+    while (p < b.length) {
+      const d = b[p++];
+      if (d === 0x5c /* \ */) p++;
+      else if (d === 0x28) depth++;
+      else if (d === 0x29 && --depth === 0) return p;
+    }
+    return -1;
+  }
+  if (c === 0x3c /* < */ && b[p + 1] !== 0x3c) {
+    const end = b.indexOf(0x3e, p);
+    return end < 0 ? -1 : end + 1;
+  }
+  if (c === 0x3c || c === 0x5b /* [ */) {
+    const isDict = c === 0x3c;
+    p += isDict ? 2 : 1;
+    for (;;) {
+      p = skipWs(b, p);
+      if (p >= b.length) return -1;
+      if (isDict ? b[p] === 0x3e && b[p + 1] === 0x3e : b[p] === 0x5d) return p + (isDict ? 2 : 1);
+      p = skipValue(b, p);
+      if (p < 0) return -1;
+    }
+  }
+  if (DELIM[c]) return -1;
+  return skipBare(b, p); // a number, `R`, true, false or null: references are just three of these in a row
+}
+
+/** Whether bytes [start, end) spell `key`. */
+function keyIs(b: Uint8Array, start: number, end: number, key: string): boolean {
+  if (end - start !== key.length) return false;
+  for (let i = 0; i < key.length; i++) if (b[start + i] !== key.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * Scans the top level of the dictionary at `start` for `keys`, skipping every other value unparsed. Returns where
+ * each key's value starts (undefined: absent), or undefined when this is not a plain dictionary or a key is escaped.
+ */
+function scanTopLevel(b: Uint8Array, start: number, keys: readonly string[]): (number | undefined)[] | undefined {
+  let p = skipWs(b, start);
+  if (b[p] !== 0x3c || b[p + 1] !== 0x3c) return undefined;
+  p += 2;
+  const at: (number | undefined)[] = keys.map(() => undefined);
+  for (;;) {
+    p = skipWs(b, p);
+    if (p >= b.length) return undefined;
+    if (b[p] === 0x3e && b[p + 1] === 0x3e) return at;
+    if (b[p] !== 0x2f) {
+      // Between keys only the numbers, `R`s and other tokens of the previous value can appear.
+      p = skipValue(b, p);
+      if (p < 0) return undefined;
+      continue;
+    }
+    const keyStart = p + 1;
+    p = skipBare(b, keyStart);
+    for (let k = keyStart; k < p; k++) if (b[k] === 0x23 /* # */) return undefined;
+    const i = keys.findIndex((k) => keyIs(b, keyStart, p, k));
+    p = skipWs(b, p);
+    if (i >= 0) at[i] = p;
+    p = skipValue(b, p);
+    if (p < 0) return undefined;
+  }
+}
+
+/**
+ * Recently decoded xref and object streams, keyed by their exact encoded bytes. Every document rendered from one
+ * template carries the template's streams unchanged, so sealing a batch would inflate the same bytes each time; a
+ * hit is only taken after a full byte comparison (no hashing, so no collisions). Entries are shared and read-only.
+ */
+const decodedCache: { encoded: Uint8Array; predictor: number; columns: number; decoded: Uint8Array }[] = [];
+const DECODED_CACHE_ENTRIES = 16;
+const DECODED_CACHE_MAX_BYTES = 1 << 20;
+
 /** Decode a stream with no filter or FlateDecode (with PNG predictors): all xref and object streams use these. */
 export function decodeStream(stream: PdfStream): Uint8Array {
+  const params = stream.dict.get('DecodeParms');
+  const p = (Array.isArray(params) ? params[0] : params) as PdfDict | undefined;
+  const predictor = p instanceof PdfDict ? ((p.get('Predictor') as number | undefined) ?? 0) : 0;
+  const columns = p instanceof PdfDict ? ((p.get('Columns') as number | undefined) ?? 1) : 1;
+  const encoded = stream.data;
+  const hit = decodedCache.findIndex(
+    (e) =>
+      e.encoded.length === encoded.length &&
+      e.predictor === predictor &&
+      e.columns === columns &&
+      Buffer.compare(e.encoded, encoded) === 0,
+  );
+  if (hit >= 0) {
+    const entry = decodedCache[hit]!;
+    if (hit > 0) decodedCache.unshift(...decodedCache.splice(hit, 1));
+    return entry.decoded;
+  }
+  const decoded = decodeStreamUncached(stream, predictor, columns);
+  if (decoded.length <= DECODED_CACHE_MAX_BYTES && isFlateOnly(stream)) {
+    decodedCache.unshift({ encoded: encoded.slice(), predictor, columns, decoded });
+    if (decodedCache.length > DECODED_CACHE_ENTRIES) decodedCache.pop();
+  }
+  return decoded;
+}
+
+function isFlateOnly(stream: PdfStream): boolean {
+  const filter = stream.dict.get('Filter');
+  return filter instanceof PdfName && filter.name === 'FlateDecode';
+}
+
+function decodeStreamUncached(stream: PdfStream, predictor: number, columns: number): Uint8Array {
   const filter = stream.dict.get('Filter');
   const filters = Array.isArray(filter) ? filter : filter ? [filter] : [];
   let data: Uint8Array = stream.data;
@@ -346,11 +414,8 @@ export function decodeStream(stream: PdfStream): Uint8Array {
       throw new SealingError('PDF_MALFORMED', 'A compressed stream in the PDF is corrupt.', { cause });
     }
   }
-  const params = stream.dict.get('DecodeParms');
-  const p = (Array.isArray(params) ? params[0] : params) as PdfDict | undefined;
-  const predictor = p instanceof PdfDict ? (p.get('Predictor') as number | undefined) : undefined;
-  if (predictor && predictor >= 10) data = unpredictPng(data, (p!.get('Columns') as number | undefined) ?? 1);
-  else if (predictor && predictor > 1) throw new SealingError('PDF_UNSUPPORTED', 'TIFF predictors are not supported.');
+  if (predictor >= 10) data = unpredictPng(data, columns);
+  else if (predictor > 1) throw new SealingError('PDF_UNSUPPORTED', 'TIFF predictors are not supported.');
   return data;
 }
 

@@ -23,7 +23,7 @@ import {
   PdfString,
   type PdfValue,
 } from './pdf-objects.js';
-import { PdfReader } from './pdf-reader.js';
+import { missing, PdfReader } from './pdf-reader.js';
 import type { SigningIdentity } from './signing-identity.js';
 
 export interface Rect {
@@ -340,7 +340,9 @@ function findField(reader: PdfReader, fields: PdfValue[], fullName: string): Fou
 function collectTopLevelNames(reader: PdfReader, fields: PdfValue[]): Set<string> {
   const names = new Set<string>();
   for (const f of fields) {
-    const t = reader.resolve(reader.dict(f)?.get('T'));
+    // Only /T is needed: peek at it rather than parse each field's whole dictionary (values, appearances).
+    const peeked = reader.peekEntry(f, 'T');
+    const t = reader.resolve(peeked === undefined ? reader.dict(f)?.get('T') : peeked === missing ? undefined : peeked);
     if (t instanceof PdfString) names.add(t.toText());
   }
   return names;

@@ -8,13 +8,16 @@
  * stream after a stream, because readers that follow /Prev expect one kind of chain.
  */
 import type { PDFObject } from 'pdf-lib';
-import { PDFRef } from 'pdf-lib';
+import { PDFName, PDFNumber, PDFRawStream, PDFRef } from 'pdf-lib';
 import type { LastXref } from './load.js';
 
-export interface UpdatedObject {
-  ref: PDFRef;
-  object: PDFObject;
-}
+export type UpdatedObject =
+  | { ref: PDFRef; object: PDFObject }
+  /**
+   * Already serialized: `text` is the object's value (a stream's dictionary, /Length included), `data` a stream's
+   * contents. The renderer writes its per-document objects this way instead of building pdf-lib objects for them.
+   */
+  | { ref: PDFRef; text: string; data?: Uint8Array };
 
 export interface TrailerEntries {
   Root: PDFObject;
@@ -33,14 +36,36 @@ export function appendIncrementalUpdate(
 ): Uint8Array {
   const lastByte = template[template.length - 1];
   const separator = lastByte === 0x0a || lastByte === 0x0d ? '' : '\n';
-  const headers = objects.map((o) => encoder.encode(`${o.ref.objectNumber} ${o.ref.generationNumber} obj\n`));
-  const footer = encoder.encode('\nendobj\n');
+  // Each object as text (one toString walk; pdf-lib's sizeInBytes + copyBytesInto walk every dict twice and copy
+  // stream bytes one by one) plus, for streams, the raw contents copied in one go. Same bytes as copyBytesInto.
+  const texts: string[] = [];
+  const datas: (Uint8Array | undefined)[] = [];
   let size = template.length + separator.length;
   const offsets: number[] = [];
-  objects.forEach((o, i) => {
+  for (const o of objects) {
     offsets.push(size);
-    size += headers[i]!.length + o.object.sizeInBytes() + footer.length;
-  });
+    const head = `${o.ref.objectNumber} ${o.ref.generationNumber} obj\n`;
+    if ('text' in o) {
+      const text = o.data ? `${head}${o.text}\nstream\n` : `${head}${o.text}\nendobj\n`;
+      texts.push(text);
+      datas.push(o.data);
+      size += text.length + (o.data ? o.data.length + STREAM_FOOTER.length : 0);
+      continue;
+    }
+    const object = o.object;
+    if (object instanceof PDFRawStream) {
+      object.dict.set(PDFName.Length, PDFNumber.of(object.contents.length));
+      const text = `${head}${object.dict.toString()}\nstream\n`;
+      texts.push(text);
+      datas.push(object.contents);
+      size += text.length + object.contents.length + STREAM_FOOTER.length;
+    } else {
+      const text = `${head}${object.toString()}\nendobj\n`;
+      texts.push(text);
+      datas.push(undefined);
+      size += text.length;
+    }
+  }
   const xrefOffset = size;
   const entries = objects.map((o, i) => ({
     num: o.ref.objectNumber,
@@ -57,15 +82,24 @@ export function appendIncrementalUpdate(
   out.set(template, 0);
   let at = template.length;
   if (separator) out[at++] = 0x0a;
-  objects.forEach((o, i) => {
-    out.set(headers[i]!, at);
-    at += headers[i]!.length;
-    at += o.object.copyBytesInto(out, at);
-    out.set(footer, at);
-    at += footer.length;
-  });
+  for (let i = 0; i < texts.length; i++) {
+    at = writeLatin1(out, at, texts[i]!);
+    const data = datas[i];
+    if (data) {
+      out.set(data, at);
+      at = writeLatin1(out, at + data.length, STREAM_FOOTER);
+    }
+  }
   out.set(tail, at);
   return out;
+}
+
+const STREAM_FOOTER = '\nendstream\nendobj\n';
+
+/** Latin-1 code units as bytes, like pdf-lib's copyStringIntoBuffer. */
+function writeLatin1(out: Uint8Array, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+  return at;
 }
 
 interface XrefEntry {
