@@ -363,7 +363,9 @@ export function runSigningVendorContract(options: SigningVendorContractOptions):
     it('vendorTemplates is honest: not declared, fillTemplate is refused before the vendor is called', async (context) => {
       const h = await harness();
       if (h.vendor.capabilities.vendorTemplates) {
-        context.skip('the vendor declares vendorTemplates; its own tests fill its templates');
+        const reason = 'the vendor declares vendorTemplates; its own tests fill its templates';
+        console.warn(`[sealflow] skipping "${name}: vendorTemplates is honest": ${reason}`);
+        context.skip(reason);
         return;
       }
       const error = await rejection(
