@@ -32,7 +32,6 @@ import {
   type Persistence,
   type SignRequest,
   type SigningVendor,
-  type TemplateDefinitionInput,
   type WorkflowDefinition,
   createRuntime,
   createSigningGateway,
@@ -55,6 +54,7 @@ import {
 import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
 import { floor } from './runtime.js';
+import { sealedContractDefinition } from '../../fixtures/signing-templates.js';
 
 const PDF = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
 const IN_FLIGHT = 8;
@@ -73,43 +73,7 @@ const platformIdentity = identity('某某消费金融股份有限公司', '某�
 const personIdentity = identity('某某消费金融 代签', '某某消费金融股份有限公司');
 const sealImage = createSealImage({ size: 240 });
 
-const rect = (x: number, y: number) => ({ x, y, width: 120, height: 60 });
-const loanDefinition: Omit<TemplateDefinitionInput, 'code' | 'name' | 'scene'> = {
-  variables: [
-    {
-      key: 'borrowerName',
-      label: '借款人姓名',
-      type: 'text',
-      source: 'borrower.name',
-      placement: { field: 'borrowerName' },
-    },
-    {
-      key: 'borrowerIdNo',
-      label: '借款人身份证号',
-      type: 'idNumber',
-      source: 'borrower.idNumber',
-      placement: { field: 'borrowerIdNo' },
-    },
-    {
-      key: 'loanAmount',
-      label: '借款金额',
-      type: 'amount',
-      source: 'loan.amount',
-      rule: { kind: 'amountInChineseCapitals' },
-      placement: { field: 'loanAmountUpper' },
-    },
-    { key: 'creditLimit', label: '授信额度', type: 'amount', source: 'credit.limit' },
-  ],
-  parties: [
-    { role: 'borrower', kind: 'person', order: 1, seal: { page: 7, rect: rect(340, 230) } },
-    { role: 'platform', kind: 'organization', order: 2, seal: { page: 7, rect: rect(100, 230) } },
-    { role: 'funder', kind: 'organization', order: 3, seal: { page: 7, rect: rect(100, 140) } },
-  ],
-  checks: [
-    { kind: 'ageBetween', variable: 'borrowerIdNo', min: 18, max: 60, message: '借款人年龄须在18至60周岁之间' },
-    { kind: 'amountWithin', variable: 'loanAmount', maxVariable: 'creditLimit', message: '借款金额不得超过授信额度' },
-  ],
-};
+const loanDefinition = sealedContractDefinition(['platform', 'funder']);
 
 /** Milliseconds spent, by part, summed over every signing of a run. */
 type Split = Record<string, number>;

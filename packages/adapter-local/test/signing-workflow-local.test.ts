@@ -14,7 +14,6 @@ import {
   idNumberCheckChar,
   type SignRequest,
   type SigningVendor,
-  type TemplateDefinitionInput,
   signingWorkflows,
   templateWorkflows,
 } from '@sealflow/core';
@@ -30,6 +29,7 @@ import {
   verifyPdfSignatures,
 } from '../src/index.js';
 import { opensslVerify, pdfsig, requireTool } from './helpers.js';
+import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
 
 const pdf = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
 const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
@@ -42,50 +42,8 @@ const identity = (commonName: string, organization: string, keyType: 'rsa' | 'ec
 const editor = { id: 'alice', roles: ['template-editor'] };
 const legal = { id: 'lee', roles: ['legal'] };
 const risk = { id: 'ray', roles: ['risk'] };
-const rect = (x: number, y: number) => ({ x, y, width: 120, height: 60 });
 
-function definition(roles: string[]): Omit<TemplateDefinitionInput, 'code' | 'name' | 'scene'> {
-  return {
-    variables: [
-      {
-        key: 'borrowerName',
-        label: '借款人姓名',
-        type: 'text',
-        source: 'borrower.name',
-        placement: { field: 'borrowerName' },
-      },
-      {
-        key: 'borrowerIdNo',
-        label: '借款人身份证号',
-        type: 'idNumber',
-        source: 'borrower.idNumber',
-        placement: { field: 'borrowerIdNo' },
-      },
-      {
-        key: 'loanAmount',
-        label: '借款金额',
-        type: 'amount',
-        source: 'loan.amount',
-        rule: { kind: 'amountInChineseCapitals' },
-        placement: { field: 'loanAmountUpper' },
-      },
-      { key: 'creditLimit', label: '授信额度', type: 'amount', source: 'credit.limit' },
-    ],
-    parties: [
-      { role: 'borrower', kind: 'person', order: 1, seal: { page: 7, rect: rect(340, 230) } },
-      ...roles.map((role, i) => ({
-        role,
-        kind: 'organization' as const,
-        order: i + 2,
-        seal: { page: 7, rect: rect(100, 230 - i * 90) },
-      })),
-    ],
-    checks: [
-      { kind: 'ageBetween', variable: 'borrowerIdNo', min: 18, max: 60, message: '借款人年龄须在18至60周岁之间' },
-      { kind: 'amountWithin', variable: 'loanAmount', maxVariable: 'creditLimit', message: '借款金额不得超过授信额度' },
-    ],
-  };
-}
+const definition = sealedContractDefinition;
 
 /** pdfsig and openssl both say every signature is valid; only the last one covers the whole file. */
 function expectVerifiedByTools(bytes: Uint8Array, count: number): void {

@@ -13,7 +13,6 @@ import {
   type SignRequest,
   type SigningRecord,
   type SigningVendor,
-  type TemplateDefinitionInput,
   createRuntime,
   createSigningGateway,
   createSigningService,
@@ -37,6 +36,7 @@ import {
 } from '../../adapter-local/src/index.js';
 import { pglitePersistence, postgresPersistence } from '../src/index.js';
 import { probePostgres } from './support/postgres.js';
+import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
 
 const PDF = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
 const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
@@ -49,52 +49,10 @@ const identity = (commonName: string, organization: string, keyType: 'rsa' | 'ec
 const editor = { id: 'alice', roles: ['template-editor'] };
 const legal = { id: 'lee', roles: ['legal'] };
 const risk = { id: 'ray', roles: ['risk'] };
-const rect = (x: number, y: number) => ({ x, y, width: 120, height: 60 });
 const FUNDER = { id: 'bank-1', name: '某某银行股份有限公司', creditCode: creditCode('91110000100000000') };
 const TERMINAL = ['COMPLETED', 'FAILED'];
 
-function definition(roles: string[]): Omit<TemplateDefinitionInput, 'code' | 'name' | 'scene'> {
-  return {
-    variables: [
-      {
-        key: 'borrowerName',
-        label: '借款人姓名',
-        type: 'text',
-        source: 'borrower.name',
-        placement: { field: 'borrowerName' },
-      },
-      {
-        key: 'borrowerIdNo',
-        label: '借款人身份证号',
-        type: 'idNumber',
-        source: 'borrower.idNumber',
-        placement: { field: 'borrowerIdNo' },
-      },
-      {
-        key: 'loanAmount',
-        label: '借款金额',
-        type: 'amount',
-        source: 'loan.amount',
-        rule: { kind: 'amountInChineseCapitals' },
-        placement: { field: 'loanAmountUpper' },
-      },
-      { key: 'creditLimit', label: '授信额度', type: 'amount', source: 'credit.limit' },
-    ],
-    parties: [
-      { role: 'borrower', kind: 'person', order: 1, seal: { page: 7, rect: rect(340, 230) } },
-      ...roles.map((role, i) => ({
-        role,
-        kind: 'organization' as const,
-        order: i + 2,
-        seal: { page: 7, rect: rect(100, 230 - i * 90) },
-      })),
-    ],
-    checks: [
-      { kind: 'ageBetween', variable: 'borrowerIdNo', min: 18, max: 60, message: '借款人年龄须在18至60周岁之间' },
-      { kind: 'amountWithin', variable: 'loanAmount', maxVariable: 'creditLimit', message: '借款金额不得超过授信额度' },
-    ],
-  };
-}
+const definition = sealedContractDefinition;
 
 /** One local signer (the "vendor"), counting the distinct flows it made per business number. */
 function countingVendor() {
