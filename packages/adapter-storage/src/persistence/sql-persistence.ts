@@ -40,8 +40,8 @@ export interface SqlDriver {
 const DEFAULT_LIMIT = 100;
 const UNIQUE_VIOLATION = '23505';
 const IN_FAILED_TRANSACTION = '25P02';
-/** PostgreSQL text cannot hold U+0000; it reports this as an invalid byte sequence. */
-const INVALID_BYTE_SEQUENCE = '22021';
+/** PostgreSQL text and jsonb cannot hold U+0000: text reports an invalid byte sequence, jsonb an untranslatable one. */
+const NUL_REFUSED = new Set(['22021', '22P05']);
 
 /** The stores of `ports/persistence.ts` over PostgreSQL SQL that PGlite and node-postgres both run. */
 export function createSqlPersistence(driver: SqlDriver, options: { schema: string }): Persistence {
@@ -103,7 +103,7 @@ function statements(sql: SqlExecutor, driverName: string): Statements {
       try {
         return (await sql.query(text, params)).rows;
       } catch (error) {
-        if (sqlState(error) === INVALID_BYTE_SEQUENCE) {
+        if (NUL_REFUSED.has(String(sqlState(error)))) {
           throw new ValidationError(
             'A key, tag or other text value contains a NUL character (U+0000), which PostgreSQL text cannot store. ' +
               'Use another separator in ids, unique keys and tags; JSON payloads may contain it.',

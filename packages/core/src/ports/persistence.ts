@@ -16,8 +16,8 @@
  *   callers treat it as the end of that transaction.
  * - Times are integers in epoch milliseconds, taken from the caller (who has the `Clock`), never from the database.
  * - JSON values (`snapshot`, `payload`, `data`, `event`) round-trip exactly as `JSON.parse(JSON.stringify(v))`.
- * - Ids, keys, tags and other text fields never contain U+0000 (PostgreSQL text cannot store it); SQL stores reject
- *   one with a `ValidationError`. JSON values may contain it.
+ * - Ids, keys, tags and other text fields never contain U+0000 (PostgreSQL text cannot store it); every store,
+ *   the in-memory one included, rejects one with a `ValidationError`. JSON values may contain it.
  * - Claims (`outbox.claim`, `timers.claimDue`) must be safe with many concurrent claimers on one database: an item is
  *   handed to at most one claimer until its lease expires (PostgreSQL: `FOR UPDATE SKIP LOCKED`).
  * - Lists are ordered as documented per method, so results are deterministic.

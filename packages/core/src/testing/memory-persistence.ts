@@ -108,6 +108,7 @@ class MemoryTransaction {
   }
 
   write<K, V>(table: Map<K, V>, key: K, value: V | undefined): void {
+    if (value !== undefined) refuseNul(value);
     const had = table.has(key);
     const previous = table.get(key);
     this.undo.push(() => (had ? table.set(key, previous as V) : table.delete(key)));
@@ -620,4 +621,26 @@ function firstInOrder<T>(
     if (first.length > limit) first.pop();
   }
   return first;
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000, so the SQL stores refuse it; the reference store refuses it too, so code that
+ * passes here passes there. JSON values are kept as JSON text, where a NUL is escaped and therefore allowed.
+ */
+function refuseNul(row: unknown): void {
+  if (row === null || typeof row !== 'object') return;
+  for (const [field, value] of Object.entries(row)) {
+    const texts =
+      typeof value === 'string'
+        ? [value]
+        : value && typeof value === 'object' && !Array.isArray(value)
+          ? Object.values(value)
+          : [];
+    if (texts.some((text) => typeof text === 'string' && text.includes('\u0000'))) {
+      throw new ValidationError(
+        `${field} contains a NUL character (U+0000), which PostgreSQL text cannot store. ` +
+          'Use another separator in ids, unique keys and tags; JSON payloads may contain it.',
+      );
+    }
+  }
 }

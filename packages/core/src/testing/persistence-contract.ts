@@ -745,6 +745,19 @@ function entityTests(test: Test): void {
     ...overrides,
   });
 
+  test('a NUL character in a key or tag is refused with INVALID_INPUT and nothing is written; JSON may hold one', async (p) => {
+    for (const row of [
+      newEntity('template', 'e-nul', { uniqueKey: 'a\u0000b' }),
+      newEntity('template', 'e-nul', { tags: { status: 'x\u0000y' } }),
+    ]) {
+      const attempt = p.transaction((tx) => tx.entities.insert(row));
+      await expect(attempt).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('NUL') });
+    }
+    expect(await p.transaction((tx) => tx.entities.get('template', 'e-nul'))).toBeNull();
+    await p.transaction((tx) => tx.entities.insert(newEntity('template', 'e-json', { data: { text: 'a\u0000b' } })));
+    expect((await p.transaction((tx) => tx.entities.get('template', 'e-json')))?.data).toEqual({ text: 'a\u0000b' });
+  });
+
   test('insert stores version 1; get and getByUniqueKey find it; unknown keys give null', async (p) => {
     const row = newEntity('template', 'e-1', { tags: { status: 'draft', owner: 'o-1' }, uniqueKey: 'T-100' });
     await p.transaction((tx) => tx.entities.insert(row));
