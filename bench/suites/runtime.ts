@@ -8,10 +8,10 @@
  * separately and reported beside it, against the same floor.
  */
 import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
 import { assign, setup } from 'xstate';
 import { type Persistence, type Runtime, createRuntime, defineWorkflow } from '../../packages/core/src/index.js';
 import { pglitePersistence, postgresPersistence } from '../../packages/adapter-storage/src/index.js';
+import { floor, openBenchPool, pgliteFloor, postgresFloor } from '../floor.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
 
 const STATES = ['s1', 's2', 's3', 's4', 's5'] as const;
@@ -82,22 +82,6 @@ async function driveRuntime(
   };
 }
 
-/** The floor: `transactions` single-row transactions run by `run`, `concurrency` at a time; returns tx/s. */
-export async function floor(
-  run: (i: number) => Promise<unknown>,
-  transactions: number,
-  concurrency: number,
-): Promise<number> {
-  const started = performance.now();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < transactions) await run(next++);
-    }),
-  );
-  return transactions / ((performance.now() - started) / 1000);
-}
-
 function rows(database: string, runtime: RuntimeRates, floorRate: number): BenchRow[] {
   const floorName = `${database}: floor, single-row transactions`;
   return [
@@ -151,48 +135,23 @@ async function pgliteRows(): Promise<BenchRow[]> {
   const workflows = 300;
   const db = await PGlite.create();
   const persistence = await pglitePersistence({ db });
-  await db.exec('CREATE TABLE floor (id int PRIMARY KEY, n int NOT NULL)');
-  await db.exec(`INSERT INTO floor SELECT g, 0 FROM generate_series(0, ${workflows - 1}) g`);
   // PGlite has one connection: the floor runs one transaction at a time, as the runtime's transactions do.
-  const { runtime, floorRate } = await measure(
-    persistence,
-    (i) => db.transaction((tx) => tx.query('UPDATE floor SET n = n + 1 WHERE id = $1', [i % workflows])),
-    workflows,
-    8,
-  );
+  const { runtime, floorRate } = await measure(persistence, await pgliteFloor(db, workflows), workflows, 8);
   await persistence.close();
   await db.close();
   return rows('PGlite', runtime, floorRate);
 }
 
 async function postgresRows(): Promise<BenchRow[]> {
-  const url = process.env.SEALFLOW_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const pool = new pg.Pool({ connectionString: url, max: 8 });
-  try {
-    await pool.query('SELECT 1');
-  } catch (error) {
-    console.warn(`[bench] skipping PostgreSQL rows: ${(error as Error).message}`);
-    await pool.end();
-    return [];
-  }
+  const pool = await openBenchPool();
+  if (!pool) return [];
   const schema = `bench_${process.pid}`;
   const workflows = 1_000;
   try {
     const persistence = await postgresPersistence({ pool, schema });
-    await pool.query(`CREATE TABLE "${schema}".floor (id int PRIMARY KEY, n int NOT NULL)`);
-    await pool.query(`INSERT INTO "${schema}".floor SELECT g, 0 FROM generate_series(0, ${workflows - 1}) g`);
     const { runtime, floorRate } = await measure(
       persistence,
-      async (i) => {
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          await client.query(`UPDATE "${schema}".floor SET n = n + 1 WHERE id = $1`, [i % workflows]);
-          await client.query('COMMIT');
-        } finally {
-          client.release();
-        }
-      },
+      await postgresFloor(pool, schema, workflows),
       workflows,
       8,
     );

@@ -25,7 +25,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import pg from 'pg';
 import {
   type DomainEvent,
   type EffectDefinition,
@@ -53,7 +52,7 @@ import {
 } from '../../packages/adapter-local/src/index.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
-import { floor } from './runtime.js';
+import { floor, openBenchPool, pgliteFloor, postgresFloor } from '../floor.js';
 import { sealedContractDefinition } from '../../fixtures/signing-templates.js';
 
 const PDF = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
@@ -368,28 +367,14 @@ async function pgliteRows(): Promise<BenchRow[]> {
 
   // The floor, exactly as the runtime suite measures it on PGlite: one connection, BEGIN; UPDATE …; COMMIT.
   const db = await PGlite.create();
-  const size = 300;
-  await db.exec('CREATE TABLE floor (id int PRIMARY KEY, n int NOT NULL)');
-  await db.exec(`INSERT INTO floor SELECT g, 0 FROM generate_series(0, ${size - 1}) g`);
-  const floorRate = await floor(
-    (i) => db.transaction((tx) => tx.query('UPDATE floor SET n = n + 1 WHERE id = $1', [i % size])),
-    1_500,
-    1,
-  );
+  const floorRate = await floor(await pgliteFloor(db, 300), 1_500, 1);
   await db.close();
   return rows('PGlite', rates, floorRate, signings, split);
 }
 
 async function postgresRows(): Promise<BenchRow[]> {
-  const url = process.env.SEALFLOW_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const pool = new pg.Pool({ connectionString: url, max: 8 });
-  try {
-    await pool.query('SELECT 1');
-  } catch (error) {
-    console.warn(`[bench] skipping PostgreSQL rows: ${(error as Error).message}`);
-    await pool.end();
-    return [];
-  }
+  const pool = await openBenchPool();
+  if (!pool) return [];
   const schema = `bench_signing_${process.pid}`;
   const signings = 200;
   const concurrency = 8;
@@ -406,23 +391,7 @@ async function postgresRows(): Promise<BenchRow[]> {
       await host.close();
     }
     // The floor, exactly as the runtime suite measures it on PostgreSQL: 8 connections, BEGIN; UPDATE …; COMMIT.
-    const size = 1_000;
-    await pool.query(`CREATE TABLE "${schema}".floor (id int PRIMARY KEY, n int NOT NULL)`);
-    await pool.query(`INSERT INTO "${schema}".floor SELECT g, 0 FROM generate_series(0, ${size - 1}) g`);
-    const floorRate = await floor(
-      async (i) => {
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          await client.query(`UPDATE "${schema}".floor SET n = n + 1 WHERE id = $1`, [i % size]);
-          await client.query('COMMIT');
-        } finally {
-          client.release();
-        }
-      },
-      5_000,
-      concurrency,
-    );
+    const floorRate = await floor(await postgresFloor(pool, schema, 1_000), 5_000, concurrency);
     return rows('PostgreSQL', rates, floorRate, signings, split);
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
