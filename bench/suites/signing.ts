@@ -36,8 +36,8 @@ import {
   createSigningGateway,
   createSigningService,
   createTemplateService,
-  creditCodeCheckChar,
-  idNumberCheckChar,
+  withCreditCodeCheckChar,
+  withIdNumberCheckChar,
   signingWorkflows,
   templateWorkflows,
 } from '../../packages/core/src/index.js';
@@ -45,8 +45,7 @@ import { createMemoryDocumentStore } from '../../packages/core/src/testing/index
 import { pglitePersistence, postgresPersistence } from '../../packages/adapter-storage/src/index.js';
 import {
   createSealImage,
-  createTestIdentity,
-  loadSigningIdentity,
+  createTestSigningIdentity,
   localSigner,
   verifyPdfSignatures,
 } from '../../packages/adapter-local/src/index.js';
@@ -61,13 +60,11 @@ const WORKER_LOOPS = 2;
 const WARM_UP = 20;
 /** Signings timed one at a time for the split. */
 const SPLIT = 30;
-const creditCode = (first17: string) => first17 + creditCodeCheckChar(first17);
-const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
+const creditCode = withCreditCodeCheckChar;
+const idNumber = withIdNumberCheckChar;
 
-function identity(commonName: string, organization: string) {
-  const t = createTestIdentity({ commonName, organization, keyType: 'rsa' });
-  return loadSigningIdentity({ pkcs12: t.pkcs12, password: t.password });
-}
+const identity = (commonName: string, organization: string) =>
+  createTestSigningIdentity({ commonName, organization, keyType: 'rsa' });
 const platformIdentity = identity('某某消费金融股份有限公司', '某某消费金融股份有限公司');
 const personIdentity = identity('某某消费金融 代签', '某某消费金融股份有限公司');
 const sealImage = createSealImage({ size: 240 });

@@ -10,7 +10,7 @@ import {
   type DomainEvent,
   dateInChina,
   type EvidenceVerification,
-  idNumberCheckChar,
+  withIdNumberCheckChar,
   isSigningEvent,
   SealflowError,
   SIGNING_STATUS_LABELS,
@@ -34,7 +34,7 @@ export interface QuickstartResult {
 }
 
 /** 18-digit 居民身份证号码 with its GB 11643 check digit: region (6) + birth date (8) + sequence (3). */
-const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
+const idNumber = withIdNumberCheckChar;
 
 /** 'YYYY-MM-DD' plus whole months, for the loan's end date. */
 function addMonths(isoDate: string, months: number): string {

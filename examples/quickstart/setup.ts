@@ -11,22 +11,16 @@ import {
   createSigningGateway,
   createSigningService,
   createTemplateService,
-  creditCodeCheckChar,
+  withCreditCodeCheckChar,
   type IdentityVerifier,
   signingWorkflows,
   templateWorkflows,
 } from '@sealflow/core';
 import { fsDocumentStore, pglitePersistence } from '@sealflow/adapter-storage';
-import {
-  createSealImage,
-  createTestIdentity,
-  loadSigningIdentity,
-  localSigner,
-  verifyPdfSignatures,
-} from '@sealflow/adapter-local';
+import { createSealImage, createTestSigningIdentity, localSigner, verifyPdfSignatures } from '@sealflow/adapter-local';
 
 /** 统一社会信用代码 with its check character computed (GB 32100). */
-export const creditCode = (first17: string) => first17 + creditCodeCheckChar(first17);
+export const creditCode = withCreditCodeCheckChar;
 
 export const PLATFORM = { name: '某某消费金融股份有限公司', creditCode: creditCode('91330100MA2KQ8N3X') };
 export const FUNDER = {
@@ -40,8 +34,7 @@ export const FUNDER = {
  * company's CFCA certificate, loaded once.
  */
 function demoIdentity(commonName: string, organization: string) {
-  const generated = createTestIdentity({ commonName, organization, keyType: 'rsa' });
-  return loadSigningIdentity({ pkcs12: generated.pkcs12, password: generated.password });
+  return createTestSigningIdentity({ commonName, organization, keyType: 'rsa' });
 }
 
 export async function createSealflow({ dataDir, documentsRoot }: { dataDir: string; documentsRoot: string }) {

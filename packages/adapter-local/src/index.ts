@@ -12,7 +12,12 @@ export {
   type SigningIdentity,
   type SigningIdentitySource,
 } from './signing-identity.js';
-export { createTestIdentity, type TestIdentity, type TestIdentityOptions } from './test-identity.js';
+export {
+  createTestIdentity,
+  createTestSigningIdentity,
+  type TestIdentity,
+  type TestIdentityOptions,
+} from './test-identity.js';
 export { type SignatureReport, verifyPdfSignatures } from './verify.js';
 export {
   type LocalDocumentRecord,

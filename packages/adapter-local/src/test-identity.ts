@@ -26,6 +26,7 @@ import {
 } from '@peculiar/asn1-x509';
 import { SealingError } from './errors.js';
 import { writePkcs12 } from './pkcs12.js';
+import { loadSigningIdentity, type SigningIdentity } from './signing-identity.js';
 
 export interface TestIdentityOptions {
   commonName: string;
@@ -123,4 +124,10 @@ function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
 function toPem(label: string, der: Uint8Array): string {
   const b64 = Buffer.from(der).toString('base64');
   return `-----BEGIN ${label}-----\n${b64.replace(/.{64}/g, '$&\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+}
+
+/** `createTestIdentity` loaded and ready to sign with: what demos and tests want in one call. */
+export function createTestSigningIdentity(options: TestIdentityOptions): SigningIdentity {
+  const generated = createTestIdentity(options);
+  return loadSigningIdentity({ pkcs12: generated.pkcs12, password: generated.password });
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import {
   createSigningGateway,
-  creditCodeCheckChar,
-  idNumberCheckChar,
+  withCreditCodeCheckChar,
+  withIdNumberCheckChar,
   SealflowError,
   type SignerSpec,
 } from '@sealflow/core';
@@ -26,8 +26,8 @@ const FIXTURE = CONTRACT_TEMPLATE_PDF;
 const fixture = readFileSync(FIXTURE);
 const signingTime = () => new Date('2026-03-02T08:30:00Z');
 
-const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
-const creditCode = (first17: string) => first17 + creditCodeCheckChar(first17);
+const idNumber = withIdNumberCheckChar;
+const creditCode = withCreditCodeCheckChar;
 
 const identity = (commonName: string, organization: string, keyType: 'rsa' | 'ec' = 'rsa'): SigningIdentity => {
   const t = createTestIdentity({ commonName, organization, keyType });

@@ -10,8 +10,8 @@ import {
   createSigningGateway,
   createSigningService,
   createTemplateService,
-  creditCodeCheckChar,
-  idNumberCheckChar,
+  withCreditCodeCheckChar,
+  withIdNumberCheckChar,
   type SignRequest,
   type SigningVendor,
   signingWorkflows,
@@ -20,24 +20,15 @@ import {
 import { createManualClock, createMemoryDocumentStore, createMemoryPersistence } from '@sealflow/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
-import {
-  createSealImage,
-  createTestIdentity,
-  loadSigningIdentity,
-  localSigner,
-  type SigningIdentity,
-  verifyPdfSignatures,
-} from '../src/index.js';
+import { createSealImage, createTestSigningIdentity, localSigner, verifyPdfSignatures } from '../src/index.js';
 import { opensslVerify, pdfsig, requireTool } from './helpers.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
 
 const pdf = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
-const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
-const creditCode = (first17: string) => first17 + creditCodeCheckChar(first17);
-const identity = (commonName: string, organization: string, keyType: 'rsa' | 'ec' = 'rsa'): SigningIdentity => {
-  const t = createTestIdentity({ commonName, organization, keyType });
-  return loadSigningIdentity({ pkcs12: t.pkcs12, password: t.password });
-};
+const idNumber = withIdNumberCheckChar;
+const creditCode = withCreditCodeCheckChar;
+const identity = (commonName: string, organization: string, keyType: 'rsa' | 'ec' = 'rsa') =>
+  createTestSigningIdentity({ commonName, organization, keyType });
 
 const editor = { id: 'alice', roles: ['template-editor'] };
 const legal = { id: 'lee', roles: ['legal'] };

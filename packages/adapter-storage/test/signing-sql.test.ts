@@ -17,8 +17,8 @@ import {
   createSigningGateway,
   createSigningService,
   createTemplateService,
-  creditCodeCheckChar,
-  idNumberCheckChar,
+  withCreditCodeCheckChar,
+  withIdNumberCheckChar,
   signingWorkflows,
   templateWorkflows,
 } from '@sealflow/core';
@@ -28,10 +28,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import {
   createSealImage,
-  createTestIdentity,
-  loadSigningIdentity,
+  createTestSigningIdentity,
   localSigner,
-  type SigningIdentity,
   verifyPdfSignatures,
 } from '../../adapter-local/src/index.js';
 import { pglitePersistence, postgresPersistence } from '../src/index.js';
@@ -39,12 +37,10 @@ import { probePostgres } from './support/postgres.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
 
 const PDF = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
-const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
-const creditCode = (first17: string) => first17 + creditCodeCheckChar(first17);
-const identity = (commonName: string, organization: string, keyType: 'rsa' | 'ec' = 'ec'): SigningIdentity => {
-  const t = createTestIdentity({ commonName, organization, keyType });
-  return loadSigningIdentity({ pkcs12: t.pkcs12, password: t.password });
-};
+const idNumber = withIdNumberCheckChar;
+const creditCode = withCreditCodeCheckChar;
+const identity = (commonName: string, organization: string, keyType: 'rsa' | 'ec' = 'ec') =>
+  createTestSigningIdentity({ commonName, organization, keyType });
 
 const editor = { id: 'alice', roles: ['template-editor'] };
 const legal = { id: 'lee', roles: ['legal'] };

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createSigningGateway, creditCodeCheckChar, idNumberCheckChar, type SignerSpec } from '../src/index.js';
+import { createSigningGateway, withCreditCodeCheckChar, withIdNumberCheckChar, type SignerSpec } from '../src/index.js';
 import { createMemorySigningVendor, runSigningVendorContract } from '../src/testing/index.js';
 
 const PDF = new TextEncoder().encode('%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
-const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
-const creditCode = (first17: string) => first17 + creditCodeCheckChar(first17);
+const idNumber = withIdNumberCheckChar;
+const creditCode = withCreditCodeCheckChar;
 
 const borrower: SignerSpec = {
   role: 'borrower',

@@ -13,8 +13,8 @@ import {
   createSigningGateway,
   createSigningService,
   createTemplateService,
-  creditCodeCheckChar,
-  idNumberCheckChar,
+  withCreditCodeCheckChar,
+  withIdNumberCheckChar,
   signingWorkflows,
   templateWorkflows,
 } from '../src/index.js';
@@ -27,8 +27,8 @@ import {
 } from '../src/testing/index.js';
 import { CONTRACT_PDF, LEVELS, editor, legalLee, loanDefinition, riskRay } from './template-fixtures.js';
 
-export const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
-export const creditCode = (first17: string) => first17 + creditCodeCheckChar(first17);
+export const idNumber = withIdNumberCheckChar;
+export const creditCode = withCreditCodeCheckChar;
 
 export const BORROWER = { name: '张三丰', idNumber: idNumber('11010119900307451'), mobile: '13912345678' };
 export const OTHER_BORROWER = { name: '李四', idNumber: idNumber('31010119850101002'), mobile: '13800001111' };

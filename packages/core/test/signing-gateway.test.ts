@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   createSigningGateway,
-  creditCodeCheckChar,
-  idNumberCheckChar,
+  withCreditCodeCheckChar,
+  withIdNumberCheckChar,
   SealflowError,
   type SignerSpec,
   type SigningVendor,
@@ -11,7 +11,7 @@ import {
 import { createMemoryLogger, createMemorySigningVendor } from '../src/testing/index.js';
 
 const PDF = new TextEncoder().encode('%PDF-1.7\n%%EOF\n');
-const idNumber = (first17: string) => first17 + idNumberCheckChar(first17);
+const idNumber = withIdNumberCheckChar;
 const NAME = '欧阳娜娜';
 const ID = idNumber('11010519491231002');
 const MOBILE = '13912345678';
@@ -30,7 +30,7 @@ const platform: SignerSpec = {
   role: 'platform',
   kind: 'organization',
   name: '某某消费金融股份有限公司',
-  idNumber: `91310000MA1FL0000${creditCodeCheckChar('91310000MA1FL0000')}`,
+  idNumber: withCreditCodeCheckChar('91310000MA1FL0000'),
   sealId: 'platform-seal',
   autoSign: true,
   order: 2,

@@ -18,6 +18,8 @@ import {
   moneySchema,
   parseIdNumber,
   parseMoneyToFen,
+  withCreditCodeCheckChar,
+  withIdNumberCheckChar,
 } from '../src/model/values.js';
 import { ValidationError } from '../src/errors.js';
 
@@ -145,6 +147,14 @@ describe('unified social credit code', () => {
     expectValidationError(() => assertCreditCode(wrong), /GB 32100 check character/, wrong);
     expectValidationError(() => assertCreditCode('91110108551385082I'), /capital letters A–Y except I, O, S, V/);
     expectValidationError(() => assertCreditCode('9111010855138508'), /exactly 18 characters/);
+  });
+});
+
+describe('completing test data with check characters', () => {
+  it('turns 17 characters into a code that passes its check, and refuses anything else', () => {
+    expect(isIdNumber(withIdNumberCheckChar('11010119900307451'))).toBe(true);
+    expect(() => assertCreditCode(withCreditCodeCheckChar('91310000MA1FL0000'))).not.toThrow();
+    expect(() => withIdNumberCheckChar('1101011990030745')).toThrow(ValidationError);
   });
 });
 

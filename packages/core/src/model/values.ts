@@ -64,6 +64,11 @@ export function idNumberCheckChar(first17: string): string {
   return ID_CHECK_CHARS[sum % 11]!;
 }
 
+/** The first 17 digits completed with their check character: valid test and demo ID numbers. */
+export function withIdNumberCheckChar(first17: string): string {
+  return first17 + idNumberCheckChar(first17);
+}
+
 export interface IdNumberOptions {
   /** 'YYYY-MM-DD'. When given, a birth date after it is rejected. */
   today?: string;
@@ -149,6 +154,11 @@ export function creditCodeCheckChar(first17: string): string {
     sum += v * USCC_WEIGHTS[i]!;
   }
   return USCC_CHARS[(31 - (sum % 31)) % 31]!;
+}
+
+/** The first 17 characters of a unified social credit code completed with their check character. */
+export function withCreditCodeCheckChar(first17: string): string {
+  return first17 + creditCodeCheckChar(first17);
 }
 
 function maskCode(value: string): string {
