@@ -153,6 +153,63 @@ for (const backend of backends) {
       ]);
     });
 
+    it('the history of added and removed variables, placements and checks reads back as written', async () => {
+      const { service } = setup();
+      const v1 = await importContract(service, 'PG_HISTORY');
+      const { variables, checks } = v1.definition;
+      const guarantor = { key: 'guarantorName', label: '担保人姓名', type: 'text' as const };
+      const guarantorCheck = { kind: 'required' as const, variable: 'guarantorName', message: '须填写担保人姓名' };
+      // Added without a placement, then placed while another loses its placement, then removed.
+      await service.updateDraft(editor, v1.id, {
+        variables: [...variables, guarantor],
+        checks: [...checks, guarantorCheck],
+      });
+      await service.updateDraft(editor, v1.id, {
+        variables: [
+          ...variables.map((v) => (v.key === 'loanAmount' ? { ...v, placement: undefined } : v)),
+          { ...guarantor, placement: { field: 'guarantorName' } },
+        ],
+      });
+      await service.updateDraft(editor, v1.id, { variables, checks });
+
+      const updates = (await service.history('PG_HISTORY')).filter((h) => h.action === 'updated');
+      expect(updates.map((h) => h.changes)).toStrictEqual([
+        [
+          {
+            path: 'variables.guarantorName',
+            after: { ...guarantor, required: true },
+            summary: 'variables.guarantorName: added 担保人姓名 (text)',
+          },
+          { path: 'checks.1', after: guarantorCheck, summary: 'checks.1: added required "须填写担保人姓名"' },
+        ],
+        [
+          {
+            path: 'variables.loanAmount.placement',
+            before: { field: 'loanAmountUpper' },
+            summary: 'variables.loanAmount.placement: removed field loanAmountUpper',
+          },
+          {
+            path: 'variables.guarantorName.placement',
+            after: { field: 'guarantorName' },
+            summary: 'variables.guarantorName.placement: added field guarantorName',
+          },
+        ],
+        [
+          {
+            path: 'variables.loanAmount.placement',
+            after: { field: 'loanAmountUpper' },
+            summary: 'variables.loanAmount.placement: added field loanAmountUpper',
+          },
+          {
+            path: 'variables.guarantorName',
+            before: { ...guarantor, required: true, placement: { field: 'guarantorName' } },
+            summary: 'variables.guarantorName: removed 担保人姓名 (text)',
+          },
+          { path: 'checks.1', before: guarantorCheck, summary: 'checks.1: removed required "须填写担保人姓名"' },
+        ],
+      ]);
+    });
+
     it('rejection makes the version INVALID with its reason', async () => {
       const { service } = setup();
       const v1 = await importContract(service, 'PG_REJECT');

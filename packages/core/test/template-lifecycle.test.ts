@@ -118,6 +118,67 @@ describe('template lifecycle: import → edit → submit → legal → risk → 
     expect(await service.history('LOAN_CONTRACT_V')).toHaveLength(before);
   });
 
+  it('records added and removed variables, placements and checks, and the history reads them back', async () => {
+    const { service } = setupTemplates();
+    const v1 = await importLoanContract(service);
+    const { variables, checks } = v1.definition;
+    const guarantor = {
+      key: 'guarantorName',
+      label: '担保人姓名',
+      type: 'text' as const,
+      placement: { field: 'guarantorName' },
+    };
+    const guarantorCheck = { kind: 'required' as const, variable: 'guarantorName', message: '须填写担保人姓名' };
+    const creditLimitAt = { page: 7, rect: { x: 50, y: 50, width: 100, height: 20 } };
+
+    const added = await service.updateDraft(editor, v1.id, {
+      variables: [
+        ...variables.map((v) => (v.key === 'creditLimit' ? { ...v, placement: creditLimitAt } : v)),
+        guarantor,
+      ],
+      checks: [...checks, guarantorCheck],
+    });
+    await service.updateDraft(editor, v1.id, {
+      variables: added.definition.variables
+        .filter((v) => v.key !== 'loanTerm')
+        .map((v) => (v.key === 'borrowerPhone' ? { ...v, placement: undefined } : v)),
+      checks,
+    });
+
+    // An addition has no `before` and a removal no `after`: absent, not undefined, exactly as stored.
+    const updates = (await service.history('LOAN_CONTRACT_V')).filter((h) => h.action === 'updated');
+    expect(updates.map((h) => h.changes)).toStrictEqual([
+      [
+        {
+          path: 'variables.creditLimit.placement',
+          after: creditLimitAt,
+          summary: 'variables.creditLimit.placement: added page 7 (50,50 100×20)',
+        },
+        {
+          path: 'variables.guarantorName',
+          after: { ...guarantor, required: true },
+          summary: 'variables.guarantorName: added 担保人姓名 (text)',
+        },
+        { path: 'checks.3', after: guarantorCheck, summary: 'checks.3: added required "须填写担保人姓名"' },
+      ],
+      [
+        {
+          path: 'variables.borrowerPhone.placement',
+          before: { field: 'borrowerPhone' },
+          summary: 'variables.borrowerPhone.placement: removed field borrowerPhone',
+        },
+        {
+          path: 'variables.loanTerm',
+          before: variables.find((v) => v.key === 'loanTerm'),
+          summary: 'variables.loanTerm: removed 借款期限（月） (integer)',
+        },
+        { path: 'checks.3', before: guarantorCheck, summary: 'checks.3: removed required "须填写担保人姓名"' },
+      ],
+    ]);
+    // The version itself still reads, and goes on to approval.
+    expect((await service.submit(editor, v1.id)).status).toBe('PENDING_APPROVAL');
+  });
+
   it('rejection ends the request: the version becomes INVALID (失效) with the reason, and a new draft can follow', async () => {
     const { service, runtime } = setupTemplates();
     const v1 = await importLoanContract(service);

@@ -346,11 +346,14 @@ export type TemplateVersion = z.infer<typeof TemplateVersion>;
 /** A version as queries return it: the record plus when it was created and last changed. */
 export type TemplateVersionView = TemplateVersion & { createdAt: number; updatedAt: number };
 
-/** One changed value between two definitions; `before`/`after` are absent for additions/removals. */
+/**
+ * One changed value between two definitions. `before` is absent for an addition and `after` for a removal: absent,
+ * not `undefined`, because JSON (and so every store) drops `undefined` keys, and the entry must read back as written.
+ */
 export const DefinitionChange = z.object({
   path: z.string(),
-  before: z.unknown(),
-  after: z.unknown(),
+  before: z.unknown().optional(),
+  after: z.unknown().optional(),
   /** `variables.borrowerName.rule: text → mask(1,0)` */
   summary: z.string(),
 });

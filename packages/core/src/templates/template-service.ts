@@ -873,7 +873,13 @@ function change(path: string, before: unknown, after: unknown): DefinitionChange
       : after === undefined
         ? `${path}: removed ${show(before)}`
         : `${path}: ${show(before)} → ${show(after)}`;
-  return { path, before, after, summary };
+  // Absent rather than `undefined`: the entry must read back from JSON exactly as it was written.
+  return {
+    path,
+    ...(before !== undefined ? { before } : {}),
+    ...(after !== undefined ? { after } : {}),
+    summary,
+  };
 }
 
 /** A compact, human form of a definition value. */
