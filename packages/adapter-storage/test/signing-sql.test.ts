@@ -78,7 +78,8 @@ function countingVendor() {
   return { vendor, flows, createCalls: () => createCalls };
 }
 
-type Shared = { vendor: SigningVendor; documents: DocumentStore };
+/** `identityChecks` counts the real-name checks of every host sharing it. */
+type Shared = { vendor: SigningVendor; documents: DocumentStore; identityChecks?: string[] };
 
 /** A host instance: runtime, template service and signing service over `persistence`, with a shared vendor + store. */
 function host(persistence: Persistence, shared: Shared) {
@@ -111,7 +112,12 @@ function host(persistence: Persistence, shared: Shared) {
     ...environment,
     runtime,
     templates,
-    identityVerifier: { check: async () => ({ verified: true, method: 'three-element' }) },
+    identityVerifier: {
+      check: async (person) => {
+        shared.identityChecks?.push(person.idNumber);
+        return { verified: true, method: 'three-element' };
+      },
+    },
     templateCodes: {
       CREDIT_GRANT: { 'credit-contract': 'CREDIT_CONTRACT_V', 'data-query-authorization': 'DATA_QUERY_V' },
       LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' },
@@ -154,6 +160,30 @@ function request(overrides: Partial<SignRequest>, shown: string[]): SignRequest 
     actor: { id: 'lending-system' },
     ...overrides,
   };
+}
+
+type Outcome = { content: number; record?: SigningRecord; code?: string };
+
+/** `sign` with one of two loan amounts, as an outcome instead of a throw. */
+function signWithAmount(h: Host, businessNo: string, content: number, shown: string[]): Promise<Outcome> {
+  const amount = ['88000.00', '99000.00'][content]!;
+  return h.signing
+    .sign(request({ businessNo, values: { loan: { amount }, credit: { limit: '100000.00' } } }, shown))
+    .then(
+      (record) => ({ content, record }),
+      (error: unknown) => ({ content, code: (error as { code?: string }).code ?? String(error) }),
+    );
+}
+
+/** Exactly one content won; all its callers share one record; every caller with the other content got DUPLICATE. */
+function expectOneContentWon(outcomes: Outcome[]): SigningRecord {
+  const winner = outcomes.find((o) => o.record);
+  expect(winner, 'some call must have started the signing').toBeDefined();
+  for (const outcome of outcomes) {
+    if (outcome.content === winner!.content) expect(outcome.record?.id, outcome.code).toBe(winner!.record!.id);
+    else expect(outcome.code).toBe('DUPLICATE');
+  }
+  return winner!.record!;
 }
 
 /** Run worker passes (real clock) until every record is in one of `statuses`. */
@@ -199,11 +229,13 @@ for (const backend of backends) {
     let counting: ReturnType<typeof countingVendor>;
     let h: Host;
     let versions: Awaited<ReturnType<typeof approveTemplates>>;
+    let shared: Shared;
 
     beforeAll(async () => {
       persistence = await backend.open();
       counting = countingVendor();
-      h = host(persistence, { vendor: counting.vendor, documents: createMemoryDocumentStore() });
+      shared = { vendor: counting.vendor, documents: createMemoryDocumentStore() };
+      h = host(persistence, shared);
       versions = await approveTemplates(h);
     });
     afterAll(async () => {
@@ -264,6 +296,24 @@ for (const backend of backends) {
       expect(await h.signing.verifyEvidence(first.id)).toMatchObject({ ok: true });
     });
 
+    it('200 concurrent sign() calls with two amounts: one content wins, the rest DUPLICATE, one verification', async () => {
+      const checks: string[] = [];
+      const counted = host(persistence, {
+        vendor: counting.vendor,
+        documents: shared.documents,
+        identityChecks: checks,
+      });
+      const outcomes = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => signWithAmount(counted, 'LN-SQL-RACE', i % 2, [versions.loan])),
+      );
+      const record = expectOneContentWon(outcomes);
+      expect(checks).toHaveLength(1);
+      const [done] = await runUntil([h.runtime], h, [record.id]);
+      expect(done!.failure).toBeNull();
+      expect(counting.flows.get('LN-SQL-RACE')?.size).toBe(1);
+      expect(await h.signing.find({ businessNo: 'LN-SQL-RACE' })).toHaveLength(1);
+    });
+
     it('a funder-funded loan waits for the funder and completes on signAsFunder', async () => {
       const record = await h.signing.sign(
         request({ businessNo: 'LN-SQL-FUNDER', funding: 'funder', funder: FUNDER }, [versions.loan]),
@@ -290,11 +340,36 @@ for (const backend of backends) {
 describe.skipIf(noPostgres !== undefined)('two runtimes on one PostgreSQL schema, signing concurrently', () => {
   const twoSchema = `signing2_${randomBytes(4).toString('hex')}`;
   const persistences: Persistence[] = [];
+  const dropAfter = [twoSchema];
   afterAll(async () => {
     for (const p of persistences) await p.close();
     const pool = new pg.Pool({ connectionString: url, max: 1 });
-    await pool.query(`DROP SCHEMA IF EXISTS "${twoSchema}" CASCADE`);
+    for (const name of dropAfter) await pool.query(`DROP SCHEMA IF EXISTS "${name}" CASCADE`);
     await pool.end();
+  });
+
+  it('200 concurrent sign() calls across both instances: one content wins, one record, one verification', async () => {
+    const raceSchema = `signing_race_${randomBytes(4).toString('hex')}`;
+    const both = [
+      await postgresPersistence({ connectionString: url, schema: raceSchema }),
+      await postgresPersistence({ connectionString: url, schema: raceSchema }),
+    ];
+    persistences.push(...both);
+    const checks: string[] = [];
+    const counting = countingVendor();
+    const shared = { vendor: counting.vendor, documents: createMemoryDocumentStore(), identityChecks: checks };
+    const [a, b] = both.map((p) => host(p, shared)) as [Host, Host];
+    const versions = await approveTemplates(a);
+    dropAfter.push(raceSchema);
+    const outcomes = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => signWithAmount(i % 4 < 2 ? a : b, 'LN-PG-RACE', i % 2, [versions.loan])),
+    );
+    const record = expectOneContentWon(outcomes);
+    expect(checks).toHaveLength(1);
+    const [done] = await runUntil([a.runtime, b.runtime], a, [record.id]);
+    expect(done!.failure).toBeNull();
+    expect(counting.flows.get('LN-PG-RACE')?.size).toBe(1);
+    expect(await b.signing.find({ businessNo: 'LN-PG-RACE' })).toHaveLength(1);
   });
 
   it('20 signings: each COMPLETED exactly once, one vendor flow each', async () => {

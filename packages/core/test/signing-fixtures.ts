@@ -7,6 +7,7 @@ import {
   type SigningSceneInput,
   type SigningVendor,
   type SignRequest,
+  type SigningServiceOptions,
   type TemplateDefinitionInput,
   type VerifyPdf,
   createRuntime,
@@ -89,6 +90,8 @@ export interface SetupOptions {
   wrapPersistence?: (persistence: Persistence) => Persistence;
   /** Templates to leave un-approved (DRAFT). */
   draft?: string[];
+  /** Answers real-name checks instead of the default (every call is still counted in `verifierCalls`). */
+  identityVerifier?: IdentityVerifier;
 }
 
 export async function setupSigning(options: SetupOptions = {}) {
@@ -121,6 +124,7 @@ export async function setupSigning(options: SetupOptions = {}) {
   const identityVerifier: IdentityVerifier = {
     async check(person) {
       verifierCalls.push(person.idNumber);
+      if (options.identityVerifier) return options.identityVerifier.check(person);
       return options.unverified ? { verified: false } : { verified: true, method: 'three-element', verifiedAt: 1 };
     },
   };
@@ -132,6 +136,24 @@ export async function setupSigning(options: SetupOptions = {}) {
     scenes: [UI_LOAN_SCENE],
     templateCodes: TEMPLATE_CODES,
   });
+  /** Another host process on the same database, vendor and document store: its own runtime and services. */
+  const anotherInstance = (overrides: Partial<SigningServiceOptions> = {}) => {
+    const otherRuntime = createRuntime({
+      persistence,
+      clock,
+      scheduler: clock,
+      workflows: [...templateWorkflows(), ...signingWorkflows(environment)],
+    });
+    return createSigningService({
+      ...environment,
+      runtime: otherRuntime,
+      templates: createTemplateService({ runtime: otherRuntime, documents, approvalLevels: LEVELS }),
+      identityVerifier,
+      scenes: [UI_LOAN_SCENE],
+      templateCodes: TEMPLATE_CODES,
+      ...overrides,
+    });
+  };
   const events: DomainEvent[] = [];
   runtime.onEvent((event) => void events.push(event));
 
@@ -195,6 +217,7 @@ export async function setupSigning(options: SetupOptions = {}) {
     events,
     versions,
     verifierCalls,
+    anotherInstance,
     drain,
     request,
   };

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, SealflowError, ValidationError } from '../errors.js';
 import { dateInChina, idNumberProblem, mobileProblem } from '../model/values.js';
-import type { Clock } from '../ports/clock.js';
+import { type Clock, type Scheduler, systemScheduler } from '../ports/clock.js';
 import type { PersistenceTransaction } from '../ports/persistence.js';
 import type { DocumentStore } from '../ports/document-store.js';
 import type { RawCallback, IdentityVerifier } from '../ports/signing-vendor.js';
@@ -47,6 +47,7 @@ import {
   verifyEvidence,
 } from './evidence.js';
 import type { SigningGateway } from './gateway.js';
+import { type ClaimOutcome, claimSigningKey, isClaimRace, releaseSigningKey } from './request-claims.js';
 import {
   flowTag,
   type SigningFailure,
@@ -125,6 +126,8 @@ export interface SigningServiceOptions extends SigningEnvironment {
   polling?: { baseMs?: number; maxMs?: number; safetyNetMs?: number };
   /** Defaults to the runtime's clock. */
   clock?: Clock;
+  /** Paces callers waiting for a concurrent identical request being validated in another process; default timers. */
+  scheduler?: Scheduler;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -364,6 +367,12 @@ function parseShape<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   });
 }
 
+/** How long a claimant may take to validate before another request may take the key over. */
+const CLAIM_HOLD_MS = 60_000;
+/** Callers waiting for a claimant in another process check every 25 ms, doubling to 1 s. */
+const CLAIM_POLL_MS = 25;
+const CLAIM_POLL_MAX_MS = 1_000;
+
 export function signingRecordId(scene: string, businessNo: string, attempt: number): string {
   return `sgn_${createHash('sha256').update(`${scene}\u0000${businessNo}`).digest('hex').slice(0, 24)}_${attempt}`;
 }
@@ -373,6 +382,7 @@ export function signingRecordId(scene: string, businessNo: string, attempt: numb
 export function createSigningService(options: SigningServiceOptions): SigningService {
   const { runtime, templates, documents, identityVerifier } = options;
   const clock = options.clock ?? runtime.clock;
+  const scheduler = options.scheduler ?? systemScheduler;
   const keys: CustomerKeys = customerKeys(options.hashKey);
   const scenes = resolveScenes(options.scenes);
   const organizations = options.organizations ?? {};
@@ -503,13 +513,12 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
         maskedIdNumber: maskIdNumber(request.borrower.idNumber),
         idNumberHash: keys.idNumberHash(request.borrower.idNumber),
       },
-      requestFingerprint: keys.fingerprint({
+      requestFingerprint: requestFingerprint({
         businessNo: args.businessNo,
         scene: scene.code,
         funding,
         funder: args.funder,
-        borrower: request.borrower,
-        values: request.values,
+        request,
       }),
       consent,
       identityCheck: null,
@@ -686,16 +695,120 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
     alongside?: (tx: PersistenceTransaction) => Promise<void>,
   ): Promise<SigningRecord> {
     const { recordId } = planned.input;
-    await runtime.start(SIGNING_WORKFLOW, {
+    const state = await runtime.start(SIGNING_WORKFLOW, {
       id: recordId,
       input: planned.input,
       actor: actorId,
       ifExists: 'return',
       ...(alongside ? { alongside } : {}),
     });
+    // Only after a claim outlived its hold can someone else have started the attempt meanwhile: compare again.
+    const started = state.context as SigningContext;
+    if (started.requestFingerprint !== planned.input.requestFingerprint) {
+      throw duplicateError(started.businessNo, started.scene, recordId);
+    }
     const record = await requireRecord(recordId);
     refuseIfRefused(record, planned.error);
     return record;
+  }
+
+  function requestFingerprint(args: {
+    businessNo: string;
+    scene: string;
+    funding: Funding;
+    funder: FunderRef | null;
+    request: SealedRequest;
+  }): string {
+    return keys.fingerprint({
+      businessNo: args.businessNo,
+      scene: args.scene,
+      funding: args.funding,
+      funder: args.funder,
+      borrower: args.request.borrower,
+      values: args.request.values,
+    });
+  }
+
+  const duplicateError = (businessNo: string, scene: string, recordId: string) =>
+    new ConflictError(
+      'DUPLICATE',
+      `Business number ${businessNo} was already sent for ${scene} with different content (record ${recordId}). Use a new business number, or resign the record.`,
+      { details: { recordId } },
+    );
+
+  /** Attempts being validated by this process, so concurrent callers for the same key share the outcome. */
+  const validating = new Map<string, Promise<SigningRecord>>();
+
+  /**
+   * Claim the attempt's key with the request's fingerprint, then validate and start the attempt — once, however many
+   * callers ask for the key at the same time, in this process or another. The content that claimed the key first
+   * wins; any other content is a DUPLICATE. Callers with the same content wait for the claimant and get its record
+   * (or its refusal); only the claimant validates, so the real-name verifier is asked once.
+   */
+  async function startOnce(
+    key: { recordId: string; scene: string; businessNo: string; attempt: number; fingerprint: string },
+    start: () => Promise<SigningRecord>,
+    existing: () => Promise<SigningRecord>,
+  ): Promise<SigningRecord> {
+    let waitedMs = 0;
+    let pauseMs = CLAIM_POLL_MS;
+    for (;;) {
+      const outcome = await claimKey(key);
+      if (outcome.kind === 'taken') throw duplicateError(key.businessNo, key.scene, key.recordId);
+      if (outcome.kind === 'started') return existing();
+      if (outcome.kind === 'claimed') {
+        const run = start().catch(async (error: unknown) => {
+          // Validation could not finish (a refusal has started its FAILED attempt, which keeps the key): give the
+          // key up for the next request rather than make it wait for the hold to expire. The hold covers a failure.
+          await transaction((tx) => releaseSigningKey(tx, key.recordId, key.fingerprint, clock.now())).catch(() => {});
+          throw error;
+        });
+        validating.set(key.recordId, run);
+        try {
+          return await run;
+        } finally {
+          if (validating.get(key.recordId) === run) validating.delete(key.recordId);
+        }
+      }
+      const local = validating.get(key.recordId);
+      if (local) {
+        // The same request, being validated here: its outcome is ours (a refusal is read from the record next).
+        try {
+          await local;
+        } catch (error) {
+          if (!(error instanceof SigningRefusedError)) throw error;
+        }
+        continue;
+      }
+      // Being validated by another process: poll until its attempt starts or its claim expires.
+      if (waitedMs >= CLAIM_HOLD_MS + CLAIM_POLL_MAX_MS) {
+        throw new SealflowError(
+          'SIGNING_IN_PROGRESS',
+          `Business number ${key.businessNo} for ${key.scene} is being validated by another request; ask again shortly.`,
+          { retryable: true, details: { recordId: key.recordId } },
+        );
+      }
+      await new Promise<void>((resolve) => scheduler.schedule(resolve, pauseMs));
+      waitedMs += pauseMs;
+      pauseMs = Math.min(pauseMs * 2, CLAIM_POLL_MAX_MS);
+    }
+  }
+
+  async function claimKey(key: {
+    recordId: string;
+    scene: string;
+    businessNo: string;
+    attempt: number;
+    fingerprint: string;
+  }): Promise<ClaimOutcome> {
+    for (let race = 0; ; race++) {
+      try {
+        return await transaction((tx) => claimSigningKey(tx, { ...key, now: clock.now(), holdMs: CLAIM_HOLD_MS }));
+      } catch (error) {
+        // Someone claimed the key between our read and our write: read again (at most a few times in practice).
+        if (!isClaimRace(error) || race >= 10) throw error;
+      }
+    }
   }
 
   function refuseIfRefused(record: SigningRecord, cause: SealflowError | null = null): void {
@@ -740,42 +853,38 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
       const sealed: SealedRequest = { borrower: request.borrower, values: request.values ?? {} };
       const funder = needsFunder ? (request.funder ?? null) : null;
       const recordId = signingRecordId(scene.code, request.businessNo, 1);
-
-      // Idempotent on (businessNo, scene): the same request again gets the same signing, never a second flow.
-      const existing = await getRecord(recordId);
-      if (existing) {
-        const fingerprint = keys.fingerprint({
-          businessNo: request.businessNo,
-          scene: scene.code,
-          funding,
-          funder,
-          borrower: sealed.borrower,
-          values: sealed.values,
-        });
-        if ((await contextOf(recordId)).requestFingerprint !== fingerprint) {
-          throw new ConflictError(
-            'DUPLICATE',
-            `Business number ${request.businessNo} was already sent for ${scene.code} with different content (record ${recordId}). Use a new business number, or resign the record.`,
-            { details: { recordId } },
-          );
-        }
-        const latest = await latestAttempt(existing);
-        refuseIfRefused(latest);
-        return latest;
-      }
-      const planned = await plan({
-        recordId,
-        scene,
+      const fingerprint = requestFingerprint({
+        businessNo: request.businessNo,
+        scene: scene.code,
         funding,
         funder,
         request: sealed,
-        consent: request.consent,
-        businessNo: request.businessNo,
-        attempt: 1,
-        previousAttemptId: null,
-        actorId: request.actor.id,
       });
-      return startAttempt(planned, request.actor.id);
+
+      // Idempotent on (businessNo, scene): the same request again gets the same signing, never a second flow.
+      return startOnce(
+        { recordId, scene: scene.code, businessNo: request.businessNo, attempt: 1, fingerprint },
+        async () => {
+          const planned = await plan({
+            recordId,
+            scene,
+            funding,
+            funder,
+            request: sealed,
+            consent: request.consent,
+            businessNo: request.businessNo,
+            attempt: 1,
+            previousAttemptId: null,
+            actorId: request.actor.id,
+          });
+          return startAttempt(planned, request.actor.id);
+        },
+        async () => {
+          const latest = await latestAttempt(await requireRecord(recordId));
+          refuseIfRefused(latest);
+          return latest;
+        },
+      );
     },
 
     async signAsFunder(actor, recordId, { sealId }) {
@@ -823,26 +932,38 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
       if (!scene) throw configError(`Scene ${context.scene} is no longer configured.`, { scene: context.scene });
       const attempt = record.attempt + 1;
       const nextId = signingRecordId(scene.code, record.businessNo, attempt);
-      const planned = await plan({
-        recordId: nextId,
-        scene,
-        funding: context.funding,
-        funder: context.funder,
-        request: keys.open<SealedRequest>(context.sealed),
-        consent: context.consent,
-        businessNo: record.businessNo,
-        attempt,
-        previousAttemptId: recordId,
-        actorId: actor.id,
-      });
       // The fingerprint stays the first attempt's: it is what `sign` compares a repeated request with.
-      planned.input = { ...planned.input, requestFingerprint: context.requestFingerprint };
-      return startAttempt(planned, actor.id, async (tx) => {
-        const stored = await signingRecordRepository.get(tx, recordId);
-        if (stored && stored.record.nextAttemptId === null) {
-          await signingRecordRepository.update(tx, stored, { ...stored.record, nextAttemptId: nextId }, clock.now());
-        }
-      });
+      const fingerprint = context.requestFingerprint;
+      return startOnce(
+        { recordId: nextId, scene: scene.code, businessNo: record.businessNo, attempt, fingerprint },
+        async () => {
+          const planned = await plan({
+            recordId: nextId,
+            scene,
+            funding: context.funding,
+            funder: context.funder,
+            request: keys.open<SealedRequest>(context.sealed),
+            consent: context.consent,
+            businessNo: record.businessNo,
+            attempt,
+            previousAttemptId: recordId,
+            actorId: actor.id,
+          });
+          planned.input = { ...planned.input, requestFingerprint: fingerprint };
+          return startAttempt(planned, actor.id, async (tx) => {
+            const stored = await signingRecordRepository.get(tx, recordId);
+            if (stored && stored.record.nextAttemptId === null) {
+              await signingRecordRepository.update(
+                tx,
+                stored,
+                { ...stored.record, nextAttemptId: nextId },
+                clock.now(),
+              );
+            }
+          });
+        },
+        async () => latestAttempt(await requireRecord(nextId)),
+      );
     },
 
     get: getRecord,
