@@ -22,6 +22,8 @@ export type SealflowErrorCode =
   | 'PERSISTENCE_FAILURE'
   | 'ADAPTER_FAILURE'
   | 'EFFECT_FAILED'
+  | 'EFFECT_TIMEOUT'
+  | 'VENDOR_TIMEOUT'
   | (string & {});
 
 export interface SealflowErrorOptions {
@@ -104,6 +106,17 @@ export class SnapshotError extends SealflowError {
 export class AdapterError extends SealflowError {
   constructor(message: string, options: SealflowErrorOptions = {}) {
     super('ADAPTER_FAILURE', message, { retryable: true, ...options });
+  }
+}
+
+/**
+ * Work that did not finish in the time it was given: an effect (`EFFECT_TIMEOUT`) or one vendor call
+ * (`VENDOR_TIMEOUT`). Always retryable: the work may well have happened, so it is tried again with the same
+ * idempotency key, which makes a repeat harmless. `details.timeoutMs` says what the limit was.
+ */
+export class TimeoutError extends SealflowError {
+  constructor(code: 'EFFECT_TIMEOUT' | 'VENDOR_TIMEOUT', message: string, options: SealflowErrorOptions = {}) {
+    super(code, message, { ...options, retryable: true });
   }
 }
 

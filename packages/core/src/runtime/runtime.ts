@@ -70,8 +70,16 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Default retry policy for effects; each effect may override parts of it. */
   retry?: Partial<RetryPolicy>;
-  /** How long a claimed effect or timer belongs to this process before another may take it (default 60 s). */
+  /**
+   * How long a claimed effect or timer belongs to this process before another may take it (default 60 s). Keep it
+   * longer than the longest effect timeout, or a second worker re-runs effects the first is still waiting for.
+   */
   leaseMs?: number;
+  /**
+   * How long one attempt of an effect may run before it counts as a retryable `EFFECT_TIMEOUT`, unless the effect
+   * sets its own `timeoutMs` (default: 30 s, or half of `leaseMs` when that is shorter). Must be below `leaseMs`.
+   */
+  effectTimeoutMs?: number;
   /** Random source for jitter; tests pass a fixed one. */
   random?: () => number;
 }
@@ -185,6 +193,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     if (definitions.has(definition.id)) throw new TypeError(`workflow '${definition.id}' is registered twice`);
     definitions.set(definition.id, definition);
   }
+  const leaseMs = options.leaseMs ?? 60_000;
+  const effectTimeoutMs = options.effectTimeoutMs ?? Math.min(30_000, Math.floor(leaseMs / 2));
+  checkTimeouts(leaseMs, effectTimeoutMs, options.workflows);
   const eventHandlers = new Set<DomainEventHandler>();
   const workers = new Set<Worker>();
 
@@ -481,7 +492,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     clock,
     scheduler,
     logger,
-    leaseMs: options.leaseMs ?? 60_000,
+    leaseMs,
+    effectTimeoutMs,
     retry: { ...DEFAULT_RETRY, ...options.retry },
     random: options.random ?? Math.random,
     definitionOf: (workflowId: string, machineId: string) => definitionFor({ id: workflowId, machineId }),
@@ -551,4 +563,34 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     },
   };
   return runtime;
+}
+
+/**
+ * An effect that may run longer than its claim's lease would be taken over by another worker while this one still
+ * waits for it, so every timeout must end before the lease does; refused when the runtime is created, not when the
+ * first slow effect runs.
+ */
+function checkTimeouts(leaseMs: number, effectTimeoutMs: number, workflows: readonly WorkflowDefinition[]): void {
+  const positive = (ms: unknown) => typeof ms === 'number' && Number.isFinite(ms) && ms > 0;
+  if (!positive(leaseMs)) {
+    throw new ValidationError(`leaseMs must be a positive number of milliseconds, got ${String(leaseMs)}.`);
+  }
+  const problems: string[] = [];
+  const check = (what: string, ms: unknown) => {
+    if (!positive(ms)) problems.push(`${what} must be a positive number of milliseconds, got ${String(ms)}`);
+    else if ((ms as number) >= leaseMs) problems.push(`${what} (${ms} ms) is not shorter than leaseMs (${leaseMs} ms)`);
+  };
+  check('effectTimeoutMs', effectTimeoutMs);
+  for (const workflow of workflows) {
+    for (const [name, effect] of Object.entries(workflow.effects)) {
+      if (effect.timeoutMs !== undefined)
+        check(`effect '${name}' of workflow '${workflow.id}' timeoutMs`, effect.timeoutMs);
+    }
+  }
+  if (problems.length) {
+    throw new ValidationError(
+      `Effect timeouts do not fit the lease: ${problems.join('; ')}. Shorten the timeout or raise leaseMs above it.`,
+      { details: { problems, leaseMs } },
+    );
+  }
 }

@@ -18,6 +18,12 @@ export interface EffectContext {
   attempt: number;
   clock: Clock;
   logger: Logger;
+  /**
+   * Aborted when the effect's timeout passes (its reason is the `EFFECT_TIMEOUT` error). The worker stops waiting
+   * at that moment and schedules a retry with the same idempotency key; hand the signal to every call that takes
+   * one (vendor calls, `fetch`) so the abandoned attempt stops too instead of running on unobserved.
+   */
+  signal: AbortSignal;
 }
 
 /** An error as it is stored and fed back to a workflow: no stack, no cause chain, message already masked. */
@@ -57,6 +63,13 @@ export interface EffectDefinition<Params = any, Output = any> {
    */
   onFailed?: (error: SerializedError, params: Params) => EventObject | null;
   retry?: Partial<RetryPolicy>;
+  /**
+   * How long one attempt may run, in ms, before the worker gives up on it: the attempt fails with the retryable
+   * `EFFECT_TIMEOUT` (so it is retried, with the same idempotency key, under `retry`) and its result, should it
+   * still arrive, is dropped. Default: the runtime's `effectTimeoutMs`. Must be shorter than the runtime's
+   * `leaseMs`, so no other worker takes the effect over while this one is still waiting for it.
+   */
+  timeoutMs?: number;
 }
 
 /** Turns a snapshot written by version `from` into one that version `from + 1` can restore. */
