@@ -55,9 +55,11 @@ describe.skipIf(skip !== undefined)('several runtimes on one PostgreSQL database
   it(`drives ${WORKFLOWS} workflows through ${INSTANCES} instances, one killed mid-way, exactly once`, async () => {
     const persistence = await postgresPersistence({ pool, schema });
     const starter = createRuntime({ persistence, workflows: [relayWorkflow(pool, schema, 'starter')] });
-    // Instance 0 is slow, so it is certainly in the middle of calls when it is killed.
+    // Instance 0 never finishes a call, so it is certainly in the middle of calls when it is killed.
     const instances = await Promise.all(
-      Array.from({ length: INSTANCES }, (_, i) => startInstance(`instance-${i}`, i === 0 ? 400 : 20)),
+      Array.from({ length: INSTANCES }, (_, i) =>
+        startInstance(`instance-${i}`, i === 0 ? Number.POSITIVE_INFINITY : 20),
+      ),
     );
     for (let i = 0; i < WORKFLOWS; i += 50) {
       await Promise.all(
@@ -65,13 +67,21 @@ describe.skipIf(skip !== undefined)('several runtimes on one PostgreSQL database
       );
     }
 
-    // Kill one instance once the work is well under way, while it holds claims.
+    // Kill one instance once the work is well under way and it has started calls (which it never finishes).
     const victim = instances[0]!;
+    const victimAttempts = () =>
+      count(`SELECT count(*) AS n FROM $schema.vendor_attempts WHERE instance = 'instance-0'`);
     for (let waited = 0; waited < 60_000; waited += 50) {
-      if ((await count('SELECT count(*) AS n FROM $schema.vendor_calls')) >= WORKFLOWS / 2) break;
+      if (
+        (await count('SELECT count(*) AS n FROM $schema.vendor_calls')) >= WORKFLOWS / 2 &&
+        (await victimAttempts()) > 0
+      )
+        break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
+    const exited = new Promise((resolve) => victim.once('exit', resolve));
     victim.kill('SIGKILL');
+    await exited;
 
     const deadline = Date.now() + 150_000;
     while (Date.now() < deadline) {
@@ -95,9 +105,19 @@ describe.skipIf(skip !== undefined)('several runtimes on one PostgreSQL database
     ).toBe(0);
     expect(await count(`SELECT count(*) AS n FROM $schema.sealflow_outbox WHERE status <> 'done'`)).toBe(0);
     expect(await count('SELECT count(*) AS n FROM $schema.sealflow_timers')).toBe(0);
-    // The kill interrupted calls in flight (more attempts than keys), and the survivors re-ran them with the same keys.
-    const attempts = await count('SELECT count(*) AS n FROM $schema.vendor_attempts');
-    expect(attempts).toBeGreaterThan(2 * WORKFLOWS);
+    // The killed instance had calls in flight, and the survivors re-ran every one of them with the same key.
+    const interrupted = await count(
+      `SELECT count(DISTINCT key) AS n FROM $schema.vendor_attempts WHERE instance = 'instance-0'`,
+    );
+    expect(interrupted).toBeGreaterThan(0);
+    expect(
+      await count(
+        `SELECT count(DISTINCT a.key) AS n FROM $schema.vendor_attempts a
+         WHERE a.instance = 'instance-0'
+           AND EXISTS (SELECT 1 FROM $schema.vendor_attempts b WHERE b.key = a.key AND b.instance <> 'instance-0')
+           AND EXISTS (SELECT 1 FROM $schema.vendor_calls c WHERE c.key = a.key)`,
+      ),
+    ).toBe(interrupted);
     const instancesThatWorked = await count('SELECT count(DISTINCT instance) AS n FROM $schema.vendor_attempts');
     expect(instancesThatWorked).toBe(INSTANCES);
     // Audit chains of a sample of workflows verify.

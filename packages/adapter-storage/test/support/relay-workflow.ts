@@ -47,7 +47,11 @@ export async function createVendorTables(pool: pg.Pool, schema: string): Promise
   );
 }
 
-/** `workMs`: how long a call takes at most; a slow instance is sure to be mid-call when it is killed. */
+/**
+ * `workMs`: how long a call takes at most. `Infinity` makes every call of this instance hang (a process stuck in
+ * vendor calls): whatever it has claimed when it is killed was certainly in flight, and only other instances finish
+ * anything.
+ */
 export function relayWorkflow(pool: pg.Pool, schema: string, instance: string, workMs = 20) {
   const vendorCall = (effect: string) => ({
     async run(_params: unknown, context: { workflowId: string; idempotencyKey: string }) {
@@ -55,7 +59,8 @@ export function relayWorkflow(pool: pg.Pool, schema: string, instance: string, w
         context.idempotencyKey,
         instance,
       ]);
-      // Work that takes a while, so a killed instance dies in the middle of some calls.
+      // A stuck call ignores its abort signal, as a vendor SDK without cancellation would.
+      if (!Number.isFinite(workMs)) await new Promise(() => {});
       await new Promise((resolve) => setTimeout(resolve, Math.random() * workMs));
       await pool.query(
         `INSERT INTO "${schema}".vendor_calls (key, workflow_id, effect) VALUES ($1, $2, $3) ON CONFLICT (key) DO NOTHING`,
