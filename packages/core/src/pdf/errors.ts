@@ -1,8 +1,9 @@
 /**
- * Errors of PDF inspection and rendering. All are `ValidationError`s (the input is at fault, retrying will not help)
- * with their own stable code, so hosts can tell a broken template from a value that does not fit.
+ * Errors of PDF inspection and rendering. Those about the input are `ValidationError`s (retrying will not help) with
+ * their own stable code, so hosts can tell a broken template from a value that does not fit. One is about sealflow
+ * itself: `PdfUpdateInconsistentError`, raised instead of emitting a PDF whose update would not read back.
  */
-import { ValidationError } from '../errors.js';
+import { SealflowError, ValidationError } from '../errors.js';
 
 export type PdfInvalidReason = 'not-pdf' | 'truncated' | 'encrypted' | 'no-pages';
 
@@ -69,6 +70,32 @@ export class UnknownFieldError extends ValidationError {
       {
         details: { field },
       },
+    );
+  }
+}
+
+export type PdfUpdateProblem = 'duplicate' | 'out-of-range' | 'not-in-template' | 'changed-template';
+
+const PDF_UPDATE_PROBLEM: Record<PdfUpdateProblem, string> = {
+  duplicate: 'would be written twice, so readers would pick one copy and lose the other',
+  'out-of-range': "is outside the update's /Size",
+  'not-in-template': 'would replace an object the template does not have',
+  'changed-template': 'was created in memory while the template was prepared',
+};
+
+/**
+ * The renderer's own consistency check failed: the incremental update it was about to return would reuse or invent
+ * an object number, which makes viewers show nothing (or the wrong object) where values were placed. The PDF is not
+ * returned, so nothing broken reaches signing. Not the caller's fault, and retrying gives the same result.
+ */
+export class PdfUpdateInconsistentError extends SealflowError {
+  override readonly code = 'PDF_UPDATE_INCONSISTENT' as const;
+
+  constructor(objectNumber: number, problem: PdfUpdateProblem) {
+    super(
+      'PDF_UPDATE_INCONSISTENT',
+      `sealflow refused to emit a broken PDF: object ${objectNumber} ${PDF_UPDATE_PROBLEM[problem]}. This is a sealflow bug, not a problem with the values: report it with the template PDF. Meanwhile, re-saving the template (e.g. "qpdf in.pdf out.pdf") and preparing it again may avoid it.`,
+      { details: { objectNumber, problem } },
     );
   }
 }

@@ -9,6 +9,7 @@
  */
 import type { PDFObject } from 'pdf-lib';
 import { PDFName, PDFNumber, PDFRawStream, PDFRef } from 'pdf-lib';
+import { PdfUpdateInconsistentError } from './errors.js';
 import type { LastXref } from './load.js';
 
 export type UpdatedObject =
@@ -34,6 +35,7 @@ export function appendIncrementalUpdate(
   trailer: TrailerEntries,
   nextObjectNumber: number,
 ): Uint8Array {
+  assertUniqueObjectNumbers(objects, nextObjectNumber);
   const lastByte = template[template.length - 1];
   const separator = lastByte === 0x0a || lastByte === 0x0d ? '' : '\n';
   // Each object as text (one toString walk; pdf-lib's sizeInBytes + copyBytesInto walk every dict twice and copy
@@ -92,6 +94,21 @@ export function appendIncrementalUpdate(
   }
   out.set(tail, at);
   return out;
+}
+
+/**
+ * An update lists each object once, below its /Size. A number listed twice leaves each reader to pick one of the
+ * copies (poppler took a dictionary that was meant to be a font, and the values vanished while signatures still
+ * verified), so the writer refuses rather than emit it. One Set over the ~80 objects of a render: microseconds.
+ */
+function assertUniqueObjectNumbers(objects: readonly UpdatedObject[], nextObjectNumber: number): void {
+  const seen = new Set<number>();
+  for (const o of objects) {
+    const n = o.ref.objectNumber;
+    if (seen.has(n)) throw new PdfUpdateInconsistentError(n, 'duplicate');
+    if (n < 1 || n >= nextObjectNumber) throw new PdfUpdateInconsistentError(n, 'out-of-range');
+    seen.add(n);
+  }
 }
 
 const STREAM_FOOTER = '\nendstream\nendobj\n';

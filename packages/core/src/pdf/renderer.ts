@@ -25,7 +25,7 @@ import {
   type PDFPageLeaf,
 } from 'pdf-lib';
 import { ValidationError } from '../errors.js';
-import { UnknownFieldError, ValueTooLongError } from './errors.js';
+import { PdfUpdateInconsistentError, UnknownFieldError, ValueTooLongError } from './errors.js';
 import { CjkFont, defaultCjkFont } from './font.js';
 import { appendIncrementalUpdate, type UpdatedObject } from './incremental-writer.js';
 import { type Alignment, type BoxSpec, type Layout, layoutText, num, textOperators } from './layout.js';
@@ -126,12 +126,21 @@ export async function prepareTemplate(source: PdfSource, options: PrepareOptions
   const font = options.font ? CjkFont.parse(options.font) : defaultCjkFont();
   const fields = collectTextFields(doc);
   const blanks = collectBlanks(doc, options.blanks ?? [], fields);
+  // Renders number their new objects from the template's /Size; an object created in memory while preparing would
+  // take the same number as the first of them.
+  if (doc.context.largestObjectNumber >= lastXref.size) {
+    throw new PdfUpdateInconsistentError(doc.context.largestObjectNumber, 'changed-template');
+  }
   return new Template(bytes.slice(), doc, lastXref, font, fields, blanks, options);
 }
 
 function collectTextFields(doc: PDFDocument): Map<string, PreparedField> {
   const out = new Map<string, PreparedField>();
-  const acroDa = doc.catalog.getAcroForm()?.dict.lookupMaybe(PDFName.of('DA'), PDFString, PDFHexString)?.decodeText();
+  // Ghostscript, Word and WPS exports have no AcroForm, and pdf-lib's getForm() would create one in memory: an
+  // object the file does not have, which renders would then write under a number they also give to the font.
+  const acroForm = doc.catalog.getAcroForm();
+  if (!acroForm) return out;
+  const acroDa = acroForm.dict.lookupMaybe(PDFName.of('DA'), PDFString, PDFHexString)?.decodeText();
   for (const field of doc.getForm().getFields()) {
     if (!(field instanceof PDFTextField)) continue;
     const acro = field.acroField;
@@ -361,6 +370,13 @@ class Template implements PreparedTemplate {
     }
 
     objects.push(...this.fontObjects(docFont, fontRefs));
+    // A rewritten dict must be one the template has; new objects are numbered from its /Size (the writer checks
+    // that no number is used twice).
+    for (const ref of patches.keys()) {
+      if (ref.objectNumber >= this.lastXref.size) {
+        throw new PdfUpdateInconsistentError(ref.objectNumber, 'not-in-template');
+      }
+    }
     const trailer = context.trailerInfo;
     return appendIncrementalUpdate(
       this.templateBytes,
