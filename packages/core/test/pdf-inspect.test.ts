@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { PdfInvalidError, inspectPdf } from '../src/pdf/index.js';
 import { ValidationError } from '../src/errors.js';
 import { CONTRACT_TEMPLATE_PDF, CONTRACT_VALUES_JSON } from '../../../fixtures/paths.js';
+import { hasTool } from './pdf-tools.js';
 
 const FIXTURE = CONTRACT_TEMPLATE_PDF;
 const VALUES = CONTRACT_VALUES_JSON;
@@ -20,14 +21,8 @@ const fixtureFields = JSON.parse(readFileSync(VALUES, 'utf8')).fields as {
   height: number;
 }[];
 
-function hasTool(name: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${name}`]);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const pdftotext = hasTool('pdftotext', "the comparison of keyword boxes with pdftotext's word boxes");
+const qpdf = hasTool('qpdf', 'the check that a PDF encrypted by qpdf is refused');
 
 async function expectPdfInvalid(bytes: Uint8Array, reason: string, message: RegExp): Promise<void> {
   const error = await inspectPdf(bytes).then(
@@ -98,28 +93,31 @@ describe('inspectPdf on the contract fixture', () => {
     expect((await inspectPdf(chunks())).sha256).toBe(fromBytes.sha256);
   });
 
-  it('finds Chinese headings where poppler places them', async () => {
-    const keywords = ['第一条', '借款金额与用途', '出借人（甲方）', '个人消费借款合同', 'Minim'];
-    const result = await inspectPdf(template, { keywords });
+  const headings = ['第一条', '借款金额与用途', '出借人（甲方）', '个人消费借款合同', 'Minim'];
+
+  it('finds Chinese headings, each where it is printed', async () => {
+    const result = await inspectPdf(template, { keywords: headings });
     const heading = result.keywordHits.find((h) => h.keyword === '第一条' && h.page === 0);
     expect(heading).toBeDefined();
     expect(result.keywordHits.filter((h) => h.keyword === '个人消费借款合同')).toHaveLength(8); // the running header
     expect(result.keywordHits.some((h) => h.keyword === '出借人（甲方）' && h.page === 0)).toBe(true);
     expect(result.keywordHits.some((h) => h.keyword === 'Minim' && h.page === 0)).toBe(true);
-    if (!hasTool('pdftotext')) {
-      console.warn('pdftotext not installed: keyword boxes checked for presence only');
-      return;
-    }
+  });
+
+  it.skipIf(!pdftotext)("places keyword boxes where poppler's pdftotext -bbox places the words", async () => {
+    const result = await inspectPdf(template, { keywords: headings });
     // pdftotext -bbox gives word boxes with y measured from the top of the page.
     const bbox = execFileSync('pdftotext', ['-bbox', '-f', '1', '-l', '1', FIXTURE, '-']).toString();
     for (const keyword of ['第一条', '借款金额与用途', '个人消费借款合同']) {
       const m = new RegExp(`xMin="([\\d.]+)" yMin="([\\d.]+)" xMax="([\\d.]+)" yMax="([\\d.]+)">${keyword}`).exec(bbox);
       const hit = result.keywordHits.find((h) => h.keyword === keyword && h.page === 0);
-      if (!m || !hit) continue;
-      expect(hit.x).toBeCloseTo(Number(m[1]), 0);
-      expect(hit.x + hit.width).toBeCloseTo(Number(m[3]), 0);
-      expect(hit.y).toBeCloseTo(841.89 - Number(m[4]), 0);
-      expect(hit.y + hit.height).toBeCloseTo(841.89 - Number(m[2]), 0);
+      expect(m, `pdftotext prints "${keyword}" as one word on page 1`).not.toBeNull();
+      expect(hit, `inspectPdf finds "${keyword}" on page 1`).toBeDefined();
+      const [xMin, yMin, xMax, yMax] = m!.slice(1, 5).map(Number) as [number, number, number, number];
+      expect(hit!.x).toBeCloseTo(xMin, 0);
+      expect(hit!.x + hit!.width).toBeCloseTo(xMax, 0);
+      expect(hit!.y).toBeCloseTo(841.89 - yMax, 0);
+      expect(hit!.y + hit!.height).toBeCloseTo(841.89 - yMin, 0);
     }
   });
 
@@ -166,7 +164,7 @@ describe('inspectPdf rejects unusable files', () => {
     expect((await inspectPdf(tinyPdf())).pageCount).toBe(1);
   });
 
-  it.skipIf(!hasTool('qpdf'))('encrypted: made by qpdf --encrypt', async () => {
+  it.skipIf(!qpdf)('encrypted: made by qpdf --encrypt', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sealflow-'));
     const out = join(dir, 'encrypted.pdf');
     execFileSync('qpdf', ['--encrypt', 'user', 'owner', '256', '--', FIXTURE, out]);
@@ -179,5 +177,3 @@ describe('inspectPdf rejects unusable files', () => {
     await expectPdfInvalid(empty, 'no-pages', /no pages/);
   });
 });
-
-if (!hasTool('qpdf')) console.warn('qpdf not installed: skipping the qpdf-encrypted case (apt-get install -y qpdf)');

@@ -2,6 +2,8 @@ export {
   GlyphMissingError,
   PdfInvalidError,
   type PdfInvalidReason,
+  PdfUpdateInconsistentError,
+  type PdfUpdateProblem,
   UnknownFieldError,
   ValueTooLongError,
 } from './errors.js';
