@@ -3,32 +3,53 @@
  * display. These helpers are the one place that decides what "masked" means.
  */
 
-const ID_NUMBER = /(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])/g;
-const MOBILE = /(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)/g;
+// 18-character numbers (GB 11643) and the 15-digit numbers issued before 1999: region kept, birth date hidden.
+const ID_NUMBER = /(?<![0-9A-Za-z])(\d{6})(?:\d{8}\d{3}([\dXx])|\d{5}(\d{4}))(?![0-9A-Za-z])/g;
+// A mainland mobile, also written with +86 / 0086 / 86 in front or grouped 3-4-4 with spaces or dashes.
+const MOBILE = /(?<![\d+])((?:\+|00)?86[- ]?)?(1[3-9]\d)[- ]?\d{4}[- ]?(\d{4})(?!\d)/g;
 
-/** 110101********1234 — keeps the region and the last four, as Chinese banks print it. */
-export function maskIdNumber(value: string): string {
-  if (value.length < 8) return '*'.repeat(value.length);
-  return value.slice(0, 6) + '*'.repeat(value.length - 10) + value.slice(-4);
+/** Text of anything a caller may pass where a string is expected, without calling a user-defined `toString`. */
+function plainText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return '';
 }
 
-/** 138****5678 */
+/**
+ * 110101********1234 — keeps the region and the last four, as Chinese banks print it (110101*****1234 for the old
+ * 15-digit numbers). Anything shorter than 15 characters is not an ID number one could recognise by its ends, so it is
+ * masked whole rather than shown mostly in clear.
+ */
+export function maskIdNumber(value: string): string {
+  const text = plainText(value);
+  if (text.length < 15) return '*'.repeat(text.length);
+  return text.slice(0, 6) + '*'.repeat(text.length - 10) + text.slice(-4);
+}
+
+/** 138****5678 (+86*******5678 with a country code); anything shorter than a mobile is masked whole. */
 export function maskMobile(value: string): string {
-  if (value.length < 7) return '*'.repeat(value.length);
-  return value.slice(0, 3) + '*'.repeat(value.length - 7) + value.slice(-4);
+  const text = plainText(value);
+  if (text.length < 11) return '*'.repeat(text.length);
+  return text.slice(0, 3) + '*'.repeat(text.length - 7) + text.slice(-4);
 }
 
 /** 张* / 欧阳** / J*** — keeps only the first character. */
 export function maskName(value: string): string {
-  const chars = Array.from(value);
+  const chars = Array.from(plainText(value));
   return chars.length <= 1 ? '*' : chars[0] + '*'.repeat(chars.length - 1);
 }
 
 /** Mask ID numbers and mobiles wherever they appear inside free text (error messages, vendor replies). */
 export function maskText(text: string): string {
-  return text
-    .replace(ID_NUMBER, (_m, head: string, tail: string) => `${head}********${tail.slice(-4)}`)
-    .replace(MOBILE, (_m, head: string, tail: string) => `${head}****${tail}`);
+  // Mobiles first: a +86/0086 prefix would otherwise make a mobile look like a 15-digit ID number.
+  return plainText(text)
+    .replace(
+      MOBILE,
+      (_m, prefix: string | undefined, head: string, tail: string) => `${prefix ?? ''}${head}****${tail}`,
+    )
+    .replace(ID_NUMBER, (match: string, head: string, check: string | undefined, old: string | undefined) =>
+      check !== undefined ? `${head}********${match.slice(-4)}` : `${head}*****${old}`,
+    );
 }
 
 const NAME_KEYS = /(^|_)(name|fullname|realname|signername|customername|borrowername|contactname)$/i;

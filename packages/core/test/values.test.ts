@@ -17,6 +17,7 @@ import {
   mobileSchema,
   moneySchema,
   parseIdNumber,
+  PROVINCE_NAMES,
   parseMoneyToFen,
   withCreditCodeCheckChar,
   withIdNumberCheckChar,
@@ -70,6 +71,24 @@ describe('resident ID number', () => {
     expectValidationError(() => assertIdNumber('11010119900307A23X'), /18 characters/);
   });
 
+  it('rejects a region code that is no province (GB/T 2260), check digit or not', () => {
+    for (const region of ['000000', '190101', '290101', '991231', '720101']) {
+      expectValidationError(() => assertIdNumber(makeId(region, '19900307', '123')), /no province code/);
+    }
+    for (const province of Object.keys(PROVINCE_NAMES)) {
+      expect(isIdNumber(makeId(`${province}0101`, '19900307', '123'))).toBe(true);
+    }
+  });
+
+  it('refuses anything that is not a string with a typed, masked error', () => {
+    for (const value of [null, undefined, 12345678, 110101199003071234n, {}, ['1'], Symbol('id')]) {
+      expectValidationError(() => assertIdNumber(value as never), /18 characters/);
+    }
+    // 8–9 characters used to break the mask itself.
+    expectValidationError(() => assertIdNumber('11010119'), /\*{8} must be 18 characters/, '11010119');
+    expectValidationError(() => assertIdNumber('110101199'), /\*{9} must be 18 characters/, '110101199');
+  });
+
   it('rejects impossible and future birth dates', () => {
     expectValidationError(() => assertIdNumber(makeId('110101', '19900230', '123')), /impossible birth date/);
     expectValidationError(() => assertIdNumber(makeId('110101', '18991231', '123')), /impossible birth date/);
@@ -101,14 +120,14 @@ describe('resident ID number', () => {
   it('any single-digit change to a valid number is caught (property)', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: 89_999 }),
+        fc.tuple(fc.constantFrom(...Object.keys(PROVINCE_NAMES)), fc.integer({ min: 0, max: 9_999 })),
         fc.date({ min: new Date('1930-01-01'), max: new Date('2020-12-31'), noInvalidDate: true }),
         fc.integer({ min: 0, max: 999 }),
         fc.integer({ min: 0, max: 16 }),
         fc.integer({ min: 1, max: 9 }),
         (region, birth, seq, pos, delta) => {
           const valid = makeId(
-            String(110_000 + region),
+            region[0] + String(region[1]).padStart(4, '0'),
             birth.toISOString().slice(0, 10).replaceAll('-', ''),
             String(seq).padStart(3, '0'),
           );

@@ -56,7 +56,7 @@ export const PROVINCE_NAMES: Readonly<Record<string, string>> = {
 
 /** The check character for the first 17 digits of an ID number. */
 export function idNumberCheckChar(first17: string): string {
-  if (!/^\d{17}$/.test(first17)) {
+  if (typeof first17 !== 'string' || !/^\d{17}$/.test(first17)) {
     throw new ValidationError('The check character needs exactly 17 digits: pass the ID number without its last char.');
   }
   let sum = 0;
@@ -80,9 +80,15 @@ export function idNumberProblem(value: string, options: IdNumberOptions = {}): s
   if (typeof value !== 'string' || !/^\d{17}[\dXx]$/.test(value)) {
     return `ID number ${shown} must be 18 characters: 17 digits and a final digit or X.`;
   }
+  if (!Object.hasOwn(PROVINCE_NAMES, value.slice(0, 2))) {
+    return `ID number ${shown} starts with ${value.slice(0, 2)}, which is no province code (GB/T 2260): check the first two digits against the card.`;
+  }
   const birth = value.slice(6, 14);
   if (!isCalendarDate(birth) || Number(birth.slice(0, 4)) < 1900) {
     return `ID number ${shown} has an impossible birth date in digits 7–14; check them against the card.`;
+  }
+  if (options.today !== undefined && typeof options.today !== 'string') {
+    throw new ValidationError('idNumber options.today must be a date string YYYY-MM-DD.');
   }
   if (options.today !== undefined && toIsoDate(birth) > options.today) {
     return `ID number ${shown} has a birth date after ${options.today}; check digits 7–14.`;
@@ -118,13 +124,20 @@ export function parseIdNumber(value: string, options?: IdNumberOptions): ParsedI
   return {
     birthDate: toIsoDate(value.slice(6, 14)),
     sex: Number(value[16]) % 2 === 1 ? 'male' : 'female',
-    region: { code: value.slice(0, 6), provinceCode, province: PROVINCE_NAMES[provinceCode] },
+    region: {
+      code: value.slice(0, 6),
+      provinceCode,
+      province: Object.hasOwn(PROVINCE_NAMES, provinceCode) ? PROVINCE_NAMES[provinceCode] : undefined,
+    },
   };
 }
 
 /** Full years of age on `date` ('YYYY-MM-DD' or a Date, read in UTC+8). Someone born on 29 Feb ages on 1 Mar. */
 export function ageOn(idNumber: string, date: string | Date): number {
   const { birthDate } = parseIdNumber(idNumber);
+  if (typeof date !== 'string' && !(date instanceof Date)) {
+    throw new ValidationError('ageOn needs a date as YYYY-MM-DD or a Date.');
+  }
   const on = typeof date === 'string' ? date : dateInChina(date);
   if (!/^\d{4}-\d{2}-\d{2}$/.test(on) || !isCalendarDate(on.replaceAll('-', ''))) {
     throw new ValidationError(`ageOn needs a date as YYYY-MM-DD or a Date; got "${on}".`);
@@ -147,9 +160,14 @@ const USCC_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30
 
 /** The check character for the first 17 characters of a credit code. */
 export function creditCodeCheckChar(first17: string): string {
+  if (typeof first17 !== 'string' || first17.length !== 17) {
+    throw new ValidationError(
+      'The check character needs exactly 17 characters: pass the credit code without its last.',
+    );
+  }
   let sum = 0;
   for (let i = 0; i < 17; i++) {
-    const v = USCC_CHARS.indexOf(first17[i] ?? '');
+    const v = USCC_CHARS.indexOf(first17[i]!);
     if (v < 0) throw new ValidationError('A credit code uses only digits and the letters A–Y without I, O, S, V, Z.');
     sum += v * USCC_WEIGHTS[i]!;
   }
@@ -168,9 +186,10 @@ function maskCode(value: string): string {
 }
 
 export function creditCodeProblem(value: string): string | undefined {
-  const shown = maskCode(String(value));
-  if (typeof value !== 'string' || value.length !== 18) {
-    return `Credit code ${shown} must be exactly 18 characters (it has ${String(value).length}).`;
+  if (typeof value !== 'string') return 'A credit code must be text of 18 characters.';
+  const shown = maskCode(value);
+  if (value.length !== 18) {
+    return `Credit code ${shown} must be exactly 18 characters (it has ${value.length}).`;
   }
   if (![...value].every((c) => USCC_CHARS.includes(c))) {
     return `Credit code ${shown} may contain only digits and capital letters A–Y except I, O, S, V and Z.`;
@@ -200,7 +219,7 @@ export const creditCodeSchema = z.string().superRefine((value, ctx) => {
 
 export function mobileProblem(value: string): string | undefined {
   if (typeof value === 'string' && /^1[3-9]\d{9}$/.test(value)) return undefined;
-  return `Mobile number ${maskMobile(String(value))} must be 11 digits starting 13–19, without spaces or +86.`;
+  return `Mobile number ${maskMobile(value)} must be 11 digits starting 13–19, without spaces or +86.`;
 }
 
 export function isMobile(value: string): boolean {
@@ -295,6 +314,7 @@ export const moneySchema = z.union([z.string(), z.number()]).transform((value, c
 // Bank card number (Luhn)
 
 export function luhnValid(digits: string): boolean {
+  if (typeof digits !== 'string' || !/^\d+$/.test(digits)) return false;
   let sum = 0;
   for (let i = 0; i < digits.length; i++) {
     let d = Number(digits[digits.length - 1 - i]);
@@ -315,7 +335,8 @@ function maskCard(digits: string): string {
 
 /** Card numbers may be written in groups ('6222 0212 …'); spaces are ignored. */
 export function bankCardProblem(value: string): string | undefined {
-  const digits = String(value).replace(/ /g, '');
+  if (typeof value !== 'string') return 'A bank card number must be text of 12–19 digits.';
+  const digits = value.replace(/ /g, '');
   const shown = maskCard(digits);
   if (!/^\d{12,19}$/.test(digits)) return `Bank card number ${shown} must be 12–19 digits (spaces allowed).`;
   if (!luhnValid(digits)) return `Bank card number ${shown} fails the Luhn check: a digit is probably mistyped.`;
@@ -356,6 +377,13 @@ function toIsoDate(yyyymmdd: string): string {
 
 /** The calendar date of an instant in China (UTC+8, no daylight saving), as 'YYYY-MM-DD'. */
 export function dateInChina(date: Date): string {
+  if (!(date instanceof Date)) throw new ValidationError('A date must be a Date (read in China time, UTC+8).');
   if (Number.isNaN(date.getTime())) throw new ValidationError('The date is invalid (Invalid Date).');
-  return new Date(date.getTime() + 8 * 3_600_000).toISOString().slice(0, 10);
+  const shifted = new Date(date.getTime() + 8 * 3_600_000);
+  const year = shifted.getUTCFullYear();
+  // Beyond year 9999 (or before year 0) there is no YYYY-MM-DD to give, and toISOString would throw.
+  if (Number.isNaN(year) || year < 0 || year > 9999) {
+    throw new ValidationError('The date is outside the years 0000–9999; pass a real calendar date.');
+  }
+  return shifted.toISOString().slice(0, 10);
 }

@@ -25,6 +25,7 @@ import type {
   SignatureSummary,
   StartFlowParams,
 } from './signing-machine.js';
+import { ownValue } from '../own-property.js';
 
 /** What the host's `verifyPdf` says about one signature; adapter-local's `verifyPdfSignatures` fits as is. */
 export interface PdfSignatureCheck {
@@ -86,7 +87,7 @@ export function resolutionRoot(
 export function valueAt(root: unknown, path: string): unknown {
   let node: unknown = root;
   for (const part of path.split('.')) {
-    node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
+    node = ownValue(node, part);
   }
   return node;
 }
@@ -96,7 +97,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
   const prepared = new Map<string, Promise<PreparedTemplate>>();
 
   const vendor = (vendorId: string): SigningGateway => {
-    const gateway = deps.vendors[vendorId];
+    const gateway = ownValue<SigningGateway>(deps.vendors, vendorId);
     if (!gateway) {
       throw new SealflowError(
         'VENDOR_NOT_CONFIGURED',

@@ -83,6 +83,8 @@ import {
   SIGNING_EVENT_TYPES,
   signingMachine,
 } from './signing-machine.js';
+import { jsonProblem } from '../model/json.js';
+import { ownValue } from '../own-property.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Configuration
@@ -347,7 +349,13 @@ const SignRequestShape = z.object({
   funder: z.object({ id: printable, name: text(100).min(1), creditCode: text(18).min(1) }).optional(),
   // Only the types here: their content is checked with the template values, so a bad one leaves a FAILED record.
   borrower: z.object({ name: text(100), idNumber: text(32), mobile: text(32) }),
-  values: z.record(z.string(), z.unknown()).optional(),
+  // Values are kept in the workflow and fingerprinted as JSON: anything else is refused here, before any record.
+  values: z
+    .custom<Record<string, unknown>>(
+      (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && jsonProblem(v) === undefined,
+      { error: (issue) => jsonProblem(issue.input) ?? 'values must be an object keyed by source name.' },
+    )
+    .optional(),
   consent: z.object({
     at: z.number().int().nonnegative(),
     channel: text(64).min(1),
@@ -412,7 +420,7 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
       ...Object.values(options.routing?.templates ?? {}),
     ];
     for (const id of routed)
-      if (id !== undefined && !options.vendors[id]) problems.push(`routing names unknown vendor "${id}"`);
+      if (id !== undefined && !ownValue(options.vendors, id)) problems.push(`routing names unknown vendor "${id}"`);
     if (problems.length) {
       throw new ValidationError(`The signing service is misconfigured: ${problems.join('; ')}.`, {
         details: { problems },
@@ -424,9 +432,9 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
     new SealflowError('SIGNING_NOT_CONFIGURED', message, { details });
 
   function vendorFor(scene: SigningScene, codes: readonly string[]): string {
-    const byScene = options.routing?.scenes?.[scene.code];
+    const byScene = ownValue<string>(options.routing?.scenes, scene.code);
     if (byScene) return byScene;
-    const byTemplate = [...new Set(codes.flatMap((c) => options.routing?.templates?.[c] ?? []))];
+    const byTemplate = [...new Set(codes.flatMap((c) => ownValue<string>(options.routing?.templates, c) ?? []))];
     if (byTemplate.length > 1) {
       throw configError(
         `Scene ${scene.code} signs its documents as one bundle, but routing sends its templates to ${byTemplate.join(' and ')}. Route the scene instead.`,
@@ -479,9 +487,11 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
     const now = clock.now();
     const signingDate = dateInChina(new Date(now));
     const sceneParties = partiesFor(scene, funding);
-    const codes = scene.documents.map((d) => options.templateCodes?.[scene.code]?.[d.key] ?? d.templateCode);
+    const codes = scene.documents.map(
+      (d) => ownValue<string>(ownValue(options.templateCodes, scene.code), d.key) ?? d.templateCode,
+    );
     const vendorId = vendorFor(scene, codes);
-    const gateway = options.vendors[vendorId]!;
+    const gateway = ownValue<SigningGateway>(options.vendors, vendorId)!;
     const parties: PlannedParty[] = sceneParties.map((party) => ({
       role: party.role,
       kind: party.kind,
@@ -657,7 +667,7 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
 
   function organizationFor(scene: SigningScene, party: SceneParty): OrganizationParty | null {
     if (party.kind !== 'organization' || party.signing !== 'auto') return null;
-    const organization = organizations[party.role];
+    const organization = ownValue<OrganizationParty>(organizations, party.role);
     if (!organization) {
       throw configError(
         `Scene ${scene.code} needs the ${party.role} organisation's name, credit code and seal: add organizations.${party.role}.`,
@@ -1045,7 +1055,7 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
           },
         );
       }
-      const gateway = options.vendors[record.vendor.id];
+      const gateway = ownValue<SigningGateway>(options.vendors, record.vendor.id);
       if (!gateway) throw configError(`Vendor ${record.vendor.id} is not configured.`, { vendorId: record.vendor.id });
       return gateway.signerUrl(record.vendor.flowId, role, {
         idempotencyKey: `${recordId}:url:${role}:${clock.now()}`,
@@ -1053,9 +1063,13 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
     },
 
     async handleVendorCallback(vendorId, callback) {
-      const gateway = options.vendors[vendorId];
-      if (!gateway)
-        throw new NotFoundError(`No signing vendor "${vendorId}" is configured.`, { details: { vendorId } });
+      const gateway = typeof vendorId === 'string' ? ownValue<SigningGateway>(options.vendors, vendorId) : undefined;
+      if (!gateway) {
+        throw new NotFoundError(
+          `No signing vendor "${String(vendorId).slice(0, 64)}" is configured; check the vendor id in the callback URL.`,
+          { details: { vendorId: String(vendorId).slice(0, 64) } },
+        );
+      }
       const event = await gateway.parseCallback(callback);
       const receiptId = createHash('sha256').update(`${vendorId}\u0000${event.eventId}`).digest('hex');
       if (await transaction((tx) => callbackReceipts.get(tx, receiptId))) return { status: 'duplicate' };

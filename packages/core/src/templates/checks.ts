@@ -16,10 +16,48 @@ import {
   moneyProblem,
   parseMoneyToFen,
 } from '../model/values.js';
-import type { DateReference, TemplateCheck, TemplateDefinition, TemplateVariable } from './model.js';
+import { z } from 'zod';
+import {
+  type DateReference,
+  MAX_VALUE_LENGTH,
+  TemplateCheck,
+  type TemplateDefinition,
+  TemplateVariable,
+} from './model.js';
+import { ownValue } from '../own-property.js';
+import { matchesPattern } from './patterns.js';
 
 /** Values keyed by variable key. Amounts are strings of yuan ('188000.00'); dates 'YYYY-MM-DD' or `Date`. */
 export type TemplateValues = Readonly<Record<string, unknown>>;
+
+function requireValues(values: unknown, entryPoint: string): asserts values is TemplateValues {
+  if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+    throw new ValidationError(
+      `${entryPoint} needs the values as an object keyed by variable key, e.g. { loanAmount: '188000.00' }.`,
+      {
+        details: { path: 'values' },
+      },
+    );
+  }
+}
+
+/** The part of a definition an entry point reads, checked again: these functions are public and take plain objects. */
+function checkedPart<T>(schema: z.ZodType<T>, input: unknown, what: string, entryPoint: string): T {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues
+    .slice(0, 5)
+    .map((i) => `${[what, ...i.path].join('.')}: ${i.message}`)
+    .join('; ');
+  throw new ValidationError(`${entryPoint} needs a template definition that passes validateDefinition — ${problems}`, {
+    details: { path: what },
+  });
+}
+
+const VariableList = z.array(TemplateVariable);
+const CheckList = z.array(TemplateCheck);
+const definitionPart = (definition: unknown, key: 'variables' | 'checks') =>
+  definition !== null && typeof definition === 'object' ? (definition as Record<string, unknown>)[key] : undefined;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Taking values from a signing request
@@ -29,13 +67,12 @@ export function resolveValues(
   definition: Pick<TemplateDefinition, 'variables'>,
   request: unknown,
 ): Record<string, unknown> {
+  const variables = checkedPart(VariableList, definitionPart(definition, 'variables'), 'variables', 'resolveValues');
   const values: Record<string, unknown> = {};
-  for (const variable of definition.variables) {
+  for (const variable of variables) {
     if (variable.source === undefined) continue;
     let node: unknown = request;
-    for (const part of variable.source.split('.')) {
-      node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined;
-    }
+    for (const part of variable.source.split('.')) node = ownValue(node, part);
     if (node !== undefined) values[variable.key] = node;
   }
   return values;
@@ -72,9 +109,11 @@ export function valueProblems(
   definition: Pick<TemplateDefinition, 'variables'>,
   values: TemplateValues,
 ): ValueProblem[] {
+  const variables = checkedPart(VariableList, definitionPart(definition, 'variables'), 'variables', 'validateValues');
+  requireValues(values, 'validateValues');
   const problems: ValueProblem[] = [];
-  for (const variable of definition.variables) {
-    const value = values[variable.key];
+  for (const variable of variables) {
+    const value = ownValue(values, variable.key);
     if (isAbsent(value)) {
       if (variable.required) problems.push({ variable: variable.key, message: `${variable.label} is required.` });
       continue;
@@ -91,17 +130,25 @@ export function validateValues(definition: Pick<TemplateDefinition, 'variables'>
   if (problems.length > 0) throw new TemplateValueError(problems);
 }
 
+/** Length in code points, without spelling out a string far beyond the cap. */
+function textLength(text: string): number {
+  return text.length > MAX_VALUE_LENGTH * 2 ? text.length : Array.from(text).length;
+}
+
 function typeProblem(variable: TemplateVariable, value: unknown): string | undefined {
   const rules = variable.validation ?? {};
   const text = typeof value === 'string' ? value : undefined;
+  if (text !== undefined && textLength(text) > MAX_VALUE_LENGTH) {
+    return `is ${textLength(text)} characters long; no value may exceed ${MAX_VALUE_LENGTH}.`;
+  }
   switch (variable.type) {
     case 'text':
     case 'enum': {
       if (text === undefined) return 'must be text.';
-      if (rules.maxLength !== undefined && Array.from(text).length > rules.maxLength) {
-        return `is ${Array.from(text).length} characters long; at most ${rules.maxLength} fit.`;
+      if (rules.maxLength !== undefined && textLength(text) > rules.maxLength) {
+        return `is ${textLength(text)} characters long; at most ${rules.maxLength} fit.`;
       }
-      if (rules.pattern !== undefined && !new RegExp(rules.pattern, 'u').test(text)) {
+      if (rules.pattern !== undefined && !matchesPattern(rules.pattern, text)) {
         return 'does not have the required format.';
       }
       if (rules.enumValues !== undefined && !rules.enumValues.includes(text)) {
@@ -164,7 +211,13 @@ function dateProblem(value: unknown): string | undefined {
 
 /** 'YYYY-MM-DD' (a real calendar day) or a Date read in China time; anything else is undefined. */
 function toIsoDate(value: unknown): string | undefined {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : dateInChina(value);
+  if (value instanceof Date) {
+    try {
+      return dateInChina(value);
+    } catch {
+      return undefined; // Invalid Date, or a year no calendar date can show
+    }
+  }
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return undefined;
   const [y, m, d] = value.split('-').map(Number) as [number, number, number];
   const probe = new Date(Date.UTC(y, m - 1, d));
@@ -209,9 +262,12 @@ export function evaluateChecks(
   values: TemplateValues,
   options: EvaluateChecksOptions,
 ): CheckFailure[] {
+  const checks = checkedPart(CheckList, definitionPart(definition, 'checks'), 'checks', 'evaluateChecks');
+  requireValues(values, 'evaluateChecks');
+  if (typeof options?.now !== 'number') throw new ValidationError('evaluateChecks needs options.now in epoch ms.');
   const today = dateInChina(new Date(options.now));
   const failures: CheckFailure[] = [];
-  definition.checks.forEach((check, index) => {
+  checks.forEach((check, index) => {
     if (!checkPasses(check, values, today)) {
       failures.push({ index, kind: check.kind, variable: check.variable, message: check.message });
     }
@@ -230,12 +286,12 @@ export function assertChecksPass(
 }
 
 function checkPasses(check: TemplateCheck, values: TemplateValues, today: string): boolean {
-  const value = values[check.variable];
+  const value = ownValue(values, check.variable);
   switch (check.kind) {
     case 'required':
       return !isAbsent(value);
     case 'pattern':
-      return typeof value === 'string' && new RegExp(check.pattern, 'u').test(value);
+      return typeof value === 'string' && textLength(value) <= MAX_VALUE_LENGTH && matchesPattern(check.pattern, value);
     case 'ageBetween': {
       if (typeof value !== 'string' || idNumberProblem(value, { today }) !== undefined) return false;
       const age = ageOn(value, today);
@@ -243,7 +299,7 @@ function checkPasses(check: TemplateCheck, values: TemplateValues, today: string
     }
     case 'amountWithin': {
       const amount = fenOf(value);
-      const ceiling = check.maxVariable !== undefined ? fenOf(values[check.maxVariable]) : fenOf(check.max);
+      const ceiling = check.maxVariable !== undefined ? fenOf(ownValue(values, check.maxVariable)) : fenOf(check.max);
       return amount !== undefined && ceiling !== undefined && amount <= ceiling;
     }
     case 'dateNotBefore':
@@ -255,10 +311,17 @@ function checkPasses(check: TemplateCheck, values: TemplateValues, today: string
     }
     case 'equals': {
       if (isAbsent(value)) return false;
-      const other = check.otherVariable !== undefined ? values[check.otherVariable] : check.value;
-      return !isAbsent(other) && String(value) === String(other);
+      const other = check.otherVariable !== undefined ? ownValue(values, check.otherVariable) : check.value;
+      const [a, b] = [comparable(value), comparable(other)];
+      return a !== undefined && b !== undefined && !isAbsent(a) && a === b;
     }
   }
+}
+
+/** Text, numbers and booleans compare by their text; other values (objects, dates) never equal anything. */
+function comparable(value: unknown): string | undefined {
+  const kind = typeof value;
+  return kind === 'string' || kind === 'number' || kind === 'boolean' || kind === 'bigint' ? String(value) : undefined;
 }
 
 function fenOf(value: unknown): number | undefined {
@@ -269,5 +332,5 @@ function fenOf(value: unknown): number | undefined {
 function referenceDate(reference: DateReference, values: TemplateValues, today: string): string | undefined {
   if (reference === 'today') return today;
   if ('date' in reference) return toIsoDate(reference.date);
-  return toIsoDate(values[reference.variable]);
+  return toIsoDate(ownValue(values, reference.variable));
 }

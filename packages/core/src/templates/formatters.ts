@@ -75,8 +75,15 @@ export function parseReplacementRule(input: unknown): ReplacementRule {
 
 export type RuleInput = string | number | Date;
 
-/** Apply a (validated) rule to a value. Money rules read yuan strings/numbers, or integer fen with `unit: 'fen'`. */
-export function applyRule(rule: ReplacementRule, value: RuleInput): string {
+/**
+ * Apply a rule to a value. Money rules read yuan strings/numbers, or integer fen with `unit: 'fen'`. The rule is
+ * checked again here (it is cheap), so a rule that never went through a template is refused, not half-applied.
+ */
+export function applyRule(input: ReplacementRule, value: RuleInput): string {
+  const rule = parseReplacementRule(input);
+  if (typeof value !== 'string' && typeof value !== 'number' && !(value instanceof Date)) {
+    throw new ValidationError(`A replacement rule formats text, a number or a Date; got ${describeType(value)}.`);
+  }
   switch (rule.kind) {
     case 'amountInChineseCapitals':
       return (rule.prefix ?? '人民币') + amountInChineseCapitals(toFen(value, rule.unit));
@@ -93,6 +100,12 @@ export function applyRule(rule: ReplacementRule, value: RuleInput): string {
     case 'text':
       return value instanceof Date ? dateInChina(value) : String(value);
   }
+}
+
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }
 
 function toFen(value: RuleInput, unit: 'yuan' | 'fen' | undefined): number {
@@ -168,7 +181,11 @@ function groupUnit(g: number, groups: number[]): string {
 
 /** The inverse of `amountInChineseCapitals` (with or without a 人民币 prefix); used to check printed amounts. */
 export function parseAmountInChineseCapitals(text: string): number {
+  if (typeof text !== 'string' || text.length > 64) {
+    throw new ValidationError('An amount in Chinese capitals is text of at most 64 characters, e.g. 壹拾捌万捌仟元整.');
+  }
   const body = text.replace(/^人民币/, '').replace(/[整正]$/, '');
+  if (body.split('元').length > 2) throw new ValidationError('An amount in Chinese capitals has at most one 元.');
   const [yuanPart, fractionPart] = body.includes('元') ? (body.split('元') as [string, string]) : ['', body];
   const yuan = parseCapitalInteger(yuanPart, text);
   let jiao = 0;
@@ -181,7 +198,11 @@ export function parseAmountInChineseCapitals(text: string): number {
     else if (ch === '分') fen = digit;
     else throw new ValidationError(`"${ch}" cannot appear in the fraction of an amount in capitals.`);
   }
-  return yuan * 100 + jiao * 10 + fen;
+  const total = yuan * 100 + jiao * 10 + fen;
+  if (!Number.isSafeInteger(total)) {
+    throw new ValidationError('The amount in Chinese capitals is too large to handle exactly.');
+  }
+  return total;
 }
 
 function parseCapitalInteger(text: string, whole: string): number {
@@ -218,6 +239,7 @@ function parseCapitalInteger(text: string, whole: string): number {
 /** 18800000 fen, 2 decimals → '188,000.00'. Refuses to drop fen when `decimals` is 0 rather than rounding money. */
 export function amountWithSeparators(fen: number, decimals: 0 | 2): string {
   assertFen(fen);
+  if (decimals !== 0 && decimals !== 2) throw new ValidationError('decimals must be 0 or 2.');
   const yuan = String(Math.floor(fen / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   if (decimals === 2) return `${yuan}.${String(fen % 100).padStart(2, '0')}`;
   if (fen % 100 !== 0) {
@@ -228,12 +250,15 @@ export function amountWithSeparators(fen: number, decimals: 0 | 2): string {
 
 /** Dates are calendar dates in China: a 'YYYY-MM-DD' string is taken as is; a Date is read in UTC+8. */
 export function formatDate(value: RuleInput, pattern: DatePattern): string {
-  const iso = value instanceof Date ? dateInChina(value) : String(value).trim();
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+  if (!(DATE_PATTERNS as readonly unknown[]).includes(pattern)) {
+    throw new ValidationError(`pattern must be one of ${DATE_PATTERNS.join(', ')}.`);
+  }
+  const iso = value instanceof Date ? dateInChina(value) : typeof value === 'string' ? value.trim() : undefined;
+  const m = iso === undefined ? null : /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
   if (!m) throw new ValidationError('A date rule needs a Date or a string YYYY-MM-DD.');
   const [, y, mo, d] = m as unknown as [string, string, string, string];
-  if (new Date(`${iso}T00:00:00Z`).toISOString().slice(0, 10) !== iso) {
-    throw new ValidationError(`${iso} is not a calendar date.`);
+  if (!isCalendarDay(Number(y), Number(mo), Number(d))) {
+    throw new ValidationError(`${iso} is not a calendar date: check the month (01–12) and the day.`);
   }
   switch (pattern) {
     case 'YYYY年MM月DD日':
@@ -241,7 +266,7 @@ export function formatDate(value: RuleInput, pattern: DatePattern): string {
     case 'YYYY年M月D日':
       return `${y}年${Number(mo)}月${Number(d)}日`;
     case 'YYYY-MM-DD':
-      return iso;
+      return `${y}-${mo}-${d}`;
     case 'YYYY/MM/DD':
       return `${y}/${mo}/${d}`;
     case 'YYYY.MM.DD':
@@ -251,8 +276,21 @@ export function formatDate(value: RuleInput, pattern: DatePattern): string {
   }
 }
 
+function isCalendarDay(year: number, month: number, day: number): boolean {
+  if (month < 1 || month > 12 || day < 1) return false;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+  return day <= days;
+}
+
 /** Keep `keepStart` and `keepEnd` characters (code points), replace the rest; a short value is masked whole. */
 export function maskMiddle(value: string, keepStart: number, keepEnd: number, char: string): string {
+  if (typeof value !== 'string' || typeof char !== 'string' || Array.from(char).length !== 1) {
+    throw new ValidationError('maskMiddle masks text with exactly one mask character, e.g. "*".');
+  }
+  if (![keepStart, keepEnd].every((n) => Number.isSafeInteger(n) && n >= 0)) {
+    throw new ValidationError('keepStart and keepEnd must be whole numbers ≥ 0.');
+  }
   const chars = Array.from(value);
   if (keepStart + keepEnd >= chars.length) return char.repeat(chars.length);
   return (

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { moneyProblem } from '../model/values.js';
 import { ReplacementRule } from './formatters.js';
+import { patternProblem } from './patterns.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Identity
@@ -71,6 +72,12 @@ export type PartySealPlacement = z.infer<typeof PartySealPlacement>;
 // ---------------------------------------------------------------------------------------------------------------
 // Variables
 
+/**
+ * The longest text value any variable takes, in characters (code points), whatever its `maxLength`: a contract blank
+ * holds a name, an address or a clause, and a bound keeps every check of a value cheap.
+ */
+export const MAX_VALUE_LENGTH = 4_000;
+
 export const VARIABLE_TYPES = [
   'text',
   'date',
@@ -85,17 +92,11 @@ export const VARIABLE_TYPES = [
 export const VariableType = z.enum(VARIABLE_TYPES, { message: `type must be one of ${VARIABLE_TYPES.join(', ')}.` });
 export type VariableType = z.infer<typeof VariableType>;
 
-const regexSource = z.string().refine(
-  (source) => {
-    try {
-      new RegExp(source, 'u');
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'pattern is not a valid regular expression.' },
-);
+/** A format pattern, matched in linear time (see `patterns.ts`): backreferences and lookarounds are refused. */
+const regexSource = z.string().superRefine((source, ctx) => {
+  const problem = patternProblem(source);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
 /** Amount bounds are yuan ('188000.00' or 188000), checked exactly like the values they bound. */
 const yuanBound = z
@@ -104,7 +105,12 @@ const yuanBound = z
 
 export const VariableValidation = z
   .object({
-    maxLength: z.number().int().positive().optional(),
+    maxLength: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_VALUE_LENGTH, { message: `maxLength is at most ${MAX_VALUE_LENGTH} characters.` })
+      .optional(),
     pattern: regexSource.optional(),
     enumValues: z.array(z.string().min(1)).min(1).optional(),
     /** Integers: the number itself; amounts: yuan. */
