@@ -210,6 +210,34 @@ for (const backend of backends) {
       ]);
     });
 
+    it('an editor racing colleagues for each level never approves; one colleague decides each level', async () => {
+      const { service } = setup();
+      const eve: TemplateActor = { id: 'eve', roles: ['template-editor', 'legal', 'risk'] };
+      const v1 = await importContract(service, 'PG_MAKER');
+      await service.updateDraft(eve, v1.id, { name: '个人借款合同（2026版）' });
+      await service.submit(editor, v1.id);
+      const makers = [eve, { ...eve, id: 'EVE' }, { ...eve, id: ' Eve ' }, { ...eve, id: 'Alice' }];
+      for (const checkers of [
+        [legalLee, legalLin],
+        [riskRay, { id: 'rita', roles: ['risk'] }],
+      ]) {
+        const results = await Promise.allSettled([
+          ...makers.map((m) => service.approve(m, v1.id)),
+          ...checkers.map((c) => service.approve(c, v1.id)),
+        ]);
+        for (const result of results.slice(0, makers.length)) {
+          expect(result.status).toBe('rejected');
+          expect(((result as PromiseRejectedResult).reason as SealflowError).code).toBe('MAKER_CHECKER_VIOLATION');
+        }
+        expect(results.slice(makers.length).filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      }
+      const version = (await service.getVersion(v1.id))!;
+      expect(version.status).toBe('EFFECTIVE');
+      expect(version.makers).toEqual(['alice', 'eve']);
+      expect(version.approvals).toHaveLength(2);
+      for (const approval of version.approvals) expect(['alice', 'eve']).not.toContain(approval.actorId.toLowerCase());
+    });
+
     it('rejection makes the version INVALID with its reason', async () => {
       const { service } = setup();
       const v1 = await importContract(service, 'PG_REJECT');

@@ -85,6 +85,59 @@ describe('template approval machine', () => {
     );
   });
 
+  it('refuses every maker at every level, compared by normalised id, even for a caller that skips the service', async () => {
+    const { runtime, input } = setupMachine();
+    await runtime.start('template-approval', { id: 'm1', input: input({ makers: ['Eve', 'ＡＮＮ'] }) });
+    const approve = (actorId: string, level: number) =>
+      runtime.send('m1', { type: 'APPROVE', actorId, roles: ['legal', 'risk'], level });
+    expect(((await runtime.get('m1'))!.context as ApprovalContext).makers).toEqual(['eve', 'ann', 'alice']);
+    for (const maker of ['eve', 'EVE', ' Eve ', 'ann', 'Ann', 'ALICE', 'ａｌｉｃｅ']) {
+      await expectError(approve(maker, 1), 'EVENT_NOT_ACCEPTED');
+    }
+    await approve('lee', 1);
+    for (const maker of ['eve', 'ann', 'Alice']) await expectError(approve(maker, 2), 'EVENT_NOT_ACCEPTED');
+    const context = (await runtime.get('m1'))!.context as ApprovalContext;
+    expect(approvalRefusal(context, { actorId: 'EVE', roles: ['risk'], level: 2 })?.details).toMatchObject({
+      rule: 'makerCannotApprove',
+    });
+    expect(approvalRefusal(context, { actorId: 'Alice ', roles: ['risk'], level: 2 })?.details).toMatchObject({
+      rule: 'submitterCannotApprove',
+    });
+    // Only the submitter withdraws, whatever the capitals.
+    await runtime.send('m1', { type: 'WITHDRAW', actorId: 'ALICE' });
+    expect((await runtime.get('m1'))?.stateValue).toBe('withdrawn');
+  });
+
+  it('many events at once, makers among them: only a checker moves the request', async () => {
+    const { runtime, input } = setupMachine();
+    await runtime.start('template-approval', { id: 'm2', input: input({ makers: ['eve'] }) });
+    const makers = ['eve', 'Eve', 'EVE', 'alice', 'Alice', 'ALICE'];
+    const results = await Promise.allSettled([
+      ...makers.map((actorId) => runtime.send('m2', { type: 'APPROVE', actorId, roles: ['legal'], level: 1 })),
+      runtime.send('m2', { type: 'APPROVE', actorId: 'lee', roles: ['legal'], level: 1 }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual([...makers.map(() => 'rejected'), 'fulfilled']);
+    expect(((await runtime.get('m2'))!.context as ApprovalContext).approvals).toEqual([{ level: 1, actorId: 'lee' }]);
+  });
+
+  it('migrates a version 1 snapshot, which had no makers, to one whose makers are its submitter', async () => {
+    const { runtime, persistence, input } = setupMachine();
+    await runtime.start('template-approval', { id: 'old', input: input({ makers: ['eve'] }) });
+    await persistence.transaction(async (tx) => {
+      const row = (await tx.workflows.get('old'))!;
+      const snapshot = structuredClone(row.snapshot) as { context: Partial<ApprovalContext> };
+      delete snapshot.context.makers;
+      await tx.workflows.update('old', row.rowVersion, { ...row, machineVersion: 1, snapshot });
+    });
+    await expectError(
+      runtime.send('old', { type: 'APPROVE', actorId: 'Alice', roles: ['legal'], level: 1 }),
+      'EVENT_NOT_ACCEPTED',
+    );
+    const state = await runtime.send('old', { type: 'APPROVE', actorId: 'lee', roles: ['legal'], level: 1 });
+    expect(state.machineVersion).toBe(2);
+    expect((state.context as ApprovalContext).makers).toEqual(['alice']);
+  });
+
   it('schedules a durable deadline only when one is given, and escalation keeps it pending', async () => {
     const { runtime, persistence, clock, input } = setupMachine();
     await runtime.start('template-approval', { id: 'no-deadline', input: input() });

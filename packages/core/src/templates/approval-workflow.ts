@@ -6,6 +6,10 @@
  * or null, used both as the machine's guards and by the template service to explain a refusal with a typed error —
  * so the reason a person is given is exactly the rule the machine applied.
  *
+ * Maker-checker compares people by their normalised id ({@link normaliseActorId}), never by the string a caller sent,
+ * and the makers (everyone who created, edited or submitted the version) travel in the machine's own context, so the
+ * guard that refuses them is the one that commits the transition — concurrent callers cannot slip past it.
+ *
  * The deadline runs for the whole request, not per level: when it passes the request is marked escalated and a
  * `template.approval.escalated` domain event goes out so the host can chase the approvers; it stays pending.
  */
@@ -27,6 +31,11 @@ export interface ApprovalInput {
   code: string;
   version: number;
   submittedBy: string;
+  /**
+   * Everyone who created, edited or submitted the version; none of them may approve it. Normalised when the request
+   * starts; the submitter is always included.
+   */
+  makers?: readonly string[];
   levels: ApprovalLevel[];
   /** Escalate when no final decision was made this many ms after submission; null for no deadline. */
   deadlineMs?: number | null;
@@ -37,6 +46,8 @@ export interface ApprovalContext {
   code: string;
   version: number;
   submittedBy: string;
+  /** Normalised ids ({@link normaliseActorId}) of everyone who created, edited or submitted the version. */
+  makers: string[];
   levels: ApprovalLevel[];
   /** The level now deciding, 1-based. */
   level: number;
@@ -66,7 +77,28 @@ export interface ApprovalEscalatedEvent {
 // ---------------------------------------------------------------------------------------------------------------
 // Rules
 
-/** A maker-checker rule was broken: the submitter approving, or one person approving two levels. */
+/**
+ * The form of an actor id that maker-checker compares: Unicode NFKC (full-width `ＡＬＩＣＥ` becomes `ALICE`), surrounding
+ * white space trimmed, then lower-cased — so `Alice`, ` alice ` and `ＡＬＩＣＥ` are one person. Ids are still stored
+ * and shown as sent; only comparisons use this form.
+ */
+export function normaliseActorId(id: string): string {
+  return id.normalize('NFKC').trim().toLowerCase();
+}
+
+/** The makers of a request as normalised ids, each once, in the order given, the submitter always last among them. */
+export function approvalMakers(submittedBy: string, makers: readonly string[] = []): string[] {
+  return [...new Set([...makers, submittedBy].map(normaliseActorId))];
+}
+
+function samePerson(a: string, b: string): boolean {
+  return normaliseActorId(a) === normaliseActorId(b);
+}
+
+/**
+ * A maker-checker rule was broken: someone who created, edited or submitted the version approving it, or one person
+ * approving two levels.
+ */
 export class MakerCheckerError extends PermissionError {
   override readonly code = 'MAKER_CHECKER_VIOLATION' as const;
 }
@@ -117,15 +149,24 @@ export function approvalRefusal(
   context: ApprovalContext,
   event: { actorId: string; roles: readonly string[]; level: number },
 ): ApprovalRefusal | null {
-  const mismatch = levelMismatch(context, event.level);
-  if (mismatch) return mismatch;
-  if (event.actorId === context.submittedBy) {
+  // Checked before the level: a maker is told they are a maker whichever level they aim at.
+  if (samePerson(event.actorId, context.submittedBy)) {
     return new MakerCheckerError(
       `${event.actorId} submitted ${describeRequest(context)} and cannot approve it (maker-checker): ask another approver.`,
       { details: { rule: 'submitterCannotApprove', level: context.level } },
     );
   }
-  const earlier = context.approvals.find((a) => a.actorId === event.actorId);
+  // `makers` is missing only from requests started before makers were recorded; the submitter check covers those.
+  if ((context.makers ?? []).includes(normaliseActorId(event.actorId))) {
+    return new MakerCheckerError(
+      `${event.actorId} created or edited ${describeRequest(context)} and cannot approve it at any level ` +
+        '(maker-checker): ask an approver who did not work on this version.',
+      { details: { rule: 'makerCannotApprove', level: context.level } },
+    );
+  }
+  const mismatch = levelMismatch(context, event.level);
+  if (mismatch) return mismatch;
+  const earlier = context.approvals.find((a) => samePerson(a.actorId, event.actorId));
   if (earlier) {
     return new MakerCheckerError(
       `${event.actorId} already approved level ${earlier.level} of ${describeRequest(context)}; ` +
@@ -148,7 +189,7 @@ export function rejectionRefusal(
       details: { field: 'reason' },
     });
   }
-  if (event.actorId === context.submittedBy) {
+  if (samePerson(event.actorId, context.submittedBy)) {
     return new MakerCheckerError(
       `${event.actorId} submitted ${describeRequest(context)}; the submitter withdraws it instead of rejecting it.`,
       { details: { rule: 'submitterCannotDecide', level: context.level } },
@@ -159,7 +200,7 @@ export function rejectionRefusal(
 
 /** Only the submitter withdraws a pending request. */
 export function withdrawalRefusal(context: ApprovalContext, event: { actorId: string }): PermissionError | null {
-  if (event.actorId === context.submittedBy) return null;
+  if (samePerson(event.actorId, context.submittedBy)) return null;
   return new PermissionError(
     `Only ${context.submittedBy}, who submitted ${describeRequest(context)}, can withdraw it; ${event.actorId} cannot.`,
     { details: { rule: 'submitterOnly' } },
@@ -216,6 +257,7 @@ export const templateApprovalMachine = setup({
     code: input.code,
     version: input.version,
     submittedBy: input.submittedBy,
+    makers: approvalMakers(input.submittedBy, input.makers),
     levels: input.levels,
     level: 1,
     approvals: [],
@@ -251,9 +293,21 @@ export const templateApprovalMachine = setup({
   },
 });
 
+/**
+ * Version 1 snapshots predate `makers`. Their creator and editors were not recorded in the machine, so the migration
+ * can only name the submitter; the template service adds the version's recorded makers when it checks a decision.
+ */
+function addMakers(snapshot: { context: Omit<ApprovalContext, 'makers'> & { makers?: string[] } }) {
+  return {
+    ...snapshot,
+    context: { ...snapshot.context, makers: approvalMakers(snapshot.context.submittedBy, snapshot.context.makers) },
+  };
+}
+
 /** The definition to register with `createRuntime({ workflows })`. */
 export const templateApprovalWorkflow = defineWorkflow({
   id: TEMPLATE_APPROVAL_WORKFLOW,
-  version: 1,
+  version: 2,
   machine: templateApprovalMachine,
+  migrations: { 1: addMakers },
 });

@@ -335,6 +335,11 @@ export const TemplateVersion = z.object({
   definition: TemplateDefinition,
   pdf: TemplatePdf,
   createdBy: z.string(),
+  /**
+   * Normalised ids (`normaliseActorId`) of everyone who created, edited or submitted this version: none of them may
+   * approve it. Empty only in versions stored before makers were recorded.
+   */
+  makers: z.array(z.string()).default([]),
   /** The effective version this draft was copied from (`reviseEffective`), if any. */
   revisedFrom: z.string().nullable(),
   submittedBy: z.string().nullable(),

@@ -29,7 +29,9 @@ import {
   type ApprovalEvent,
   type ApprovalInput,
   type ApprovalLevel,
+  approvalMakers,
   approvalRefusal,
+  normaliseActorId,
   rejectionRefusal,
   TEMPLATE_APPROVAL_WORKFLOW,
   templateApprovalWorkflow,
@@ -254,6 +256,28 @@ export function createTemplateService(options: TemplateServiceOptions): Template
     else await heads.insert(tx, next, now);
   }
 
+  /**
+   * The normalised ids of everyone who created, edited or submitted `version`. Versions stored before makers were
+   * recorded have none; their creator and editors are read from the version's history instead.
+   */
+  async function makersOf(tx: PersistenceTransaction, version: TemplateVersion): Promise<string[]> {
+    const known = [version.createdBy, ...version.makers, ...(version.submittedBy ? [version.submittedBy] : [])];
+    if (version.makers.length === 0) {
+      let afterId: string | undefined;
+      for (;;) {
+        const page = await histories.find(tx, {
+          tags: { versionId: version.id },
+          limit: 500,
+          ...(afterId !== undefined ? { afterId } : {}),
+        });
+        for (const { record } of page) if (MAKER_ACTIONS.has(record.action)) known.push(record.actorId);
+        if (page.length < 500) break;
+        afterId = page[page.length - 1]!.record.id;
+      }
+    }
+    return [...new Set(known.map(normaliseActorId))];
+  }
+
   function view(stored: Stored<TemplateVersion>): TemplateVersionView {
     return { ...stored.record, createdAt: stored.createdAt, updatedAt: stored.updatedAt };
   }
@@ -343,8 +367,16 @@ export function createTemplateService(options: TemplateServiceOptions): Template
     const workflowId = current.record.approvalWorkflowId;
     const before = await runtime.get(workflowId);
     if (!before) throw new NotFoundError(`The approval workflow ${workflowId} of ${versionId} is missing.`);
+    // The machine holds the makers of every request it started; requests started before makers were recorded know
+    // only their submitter, so the version's own record is added. A pending version never changes, so neither does
+    // this set: checking it here cannot race with anything.
+    const makers = await transaction((tx) => makersOf(tx, current.record));
+    const withMakers = (context: ApprovalContext): ApprovalContext => ({
+      ...context,
+      makers: [...new Set([...(context.makers ?? []), ...makers])],
+    });
     const decision = event(before.context as ApprovalContext);
-    const refusal = refusalOf(before.context as ApprovalContext, decision);
+    const refusal = refusalOf(withMakers(before.context as ApprovalContext), decision);
     if (refusal) throw refusal;
     try {
       await runtime.send(workflowId, decision, {
@@ -355,7 +387,7 @@ export function createTemplateService(options: TemplateServiceOptions): Template
       if (!(error instanceof IllegalTransitionError)) throw error;
       const after = await runtime.get(workflowId);
       if (after && after.status === 'active') {
-        const explained = refusalOf(after.context as ApprovalContext, decision);
+        const explained = refusalOf(withMakers(after.context as ApprovalContext), decision);
         if (explained) throw explained;
       }
       const now = await transaction((tx) => loadVersion(tx, versionId));
@@ -530,6 +562,7 @@ export function createTemplateService(options: TemplateServiceOptions): Template
           definition,
           pdf: { fileId: document.fileId, sha256: document.sha256, pageCount: inspection.pageCount, fields: pdfFields },
           createdBy: actor.id,
+          makers: [normaliseActorId(actor.id)],
           revisedFrom: null,
           submittedBy: null,
           submittedAt: null,
@@ -571,7 +604,12 @@ export function createTemplateService(options: TemplateServiceOptions): Template
         requireDraft(fresh.record, 'edited');
         const diff = diffDefinitions(fresh.record.definition, definition);
         if (diff.length === 0) return view(fresh);
-        const version: TemplateVersion = { ...fresh.record, definition };
+        const makers = await makersOf(tx, fresh.record);
+        const version: TemplateVersion = {
+          ...fresh.record,
+          definition,
+          makers: [...new Set([...makers, normaliseActorId(actor.id)])],
+        };
         const updated = await versions.update(tx, fresh, version, clock.now());
         await record(tx, await heads.get(tx, version.code), version.code, {}, [
           { version, action: 'updated', actorId: actor.id, changes: diff, summary: summarizeChanges(diff) },
@@ -601,6 +639,8 @@ export function createTemplateService(options: TemplateServiceOptions): Template
           version: number,
           status: 'DRAFT',
           createdBy: actor.id,
+          // The people who made the effective version are not makers of this one unless they edit it.
+          makers: [normaliseActorId(actor.id)],
           revisedFrom: effective.record.id,
           submittedBy: null,
           submittedAt: null,
@@ -629,11 +669,13 @@ export function createTemplateService(options: TemplateServiceOptions): Template
       requireDraft(current.record, 'submitted');
       const facts = await pdfFacts(current.record.pdf, current.record.definition);
       validateDefinition(current.record.definition, facts, { stage: 'submit' });
+      const makers = approvalMakers(actor.id, await transaction((tx) => makersOf(tx, current.record)));
       const input: ApprovalInput = {
         versionId,
         code: current.record.code,
         version: current.record.version,
         submittedBy: actor.id,
+        makers,
         levels: levels.map((l) => ({ name: l.name, roles: [...l.roles] })),
         deadlineMs,
       };
@@ -647,10 +689,21 @@ export function createTemplateService(options: TemplateServiceOptions): Template
           const fresh = await loadVersion(tx, versionId);
           requireDraft(fresh.record, 'submitted');
           validateDefinition(fresh.record.definition, facts, { stage: 'submit' });
+          // Someone who edited the draft after the request was built would be missing from its makers, and could
+          // then approve their own edit: submit what the submitter saw, or nothing.
+          const lateMakers = (await makersOf(tx, fresh.record)).filter((maker) => !makers.includes(maker));
+          if (lateMakers.length > 0) {
+            throw new ConflictError(
+              'VERSION_CONFLICT',
+              `Template ${versionId} was edited while it was being submitted. Review the latest changes and submit again.`,
+              { retryable: true, details: { versionId } },
+            );
+          }
           const now = clock.now();
           const version: TemplateVersion = {
             ...fresh.record,
             status: 'PENDING_APPROVAL',
+            makers,
             submittedBy: actor.id,
             submittedAt: now,
             approvalWorkflowId: workflowId,
@@ -777,6 +830,9 @@ export function createTemplateService(options: TemplateServiceOptions): Template
 // ---------------------------------------------------------------------------------------------------------------
 // Plain helpers
 
+/** History actions whose actor worked on the version (a maker); decisions are not among them. */
+const MAKER_ACTIONS: ReadonlySet<HistoryAction> = new Set(['imported', 'revised', 'updated', 'submitted']);
+
 function refusalOf(context: ApprovalContext, event: ApprovalEvent) {
   switch (event.type) {
     case 'APPROVE':
@@ -800,6 +856,15 @@ function checkActor(actor: TemplateActor): void {
     throw new ValidationError('actor must be { id: non-empty string, roles: string[] }.', {
       details: { path: 'actor' },
     });
+  }
+  // Maker-checker compares normalised ids; an id with nothing left after normalising would match nobody.
+  if (normaliseActorId(actor.id) === '') {
+    throw new ValidationError(
+      'actor.id is blank: pass the id of the person acting, as your identity system knows it.',
+      {
+        details: { path: 'actor.id' },
+      },
+    );
   }
 }
 
