@@ -3,7 +3,8 @@
  *
  * - persistence: PGlite (embedded PostgreSQL) on disk; swap in `postgresPersistence({ connectionString })`
  * - documents: the filesystem store standing in for the 影像平台 (image platform); swap in `s3DocumentStore(…)`
- * - the signer: `localSigner` seals PAdES offline with the platform's and the funder's certificates
+ * - the signer: `localSigner` seals PAdES offline with the platform's and the funder's certificates, keeping its
+ *   flows in the same persistence and document store
  * - the runtime with the template-approval and signing workflows, the template and signing services
  */
 import {
@@ -51,6 +52,9 @@ export async function createSealflow({ dataDir, documentsRoot }: { dataDir: stri
     },
     // Signs for borrowers on their authorised behalf (静默签署: consent + real-name verification is the signature).
     personIdentity: demoIdentity(`${PLATFORM.name} 代签`, PLATFORM.name),
+    // Flows in the database and their PDFs in the document store, so they survive a restart and every process sees them.
+    persistence,
+    documents,
   });
 
   const environment = {

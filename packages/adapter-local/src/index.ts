@@ -23,8 +23,8 @@ export {
   type LocalDocumentRecord,
   type LocalFlowRecord,
   type LocalFlowStore,
-  type LocalSeal,
-  type LocalSignerOptions,
-  localSigner,
   memoryLocalFlowStore,
-} from './local-signer.js';
+  type PersistentLocalFlowStoreOptions,
+  persistentLocalFlowStore,
+} from './flow-store.js';
+export { type LocalSeal, type LocalSignerOptions, localSigner } from './local-signer.js';

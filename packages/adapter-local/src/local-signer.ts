@@ -22,9 +22,11 @@
 import { createHash } from 'node:crypto';
 import {
   type CreateFlowInput,
+  type DocumentStore,
   inspectPdf,
   NotFoundError,
   type PdfInspection,
+  type Persistence,
   type SealPlacement,
   SealflowError,
   type SignedDocument,
@@ -32,10 +34,16 @@ import {
   type SigningCapabilities,
   type SigningVendor,
   type VendorCallContext,
+  ValidationError,
   type VendorFlow,
-  type VendorFlowStatus,
 } from '@sealflow/core';
 import { SealingError } from './errors.js';
+import {
+  type LocalFlowRecord,
+  type LocalFlowStore,
+  memoryLocalFlowStore,
+  persistentLocalFlowStore,
+} from './flow-store.js';
 import { type SealField, sealPdf } from './seal-pdf.js';
 import type { SigningIdentity } from './signing-identity.js';
 import { verifyPdfSignatures } from './verify.js';
@@ -53,69 +61,16 @@ export interface LocalSignerOptions {
   personIdentity?: SigningIdentity | ((signer: SignerSpec) => Promise<SigningIdentity>);
   /** Goes into each signature's /M and `signedAt`, and decides deadlines. Default: now. */
   signingTime?: () => Date;
-  /** Where documents and flows are kept. Default: in memory, lost on restart. */
+  /**
+   * The database shared by every process that runs this signer. With `documents`, flows and uploads survive
+   * restarts and are visible to every signer instance on the same database (see `persistentLocalFlowStore`).
+   * Without both, flows live in this process's memory only: fine for tests and demos, wrong for production.
+   */
+  persistence?: Persistence;
+  /** Where uploaded and signed PDFs are kept; required together with `persistence`. */
+  documents?: DocumentStore;
+  /** A custom flow store, instead of `persistence` + `documents`. */
   store?: LocalFlowStore;
-}
-
-export interface LocalDocumentRecord {
-  vendorFileId: string;
-  key: string;
-  fileName: string;
-  bytes: Uint8Array;
-}
-
-export interface LocalFlowRecord {
-  flowId: string;
-  /** SHA-256 of the create request: a different request under the same idempotency key is refused. */
-  fingerprint: string;
-  status: VendorFlowStatus;
-  reason?: string;
-  deadlineAt?: number;
-  documents: {
-    key: string;
-    vendorFileId: string;
-    fileName: string;
-    /** The document with every signature so far. */
-    bytes: Uint8Array;
-    /** How many signatures `bytes` must carry; checked again on download. */
-    signatures: number;
-  }[];
-  /** No names or ID numbers: only what the flow needs to go on. */
-  signers: {
-    role: string;
-    kind: SignerSpec['kind'];
-    order: number;
-    status: VendorFlow['signers'][number]['status'];
-    signedAt?: number;
-  }[];
-  /** `appendSigner` idempotency: key → fingerprint of that request. */
-  appended: Record<string, string>;
-}
-
-/**
- * Persistence for the local signer. The default keeps everything in memory; a host that needs flows to survive a
- * restart implements these four methods over its database. Records are plain data (bytes as `Uint8Array`).
- */
-export interface LocalFlowStore {
-  getDocument(vendorFileId: string): Promise<LocalDocumentRecord | undefined>;
-  putDocument(record: LocalDocumentRecord): Promise<void>;
-  getFlow(flowId: string): Promise<LocalFlowRecord | undefined>;
-  /** Insert or replace. */
-  putFlow(record: LocalFlowRecord): Promise<void>;
-}
-
-export function memoryLocalFlowStore(): LocalFlowStore {
-  const documents = new Map<string, LocalDocumentRecord>();
-  const flows = new Map<string, LocalFlowRecord>();
-  return {
-    getDocument: async (id) => documents.get(id),
-    putDocument: async (record) => void documents.set(record.vendorFileId, record),
-    getFlow: async (id) => {
-      const flow = flows.get(id);
-      return flow && structuredClone(flow);
-    },
-    putFlow: async (record) => void flows.set(record.flowId, structuredClone(record)),
-  };
 }
 
 /** 42 mm, the diameter of a standard round company seal, in PDF points. */
@@ -124,8 +79,8 @@ const VENDOR = 'local';
 
 export function localSigner(options: LocalSignerOptions): SigningVendor {
   const { seals, personIdentity } = options;
-  const store = options.store ?? memoryLocalFlowStore();
   const signingTime = options.signingTime ?? (() => new Date());
+  const store = flowStoreOf(options, signingTime);
   const capabilities: SigningCapabilities = Object.freeze({
     organizationAutoSeal: true,
     personAutoSign: personIdentity !== undefined,
@@ -149,15 +104,40 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
     return next;
   };
 
+  /**
+   * Run `task` from a fresh read of the flow until its write lands: another process sharing the store may have
+   * written the flow between our read and our write, and then the task decides again on what that process did.
+   */
+  const exclusiveFresh = <T>(flowId: string, task: () => Promise<T>): Promise<T> =>
+    exclusive(flowId, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await task();
+        } catch (error) {
+          if (!(error instanceof StaleFlow)) throw error;
+          if (attempt >= WRITE_ATTEMPTS) throw contended(flowId);
+        }
+      }
+    });
+
+  /** Store the flow at the revision it was read at; {@link StaleFlow} when someone else wrote it first. */
+  const save = async (flow: LocalFlowRecord): Promise<void> => {
+    if (!(await store.putFlow(flow))) throw new StaleFlow();
+    flow.revision += 1;
+  };
+
   const loadFlow = async (flowId: string): Promise<LocalFlowRecord> => {
-    const flow = await store.getFlow(flowId);
-    if (!flow) throw new NotFoundError(`The local signer has no flow "${flowId}".`, { details: { vendor: VENDOR } });
-    if (flow.status === 'signing' && flow.deadlineAt !== undefined && signingTime().getTime() > flow.deadlineAt) {
+    for (let attempt = 1; ; attempt++) {
+      const flow = await store.getFlow(flowId);
+      if (!flow) throw new NotFoundError(`The local signer has no flow "${flowId}".`, { details: { vendor: VENDOR } });
+      if (flow.status !== 'signing' || flow.deadlineAt === undefined || signingTime().getTime() <= flow.deadlineAt) {
+        return flow;
+      }
       flow.status = 'expired';
       flow.reason = 'The deadline passed before every signer signed.';
-      await store.putFlow(flow);
+      if (await store.putFlow(flow)) return { ...flow, revision: flow.revision + 1 };
+      if (attempt >= WRITE_ATTEMPTS) throw contended(flowId);
     }
-    return flow;
   };
 
   const identityFor = async (signer: SignerSpec): Promise<LocalSeal> => {
@@ -219,21 +199,19 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
     async uploadDocument(document, context) {
       const digest = sha256(document.bytes);
       const vendorFileId = `ld_${sha256(['upload', context.idempotencyKey, document.key, document.fileName, digest].join('\0')).slice(0, 32)}`;
-      if (!(await store.getDocument(vendorFileId))) {
-        await store.putDocument({
-          vendorFileId,
-          key: document.key,
-          fileName: document.fileName,
-          bytes: Uint8Array.from(document.bytes),
-        });
-      }
+      await store.putDocument({
+        vendorFileId,
+        key: document.key,
+        fileName: document.fileName,
+        bytes: Uint8Array.from(document.bytes),
+      });
       return { key: document.key, vendorFileId, fileName: document.fileName };
     },
 
     async createFlow(input, context) {
       const flowId = flowIdFor(context);
       const fingerprint = fingerprintOf(input);
-      return exclusive(flowId, async () => {
+      return exclusiveFresh(flowId, async () => {
         const existing = await store.getFlow(flowId);
         if (existing) {
           if (existing.fingerprint !== fingerprint) throw keyReused(context, 'createFlow');
@@ -258,6 +236,7 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
         }
         const flow: LocalFlowRecord = {
           flowId,
+          revision: 0,
           fingerprint,
           status: 'signing',
           ...(input.deadlineAt === undefined ? {} : { deadlineAt: input.deadlineAt }),
@@ -270,14 +249,14 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
           Object.assign(signerOf(flow, signer.role), { status: 'signed', signedAt });
         }
         settle(flow);
-        await store.putFlow(flow);
+        await save(flow);
         return view(flow);
       });
     },
 
     async appendSigner(flowId, signer, context) {
       const fingerprint = fingerprintOf({ flowId, signer });
-      return exclusive(flowId, async () => {
+      return exclusiveFresh(flowId, async () => {
         const flow = await loadFlow(flowId);
         const earlier = flow.appended[context.idempotencyKey];
         if (earlier !== undefined) {
@@ -319,7 +298,7 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
         }
         flow.appended[context.idempotencyKey] = fingerprint;
         settle(flow);
-        await store.putFlow(flow);
+        await save(flow);
         return view(flow);
       });
     },
@@ -343,7 +322,7 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
     },
 
     async cancelFlow(flowId, reason) {
-      await exclusive(flowId, async () => {
+      await exclusiveFresh(flowId, async () => {
         const flow = await loadFlow(flowId);
         if (flow.status === 'revoked') return;
         if (flow.status !== 'signing' && flow.status !== 'draft') {
@@ -352,7 +331,7 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
         flow.status = 'revoked';
         flow.reason = reason;
         for (const s of flow.signers) if (s.status !== 'signed') s.status = 'failed';
-        await store.putFlow(flow);
+        await save(flow);
       });
     },
   };
@@ -379,6 +358,42 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
 }
 
 // -----------------------------------------------------------------------------------------------------------------
+
+/** How many times an operation starts over when other processes keep writing the same flow first. */
+const WRITE_ATTEMPTS = 5;
+
+/** Another writer stored the flow since it was read: internal, answered by reading it again. */
+class StaleFlow extends Error {}
+
+function contended(flowId: string): SealflowError {
+  return new SealflowError(
+    'VENDOR_FAILURE',
+    `Flow "${flowId}" kept being changed by other signer instances while this one wrote it; try the call again.`,
+    { retryable: true, details: { vendor: VENDOR, vendorCode: 'FLOW_CONTENDED' } },
+  );
+}
+
+/** `persistence` + `documents`, a custom `store`, or (single process only) memory. */
+function flowStoreOf(options: LocalSignerOptions, signingTime: () => Date): LocalFlowStore {
+  const { persistence, documents, store } = options;
+  if (store && (persistence || documents)) {
+    throw new ValidationError('localSigner: give either store or persistence + documents, not both.', {
+      details: { field: 'store' },
+    });
+  }
+  if (store) return store;
+  if (persistence && documents) {
+    return persistentLocalFlowStore({ persistence, documents, clock: { now: () => signingTime().getTime() } });
+  }
+  if (persistence || documents) {
+    throw new ValidationError(
+      `localSigner: ${persistence ? 'documents' : 'persistence'} is missing. Flows are kept in the database and ` +
+        "their PDFs in a document store, so give both (the runtime's persistence and your DocumentStore).",
+      { details: { field: persistence ? 'documents' : 'persistence' } },
+    );
+  }
+  return memoryLocalFlowStore();
+}
 
 function sha256(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');

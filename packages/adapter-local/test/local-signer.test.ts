@@ -191,7 +191,7 @@ describe('localSigner', () => {
       ...inner,
       putFlow: async (record) => {
         flows.push(structuredClone(record));
-        await inner.putFlow(record);
+        return inner.putFlow(record);
       },
     };
     await started({ store });

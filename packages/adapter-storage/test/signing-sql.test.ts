@@ -1,11 +1,15 @@
 /**
  * The signing workflow on real SQL (PGlite and PostgreSQL), sealed for real by `localSigner` (PAdES): an effective
  * template, a credit grant and platform- and funder-funded loans driven by `runtime.runOnce()` to COMPLETED, the
- * archived PDFs downloaded and verified, the evidence chain checked, `sign` idempotent, and two runtimes on one
- * PostgreSQL schema sharing the work without signing anything twice.
+ * archived PDFs downloaded and verified, the evidence chain checked, `sign` idempotent, two runtimes on one
+ * PostgreSQL schema sharing the work without signing anything twice, and two hosts each with its own `localSigner`
+ * over the shared database finishing each other's flows.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   type DocumentStore,
   type Persistence,
@@ -32,7 +36,7 @@ import {
   localSigner,
   verifyPdfSignatures,
 } from '../../adapter-local/src/index.js';
-import { pglitePersistence, postgresPersistence } from '../src/index.js';
+import { fsDocumentStore, pglitePersistence, postgresPersistence } from '../src/index.js';
 import { probePostgres } from './support/postgres.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
 
@@ -447,3 +451,90 @@ describe.skipIf(noPostgres !== undefined)('two runtimes on one PostgreSQL schema
     expect(verifyPdfSignatures(file!.bytes).every((s) => s.valid)).toBe(true);
   });
 });
+
+/**
+ * Each host process runs its own `localSigner`, kept in the shared database (flows) and document store (PDFs): the
+ * process that signs for the funder and archives the contract is not the one that created the vendor flow.
+ */
+const sealIdentities = {
+  platform: identity('某某消费金融股份有限公司', '某某消费金融股份有限公司'),
+  funder: identity('某某银行股份有限公司', '某某银行股份有限公司'),
+  person: identity('某某消费金融 代签', '某某消费金融股份有限公司'),
+};
+function processSigner(persistence: Persistence, documents: DocumentStore): SigningVendor {
+  const image = createSealImage({ size: 160 });
+  return localSigner({
+    seals: {
+      'platform-seal': { identity: sealIdentities.platform, image },
+      'funder-seal': { identity: sealIdentities.funder, image },
+    },
+    personIdentity: sealIdentities.person,
+    persistence,
+    documents,
+  });
+}
+
+const ownSignerSchema = `signer_store_${randomBytes(4).toString('hex')}`;
+const ownSignerBackends = [
+  {
+    name: 'PGlite',
+    skip: undefined,
+    // One PGlite database in this process: both hosts share it, as two processes share one PostgreSQL.
+    open: async () => {
+      const persistence = await pglitePersistence();
+      return [persistence, persistence];
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    skip: noPostgres,
+    open: async () => [
+      await postgresPersistence({ connectionString: url, schema: ownSignerSchema }),
+      await postgresPersistence({ connectionString: url, schema: ownSignerSchema }),
+    ],
+  },
+];
+
+for (const backend of ownSignerBackends) {
+  describe.skipIf(backend.skip !== undefined)(
+    `two hosts with their own localSigner on one ${backend.name} database`,
+    () => {
+      let persistences: Persistence[] = [];
+      let directory: string;
+      afterAll(async () => {
+        for (const p of new Set(persistences)) await p.close();
+        if (directory) await rm(directory, { recursive: true, force: true });
+        if (backend.skip === undefined && backend.name === 'PostgreSQL') {
+          const pool = new pg.Pool({ connectionString: url, max: 1 });
+          await pool.query(`DROP SCHEMA IF EXISTS "${ownSignerSchema}" CASCADE`);
+          await pool.end();
+        }
+      });
+
+      it('host A starts a funder-funded loan; host B signs for the funder, archives and downloads it', async () => {
+        persistences = await backend.open();
+        const [pa, pb] = persistences as [Persistence, Persistence];
+        directory = await mkdtemp(join(tmpdir(), 'sealflow-signer-store-'));
+        const documents = fsDocumentStore({ root: directory });
+        const a = host(pa, { vendor: processSigner(pa, documents), documents });
+        const b = host(pb, { vendor: processSigner(pb, documents), documents });
+        const versions = await approveTemplates(a);
+        const record = await a.signing.sign(
+          request({ businessNo: 'LN-OWN-SIGNER', funding: 'funder', funder: FUNDER }, [versions.loan]),
+        );
+        const [waiting] = await runUntil([a.runtime], a, [record.id], ['AWAITING_FUNDER', ...TERMINAL]);
+        expect(waiting!.failure).toBeNull();
+        expect(waiting!.status).toBe('AWAITING_FUNDER');
+        await b.signing.signAsFunder({ id: 'bank-clerk', funderId: FUNDER.id }, record.id, { sealId: 'funder-seal' });
+        const [done] = await runUntil([b.runtime], b, [record.id]);
+        expect(done!.failure).toBeNull();
+        expect(done).toMatchObject({ status: 'COMPLETED', funderId: FUNDER.id });
+        const [file] = await b.signing.download(record.id);
+        expect(verifyPdfSignatures(file!.bytes).map((s) => s.valid)).toEqual([true, true]);
+        expect(await b.signing.verifyEvidence(record.id)).toMatchObject({ ok: true });
+        await a.runtime.stop();
+        await b.runtime.stop();
+      });
+    },
+  );
+}
