@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import {
+  type ChainKeys,
   type DocumentStore,
   type DomainEvent,
   type IdentityVerifier,
@@ -92,6 +93,7 @@ export interface SetupOptions {
   draft?: string[];
   /** Answers real-name checks instead of the default (every call is still counted in `verifierCalls`). */
   identityVerifier?: IdentityVerifier;
+  evidenceKeys?: ChainKeys;
 }
 
 export async function setupSigning(options: SetupOptions = {}) {
@@ -112,6 +114,7 @@ export async function setupSigning(options: SetupOptions = {}) {
     hashKey: HASH_KEY,
     organizations: ORGANIZATIONS,
     ...(options.verifyPdf ? { verifyPdf: options.verifyPdf } : {}),
+    ...(options.evidenceKeys ? { evidenceKeys: options.evidenceKeys } : {}),
   };
   const runtime = createRuntime({
     persistence,
@@ -205,6 +208,8 @@ export async function setupSigning(options: SetupOptions = {}) {
   }
 
   return {
+    environment,
+    identityVerifier,
     clock,
     persistence,
     store,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SealflowError, isSigningEvent, signingRecordId, verifyAuditEntries } from '../src/index.js';
+import { SealflowError, isSigningEvent, signingRecordId } from '../src/index.js';
 import {
   BORROWER,
   FUNDER,
@@ -233,7 +233,7 @@ describe('signing: idempotency, queries, download, events', () => {
     // The workflow's own audit chain verifies too.
     expect((await s.runtime.verifyAudit(record.id)).ok).toBe(true);
     const evidence = await s.persistence.transaction((tx) => tx.audit.list(`evidence:${record.id}`));
-    expect(verifyAuditEntries(evidence).ok).toBe(true);
+    expect((await s.signing.verifyEvidence(record.id)).ok).toBe(true);
     expect(evidence.map((e) => e.type)).toEqual([
       'signing.requested',
       'documents.rendered',

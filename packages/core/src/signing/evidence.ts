@@ -6,15 +6,32 @@
  * passed it, the identity check, template versions and hashes, rendered and signed document hashes and file ids, the
  * vendor flow, actors and times — personal data only masked or as a keyed hash.
  *
- * `verifyEvidence` re-checks the chain (an edited, removed or reordered entry breaks it) and every file the evidence
- * names against the hash recorded when it was rendered or archived. `exportEvidencePackage` bundles it all.
+ * The chain is keyed: each link is an HMAC-SHA256 under a host key the database never holds (`evidenceKeys`, by
+ * default a key derived from `hashKey`), so an entry edited and re-hashed by someone with database access does not
+ * verify. Its length and head are anchored in the signing record, sealed with the same key together with the
+ * record's status and signed-document hashes, so removing the last entries — or editing the record's hashes — shows.
+ *
+ * `verifyEvidence` re-checks the chain, the record's anchor and every file the evidence names against the hash
+ * recorded when it was rendered or archived. `archivedDocuments` (behind `download`) hands out signed PDFs only when
+ * all of that holds. `exportEvidencePackage` bundles it all.
  */
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, SealflowError } from '../errors.js';
 import type { DocumentStore } from '../ports/document-store.js';
 import { sha256Hex } from '../ports/document-store.js';
 import type { AuditEntry, Persistence, PersistenceTransaction } from '../ports/persistence.js';
-import { type AuditInput, type AuditProblem, appendAuditBatch, verifyAuditEntries } from '../runtime/audit-chain.js';
-import type { SigningRecord } from './records.js';
+import {
+  type AuditInput,
+  type AuditProblem,
+  type ChainKeyring,
+  type ChainKeys,
+  GENESIS_HASH,
+  appendAuditBatch,
+  canonicalJson,
+  chainKeyring,
+  deriveChainKey,
+  verifyAuditEntries,
+} from '../runtime/audit-chain.js';
+import { type EvidenceAnchor, type SigningRecord, signingRecordRepository } from './records.js';
 import type { SigningContext } from './signing-machine.js';
 
 export function evidenceStreamId(recordId: string): string {
@@ -82,16 +99,69 @@ export function evidenceEntries(
   return entries;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Keys and the record's anchor
+
+/** The key id of the default evidence key, derived from `hashKey`; it stays valid after `evidenceKeys` is set. */
+export const DEFAULT_EVIDENCE_KEY_ID = 'hashkey';
+
+/** The evidence keyring: the host's `evidenceKeys`, plus the key derived from `hashKey` under `hashkey`. */
+export function evidenceKeyring(options: {
+  hashKey: string | Uint8Array;
+  evidenceKeys?: ChainKeys | undefined;
+}): ChainKeyring {
+  return chainKeyring(options.evidenceKeys ?? { current: DEFAULT_EVIDENCE_KEY_ID, keys: {} }, {
+    field: 'evidenceKeys',
+    extra: { [DEFAULT_EVIDENCE_KEY_ID]: deriveChainKey(options.hashKey, 'sealflow-evidence-chain-v1') },
+  });
+}
+
+const ANCHOR_PURPOSE = 'sealflow-evidence-anchor/1';
+
+/** What the anchor's seal covers: the chain's length and head, and the record facts that download relies on. */
+function anchorText(record: SigningRecord, entries: number, head: string): string {
+  return canonicalJson({
+    recordId: record.id,
+    status: record.status,
+    signed: record.signed.map((d) => ({ documentKey: d.documentKey, fileId: d.fileId, sha256: d.sha256 })),
+    entries,
+    head,
+  });
+}
+
+/**
+ * Append what `evidenceEntries` found and return the record's new anchor. Call it with the record about to be
+ * written, in the same transaction: the anchor must move with every entry, or the verifier reports a truncation.
+ */
 export async function appendEvidence(
   tx: PersistenceTransaction,
-  recordId: string,
+  keyring: ChainKeyring,
+  record: SigningRecord,
   entries: readonly AuditInput[],
-): Promise<void> {
-  if (entries.length === 0) return;
-  await appendAuditBatch(
-    tx,
-    entries.map((input) => ({ streamId: evidenceStreamId(recordId), input })),
-  );
+  previous: EvidenceAnchor | null,
+): Promise<EvidenceAnchor> {
+  const streamId = evidenceStreamId(record.id);
+  let head: { seq: number; hash: string };
+  if (entries.length > 0) {
+    const appended = await appendAuditBatch(
+      tx,
+      entries.map((input) => ({ streamId, input })),
+      new Set(),
+      keyring,
+    );
+    const last = appended.at(-1)!;
+    head = { seq: last.seq, hash: last.hash };
+  } else if (previous) {
+    head = { seq: previous.entries, hash: previous.head };
+  } else {
+    const last = await tx.audit.last(streamId);
+    head = last ? { seq: last.seq, hash: last.hash } : { seq: 0, hash: GENESIS_HASH };
+  }
+  return {
+    entries: head.seq,
+    head: head.hash,
+    seal: keyring.seal(ANCHOR_PURPOSE, anchorText(record, head.seq, head.hash)),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -101,7 +171,24 @@ export interface EvidenceDependencies {
   persistence: Persistence;
   documents: DocumentStore;
   now: () => number;
+  keyring: ChainKeyring;
 }
+
+/**
+ * What is wrong between the evidence chain and its signing record:
+ * - `record-missing`: evidence whose record is gone;
+ * - `anchor-missing`: a record without an anchor (written before anchors existed, or stripped);
+ * - `anchor-forged`: the anchor's seal does not match the record and the anchored length and head (record edited);
+ * - `truncated` / `extended`: fewer or more entries than the record anchored (the last ones removed, or added);
+ * - `head-mismatch`: as many entries as anchored, but the last one is not the anchored one (replaced);
+ * - `terminal-entry-missing`: a COMPLETED or FAILED record without the entry that says so;
+ * - `signed-documents-differ`: the record's signed documents are not the ones the evidence archived.
+ */
+export type EvidenceRecordProblem =
+  | { kind: 'record-missing' | 'anchor-missing' | 'anchor-forged' | 'head-mismatch' }
+  | { kind: 'truncated' | 'extended'; anchored: number; found: number }
+  | { kind: 'terminal-entry-missing'; status: string; entryType: string }
+  | { kind: 'signed-documents-differ' };
 
 export interface EvidenceFileCheck {
   kind: 'rendered' | 'signed';
@@ -117,9 +204,11 @@ export interface EvidenceVerification {
   ok: boolean;
   recordId: string;
   entries: number;
-  /** Hash of the last entry: publish or timestamp it to pin the whole chain. */
+  /** Link of the last entry: publish or timestamp it to pin the whole chain. */
   chainHead: string | null;
   chain: AuditProblem[];
+  /** Whether the signing record agrees with the chain (its sealed anchor, status and documents). */
+  record: EvidenceRecordProblem[];
   files: EvidenceFileCheck[];
   /** One readable line per problem. */
   problems: string[];
@@ -146,12 +235,114 @@ function fileRefs(entries: readonly AuditEntry[]): EvidenceFileRef[] {
   return refs;
 }
 
-async function loadEntries(persistence: Persistence, recordId: string): Promise<AuditEntry[]> {
-  const entries = await persistence.transaction((tx) => tx.audit.list(evidenceStreamId(recordId)));
-  if (entries.length === 0) {
+interface LoadedEvidence {
+  record: SigningRecord | null;
+  entries: AuditEntry[];
+}
+
+/** The record and its chain, read together so they are one consistent view. */
+async function loadEvidence(persistence: Persistence, recordId: string): Promise<LoadedEvidence> {
+  const loaded = await persistence.transaction(async (tx) => ({
+    record: (await signingRecordRepository.get(tx, recordId))?.record ?? null,
+    entries: await tx.audit.list(evidenceStreamId(recordId)),
+  }));
+  if (loaded.entries.length === 0 && loaded.record === null) {
     throw new NotFoundError(`There is no evidence for signing record ${recordId}.`, { details: { recordId } });
   }
-  return entries;
+  return loaded;
+}
+
+const TERMINAL_ENTRY: Partial<Record<SigningRecord['status'], string>> = {
+  COMPLETED: 'signing.completed',
+  FAILED: 'signing.failed',
+};
+
+interface ArchivedRef {
+  documentKey: string;
+  fileName: string;
+  fileId: string;
+  sha256: string;
+}
+
+function archivedRefs(entries: readonly AuditEntry[]): ArchivedRef[] {
+  const archived = entries.findLast((e) => e.type === 'documents.archived');
+  return ((archived?.data as { documents?: ArchivedRef[] } | undefined)?.documents ?? []).map((d) => ({
+    documentKey: d.documentKey,
+    fileName: d.fileName,
+    fileId: d.fileId,
+    sha256: d.sha256,
+  }));
+}
+
+/** The record's side of the check: its sealed anchor against the chain, and its facts against the entries. */
+function recordProblems(keyring: ChainKeyring, { record, entries }: LoadedEvidence): EvidenceRecordProblem[] {
+  if (record === null) return [{ kind: 'record-missing' }];
+  const problems: EvidenceRecordProblem[] = [];
+  const anchor = record.evidence;
+  if (anchor === null) {
+    problems.push({ kind: 'anchor-missing' });
+  } else {
+    if (!keyring.opens(anchor.seal, ANCHOR_PURPOSE, anchorText(record, anchor.entries, anchor.head))) {
+      problems.push({ kind: 'anchor-forged' });
+    }
+    const found = entries.length;
+    if (found < anchor.entries) problems.push({ kind: 'truncated', anchored: anchor.entries, found });
+    else if (found > anchor.entries) problems.push({ kind: 'extended', anchored: anchor.entries, found });
+    else if ((entries.at(-1)?.hash ?? GENESIS_HASH) !== anchor.head) problems.push({ kind: 'head-mismatch' });
+  }
+  const terminal = TERMINAL_ENTRY[record.status];
+  if (terminal && !entries.some((e) => e.type === terminal)) {
+    problems.push({ kind: 'terminal-entry-missing', status: record.status, entryType: terminal });
+  }
+  if (record.status === 'COMPLETED') {
+    const archived = canonicalJson(archivedRefs(entries).map(({ fileName: _, ...ref }) => ref));
+    const signed = canonicalJson(
+      record.signed.map((d) => ({ documentKey: d.documentKey, fileId: d.fileId, sha256: d.sha256 })),
+    );
+    if (archived !== signed) problems.push({ kind: 'signed-documents-differ' });
+  }
+  return problems;
+}
+
+function describeRecordProblem(problem: EvidenceRecordProblem): string {
+  switch (problem.kind) {
+    case 'record-missing':
+      return 'record: the signing record is missing (deleted?) while its evidence remains';
+    case 'anchor-missing':
+      return 'record: it carries no evidence anchor, so removed tail entries could not be noticed';
+    case 'anchor-forged':
+      return 'record: its evidence anchor does not match its seal (the record or the anchor was edited)';
+    case 'truncated':
+      return `record: anchors ${problem.anchored} evidence entries but ${problem.found} remain (the last ones were removed)`;
+    case 'extended':
+      return `record: anchors ${problem.anchored} evidence entries but ${problem.found} exist (entries were added)`;
+    case 'head-mismatch':
+      return 'record: the last evidence entry is not the one the record anchored (replaced)';
+    case 'terminal-entry-missing':
+      return `record: it is ${problem.status} but the evidence has no ${problem.entryType} entry`;
+    case 'signed-documents-differ':
+      return 'record: its signed documents differ from those the evidence archived';
+  }
+}
+
+function describeChainProblem(p: AuditProblem): string {
+  switch (p.kind) {
+    case 'gap':
+      return `entry ${p.seq}: expected seq ${p.expectedSeq} (an entry was removed or reordered)`;
+    case 'broken-link':
+      return `entry ${p.seq}: does not follow the entry before it (removed or reordered)`;
+    case 'unkeyed':
+      return `entry ${p.seq}: carries a plain hash instead of a keyed one (written before keys, or re-hashed)`;
+    default:
+      return `entry ${p.seq}: its content does not match its hash (edited)`;
+  }
+}
+
+/** The chain and the record, without reading any file: what must hold before a document may be handed out. */
+function chainAndRecordProblems(keyring: ChainKeyring, loaded: LoadedEvidence) {
+  const chain = verifyAuditEntries(loaded.entries, keyring).problems;
+  const record = recordProblems(keyring, loaded);
+  return { chain, record, lines: [...chain.map(describeChainProblem), ...record.map(describeRecordProblem)] };
 }
 
 async function readFile(
@@ -178,22 +369,17 @@ async function readFile(
 async function verifyLoaded(
   deps: EvidenceDependencies,
   recordId: string,
-  entries: AuditEntry[],
+  loaded: LoadedEvidence,
 ): Promise<{ verification: EvidenceVerification; files: { ref: EvidenceFileRef; bytes: Uint8Array | null }[] }> {
-  const chain = verifyAuditEntries(entries);
+  const { entries } = loaded;
+  const checked = chainAndRecordProblems(deps.keyring, loaded);
   const files = [];
   for (const ref of fileRefs(entries)) {
     const { check, bytes } = await readFile(deps.documents, ref);
     files.push({ ref, check, bytes });
   }
   const problems = [
-    ...chain.problems.map((p) =>
-      p.kind === 'gap'
-        ? `entry ${p.seq}: expected seq ${p.expectedSeq} (an entry was removed or reordered)`
-        : p.kind === 'broken-link'
-          ? `entry ${p.seq}: does not follow the entry before it (removed or reordered)`
-          : `entry ${p.seq}: its content does not match its hash (edited)`,
-    ),
+    ...checked.lines,
     ...files
       .filter((f) => f.check.problem !== null)
       .map((f) => `${f.ref.kind} ${f.ref.documentKey} (${f.ref.fileId}): ${f.check.problem}`),
@@ -204,7 +390,8 @@ async function verifyLoaded(
       recordId,
       entries: entries.length,
       chainHead: entries.at(-1)?.hash ?? null,
-      chain: chain.problems,
+      chain: checked.chain,
+      record: checked.record,
       files: files.map((f) => f.check),
       problems,
     },
@@ -212,9 +399,62 @@ async function verifyLoaded(
   };
 }
 
-/** Find any edited, removed or reordered evidence entry, and any evidenced file whose bytes changed. */
+/**
+ * Find any edited, removed, reordered or re-hashed evidence entry, any removed tail, a record that disagrees with its
+ * evidence, and any evidenced file whose bytes changed.
+ */
 export async function verifyEvidence(deps: EvidenceDependencies, recordId: string): Promise<EvidenceVerification> {
-  return (await verifyLoaded(deps, recordId, await loadEntries(deps.persistence, recordId))).verification;
+  return (await verifyLoaded(deps, recordId, await loadEvidence(deps.persistence, recordId))).verification;
+}
+
+/** The evidence of a signing does not verify: nothing it vouches for may be handed out. */
+export class EvidenceTamperedError extends SealflowError {
+  constructor(recordId: string, problems: readonly string[]) {
+    super(
+      'EVIDENCE_TAMPERED',
+      `The evidence of signing ${recordId} does not verify (${problems.join('; ')}), so its documents are not handed ` +
+        'out. Run verifyEvidence for the details, restore the database from a backup and find out who changed it.',
+      { details: { recordId, problems: [...problems] } },
+    );
+  }
+}
+
+export interface EvidencedDocument {
+  documentKey: string;
+  fileName: string;
+  fileId: string;
+  sha256: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * The signed PDFs as the evidence archived them, read now: refused with EVIDENCE_TAMPERED unless the chain and the
+ * record's sealed anchor verify, and with ARCHIVED_DOCUMENT_MISMATCH when a file's bytes no longer match the hash
+ * in the evidence — whatever the record row says.
+ */
+export async function archivedDocuments(deps: EvidenceDependencies, recordId: string): Promise<EvidencedDocument[]> {
+  const loaded = await loadEvidence(deps.persistence, recordId);
+  const { lines } = chainAndRecordProblems(deps.keyring, loaded);
+  if (lines.length > 0) throw new EvidenceTamperedError(recordId, lines);
+  const out: EvidencedDocument[] = [];
+  for (const ref of archivedRefs(loaded.entries)) {
+    const mismatch = (cause?: unknown) =>
+      new SealflowError(
+        'ARCHIVED_DOCUMENT_MISMATCH',
+        `The archived ${ref.documentKey} of signing ${recordId} (file ${ref.fileId}) no longer matches the hash its evidence recorded when it was archived. Do not hand it out; restore it from a backup and check the evidence.`,
+        { cause, details: { recordId, documentKey: ref.documentKey, fileId: ref.fileId } },
+      );
+    let bytes: Uint8Array;
+    try {
+      ({ bytes } = await deps.documents.get(ref.fileId));
+    } catch (error) {
+      if (error instanceof SealflowError && error.code === 'DOCUMENT_INTEGRITY') throw mismatch(error);
+      throw error;
+    }
+    if (sha256Hex(bytes) !== ref.sha256) throw mismatch();
+    out.push({ ...ref, bytes });
+  }
+  return out;
 }
 
 export interface EvidencePackage {
@@ -223,6 +463,8 @@ export interface EvidencePackage {
     recordId: string;
     exportedAt: number;
     chainHead: string | null;
+    /** The record's sealed anchor (length, head, seal), null when the record or its anchor is missing. */
+    anchor: EvidenceAnchor | null;
     verification: EvidenceVerification;
     entries: AuditEntry[];
     files: { name: string; kind: 'rendered' | 'signed'; documentKey: string; fileId: string; sha256: string }[];
@@ -233,8 +475,9 @@ export interface EvidencePackage {
 
 /** One signing's evidence as a package: a JSON manifest (entries, hashes, chain head, verification) and the PDFs. */
 export async function exportEvidencePackage(deps: EvidenceDependencies, recordId: string): Promise<EvidencePackage> {
-  const entries = await loadEntries(deps.persistence, recordId);
-  const { verification, files } = await verifyLoaded(deps, recordId, entries);
+  const loaded = await loadEvidence(deps.persistence, recordId);
+  const { entries } = loaded;
+  const { verification, files } = await verifyLoaded(deps, recordId, loaded);
   const named = files.map(({ ref, bytes }) => ({ name: `${ref.kind}/${ref.documentKey}.pdf`, ref, bytes }));
   return {
     manifest: {
@@ -242,6 +485,7 @@ export async function exportEvidencePackage(deps: EvidenceDependencies, recordId
       recordId,
       exportedAt: deps.now(),
       chainHead: verification.chainHead,
+      anchor: loaded.record?.evidence ?? null,
       verification,
       entries,
       files: named.map(({ name, ref }) => ({

@@ -62,6 +62,19 @@ export const RecordSignedDocument = z.object({
 });
 export type RecordSignedDocument = z.infer<typeof RecordSignedDocument>;
 
+/**
+ * Where the record's evidence chain ends, sealed with the evidence key: the number of entries, the last entry's link,
+ * and a seal over both together with the record's id, status and signed-document hashes. Written with every
+ * transition, in its transaction; someone who removes the last evidence entries or edits these record fields cannot
+ * re-seal it without the host's key.
+ */
+export const EvidenceAnchor = z.object({
+  entries: z.number().int().min(0),
+  head: z.string(),
+  seal: z.string(),
+});
+export type EvidenceAnchor = z.infer<typeof EvidenceAnchor>;
+
 export const SigningRecord = z.object({
   id: z.string(),
   businessNo: z.string(),
@@ -90,6 +103,8 @@ export const SigningRecord = z.object({
   updatedAt: z.number().int(),
   completedAt: z.number().int().nullable(),
   failedAt: z.number().int().nullable(),
+  /** Null only for records written before evidence was anchored; `verifyEvidence` reports those. */
+  evidence: EvidenceAnchor.nullable().default(null),
 });
 export type SigningRecord = z.infer<typeof SigningRecord>;
 

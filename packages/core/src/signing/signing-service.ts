@@ -24,6 +24,7 @@ import type { DocumentStore } from '../ports/document-store.js';
 import type { RawCallback, IdentityVerifier } from '../ports/signing-vendor.js';
 import { maskIdNumber, maskName } from '../privacy.js';
 import { defineRepository } from '../repository.js';
+import type { ChainKeyring, ChainKeys } from '../runtime/audit-chain.js';
 import type { DomainEvent, Runtime, WorkflowState } from '../runtime/runtime.js';
 import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow-definition.js';
 import {
@@ -42,7 +43,9 @@ import {
   type EvidencePackage,
   type EvidenceVerification,
   appendEvidence,
+  archivedDocuments,
   evidenceEntries,
+  evidenceKeyring,
   exportEvidencePackage,
   verifyEvidence,
 } from './evidence.js';
@@ -97,6 +100,12 @@ export interface SigningEnvironment {
   documents: DocumentStore;
   /** Secret (≥ 16 bytes) for the keyed hash of ID numbers and for sealing personal data in workflows. */
   hashKey: string | Uint8Array;
+  /**
+   * Keys for the evidence chain and the records' evidence anchors (HMAC-SHA256): new entries use `current`, older
+   * ones verify with the key id they recorded, so keep retired keys. Without it, a key derived from `hashKey` (key id
+   * `hashkey`) is used; it stays accepted after you set this.
+   */
+  evidenceKeys?: ChainKeys;
   /** Signature check for vendors with PAdES output, e.g. `verifyPdfSignatures` from `@sealflow/adapter-local`. */
   verifyPdf?: VerifyPdf;
   /** Organisations that seal with a configured seal, by party role: `platform`, `paymentCompany`. */
@@ -191,7 +200,11 @@ export interface SigningService {
   resign(recordId: string, actor: SigningActor): Promise<SigningRecord>;
   get(recordId: string): Promise<SigningRecord | null>;
   find(query?: SigningQuery): Promise<SigningRecord[]>;
-  /** The archived signed PDFs, read now and checked against the recorded hashes. */
+  /**
+   * The archived signed PDFs, read now and checked against the hashes in the evidence (not the record row alone):
+   * EVIDENCE_TAMPERED when the evidence chain or the record's sealed anchor does not verify,
+   * ARCHIVED_DOCUMENT_MISMATCH when a file's bytes changed.
+   */
   download(recordId: string): Promise<DownloadedDocument[]>;
   /** Where a person signs at the vendor (scenes with `vendorUi` signing). */
   signerUrl(recordId: string, role: string): Promise<{ url: string; expiresAt?: number }>;
@@ -240,6 +253,7 @@ export const SIGNING_WORKFLOW = 'signing';
 /** The workflow definitions to register in the runtime, with the same environment the service gets. */
 export function signingWorkflows(environment: SigningEnvironment): WorkflowDefinition[] {
   const keys = customerKeys(environment.hashKey);
+  const keyring = evidenceKeyring(environment);
   return [
     defineWorkflow({
       id: SIGNING_WORKFLOW,
@@ -253,20 +267,22 @@ export function signingWorkflows(environment: SigningEnvironment): WorkflowDefin
         ...(environment.verifyPdf ? { verifyPdf: environment.verifyPdf } : {}),
         ...(environment.callbackUrl ? { callbackUrl: environment.callbackUrl } : {}),
       }),
-      onTransition: projectSigning,
+      onTransition: (tx, state) => projectSigning(tx, state, keyring),
     }),
   ];
 }
 
 /** Keep the record and the evidence in step with the workflow, inside the transition's transaction. */
-async function projectSigning(tx: PersistenceTransaction, state: WorkflowState): Promise<void> {
+async function projectSigning(tx: PersistenceTransaction, state: WorkflowState, keyring: ChainKeyring): Promise<void> {
   const context = state.context as SigningContext;
   const stored = await signingRecordRepository.get(tx, context.recordId);
   const previous = stored?.record ?? null;
   const next = recordFor(context, state, previous);
+  // The evidence first: the record carries the anchor of the chain as it stands after this transition.
+  const entries = evidenceEntries(previous, next, context, state.updatedAt);
+  next.evidence = await appendEvidence(tx, keyring, next, entries, previous?.evidence ?? null);
   if (!stored) await signingRecordRepository.insert(tx, next, state.updatedAt);
   else await signingRecordRepository.update(tx, stored, next, state.updatedAt);
-  await appendEvidence(tx, context.recordId, evidenceEntries(previous, next, context, state.updatedAt));
 }
 
 function recordFor(context: SigningContext, state: WorkflowState, previous: SigningRecord | null): SigningRecord {
@@ -313,6 +329,7 @@ function recordFor(context: SigningContext, state: WorkflowState, previous: Sign
     updatedAt: state.updatedAt,
     completedAt: status === 'COMPLETED' ? (previous?.completedAt ?? state.updatedAt) : null,
     failedAt: status === 'FAILED' ? (previous?.failedAt ?? state.updatedAt) : null,
+    evidence: previous?.evidence ?? null,
   };
 }
 
@@ -403,7 +420,12 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
   };
   checkConfiguration();
   const transaction = <T>(work: (tx: PersistenceTransaction) => Promise<T>) => runtime.persistence.transaction(work);
-  const evidenceDeps = { persistence: runtime.persistence, documents, now: () => clock.now() };
+  const evidenceDeps = {
+    persistence: runtime.persistence,
+    documents,
+    now: () => clock.now(),
+    keyring: evidenceKeyring(options),
+  };
 
   function checkConfiguration(): void {
     const problems: string[] = [];
@@ -1017,31 +1039,13 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
           { details: { recordId, status: record.status } },
         );
       }
-      const out: DownloadedDocument[] = [];
-      for (const signed of record.signed) {
-        const mismatch = (cause?: unknown) =>
-          new SealflowError(
-            'ARCHIVED_DOCUMENT_MISMATCH',
-            `The archived ${signed.documentKey} of signing ${recordId} (file ${signed.fileId}) no longer matches the hash recorded when it was archived. Do not hand it out; restore it from a backup and check the evidence.`,
-            { cause, details: { recordId, documentKey: signed.documentKey, fileId: signed.fileId } },
-          );
-        let bytes: Uint8Array;
-        try {
-          ({ bytes } = await documents.get(signed.fileId));
-        } catch (error) {
-          if (error instanceof SealflowError && error.code === 'DOCUMENT_INTEGRITY') throw mismatch(error);
-          throw error;
-        }
-        if (createHash('sha256').update(bytes).digest('hex') !== signed.sha256) throw mismatch();
-        out.push({
-          documentKey: signed.documentKey,
-          fileName: signed.fileName,
-          fileId: signed.fileId,
-          sha256: signed.sha256,
-          bytes,
-        });
-      }
-      return out;
+      return (await archivedDocuments(evidenceDeps, recordId)).map((d) => ({
+        documentKey: d.documentKey,
+        fileName: d.fileName,
+        fileId: d.fileId,
+        sha256: d.sha256,
+        bytes: d.bytes,
+      }));
     },
 
     async signerUrl(recordId, role) {
