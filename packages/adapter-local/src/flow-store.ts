@@ -17,17 +17,18 @@ import {
   ConflictError,
   type DocumentStore,
   DocumentIntegrityError,
-  defineRepository,
   NotFoundError,
+  type EntityRow,
   type Persistence,
+  type PersistenceTransaction,
   type SignerSpec,
+  SnapshotError,
   sha256Hex,
   systemClock,
   ValidationError,
   type VendorFlow,
   type VendorFlowStatus,
 } from '@sealflow/core';
-import { z } from 'zod';
 
 export interface LocalDocumentRecord {
   vendorFileId: string;
@@ -117,58 +118,27 @@ export interface PersistentLocalFlowStoreOptions {
   clock?: Clock;
 }
 
-const uploads = defineRepository({
-  kind: 'local-signer.upload',
-  label: 'local signer upload',
-  schema: z.object({
-    vendorFileId: z.string(),
-    key: z.string(),
-    fileName: z.string(),
-    fileId: z.string(),
-    sha256: z.string(),
-  }),
-  id: (upload) => upload.vendorFileId,
-});
+interface StoredUpload {
+  vendorFileId: string;
+  key: string;
+  fileName: string;
+  /** The upload's bytes in the document store. */
+  fileId: string;
+  sha256: string;
+}
 
-/** Loose objects: fields a newer release adds to a flow record survive an older reader's write. */
-const storedFlowSchema = z.looseObject({
-  flowId: z.string(),
-  fingerprint: z.string(),
-  status: z.enum(['draft', 'signing', 'completed', 'rejected', 'expired', 'revoked', 'failed']),
-  reason: z.string().optional(),
-  deadlineAt: z.number().optional(),
-  documents: z.array(
-    z.looseObject({
-      key: z.string(),
-      vendorFileId: z.string(),
-      fileName: z.string(),
-      signatures: z.number().int().nonnegative(),
-      /** The signed bytes so far, in the document store. */
-      fileId: z.string(),
-      sha256: z.string(),
-      /** False while the bytes are still the upload's own document, which this flow must not delete. */
-      owned: z.boolean(),
-    }),
-  ),
-  signers: z.array(
-    z.looseObject({
-      role: z.string(),
-      kind: z.enum(['person', 'organization']),
-      order: z.number(),
-      status: z.enum(['waiting', 'signing', 'signed', 'rejected', 'failed']),
-      signedAt: z.number().optional(),
-    }),
-  ),
-  appended: z.record(z.string(), z.string()),
-});
-type StoredFlow = z.output<typeof storedFlowSchema>;
+/** A flow as the database keeps it: the PDFs replaced by their document-store ids and hashes. */
+type StoredFlow = Omit<LocalFlowRecord, 'revision' | 'documents'> & {
+  documents: (Omit<LocalFlowRecord['documents'][number], 'bytes'> & {
+    fileId: string;
+    sha256: string;
+    /** False while the bytes are still the upload's own document, which this flow must not delete. */
+    owned: boolean;
+  })[];
+};
 
-const flows = defineRepository({
-  kind: 'local-signer.flow',
-  label: 'local signer flow',
-  schema: storedFlowSchema,
-  id: (flow) => flow.flowId,
-});
+const uploads = entityKind<StoredUpload>('local-signer.upload', 'local signer upload', (u) => u.vendorFileId, isUpload);
+const flows = entityKind<StoredFlow>('local-signer.flow', 'local signer flow', (f) => f.flowId, isStoredFlow);
 
 /** How often a read retries when a concurrent writer deleted the signed bytes it was about to fetch. */
 const READ_ATTEMPTS = 5;
@@ -249,7 +219,7 @@ export function persistentLocalFlowStore(options: PersistentLocalFlowStoreOption
         const stored = await persistence.transaction((tx) => flows.get(tx, flowId));
         if (!stored) return undefined;
         try {
-          return await revive(stored.record, stored.version);
+          return await withBytes(stored.record, stored.version);
         } catch (error) {
           // A writer replaced the signed bytes between our two reads and deleted the old ones: read again.
           if (!(error instanceof NotFoundError) || attempt >= READ_ATTEMPTS) throw error;
@@ -302,13 +272,104 @@ export function persistentLocalFlowStore(options: PersistentLocalFlowStoreOption
     },
   };
 
-  async function revive(stored: StoredFlow, revision: number): Promise<LocalFlowRecord> {
+  async function withBytes(stored: StoredFlow, revision: number): Promise<LocalFlowRecord> {
     const revived = await Promise.all(
       stored.documents.map(async ({ fileId, sha256, owned: _owned, ...facts }) => ({
         ...facts,
         bytes: await bytesOf(fileId, sha256),
       })),
     );
-    return { ...(stored as Omit<LocalFlowRecord, 'documents' | 'revision'>), revision, documents: revived };
+    return { ...stored, revision, documents: revived };
   }
+}
+
+// -----------------------------------------------------------------------------------------------------------------
+
+interface Stored<T> {
+  record: T;
+  version: number;
+}
+
+/** One kind of entity: plain JSON, checked on the way out so a damaged row is reported rather than trusted. */
+function entityKind<T extends object>(
+  kind: string,
+  label: string,
+  idOf: (record: T) => string,
+  isValid: (data: unknown) => data is T,
+) {
+  const revive = (row: EntityRow): Stored<T> => {
+    if (!isValid(row.data)) {
+      throw new SnapshotError(
+        'CORRUPT_SNAPSHOT',
+        `The stored ${label} ${row.id} is not in the format the local signer writes. Restore it from a backup.`,
+        { details: { kind, id: row.id } },
+      );
+    }
+    return { record: row.data, version: row.version };
+  };
+  const json = (record: T): unknown => JSON.parse(JSON.stringify(record));
+  return {
+    async get(tx: PersistenceTransaction, id: string): Promise<Stored<T> | null> {
+      const row = await tx.entities.get(kind, id);
+      return row ? revive(row) : null;
+    },
+    async insert(tx: PersistenceTransaction, record: T, now: number): Promise<void> {
+      await tx.entities.insert({
+        kind,
+        id: idOf(record),
+        data: json(record),
+        tags: {},
+        uniqueKey: null,
+        createdAt: now,
+      });
+    },
+    /** Throws `VERSION_CONFLICT` when someone stored another version since `previous` was read. */
+    async update(tx: PersistenceTransaction, previous: Stored<T>, record: T, now: number): Promise<void> {
+      const change = { data: json(record), tags: {}, uniqueKey: null, updatedAt: now };
+      if (!(await tx.entities.update(kind, idOf(record), previous.version, change))) {
+        throw new ConflictError('VERSION_CONFLICT', `The ${label} ${idOf(record)} was changed by someone else.`, {
+          retryable: true,
+        });
+      }
+    },
+  };
+}
+
+const isText = (value: unknown): value is string => typeof value === 'string';
+const isCount = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value);
+const fieldsOf = (value: unknown): Record<string, unknown> | null =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+
+function isUpload(data: unknown): data is StoredUpload {
+  const u = fieldsOf(data);
+  return !!u && ['vendorFileId', 'key', 'fileName', 'fileId', 'sha256'].every((name) => isText(u[name]));
+}
+
+function isStoredFlow(data: unknown): data is StoredFlow {
+  const f = fieldsOf(data);
+  if (!f || !isText(f.flowId) || !isText(f.fingerprint) || !isText(f.status)) return false;
+  if (f.reason !== undefined && !isText(f.reason)) return false;
+  if (f.deadlineAt !== undefined && !isCount(f.deadlineAt)) return false;
+  const appended = fieldsOf(f.appended);
+  if (!appended || !Object.values(appended).every(isText)) return false;
+  const documents = Array.isArray(f.documents) ? f.documents.map(fieldsOf) : [null];
+  const signers = Array.isArray(f.signers) ? f.signers.map(fieldsOf) : [null];
+  return (
+    documents.every(
+      (d) =>
+        !!d &&
+        ['key', 'vendorFileId', 'fileName', 'fileId', 'sha256'].every((name) => isText(d[name])) &&
+        isCount(d.signatures) &&
+        typeof d.owned === 'boolean',
+    ) &&
+    signers.every(
+      (s) =>
+        !!s &&
+        isText(s.role) &&
+        isText(s.kind) &&
+        isCount(s.order) &&
+        isText(s.status) &&
+        (s.signedAt === undefined || isCount(s.signedAt)),
+    )
+  );
 }

@@ -236,6 +236,22 @@ describe('localSigner over persistence and a document store', () => {
     });
   });
 
+  it('reports a flow row it did not write (or that was damaged) instead of trusting it', async () => {
+    const shared = sharedStorage();
+    const flowId = `lf_${'0'.repeat(32)}`;
+    await shared.persistence.transaction((tx) =>
+      tx.entities.insert({
+        kind: 'local-signer.flow',
+        id: flowId,
+        data: { flowId, status: 'completed', documents: 'none' },
+        tags: {},
+        uniqueKey: null,
+        createdAt: 0,
+      }),
+    );
+    await expect(shared.instance().getFlow(flowId, ctx('g'))).rejects.toMatchObject({ code: 'CORRUPT_SNAPSHOT' });
+  });
+
   it('refuses half a configuration with a ValidationError naming what is missing', () => {
     const { persistence, documents } = sharedStorage();
     const missing = (options: { persistence?: Persistence; documents?: DocumentStore }) => {
