@@ -239,6 +239,35 @@ describe.each(sources)('values at coordinates on a PDF without a form: $title', 
   });
 });
 
+describe('rendering on a PDF that was itself rendered (a pre-filled template)', () => {
+  const first = { borrowerName: '欧阳玥堃' };
+  const second = { loanAmount: '人民币伍万元整' };
+  let out: Uint8Array;
+  beforeAll(async () => {
+    const kind = KINDS[0]!;
+    const template = new Uint8Array(readFileSync(join(FIXTURES, kind.fixture)));
+    const blanks = await blanksNextToLabels(template, kind.labels);
+    const only = (names: object) => blanks.filter((b) => b.name in names);
+    const prefilled = (await prepareTemplate(template, { blanks: only(first) })).render(first);
+    out = (await prepareTemplate(prefilled, { blanks: only(second) })).render(second);
+  });
+
+  it('the earlier values keep their font: inspectPdf reads both', async () => {
+    const words = [first.borrowerName, second.loanAmount];
+    const { keywordHits } = await inspectPdf(out, { keywords: words });
+    expect(keywordHits.map((h) => h.keyword).sort()).toEqual([...words].sort());
+  });
+
+  it.skipIf(!poppler)('pdftotext reads both', () => {
+    const path = join(work, 'rendered-twice.pdf');
+    writeFileSync(path, out);
+    const { text, complaints } = pdfText(path);
+    expect(complaints).toBe('');
+    expect(text).toContain(first.borrowerName);
+    expect(text).toContain(second.loanAmount);
+  });
+});
+
 describe('the incremental writer refuses an update that would not read back', () => {
   const template = new TextEncoder().encode('%PDF-1.4\n%%EOF\n');
   const lastXref = { offset: 9, kind: 'table' as const, size: 10 };

@@ -117,24 +117,42 @@ interface PreparedBlank extends Required<Omit<BlankSpec, 'shrinkToFit'>> {
  */
 const FAST_DEFLATE = { level: 1, memLevel: 9 } as const;
 
-/** The resource name of the per-document font, in /DR and in every appearance stream. */
+/**
+ * The resource name of the per-document font, in /DR, in the pages with blanks and in every appearance stream. A
+ * template may already use it (it may itself be a rendered contract), so each template gets a name none of its pages
+ * or its /DR use: taking over a name would redraw the earlier text with this document's glyph numbering.
+ */
 const FONT_NAME = 'SfCJK';
 
 export async function prepareTemplate(source: PdfSource, options: PrepareOptions = {}): Promise<PreparedTemplate> {
   const bytes = await readAllBytes(source);
   const { doc, lastXref } = await loadCheckedPdf(bytes);
   const font = options.font ? CjkFont.parse(options.font) : defaultCjkFont();
-  const fields = collectTextFields(doc);
+  const fontName = unusedFontName(doc);
+  const fields = collectTextFields(doc, fontName);
   const blanks = collectBlanks(doc, options.blanks ?? [], fields);
   // Renders number their new objects from the template's /Size; an object created in memory while preparing would
   // take the same number as the first of them.
   if (doc.context.largestObjectNumber >= lastXref.size) {
     throw new PdfUpdateInconsistentError(doc.context.largestObjectNumber, 'changed-template');
   }
-  return new Template(bytes.slice(), doc, lastXref, font, fields, blanks, options);
+  return new Template(bytes.slice(), doc, lastXref, font, fontName, fields, blanks, options);
 }
 
-function collectTextFields(doc: PDFDocument): Map<string, PreparedField> {
+function unusedFontName(doc: PDFDocument): string {
+  const used = new Set<string>();
+  const addFonts = (resources: PDFDict | undefined) => {
+    const fonts = resources?.lookupMaybe(PDFName.of('Font'), PDFDict);
+    for (const key of fonts?.keys() ?? []) used.add(key.decodeText());
+  };
+  addFonts(doc.catalog.getAcroForm()?.dict.lookupMaybe(PDFName.of('DR'), PDFDict));
+  for (const page of doc.getPages()) addFonts(page.node.Resources());
+  let name = FONT_NAME;
+  for (let i = 2; used.has(name); i++) name = `${FONT_NAME}${i}`;
+  return name;
+}
+
+function collectTextFields(doc: PDFDocument, fontName: string): Map<string, PreparedField> {
   const out = new Map<string, PreparedField>();
   // Ghostscript, Word and WPS exports have no AcroForm, and pdf-lib's getForm() would create one in memory: an
   // object the file does not have, which renders would then write under a number they also give to the font.
@@ -167,7 +185,7 @@ function collectTextFields(doc: PDFDocument): Map<string, PreparedField> {
       multiline: field.isMultiline(),
       comb: field.isCombed(),
       maxLength: field.getMaxLength(),
-      daText: PDFString.of(`/${FONT_NAME} ${num(da.fontSize)} Tf ${da.color}`).toString(),
+      daText: PDFString.of(`/${fontName} ${num(da.fontSize)} Tf ${da.color}`).toString(),
     });
   }
   return out;
@@ -273,6 +291,7 @@ class Template implements PreparedTemplate {
     private readonly doc: PDFDocument,
     private readonly lastXref: LastXref,
     private readonly font: CjkFont,
+    private readonly fontName: string,
     private readonly textFields: Map<string, PreparedField>,
     private readonly blanks: Map<string, PreparedBlank>,
     private readonly defaults: FitOptions,
@@ -364,7 +383,7 @@ class Template implements PreparedTemplate {
     if (this.acroFormRef && this.acroFormDict) {
       const dr = this.acroFormDict.lookupMaybe(PDFName.of('DR'), PDFDict)?.clone(context) ?? context.obj({});
       const fonts = dr.lookupMaybe(PDFName.of('Font'), PDFDict)?.clone(context) ?? context.obj({});
-      fonts.set(PDFName.of(FONT_NAME), fontRefs.type0);
+      fonts.set(PDFName.of(this.fontName), fontRefs.type0);
       dr.set(PDFName.of('Font'), fonts);
       patchOf(this.acroFormRef, this.acroFormDict).set('/DR', dr.toString());
     }
@@ -417,11 +436,11 @@ class Template implements PreparedTemplate {
       ops += `${widget.borderColor}\n${num(bw)} w\n${num(bw / 2)} ${num(bw / 2)} ${num(widget.width - bw)} ${num(widget.height - bw)} re S\n`;
     }
     ops += `${num(bw)} ${num(bw)} ${num(widget.width - 2 * bw)} ${num(widget.height - 2 * bw)} re W n\n`;
-    ops += textOperators(layout, FONT_NAME, color, (g) => docFont.encode(g.gid, g.char));
+    ops += textOperators(layout, this.fontName, color, (g) => docFont.encode(g.gid, g.char));
     ops += 'Q\nEMC\n';
     return stream(
       ref,
-      `/Type /XObject /Subtype /Form /BBox [ 0 0 ${w} ${h} ] /Resources << /Font << /${FONT_NAME} ${fontRef.toString()} >> >>`,
+      `/Type /XObject /Subtype /Form /BBox [ 0 0 ${w} ${h} ] /Resources << /Font << /${this.fontName} ${fontRef.toString()} >> >>`,
       latin1Bytes(ops),
     );
   }
@@ -459,7 +478,7 @@ class Template implements PreparedTemplate {
           shrink: blank.shrinkToFit || allowsShrink(fit.shrinkToFit, blank.name),
           minFontSize: fit.minFontSize ?? 6,
         });
-        ops += textOperators(layout, FONT_NAME, '0 g', (g) => docFont.encode(g.gid, g.char), blank.rect);
+        ops += textOperators(layout, this.fontName, '0 g', (g) => docFont.encode(g.gid, g.char), blank.rect);
       }
       ops += 'Q\n';
       const pushRef = allocate();
@@ -476,7 +495,7 @@ class Template implements PreparedTemplate {
       pagePatch.set('/Contents', context.obj(contents).toString());
       const resources = page.Resources()?.clone(context) ?? context.obj({});
       const fonts = resources.lookupMaybe(PDFName.of('Font'), PDFDict)?.clone(context) ?? context.obj({});
-      fonts.set(PDFName.of(FONT_NAME), fontRef);
+      fonts.set(PDFName.of(this.fontName), fontRef);
       resources.set(PDFName.of('Font'), fonts);
       pagePatch.set('/Resources', resources.toString());
     }
