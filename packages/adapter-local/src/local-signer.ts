@@ -303,6 +303,12 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
       });
     },
 
+    async findFlow(lookup) {
+      // Flow ids follow from the create key, so the lookup is a read of that one id.
+      const flowId = flowIdFor({ idempotencyKey: lookup.createKey });
+      return (await store.getFlow(flowId)) ? view(await loadFlow(flowId)) : null;
+    },
+
     async getFlow(flowId) {
       return view(await loadFlow(flowId));
     },

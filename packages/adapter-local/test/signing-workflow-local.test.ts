@@ -13,11 +13,20 @@ import {
   withCreditCodeCheckChar,
   withIdNumberCheckChar,
   type SignRequest,
+  type SigningGatewayOptions,
+  type SigningRecord,
   type SigningVendor,
   signingWorkflows,
   templateWorkflows,
 } from '@sealflow/core';
-import { createManualClock, createMemoryDocumentStore, createMemoryPersistence } from '@sealflow/core/testing';
+import {
+  createManualClock,
+  createMemoryDocumentStore,
+  createMemoryPersistence,
+  type LostResponsesVendor,
+  type ManualClock,
+  withLostResponses,
+} from '@sealflow/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { createSealImage, createTestSigningIdentity, localSigner, verifyPdfSignatures } from '../src/index.js';
@@ -49,7 +58,10 @@ function expectVerifiedByTools(bytes: Uint8Array, count: number): void {
   });
 }
 
-async function setup(wrap: (vendor: SigningVendor) => SigningVendor = (v) => v) {
+async function setup(
+  wrap: (vendor: SigningVendor, clock: ManualClock) => SigningVendor = (v) => v,
+  gatewayOptions: SigningGatewayOptions = {},
+) {
   const clock = createManualClock(Date.UTC(2026, 2, 2, 8, 30));
   const persistence = createMemoryPersistence();
   const documents = createMemoryDocumentStore({ clock });
@@ -63,7 +75,7 @@ async function setup(wrap: (vendor: SigningVendor) => SigningVendor = (v) => v) 
     signingTime: () => new Date(clock.now()),
   });
   const environment = {
-    vendors: { local: createSigningGateway(wrap(vendor), { clock }) },
+    vendors: { local: createSigningGateway(wrap(vendor, clock), { clock, ...gatewayOptions }) },
     documents,
     hashKey: 'adapter-local-test-hash-key-0123456789',
     verifyPdf: verifyPdfSignatures,
@@ -136,6 +148,39 @@ async function setup(wrap: (vendor: SigningVendor) => SigningVendor = (v) => v) 
   return { clock, documents, signing, versions, drain, request };
 }
 
+/** Every vendor call's first answer is lost after the signer did the work; one gateway try, so whole effects re-run. */
+async function lossySetup() {
+  let lossy: LostResponsesVendor | undefined;
+  const flowIds = new Set<string>();
+  const s = await setup(
+    (vendor, clock) => {
+      const counting: SigningVendor = {
+        ...vendor,
+        id: vendor.id,
+        capabilities: vendor.capabilities,
+        async createFlow(input, context) {
+          const flow = await vendor.createFlow(input, context);
+          flowIds.add(flow.flowId);
+          return flow;
+        },
+      };
+      lossy = withLostResponses(counting, { onLost: () => clock.advance(90_000) });
+      return lossy;
+    },
+    { retry: { attempts: 1 } },
+  );
+  const settle = async (recordId: string, until: (r: SigningRecord) => boolean) => {
+    for (let i = 0; i < 60; i++) {
+      await s.drain();
+      const record = (await s.signing.get(recordId))!;
+      if (until(record)) return record;
+      s.clock.advance(30_000);
+    }
+    throw new Error(`signing ${recordId} did not settle`);
+  };
+  return { ...s, lossy: lossy!, flowIds, settle };
+}
+
 beforeAll(() => {
   requireTool('pdfsig');
   requireTool('openssl');
@@ -186,6 +231,35 @@ describe('signing workflow with the local PAdES signer, offline end to end', () 
     const exported = await s.signing.exportEvidencePackage(record.id);
     expect(exported.files.map((f) => f.name)).toEqual(['rendered/loan-contract.pdf', 'signed/loan-contract.pdf']);
     expectVerifiedByTools(exported.files[1]!.bytes, 2);
+  });
+
+  it('re-runs every vendor call whose answer was lost with the same request: one flow, COMPLETED, valid', async () => {
+    const s = await lossySetup();
+    const record = await s.signing.sign(
+      s.request(
+        {
+          businessNo: 'LN-LOCAL-LOST',
+          funding: 'funder',
+          funder: { id: 'bank-1', name: '某某银行股份有限公司', creditCode: creditCode('91110000100000000') },
+        },
+        [s.versions.loan],
+      ),
+    );
+    const final = (r: SigningRecord) => r.status === 'COMPLETED' || r.status === 'FAILED';
+    const waiting = await s.settle(record.id, (r) => r.status === 'AWAITING_FUNDER' || final(r));
+    expect(waiting.failure).toBeNull();
+    expect(waiting.status).toBe('AWAITING_FUNDER');
+    await s.signing.signAsFunder({ id: 'bank-clerk', funderId: 'bank-1' }, record.id, { sealId: 'funder-seal' });
+    const done = await s.settle(record.id, final);
+    expect(done.failure).toBeNull();
+    expect(done.status).toBe('COMPLETED');
+    expect(new Set(s.lossy.lost.map((c) => c.method))).toEqual(
+      new Set(['uploadDocument', 'createFlow', 'appendSigner', 'downloadSigned']),
+    );
+    expect(s.lossy.conflicts()).toEqual([]);
+    expect([...s.flowIds]).toEqual([done.vendor.flowId]);
+    const [file] = await s.signing.download(record.id);
+    expectVerifiedByTools(file!.bytes, 2);
   });
 
   it('refuses signed output whose signatures no longer verify: FAILED, nothing archived', async () => {

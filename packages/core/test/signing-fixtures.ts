@@ -5,6 +5,7 @@ import {
   type DomainEvent,
   type IdentityVerifier,
   type Persistence,
+  type SigningRetryOptions,
   type SigningSceneInput,
   type SigningVendor,
   type SignRequest,
@@ -25,6 +26,7 @@ import {
   createMemoryDocumentStore,
   createMemoryPersistence,
   createMemorySigningVendor,
+  type ManualClock,
   type MemorySigningVendorOptions,
 } from '../src/testing/index.js';
 import { CONTRACT_PDF, LEVELS, editor, legalLee, loanDefinition, riskRay } from './template-fixtures.js';
@@ -84,7 +86,9 @@ export function definitionWith(
 
 export interface SetupOptions {
   vendor?: MemorySigningVendorOptions;
-  wrapVendor?: (vendor: SigningVendor) => SigningVendor;
+  wrapVendor?: (vendor: SigningVendor, clock: ManualClock) => SigningVendor;
+  /** The gateway's own retries; default 3 tries. One try hands every failure to the runtime's effect retry. */
+  gatewayRetry?: SigningRetryOptions;
   verifyPdf?: VerifyPdf;
   unverified?: boolean;
   wrapDocuments?: (documents: DocumentStore) => DocumentStore;
@@ -103,10 +107,11 @@ export async function setupSigning(options: SetupOptions = {}) {
   const store = createMemoryDocumentStore({ clock });
   const documents = options.wrapDocuments?.(store) ?? store;
   const vendor = createMemorySigningVendor({ clock, ...options.vendor });
-  const gateway = createSigningGateway(options.wrapVendor?.(vendor) ?? vendor, {
+  const gateway = createSigningGateway(options.wrapVendor?.(vendor, clock) ?? vendor, {
     clock,
     sleep: async () => {},
     random: () => 0.5,
+    ...(options.gatewayRetry ? { retry: options.gatewayRetry } : {}),
   });
   const environment = {
     vendors: { [gateway.id]: gateway },

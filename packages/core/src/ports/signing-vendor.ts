@@ -10,7 +10,13 @@
  * - **Idempotency.** Every call carries `context.idempotencyKey`. The same key with the same input must not create a
  *   second vendor object (flow, file, signature): return the first result. Vendors that take a business id
  *   (e签宝 `signFlowConfig.signFlowTitle` + our `thirdOrderNo`, CFCA `contractNo`) use the key for it; others keep a
- *   key → result map in the vendor's own store.
+ *   key → result map in the vendor's own store. The same key with a *different* input is refused (`VENDOR_REJECTED`,
+ *   `details.vendorCode` such as `IDEMPOTENCY_KEY_REUSED`); core never sends one on purpose, since every effect's
+ *   request is a pure function of the workflow's saved state, and when it happens anyway core asks `findFlow`.
+ * - **Finding a flow again.** `findFlow` returns the flow that `createFlow` made under a given idempotency key, so a
+ *   workflow whose create was refused or whose answer was lost adopts the flow that exists at the vendor instead of
+ *   failing (and a person re-signing it). Vendors that take our key as their business id look it up directly;
+ *   vendors that index flows by business number search by `businessNo` and keep the flow whose key matches.
  * - **Errors.** Throw `SealflowError` with code `VENDOR_*` and `retryable` set truthfully: network failures, timeouts,
  *   HTTP 5xx and vendor rate limits are retryable; validation and business refusals (bad ID number, seal not
  *   authorised, flow already finished) are not. Put the vendor's own code in `details.vendorCode`. Never put an
@@ -115,6 +121,14 @@ export interface VendorCallbackEvent {
   vendorAction: string;
 }
 
+/** Which flow `findFlow` looks for: the one `createFlow` made under `createKey`, for `businessNo`. */
+export interface FlowLookup {
+  /** The `context.idempotencyKey` the flow was created with. */
+  createKey: string;
+  /** The `businessNo` of that `createFlow`; one business number may have several flows (one per attempt). */
+  businessNo: string;
+}
+
 export interface VendorCallContext {
   /** Same key, same input → same result, never a second vendor object. */
   idempotencyKey: string;
@@ -164,6 +178,13 @@ export interface SigningVendor {
    * comes here with `autoSign: true`. The flow completes once every signer has signed.
    */
   appendSigner?(flowId: string, signer: SignerSpec, context: VendorCallContext): Promise<VendorFlow>;
+
+  /**
+   * The flow `createFlow` made under `lookup.createKey`, in its current state, or null when no flow was created
+   * under that key. Never a flow created under another key, even for the same business number. Optional: without
+   * it, a refused create fails the signing as before.
+   */
+  findFlow?(lookup: FlowLookup, context: VendorCallContext): Promise<VendorFlow | null>;
 
   /** The flow's current status; throws `NotFoundError` when the vendor does not know the flow. */
   getFlow(flowId: string, context: VendorCallContext): Promise<VendorFlow>;

@@ -30,6 +30,7 @@ import {
   cancelReasonSchema,
   createFlowInputSchema,
   fillTemplateInputSchema,
+  flowLookupSchema,
   rawCallbackSchema,
   roleSchema,
   signedDocumentsSchema,
@@ -279,6 +280,21 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
           flowMatches(id)(flow) ??
           (flow.signers.some((s) => s.role === spec.role) ? undefined : `signers lack role ${spec.role}`),
       ).then((flow) => maskFlow(flow, personal));
+    },
+
+    async findFlow(lookup, context) {
+      const ctx = parseContext(context);
+      const findFlow = vendor.findFlow;
+      if (!findFlow) throw unsupported('findFlow', 'a flow lookup (findFlow)');
+      const query = parse(flowLookupSchema, lookup, 'lookup');
+      return call(
+        'findFlow',
+        ctx,
+        NO_PERSONAL_DATA,
+        { createKey: query.createKey, businessNo: query.businessNo },
+        () => findFlow.call(vendor, query, ctx),
+        vendorFlowSchema.nullable(),
+      ).then((flow) => (flow === null ? null : maskFlow(flow, NO_PERSONAL_DATA)));
     },
 
     async getFlow(flowId, context) {

@@ -6,7 +6,7 @@
 import { SealflowError } from '../errors.js';
 import { prepareTemplate, type PreparedTemplate, type BlankSpec } from '../pdf/index.js';
 import { type DocumentStore, sha256Hex } from '../ports/document-store.js';
-import type { SealPlacement, SignerSpec, VendorFlow } from '../ports/signing-vendor.js';
+import type { FlowLookup, SealPlacement, SignerSpec, VendorFlow } from '../ports/signing-vendor.js';
 import type { EffectDefinition } from '../runtime/workflow-definition.js';
 import { maskName, maskText } from '../privacy.js';
 import { applyRule, type RuleInput } from '../templates/formatters.js';
@@ -224,17 +224,31 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
         };
       });
       const callbackUrl = gateway.capabilities.callbacks ? deps.callbackUrl?.(params.vendorId) : undefined;
-      const flow = await gateway.createFlow(
-        {
-          title: params.title,
+      const createKey = `${context.idempotencyKey}:flow`;
+      let flow: VendorFlow;
+      try {
+        flow = await gateway.createFlow(
+          {
+            title: params.title,
+            businessNo: params.businessNo,
+            documents: refs,
+            signers,
+            ...(params.deadlineAt === undefined ? {} : { deadlineAt: params.deadlineAt }),
+            ...(callbackUrl ? { callbackUrl } : {}),
+          },
+          { idempotencyKey: createKey },
+        );
+      } catch (error) {
+        const earlier = await flowMadeEarlier(gateway, { createKey, businessNo: params.businessNo }, error);
+        if (!earlier) throw error;
+        context.logger.warn('vendor_flow_adopted', {
+          vendor: params.vendorId,
           businessNo: params.businessNo,
-          documents: refs,
-          signers,
-          deadlineAt: context.clock.now() + params.deadlineMs,
-          ...(callbackUrl ? { callbackUrl } : {}),
-        },
-        { idempotencyKey: `${context.idempotencyKey}:flow` },
-      );
+          flowId: earlier.flowId,
+          refusedWith: error instanceof SealflowError ? error.code : 'UNKNOWN',
+        });
+        flow = earlier;
+      }
       return flowView(flow, request);
     },
   };
@@ -334,18 +348,21 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
     },
   };
 
+  /**
+   * Revoke the flow at the deadline, then report the state the vendor holds. A refused cancel is expected: the flow
+   * finished meanwhile, perhaps completed, and the vendor's answer to getFlow is what the workflow acts on.
+   */
   const cancelVendorFlow: EffectDefinition<FlowParams> = {
     async run(params, context) {
-      if (params.flowId) {
-        await vendor(params.vendorId).cancelFlow(params.flowId, 'signing deadline passed', {
-          idempotencyKey: context.idempotencyKey,
-        });
+      const gateway = vendor(params.vendorId);
+      try {
+        await gateway.cancelFlow(params.flowId, 'signing deadline passed', { idempotencyKey: context.idempotencyKey });
+      } catch (error) {
+        if (!(error instanceof SealflowError) || error.retryable) throw error;
       }
-      return null;
+      const flow = await gateway.getFlow(params.flowId, { idempotencyKey: `${context.idempotencyKey}:status` });
+      return flowView(flow, params.sealed === undefined ? undefined : keys.open<SealedRequest>(params.sealed));
     },
-    // The workflow has already failed; a cancel that cannot be done (the flow finished meanwhile) changes nothing.
-    onDone: () => null,
-    onFailed: () => null,
   };
 
   return {
@@ -360,6 +377,27 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
 }
 
 // -----------------------------------------------------------------------------------------------------------------
+
+/**
+ * After a refused create (the vendor says the key was used for a different request, or answers something the
+ * gateway refuses), the flow an earlier run of this very effect made under the same key, if the vendor has one.
+ * Retryable failures are left to the runtime's retry; a vendor without `findFlow` leaves the refusal as it was.
+ */
+async function flowMadeEarlier(
+  gateway: SigningGateway,
+  lookup: FlowLookup,
+  refusal: unknown,
+): Promise<VendorFlow | null> {
+  if (!(refusal instanceof SealflowError) || refusal.retryable) return null;
+  try {
+    return await gateway.findFlow(lookup, { idempotencyKey: `${lookup.createKey}:find` });
+  } catch (error) {
+    if (error instanceof SealflowError && error.code === 'VENDOR_UNSUPPORTED') return null;
+    // The vendor could not tell: try the whole step again rather than fail over a flow that may exist.
+    if (error instanceof SealflowError && error.retryable) throw error;
+    return null;
+  }
+}
 
 function blankName(variable: string): string {
   return `sealflow_blank_${variable}`;

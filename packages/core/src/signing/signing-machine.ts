@@ -5,12 +5,20 @@
  * ```
  * validating ─(refused)──────────────────────────────────────────────────────────────┐
  *   │                                                                                  │
- * rendering ──► vendorPhase [deadline] ─────────────────────────────────────────────► failed
+ * rendering ──► vendorPhase [deadline] ─► closingAtDeadline ─(cancel, then ask)─┬─────► failed
+ *                 │                                                              └─(completed)─► downloading
  *                 startingVendorFlow ─► routing ─┬─(completed)─► downloading ─► verifying ─► archiving ─► completed
+ *                                                ├─(deadline passed meanwhile)─► closingAtDeadline
  *                                                ├─(rejected/expired/…)─► failed
  *                                                ├─(funder due)─► awaitingFunder ─FUNDER_SIGN─► funderSigning ─► routing
+ *                                                │                        (refused) ─► confirmingFailure ─► failed | downloading
  *                                                └─► awaitingCompletion ─(poll timer | VENDOR_CALLBACK)─► checkingStatus ─► routing
  * ```
+ *
+ * Crash safety: every effect's params are computed here from the saved context (the vendor deadline included), so an
+ * effect re-run after a crash or a lost response sends exactly the request its first run sent, under the same
+ * idempotency key. And no path records FAILED over a vendor flow that completed: the deadline revokes the flow first and
+ * then believes the vendor's answer, and a refused funder call asks the vendor before failing.
  *
  * No PDF bytes live here: effect outputs are stored in the snapshot, so documents travel as DocumentStore file ids and
  * SHA-256 hashes. Personal data lives only in `sealed` (encrypted by the service); the rest of the context is safe to
@@ -140,6 +148,13 @@ export interface SigningInput {
 }
 
 export interface SigningContext extends SigningInput {
+  /**
+   * When the vendor flow expires, epoch ms: `requestedAt + deadlineMs`, fixed when the workflow starts. It goes into
+   * `createFlow`, so a re-run of that call after a crash or a lost response sends the vendor the very same request.
+   */
+  deadlineAt: number;
+  /** The deadline passed while the vendor flow was being created: close it as soon as its id is known. */
+  deadlinePassed: boolean;
   rendered: RenderedDocument[] | null;
   flow: FlowView | null;
   pollAttempt: number;
@@ -168,7 +183,8 @@ export interface StartFlowParams {
   vendorId: string;
   sealed: string;
   funder: FunderRef | null;
-  deadlineMs: number;
+  /** From the context, never from the clock when the effect runs: a re-run must send the same request. */
+  deadlineAt: number;
   documents: PlannedDocument[];
   rendered: RenderedDocument[];
   parties: PlannedParty[];
@@ -220,6 +236,8 @@ export type SigningEvent =
   | Failed<'fetchSigned'>
   | { type: 'archiveSigned.done'; output: { documents: ArchivedDocument[] } }
   | Failed<'archiveSigned'>
+  | { type: 'cancelVendorFlow.done'; output: FlowView }
+  | Failed<'cancelVendorFlow'>
   /** A verified, not yet seen vendor callback: a hint to check the flow now. */
   | { type: 'VENDOR_CALLBACK'; eventId: string; kind: string }
   /** The assigned funder's own signing call. */
@@ -340,6 +358,10 @@ export const signingMachine = setup({
     flowCompleted: ({ context }) => context.flow?.status === 'completed',
     flowEnded: ({ context }) => context.flow !== null && FLOW_ENDED.includes(context.flow.status),
     hasFlow: ({ context }) => context.flow !== null,
+    deadlinePassed: ({ context }) => context.deadlinePassed,
+    /** What the vendor answered after the cancel: only a completed flow survives the deadline. */
+    closedFlowCompleted: ({ event }) => event.type === 'cancelVendorFlow.done' && event.output.status === 'completed',
+    polledFlowCompleted: ({ event }) => event.type === 'pollVendorFlow.done' && event.output.status === 'completed',
     /** Every other signer has signed and the funder (an ownCall party) is due. */
     funderDue: ({ context }) => {
       const own = context.parties.find((p) => p.signing === 'ownCall');
@@ -368,6 +390,8 @@ export const signingMachine = setup({
   initial: 'validating',
   context: ({ input }) => ({
     ...input,
+    deadlineAt: input.requestedAt + input.deadlineMs,
+    deadlinePassed: false,
     rendered: null,
     flow: null,
     pollAttempt: 0,
@@ -425,19 +449,12 @@ export const signingMachine = setup({
     vendorPhase: {
       initial: 'startingVendorFlow',
       after: {
+        // Failing here without asking the vendor could hide a flow that completed meanwhile, and a re-sign would then
+        // make a second contract: close the flow first and fail only if the vendor says it did not complete.
         deadline: [
-          {
-            guard: 'hasFlow',
-            target: 'failed',
-            actions: [
-              assign({ failure: ({ context }) => deadlineFailure(context) }),
-              {
-                type: 'cancelVendorFlow',
-                params: ({ context }) => ({ vendorId: context.vendorId, flowId: context.flow?.flowId ?? '' }),
-              },
-            ],
-          },
-          { target: 'failed', actions: assign({ failure: ({ context }) => deadlineFailure(context) }) },
+          { guard: 'hasFlow', target: 'closingAtDeadline' },
+          // The flow is still being created and its id is unknown: wait for it (see routing), never abandon it.
+          { actions: assign({ deadlinePassed: true }) },
         ],
       },
       states: {
@@ -451,7 +468,7 @@ export const signingMachine = setup({
               vendorId: context.vendorId,
               sealed: context.sealed,
               funder: context.funder,
-              deadlineMs: context.deadlineMs,
+              deadlineAt: vendorDeadlineAt(context),
               documents: context.documents,
               rendered: context.rendered ?? [],
               parties: context.parties,
@@ -476,6 +493,7 @@ export const signingMachine = setup({
         routing: {
           always: [
             { guard: 'flowCompleted', target: '#signing.downloading' },
+            { guard: 'deadlinePassed', target: '#signing.closingAtDeadline' },
             {
               guard: 'flowEnded',
               target: '#signing.failed',
@@ -556,8 +574,63 @@ export const signingMachine = setup({
           },
           on: {
             'appendFunderSigner.done': { target: 'routing', actions: assign({ flow: ({ event }) => event.output }) },
-            'appendFunderSigner.failed': { target: '#signing.failed', actions: failedAt('funderSigning') },
+            // The funder's call may have been refused after the vendor completed the flow (a lost response, a retry):
+            // ask the vendor before recording a failure.
+            'appendFunderSigner.failed': { target: 'confirmingFailure', actions: failedAt('funderSigning') },
           },
+        },
+        /** A step failed while the flow exists: a FAILED record must never hide a flow the vendor completed. */
+        confirmingFailure: {
+          entry: {
+            type: 'pollVendorFlow',
+            params: ({ context }) => ({
+              vendorId: context.vendorId,
+              flowId: context.flow?.flowId ?? '',
+              sealed: context.sealed,
+            }),
+          },
+          on: {
+            'pollVendorFlow.done': [
+              {
+                guard: 'polledFlowCompleted',
+                target: '#signing.downloading',
+                actions: assign({ flow: ({ event }) => event.output, failure: null }),
+              },
+              { target: '#signing.failed', actions: assign({ flow: ({ event }) => event.output }) },
+            ],
+            'pollVendorFlow.failed': '#signing.failed',
+          },
+        },
+      },
+    },
+    /** The deadline passed with a vendor flow open: revoke it, then believe only what the vendor says it is now. */
+    closingAtDeadline: {
+      entry: {
+        type: 'cancelVendorFlow',
+        params: ({ context }) => ({
+          vendorId: context.vendorId,
+          flowId: context.flow?.flowId ?? '',
+          sealed: context.sealed,
+        }),
+      },
+      on: {
+        'cancelVendorFlow.done': [
+          {
+            guard: 'closedFlowCompleted',
+            target: 'downloading',
+            actions: assign({ flow: ({ event }) => event.output }),
+          },
+          {
+            target: 'failed',
+            actions: [
+              assign({ flow: ({ event }) => event.output }),
+              assign({ failure: ({ context }) => deadlineFailure(context) }),
+            ],
+          },
+        ],
+        'cancelVendorFlow.failed': {
+          target: 'failed',
+          actions: assign({ failure: ({ context, event }) => deadlineFailure(context, event.error.message) }),
         },
       },
     },
@@ -679,11 +752,17 @@ export const signingMachine = setup({
   },
 });
 
-function deadlineFailure(context: SigningContext): SigningFailure {
+function deadlineFailure(context: SigningContext, closeProblem?: string): SigningFailure {
   const minutes = Math.round(context.deadlineMs / 60_000);
   return failureOf(
     'vendorPhase',
     'SIGNING_DEADLINE_PASSED',
-    `The vendor flow did not complete within ${minutes} minute(s)${context.flow ? ` (flow ${context.flow.flowId}, ${context.flow.status})` : ''}.`,
+    `The vendor flow did not complete within ${minutes} minute(s)${context.flow ? ` (flow ${context.flow.flowId}, ${context.flow.status})` : ''}.` +
+      (closeProblem ? ` Closing it at the vendor failed: ${closeProblem}` : ''),
   );
+}
+
+/** Snapshots saved before `deadlineAt` was kept in the context derive it from the same saved facts. */
+function vendorDeadlineAt(context: SigningContext): number {
+  return context.deadlineAt ?? context.requestedAt + context.deadlineMs;
 }

@@ -153,6 +153,19 @@ export const createFlowInputSchema: z.ZodType<CreateFlowInput> = z
     });
   });
 
+export const flowLookupSchema = z.strictObject({
+  createKey: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(128, 'is longer than 128 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+  businessNo: z
+    .string()
+    .min(1, 'must not be empty')
+    .max(64, 'is longer than 64 characters')
+    .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without spaces'),
+});
+
 export const cancelReasonSchema = z.string().trim().min(1, 'must not be empty').max(200);
 
 export const roleSchema = identifier;

@@ -8,3 +8,4 @@ export * from './memory-signing-vendor.js';
 export * from './signing-vendor-contract.js';
 export * from './time-contract.js';
 export * from './logger-contract.js';
+export * from './lost-responses.js';

@@ -282,6 +282,12 @@ export function createMemorySigningVendor(options: MemorySigningVendorOptions = 
       return view(flow);
     },
 
+    async findFlow(lookup, context) {
+      enter('findFlow', context);
+      const flowId = idempotent.get(`createFlow:${lookup.createKey}`)?.result;
+      return flowId === undefined ? null : view(flowOf(flowId));
+    },
+
     async getFlow(flowId, context) {
       enter('getFlow', context);
       return view(flowOf(flowId));

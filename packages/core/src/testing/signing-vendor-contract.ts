@@ -225,6 +225,37 @@ export function runSigningVendorContract(options: SigningVendorContractOptions):
       expect(other.flowId).not.toBe(first.flowId);
     });
 
+    it('findFlow finds the flow made under a create key, never one made under another key', async (context) => {
+      const h = await harness();
+      if (!h.vendor.findFlow) {
+        const reason = 'the vendor has no findFlow; a refused create then fails the signing instead of adopting';
+        console.warn(`[sealflow] skipping "${name}: findFlow": ${reason}`);
+        context.skip(reason);
+        return;
+      }
+      const document = await h.upload();
+      const businessNo = `SFC${run}FIND`;
+      const input = { title: `sealflow find ${run}`, businessNo, documents: [document], signers: h.signers };
+      const createKey = key('create-find');
+      const unused = key('create-never');
+      const first = await h.gateway.createFlow(input, { idempotencyKey: createKey });
+      // A second attempt for the same business number under its own key: a lookup must not confuse the two.
+      const second = await h.gateway.createFlow(input, { idempotencyKey: key('create-find-2') });
+      expect(second.flowId).not.toBe(first.flowId);
+
+      const found = await h.gateway.findFlow({ createKey, businessNo }, { idempotencyKey: key('find') });
+      expect(found?.flowId).toBe(first.flowId);
+      expect(await h.gateway.findFlow({ createKey: unused, businessNo }, { idempotencyKey: key('find') })).toBeNull();
+
+      // The same key with a different request is refused, and the lookup still finds the flow the key made.
+      const refused = await rejection(
+        h.gateway.createFlow({ ...input, title: `${input.title} changed` }, { idempotencyKey: createKey }),
+      );
+      expect(refused.retryable).toBe(false);
+      const again = await h.gateway.findFlow({ createKey, businessNo }, { idempotencyKey: key('find') });
+      expect(again?.flowId).toBe(first.flowId);
+    });
+
     it('cancelFlow revokes an open flow and is idempotent; an unfinished flow cannot be downloaded', async () => {
       const h = await harness();
       const open = await h.create([{ ...h.borrower, autoSign: false }]);
