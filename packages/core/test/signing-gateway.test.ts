@@ -6,9 +6,10 @@ import {
   SealflowError,
   type SignerSpec,
   type SigningVendor,
+  TimeoutError,
   ValidationError,
 } from '../src/index.js';
-import { createMemoryLogger, createMemorySigningVendor } from '../src/testing/index.js';
+import { createManualClock, createMemoryLogger, createMemorySigningVendor } from '../src/testing/index.js';
 
 const PDF = new TextEncoder().encode('%PDF-1.7\n%%EOF\n');
 const idNumber = withIdNumberCheckChar;
@@ -279,6 +280,120 @@ describe('createSigningGateway: retries', () => {
     });
     expect(error.message).toBe('memory.getFlow failed: weird');
     expect(vendor.calls).toHaveLength(2);
+  });
+});
+
+describe('createSigningGateway: timeouts', () => {
+  /** A vendor whose getFlow never answers on the tries `hang` picks (and ignores its signal, as a stuck SDK would). */
+  function hangingVendor(hang: (attempt: number) => boolean) {
+    const memory = createMemorySigningVendor();
+    const tries: { idempotencyKey: string; signal: AbortSignal | undefined }[] = [];
+    const vendor: SigningVendor = {
+      ...memory,
+      getFlow: async (flowId, context) => {
+        tries.push({ idempotencyKey: context.idempotencyKey, signal: context.signal });
+        if (hang(tries.length)) await new Promise(() => {});
+        return { flowId, status: 'signing', signers: [] };
+      },
+    };
+    return { vendor, tries };
+  }
+
+  /** Let the gateway reach its next await, then move the manual clock. */
+  async function advance(clock: ReturnType<typeof createManualClock>, ms: number) {
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    clock.advance(ms);
+  }
+
+  it('gives up on a try that does not answer, aborts its signal and retries with the same key', async () => {
+    const { vendor, tries } = hangingVendor((attempt) => attempt === 1);
+    const clock = createManualClock();
+    const logger = createMemoryLogger();
+    const gateway = createSigningGateway(vendor, {
+      logger,
+      clock,
+      scheduler: clock,
+      timeoutMs: 1_000,
+      random: () => 0.5,
+      retry: { baseDelayMs: 200 },
+    });
+    const caller = new AbortController();
+    const flow = gateway.getFlow('f1', { idempotencyKey: 'poll-1', signal: caller.signal });
+    await advance(clock, 999);
+    expect(tries).toHaveLength(1);
+    expect(tries[0]!.signal?.aborted).toBe(false);
+    await advance(clock, 1);
+    expect(tries[0]!.signal?.aborted).toBe(true);
+    expect(tries[0]!.signal?.reason).toMatchObject({ code: 'VENDOR_TIMEOUT', retryable: true });
+    expect(caller.signal.aborted).toBe(false);
+    await advance(clock, 150);
+    expect(await flow).toMatchObject({ flowId: 'f1', status: 'signing' });
+    expect(tries.map((t) => t.idempotencyKey)).toEqual(['poll-1', 'poll-1']);
+    const outcomes = logger.records.filter((r) => r.message === 'vendor_call').map((r) => r.fields);
+    expect(outcomes.map((f) => [f.outcome, f.code])).toEqual([
+      ['retry', 'VENDOR_TIMEOUT'],
+      ['ok', undefined],
+    ]);
+  });
+
+  it('fails with a retryable TimeoutError once every try has timed out', async () => {
+    const { vendor, tries } = hangingVendor(() => true);
+    const clock = createManualClock();
+    const gateway = createSigningGateway(vendor, {
+      clock,
+      scheduler: clock,
+      timeoutMs: 500,
+      retry: { attempts: 2 },
+      sleep: async () => {},
+    });
+    const outcome = rejection(gateway.getFlow('f1', ctx('poll-2')));
+    await advance(clock, 500);
+    await advance(clock, 500);
+    const error = await outcome;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({
+      code: 'VENDOR_TIMEOUT',
+      retryable: true,
+      details: { vendor: 'memory', method: 'getFlow', timeoutMs: 500, attempt: 2 },
+    });
+    expect(error.message).toContain('500 ms');
+    expect(tries).toHaveLength(2);
+  });
+
+  it('takes a per-method timeout over the default', async () => {
+    const memory = createMemorySigningVendor();
+    const vendor: SigningVendor = { ...memory, getFlow: () => new Promise(() => {}) };
+    const clock = createManualClock();
+    const gateway = createSigningGateway(vendor, {
+      scheduler: clock,
+      timeoutMs: 10_000,
+      methodTimeoutMs: { getFlow: 50 },
+      retry: { attempts: 1 },
+    });
+    const outcome = rejection(gateway.getFlow('f1', ctx('poll-3')));
+    await advance(clock, 50);
+    expect(await outcome).toMatchObject({ code: 'VENDOR_TIMEOUT', details: { timeoutMs: 50 } });
+  });
+
+  it('still hands the caller’s abort to the vendor', async () => {
+    const { vendor, tries } = hangingVendor(() => true);
+    const gateway = createSigningGateway(vendor);
+    const caller = new AbortController();
+    void gateway.getFlow('f1', { idempotencyKey: 'poll-4', signal: caller.signal }).catch(() => {});
+    await new Promise((resolve) => setImmediate(resolve));
+    caller.abort(new Error('the workflow gave up'));
+    expect(tries[0]!.signal?.aborted).toBe(true);
+  });
+
+  it('refuses timeouts that are not positive numbers, and unknown methods', () => {
+    const vendor = createMemorySigningVendor();
+    expect(() => createSigningGateway(vendor, { timeoutMs: 0 })).toThrow(ValidationError);
+    expect(() => createSigningGateway(vendor, { methodTimeoutMs: { getFlow: Number.NaN } })).toThrow(
+      /methodTimeoutMs\.getFlow is NaN/,
+    );
+    expect(() =>
+      createSigningGateway(vendor, { methodTimeoutMs: { downloadSign: 1 } as unknown as { getFlow: number } }),
+    ).toThrow(/methodTimeoutMs\.downloadSign is not a vendor call/);
   });
 });
 

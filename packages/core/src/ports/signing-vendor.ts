@@ -132,6 +132,11 @@ export interface FlowLookup {
 export interface VendorCallContext {
   /** Same key, same input → same result, never a second vendor object. */
   idempotencyKey: string;
+  /**
+   * Aborted when the caller gives up or when the gateway's timeout for this try passes (the reason is then a
+   * `VENDOR_TIMEOUT` error). Hand it to the HTTP client (`fetch(url, { signal })`) so an abandoned request stops.
+   * Whatever a call returns after its signal was aborted is ignored; the retry carries the same idempotency key.
+   */
   signal?: AbortSignal;
 }
 

@@ -4,13 +4,14 @@
  * Adapters differ in how carefully they validate, what they throw and what they log; the gateway makes every vendor
  * behave the same towards the workflow: inputs are checked before a request leaves (a refused ID number costs no
  * vendor call and no vendor fee), outputs are checked before they are trusted, capability violations are refused
- * up front with the missing capability named, retryable failures are retried with the same idempotency key (so a
+ * up front with the missing capability named, every try has its own timeout (a vendor that never answers costs a
+ * retryable `VENDOR_TIMEOUT`, not a stuck caller), retryable failures are retried with the same idempotency key (so a
  * retry can never create a second flow), anything unexpected becomes a `SealflowError`, and every call is logged with
  * personal data masked — including the names the vendor may echo back in its own error texts.
  */
 import type { z } from 'zod';
-import { SealflowError, ValidationError } from '../errors.js';
-import { type Clock, systemClock, systemScheduler } from '../ports/clock.js';
+import { SealflowError, TimeoutError, ValidationError } from '../errors.js';
+import { type Clock, type Scheduler, systemClock, systemScheduler } from '../ports/clock.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type {
   RawCallback,
@@ -56,7 +57,17 @@ export interface SigningGatewayOptions {
   logger?: Logger;
   /** Measures call durations. */
   clock?: Clock;
+  /** Runs the per-try timeouts and the default waits between tries; tests pass the manual clock. */
+  scheduler?: Scheduler;
   retry?: SigningRetryOptions;
+  /**
+   * How long one try of a vendor call may take, in ms (default 15 000). When it passes, the try's signal is aborted
+   * and the try fails with the retryable `VENDOR_TIMEOUT`: it is retried like any retryable failure, with the same
+   * idempotency key, and whatever the abandoned try returns later is ignored.
+   */
+  timeoutMs?: number;
+  /** Per-method overrides of `timeoutMs`, such as a longer one for `downloadSigned` of large files. */
+  methodTimeoutMs?: Partial<Record<Exclude<keyof SigningVendor, 'id' | 'capabilities'>, number>>;
   /** Waits between tries; tests pass one that records the delays and returns at once. */
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** In [0, 1): the jitter source. Tests pass a constant. */
@@ -67,6 +78,20 @@ export interface SigningGatewayOptions {
 export type SigningGateway = Required<SigningVendor>;
 
 type VendorMethod = Exclude<keyof SigningVendor, 'id' | 'capabilities'>;
+
+const DEFAULT_CALL_TIMEOUT_MS = 15_000;
+
+const VENDOR_METHODS: readonly VendorMethod[] = [
+  'uploadDocument',
+  'fillTemplate',
+  'createFlow',
+  'appendSigner',
+  'getFlow',
+  'signerUrl',
+  'downloadSigned',
+  'cancelFlow',
+  'parseCallback',
+];
 
 const REQUIRED_METHODS = ['uploadDocument', 'createFlow', 'getFlow', 'downloadSigned', 'cancelFlow'] as const;
 
@@ -82,7 +107,9 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
   const capabilities = Object.freeze({ ...vendor.capabilities });
   const logger = options.logger ?? silentLogger;
   const clock = options.clock ?? systemClock;
-  const sleep = options.sleep ?? schedulerSleep;
+  const scheduler = options.scheduler ?? systemScheduler;
+  const sleep = options.sleep ?? schedulerSleep(scheduler);
+  const timeoutOf = callTimeouts(options);
   const random = options.random ?? Math.random;
   const attempts = Math.max(1, Math.floor(options.retry?.attempts ?? 3));
   const baseDelayMs = Math.max(0, options.retry?.baseDelayMs ?? 200);
@@ -99,11 +126,12 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
     context: VendorCallContext | undefined,
     personal: PersonalData,
     logFields: Record<string, unknown>,
-    invoke: () => Promise<unknown>,
+    invoke: (signal: AbortSignal) => Promise<unknown>,
     output: z.ZodType<T>,
     checkOutput?: (value: T) => string | undefined,
   ): Promise<T> {
     const maxTries = context ? attempts : 1; // parseCallback checks a signature: trying again gives the same answer
+    const timeoutMs = timeoutOf(method);
     for (let attempt = 1; ; attempt++) {
       const started = clock.now();
       const log = (outcome: string, extra: Record<string, unknown> = {}) =>
@@ -123,8 +151,25 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
           ),
         );
       let result: unknown;
+      // Each try gets its own signal: aborted when the caller gives up or when this try's time is up.
+      const tryAbort = new AbortController();
+      const signal = context?.signal ? AbortSignal.any([context.signal, tryAbort.signal]) : tryAbort.signal;
+      let cancelTimeout = () => {};
+      const timedOut = new Promise<never>((_, reject) => {
+        cancelTimeout = scheduler.schedule(() => {
+          const error = new TimeoutError(
+            'VENDOR_TIMEOUT',
+            `${vendor.id}.${method} did not answer within ${timeoutMs} ms (try ${attempt}). It is tried again with ` +
+              'the same idempotency key while tries remain; if the vendor is merely slow, raise timeoutMs.',
+            { details: { vendor: vendor.id, method, timeoutMs, attempt } },
+          );
+          // Rejected before the abort, so the try fails with the timeout, not with the vendor's reaction to it.
+          reject(error);
+          tryAbort.abort(error);
+        }, timeoutMs);
+      });
       try {
-        result = await invoke();
+        result = await Promise.race([invoke(signal), timedOut]).finally(cancelTimeout);
       } catch (thrown) {
         const error = normalise(thrown, vendor.id, method, personal);
         const retry = error.retryable && attempt < maxTries && !context?.signal?.aborted;
@@ -198,7 +243,7 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
         ctx,
         NO_PERSONAL_DATA,
         { documentKey: input.key, fileName: input.fileName, size: input.bytes.byteLength },
-        () => vendor.uploadDocument(input, ctx),
+        (signal) => vendor.uploadDocument(input, { ...ctx, signal }),
         vendorDocumentRefSchema,
         (ref: VendorDocumentRef) => (ref.key === input.key ? undefined : `key is "${ref.key}", sent "${input.key}"`),
       );
@@ -220,7 +265,7 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
         ctx,
         personal,
         { documentKey: input.key, vendorTemplateId: input.vendorTemplateId },
-        () => fill.call(vendor, input, ctx),
+        (signal) => fill.call(vendor, input, { ...ctx, signal }),
         vendorDocumentRefSchema,
         (ref: VendorDocumentRef) => (ref.key === input.key ? undefined : `key is "${ref.key}", sent "${input.key}"`),
       );
@@ -252,7 +297,7 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
           documents: input.documents.map((d) => d.key),
           signers: input.signers.map((s) => `${s.role}:${s.kind}${s.autoSign ? ':auto' : ''}`),
         },
-        () => vendor.createFlow(input, ctx),
+        (signal) => vendor.createFlow(input, { ...ctx, signal }),
         vendorFlowSchema,
         (flow: VendorFlow) => {
           const missing = input.signers.filter((s) => !flow.signers.some((f) => f.role === s.role));
@@ -274,7 +319,7 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
         ctx,
         personal,
         { flowId: id, signer: `${spec.role}:${spec.kind}${spec.autoSign ? ':auto' : ''}` },
-        () => append.call(vendor, id, spec, ctx),
+        (signal) => append.call(vendor, id, spec, { ...ctx, signal }),
         vendorFlowSchema,
         (flow: VendorFlow) =>
           flowMatches(id)(flow) ??
@@ -305,7 +350,7 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
         ctx,
         NO_PERSONAL_DATA,
         { flowId: id },
-        () => vendor.getFlow(id, ctx),
+        (signal) => vendor.getFlow(id, { ...ctx, signal }),
         vendorFlowSchema,
         flowMatches(id),
       ).then((flow) => maskFlow(flow, NO_PERSONAL_DATA));
@@ -322,7 +367,7 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
         ctx,
         NO_PERSONAL_DATA,
         { flowId: id, role: signerRole },
-        () => signerUrl.call(vendor, id, signerRole, ctx),
+        (signal) => signerUrl.call(vendor, id, signerRole, { ...ctx, signal }),
         signerUrlSchema,
       );
     },
@@ -335,7 +380,7 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
         ctx,
         NO_PERSONAL_DATA,
         { flowId: id },
-        () => vendor.downloadSigned(id, ctx),
+        (signal) => vendor.downloadSigned(id, { ...ctx, signal }),
         signedDocumentsSchema,
       );
     },
@@ -349,8 +394,8 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
         ctx,
         NO_PERSONAL_DATA,
         { flowId: id, reason: why },
-        async () => {
-          await vendor.cancelFlow(id, why, ctx);
+        async (signal) => {
+          await vendor.cancelFlow(id, why, { ...ctx, signal });
           return null;
         },
         NOTHING,
@@ -500,17 +545,38 @@ function isAbort(error: Error): boolean {
   return error.name === 'AbortError';
 }
 
-function schedulerSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const cancel = systemScheduler.schedule(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      cancel();
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** Each method's timeout per try, from the options; refuses a timeout that is not a positive number of ms. */
+function callTimeouts(options: SigningGatewayOptions): (method: VendorMethod) => number {
+  const fallback = options.timeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
+  const byMethod: Partial<Record<string, number>> = { ...options.methodTimeoutMs };
+  const invalid = (ms: unknown) => typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0;
+  const problems = invalid(fallback) ? [`timeoutMs is ${String(fallback)}`] : [];
+  for (const [method, ms] of Object.entries(byMethod)) {
+    if (!VENDOR_METHODS.includes(method as VendorMethod))
+      problems.push(`methodTimeoutMs.${method} is not a vendor call`);
+    else if (ms !== undefined && invalid(ms)) problems.push(`methodTimeoutMs.${method} is ${String(ms)}`);
+  }
+  if (problems.length) {
+    throw new ValidationError(
+      `Signing gateway timeouts must be positive numbers of milliseconds: ${problems.join('; ')}.`,
+      { details: { problems } },
+    );
+  }
+  return (method) => byMethod[method] ?? fallback;
+}
+
+function schedulerSleep(scheduler: Scheduler) {
+  return (ms: number, signal?: AbortSignal): Promise<void> =>
+    new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
+      const cancel = scheduler.schedule(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      const onAbort = () => {
+        cancel();
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
 }
