@@ -5,7 +5,7 @@
  */
 import { SealflowError, ValidationError } from '../errors.js';
 
-export type PdfInvalidReason = 'not-pdf' | 'truncated' | 'encrypted' | 'no-pages';
+export type PdfInvalidReason = 'not-pdf' | 'truncated' | 'encrypted' | 'no-pages' | 'damaged';
 
 const PDF_INVALID_ADVICE: Record<PdfInvalidReason, string> = {
   'not-pdf':
@@ -15,6 +15,8 @@ const PDF_INVALID_ADVICE: Record<PdfInvalidReason, string> = {
   encrypted:
     'The PDF is encrypted (it has an /Encrypt dictionary): remove the password/permissions protection (e.g. "qpdf --decrypt in.pdf out.pdf") and upload it again.',
   'no-pages': 'The PDF has no pages: export the template again with its pages.',
+  damaged:
+    'The PDF is damaged inside (its page tree or form fields are broken or refer to themselves): open it in a PDF editor and export or print it to a new PDF (or repair it with "qpdf in.pdf out.pdf"), then upload that file.',
 };
 
 /** A file that cannot be used as a PDF template; `details.reason` says why. */

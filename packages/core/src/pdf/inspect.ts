@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import {
+  type PDFAcroField,
   PDFArray,
   PDFButton,
   PDFCheckBox,
@@ -18,7 +19,8 @@ import {
   type PDFDocument,
   type PDFField,
 } from 'pdf-lib';
-import { loadCheckedPdf, type PdfSource, readAllBytes } from './load.js';
+import { PdfInvalidError } from './errors.js';
+import { asPdfInvalid, loadCheckedPdf, type PdfSource, readAllBytes } from './load.js';
 import { findKeywords, pageGlyphs } from './text-positions.js';
 
 export type PdfFieldType = 'text' | 'checkbox' | 'radio' | 'dropdown' | 'listbox' | 'button' | 'signature' | 'unknown';
@@ -63,11 +65,18 @@ export async function inspectPdf(source: PdfSource, options: InspectOptions = {}
   const bytes = await readAllBytes(source);
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const { doc } = await loadCheckedPdf(bytes);
+  try {
+    return describe(doc, sha256, bytes.byteLength, options.keywords ?? []);
+  } catch (error) {
+    throw asPdfInvalid(error);
+  }
+}
+
+function describe(doc: PDFDocument, sha256: string, byteLength: number, keywords: readonly string[]): PdfInspection {
   const pages = doc.getPages();
-  const keywords = options.keywords ?? [];
   return {
     sha256,
-    byteLength: bytes.byteLength,
+    byteLength,
     pageCount: pages.length,
     pages: pages.map((p, index) => ({ index, ...p.getSize() })),
     fields: listFields(doc),
@@ -107,6 +116,9 @@ function listFields(doc: PDFDocument): PdfFieldInfo[] {
     return out;
   }
   for (const field of form.getFields()) {
+    for (let node: PDFAcroField | undefined = field.acroField; node; node = node.getParent()) {
+      if (!node.getPartialName()) throw new PdfInvalidError('damaged', { detail: 'a form field has no name (/T)' });
+    }
     const type = fieldType(field);
     const kids = field.acroField.dict.lookupMaybe(PDFName.of('Kids'), PDFArray);
     const widgetRefs = kids ? kids.asArray().filter((k): k is PDFRef => k instanceof PDFRef) : [field.ref];

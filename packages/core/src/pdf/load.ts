@@ -3,7 +3,8 @@
  * truncated, encrypted, empty) before pdf-lib sees it, and find the last cross-reference section, which an incremental
  * update has to point back to.
  */
-import { PDFDocument } from 'pdf-lib';
+import { PDFArray, PDFDict, PDFDocument, PDFName, type PDFObject, PDFPageLeaf, PDFPageTree, PDFRef } from 'pdf-lib';
+import { SealflowError } from '../errors.js';
 import { PdfInvalidError } from './errors.js';
 
 export type PdfSource = Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
@@ -87,8 +88,96 @@ export async function loadCheckedPdf(bytes: Uint8Array): Promise<{ doc: PDFDocum
   } catch (error) {
     throw new PdfInvalidError('truncated', { cause: error, detail: 'pdf-lib could not parse it' });
   }
-  if (doc.context.trailerInfo.Encrypt !== undefined) throw new PdfInvalidError('encrypted');
-  if (doc.getPageCount() === 0) throw new PdfInvalidError('no-pages');
+  try {
+    if (doc.context.trailerInfo.Encrypt !== undefined) throw new PdfInvalidError('encrypted');
+    checkStructure(doc);
+    if (doc.getPageCount() === 0) throw new PdfInvalidError('no-pages');
+  } catch (error) {
+    throw asPdfInvalid(error);
+  }
   lastXref.size = Math.max(lastXref.size, doc.context.largestObjectNumber + 1);
   return { doc, lastXref };
+}
+
+/** Whatever pdf-lib throws on a damaged file becomes a `PdfInvalidError` ('damaged'); sealflow's own errors pass. */
+export function asPdfInvalid(error: unknown): SealflowError {
+  if (error instanceof SealflowError) return error;
+  return new PdfInvalidError('damaged', { cause: error, detail: 'an object has an unexpected type or is missing' });
+}
+
+/** Limits of the structure walk; a real contract template is far inside them. */
+const MAX_TREE_DEPTH = 32;
+const MAX_PAGES = 5_000;
+const MAX_FIELDS = 10_000;
+
+const damaged = (detail: string) => new PdfInvalidError('damaged', { detail });
+
+/**
+ * pdf-lib walks the page tree and the form's field tree recursively and trusts their types: a /Kids that points back
+ * to its parent overflows the stack, a /Pages that is not a page tree throws a TypeError. Walk both iteratively first,
+ * with cycle and depth limits, so every later pdf-lib call sees a sound structure.
+ */
+export function checkStructure(doc: PDFDocument): void {
+  const { context } = doc;
+  const catalog = context.lookup(context.trailerInfo.Root);
+  if (!(catalog instanceof PDFDict)) throw damaged('the trailer names no document catalog (/Root)');
+
+  const root = context.lookup(catalog.get(PDFName.of('Pages')));
+  if (!(root instanceof PDFPageTree)) throw damaged('the catalog has no page tree (/Pages)');
+  const seen = new Set<PDFObject>([root]);
+  const nodes: { node: PDFPageTree; depth: number }[] = [{ node: root, depth: 0 }];
+  let pages = 0;
+  while (nodes.length > 0) {
+    const { node, depth } = nodes.pop()!;
+    if (depth > MAX_TREE_DEPTH) throw damaged(`the page tree is nested deeper than ${MAX_TREE_DEPTH} levels`);
+    const kids = context.lookup(node.get(PDFName.of('Kids')));
+    if (!(kids instanceof PDFArray)) throw damaged('a node of the page tree has no /Kids array');
+    for (const entry of kids.asArray()) {
+      const kid = context.lookup(entry);
+      if (seen.has(kid as PDFObject)) throw damaged('the page tree refers back to one of its own nodes');
+      if (kid instanceof PDFPageTree) {
+        seen.add(kid);
+        nodes.push({ node: kid, depth: depth + 1 });
+      } else if (kid instanceof PDFPageLeaf) {
+        seen.add(kid);
+        if (++pages > MAX_PAGES) throw damaged(`the page tree lists more than ${MAX_PAGES} pages`);
+      } else {
+        throw damaged('the page tree lists something that is not a page');
+      }
+    }
+  }
+
+  const acroForm = context.lookup(catalog.get(PDFName.of('AcroForm')));
+  if (acroForm === undefined) return;
+  if (!(acroForm instanceof PDFDict)) throw damaged('the form (/AcroForm) is not a dictionary');
+  const fields = context.lookup(acroForm.get(PDFName.of('Fields')));
+  if (fields === undefined) return;
+  if (!(fields instanceof PDFArray)) throw damaged('the form has no /Fields array');
+  const visited = new Set<PDFObject>();
+  const pending: { entry: PDFObject; depth: number }[] = fields.asArray().map((entry) => ({ entry, depth: 0 }));
+  while (pending.length > 0) {
+    const { entry, depth } = pending.pop()!;
+    const field = context.lookup(entry);
+    if (!(entry instanceof PDFRef) || !(field instanceof PDFDict)) continue; // pdf-lib skips these as well
+    if (visited.has(field)) throw damaged('a form field is its own ancestor or listed twice');
+    visited.add(field);
+    if (visited.size > MAX_FIELDS) throw damaged(`the form has more than ${MAX_FIELDS} fields and widgets`);
+    if (depth > MAX_TREE_DEPTH) throw damaged(`form fields are nested deeper than ${MAX_TREE_DEPTH} levels`);
+    checkParentChain(doc, field);
+    const kids = context.lookup(field.get(PDFName.of('Kids')));
+    if (kids instanceof PDFArray) for (const kid of kids.asArray()) pending.push({ entry: kid, depth: depth + 1 });
+  }
+}
+
+/** pdf-lib names a field by following /Parent recursively: the chain must end, and soon. */
+function checkParentChain(doc: PDFDocument, field: PDFDict): void {
+  const chain = new Set<PDFObject>([field]);
+  for (let node = field; ; ) {
+    const parent = doc.context.lookup(node.get(PDFName.of('Parent')));
+    if (!(parent instanceof PDFDict)) return;
+    if (chain.has(parent)) throw damaged('a form field is its own /Parent');
+    if (chain.size > MAX_TREE_DEPTH) throw damaged(`form fields are nested deeper than ${MAX_TREE_DEPTH} levels`);
+    chain.add(parent);
+    node = parent;
+  }
 }
