@@ -165,6 +165,26 @@ describe('render errors', () => {
       prepareTemplate(template, { blanks: [{ name: 'x', page: 8, rect: { x: 0, y: 0, width: 10, height: 10 } }] }),
     ).rejects.toThrow(/page index 8, but the template has 8 pages/);
   });
+
+  it('a blank not wholly inside its page is refused when preparing: its value would be invisible', async () => {
+    const prepare = (rect: { x: number; y: number; width: number; height: number }) =>
+      prepareTemplate(template, { blanks: [{ name: 'stamp', page: 7, rect }] });
+    for (const rect of [
+      { x: 300, y: 830, width: 200, height: 20 }, // runs off the top of the A4 page (841.89 pt)
+      { x: -5, y: 100, width: 200, height: 20 },
+      { x: 500, y: 100, width: 200, height: 20 },
+      { x: 300, y: -900, width: 200, height: 20 },
+    ]) {
+      const error = await prepare(rect).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, JSON.stringify(rect)).toBeInstanceOf(SealflowError);
+      expect((error as SealflowError).code).toBe('INVALID_INPUT');
+      expect((error as SealflowError).message).toMatch(/Blank "stamp".*not inside the visible area of page index 7/);
+    }
+    await expect(prepare({ x: 0, y: 0, width: 595.28, height: 841.89 })).resolves.toBeDefined();
+  });
 });
 
 describe('layout on a classic-xref template with aligned, multi-line, limited and comb fields', () => {

@@ -246,6 +246,20 @@ function collectBlanks(
     if (![x, y, width, height].every(Number.isFinite) || width <= 0 || height <= 0) {
       throw new ValidationError(`Blank "${spec.name}" needs a rect with finite x, y and a positive width and height.`);
     }
+    // Viewers show only the crop box: a value drawn outside it is invisible, yet the contract would still be signed.
+    const box = page.getCropBox();
+    const slack = 0.01;
+    if (
+      x < box.x - slack ||
+      y < box.y - slack ||
+      x + width > box.x + box.width + slack ||
+      y + height > box.y + box.height + slack
+    ) {
+      throw new ValidationError(
+        `Blank "${spec.name}" (x ${num(x)}, y ${num(y)}, ${num(width)} × ${num(height)}) is not inside the visible area of page index ${spec.page} (x ${num(box.x)}–${num(box.x + box.width)}, y ${num(box.y)}–${num(box.y + box.height)}), so its value would not be shown: place it within the page (PDF points, origin bottom-left).`,
+        { details: { blank: spec.name, page: spec.page } },
+      );
+    }
     out.set(spec.name, {
       name: spec.name,
       page: spec.page,
