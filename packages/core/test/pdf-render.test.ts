@@ -166,6 +166,35 @@ describe('render errors', () => {
     ).rejects.toThrow(/page index 8, but the template has 8 pages/);
   });
 
+  it('a page whose boxes or font resources have the wrong type is PDF_INVALID (damaged), not a pdf-lib error', async () => {
+    /** A one-page PDF with a classic xref table; `pageExtra` goes into the page dictionary. */
+    const onePage = (pageExtra: string) => {
+      const objects = [
+        '<< /Type /Catalog /Pages 2 0 R >>',
+        '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+        `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] ${pageExtra} >>`,
+      ];
+      let body = '%PDF-1.4\n';
+      const offsets = objects.map((o, i) => {
+        const at = body.length;
+        body += `${i + 1} 0 obj\n${o}\nendobj\n`;
+        return at;
+      });
+      const xref = body.length;
+      body += `xref\n0 4\n0000000000 65535 f \n${offsets.map((o) => `${String(o).padStart(10, '0')} 00000 n \n`).join('')}`;
+      body += `trailer\n<< /Size 4 /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+      return new TextEncoder().encode(body);
+    };
+    const blanks = [{ name: 'x', page: 0, rect: { x: 10, y: 10, width: 50, height: 20 } }];
+    await expect(prepareTemplate(onePage(''), { blanks })).resolves.toBeDefined();
+    for (const extra of ['/CropBox (not a box)', '/Resources << /Font 5 >>']) {
+      await expect(prepareTemplate(onePage(extra), { blanks }), extra).rejects.toMatchObject({
+        code: 'PDF_INVALID',
+        details: { reason: 'damaged' },
+      });
+    }
+  });
+
   it('a blank not wholly inside its page is refused when preparing: its value would be invisible', async () => {
     const prepare = (rect: { x: number; y: number; width: number; height: number }) =>
       prepareTemplate(template, { blanks: [{ name: 'stamp', page: 7, rect }] });

@@ -29,7 +29,7 @@ import { PdfUpdateInconsistentError, UnknownFieldError, ValueTooLongError } from
 import { CjkFont, defaultCjkFont } from './font.js';
 import { appendIncrementalUpdate, type UpdatedObject } from './incremental-writer.js';
 import { type Alignment, type BoxSpec, type Layout, layoutText, num, textOperators } from './layout.js';
-import { loadCheckedPdf, type LastXref, type PdfSource, readAllBytes } from './load.js';
+import { asPdfInvalid, loadCheckedPdf, type LastXref, type PdfSource, readAllBytes } from './load.js';
 
 export interface Rect {
   x: number;
@@ -128,9 +128,17 @@ export async function prepareTemplate(source: PdfSource, options: PrepareOptions
   const bytes = await readAllBytes(source);
   const { doc, lastXref } = await loadCheckedPdf(bytes);
   const font = options.font ? CjkFont.parse(options.font) : defaultCjkFont();
-  const fontName = unusedFontName(doc);
-  const fields = collectTextFields(doc, fontName);
-  const blanks = collectBlanks(doc, options.blanks ?? [], fields);
+  let fontName: string;
+  let fields: Map<string, PreparedField>;
+  let blanks: Map<string, PreparedBlank>;
+  try {
+    fontName = unusedFontName(doc);
+    fields = collectTextFields(doc, fontName);
+    blanks = collectBlanks(doc, options.blanks ?? [], fields);
+  } catch (error) {
+    // pdf-lib throws untyped errors on objects of the wrong type (a /CropBox that is not an array, …).
+    throw asPdfInvalid(error);
+  }
   // Renders number their new objects from the template's /Size; an object created in memory while preparing would
   // take the same number as the first of them.
   if (doc.context.largestObjectNumber >= lastXref.size) {
