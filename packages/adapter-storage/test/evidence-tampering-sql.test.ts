@@ -259,5 +259,19 @@ for (const backend of backends) {
         'signed-documents-differ',
       ]);
     });
+
+    it('(d) the last workflow audit row deleted with SQL: verifyAudit reports the truncation', async () => {
+      const { done } = await completed('LN-EDIT-D');
+      const workflow = (await h.runtime.get(done.id))!;
+      expect(await h.runtime.verifyAudit(done.id)).toMatchObject({ ok: true, workflow: [] });
+      const [last] = await db.query('SELECT max(seq)::int AS seq FROM sealflow_audit WHERE stream_id = $1', [done.id]);
+      await db.query('DELETE FROM sealflow_audit WHERE stream_id = $1 AND seq = $2', [done.id, last!.seq]);
+      const verification = await h.runtime.verifyAudit(done.id);
+      expect(verification.ok).toBe(false);
+      expect(verification.problems).toEqual([]);
+      expect(verification.workflow).toEqual([
+        { kind: 'truncated', rowVersion: workflow.rowVersion, auditedRowVersion: workflow.rowVersion - 1 },
+      ]);
+    });
   });
 }

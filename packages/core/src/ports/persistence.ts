@@ -292,9 +292,12 @@ export interface AuditEntry {
   actor: string;
   data: unknown;
   at: number;
-  /** Hash of the previous entry in the stream; 64 zeros for the first. */
+  /** `hash` of the previous entry in the stream; 64 zeros for the first. */
   prevHash: string;
-  /** SHA-256 over this entry's canonical form including `prevHash` (computed by core, stored verbatim). */
+  /**
+   * The entry's link, over its canonical form including `prevHash`, computed by core and stored verbatim: SHA-256 hex,
+   * or `hmac-sha256:<keyId>:<hex>` when the chain is keyed.
+   */
   hash: string;
 }
 

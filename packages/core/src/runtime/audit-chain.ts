@@ -70,7 +70,9 @@ export function chainKeyring(
     else if (secrets.has(id)) problems.push(`key id "${id}" is reserved`);
     else secrets.set(id, bytes);
   }
-  if (!secrets.has(keys.current)) problems.push(`current key "${keys.current}" is not among the keys`);
+  if (!secrets.has(keys.current) && !Object.hasOwn(keys.keys ?? {}, keys.current)) {
+    problems.push(`current key "${keys.current}" is not among the keys`);
+  }
   if (problems.length > 0) {
     throw new ValidationError(`${field} is invalid: ${problems.join('; ')}.`, { details: { field, problems } });
   }

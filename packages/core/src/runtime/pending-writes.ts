@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EventObject } from 'xstate';
 import type { NewOutboxEntry, PersistenceTransaction, TimerRow } from '../ports/persistence.js';
-import { type AuditInput, appendAuditBatch } from './audit-chain.js';
+import { type AuditInput, type ChainKeyring, appendAuditBatch } from './audit-chain.js';
 import type { WorkflowDefinition } from './workflow-definition.js';
 
 /**
@@ -19,6 +19,9 @@ export class PendingWrites {
   private readonly audit: { streamId: string; input: AuditInput }[] = [];
   private readonly finished = new Set<string>();
   private readonly newStreams = new Set<string>();
+
+  /** `auditKeyring` keys the audit entries; without it they are plain hashes. */
+  constructor(private readonly auditKeyring?: ChainKeyring) {}
 
   /** Turn one transition's actions into outbox rows and timer operations. `step` is the row version it produced. */
   recordActions(
@@ -91,6 +94,6 @@ export class PendingWrites {
     if (cancels.length > 0) await tx.timers.cancelMany(cancels);
     if (schedules.length > 0) await tx.timers.scheduleMany(schedules);
     if (this.finished.size > 0) await tx.timers.cancelAll([...this.finished]);
-    if (this.audit.length > 0) await appendAuditBatch(tx, this.audit, this.newStreams);
+    if (this.audit.length > 0) await appendAuditBatch(tx, this.audit, this.newStreams, this.auditKeyring);
   }
 }

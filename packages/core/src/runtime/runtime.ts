@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   type AnyMachineSnapshot,
   type EventObject,
@@ -16,6 +17,7 @@ import {
 import { type Clock, type Scheduler, systemClock, systemScheduler } from '../ports/clock.js';
 import { type Logger, maskingLogger, silentLogger } from '../ports/logger.js';
 import type {
+  AuditEntry,
   OutboxEntry,
   Persistence,
   PersistenceTransaction,
@@ -25,7 +27,14 @@ import type {
   WorkflowStatus,
 } from '../ports/persistence.js';
 import { maskPersonalData } from '../privacy.js';
-import { type AuditVerification, appendAudit, verifyAuditEntries } from './audit-chain.js';
+import {
+  type AuditVerification,
+  type ChainKeys,
+  appendAudit,
+  canonicalJson,
+  chainKeyring,
+  verifyAuditEntries,
+} from './audit-chain.js';
 import { PendingWrites } from './pending-writes.js';
 import { restoreSnapshot, stateValueText } from './snapshots.js';
 import type { RetryPolicy, WorkflowDefinition } from './workflow-definition.js';
@@ -65,6 +74,11 @@ export interface WorkflowState {
 export interface RuntimeOptions {
   persistence: Persistence;
   workflows: readonly WorkflowDefinition[];
+  /**
+   * Host keys for the workflows' audit chains (HMAC-SHA256, key id recorded per entry; keep retired keys). Without
+   * them the chains are plain SHA-256, which finds accidental damage and naive edits but not someone who re-hashes.
+   */
+  auditKeys?: ChainKeys;
   clock?: Clock;
   scheduler?: Scheduler;
   logger?: Logger;
@@ -163,13 +177,70 @@ export interface Runtime {
     /** Put a dead (or failed) effect back in the queue with its attempts reset. */
     retry(effectId: string): Promise<void>;
   };
-  /** Verify the hash chain of a workflow's audit log. */
-  verifyAudit(workflowId: string): Promise<AuditVerification>;
+  /**
+   * Verify a workflow's audit chain, and that its last entry describes the workflow row as it is: a removed tail, or a
+   * row changed without its transition, shows in `workflow`.
+   */
+  verifyAudit(workflowId: string): Promise<WorkflowAuditVerification>;
   readonly persistence: Persistence;
   readonly clock: Clock;
   readonly logger: Logger;
   /** Stop every worker started from this runtime and wait for their current pass. */
   stop(): Promise<void>;
+}
+
+/**
+ * The workflow row against its audit chain. Each `workflow.started` / `workflow.transition` entry records the row
+ * version it produced and a digest of the row it wrote (status, state, machine version, snapshot), in the same
+ * transaction, so the last such entry must describe the row exactly:
+ * - `workflow-missing`: audit entries without their workflow row;
+ * - `truncated`: the row is at a later version than the audit's last entry records (its last entries were removed);
+ * - `row-rolled-back`: the audit records a later version than the row has (the row was put back);
+ * - `row-mismatch`: the same version, but the row is not what that transition wrote (the row was edited).
+ */
+export type WorkflowAuditProblem =
+  | { kind: 'workflow-missing' }
+  | { kind: 'truncated' | 'row-rolled-back'; rowVersion: number; auditedRowVersion: number }
+  | { kind: 'row-mismatch'; rowVersion: number };
+
+export interface WorkflowAuditVerification extends AuditVerification {
+  /** Link of the last entry: publish or timestamp it to pin the whole chain. */
+  head: string | null;
+  workflow: WorkflowAuditProblem[];
+}
+
+/** What an audit entry fixes of the row its transition wrote. */
+export function workflowRowDigest(row: Pick<WorkflowRow, 'machineVersion' | 'status' | 'stateValue' | 'snapshot'>) {
+  const { machineVersion, status, stateValue, snapshot } = row;
+  return createHash('sha256').update(canonicalJson({ machineVersion, status, stateValue, snapshot })).digest('hex');
+}
+
+/** The row version and digest a start or transition entry recorded; null for other entries. */
+function auditedRow(entry: AuditEntry): { rowVersion: number; digest: string | null } | null {
+  const data = (entry.data ?? {}) as { rowVersion?: number; row?: string };
+  if (entry.type === 'workflow.started') return { rowVersion: data.rowVersion ?? 1, digest: data.row ?? null };
+  if (entry.type === 'workflow.transition' && typeof data.rowVersion === 'number') {
+    return { rowVersion: data.rowVersion, digest: data.row ?? null };
+  }
+  return null;
+}
+
+function workflowAuditProblems(row: WorkflowRow | null, entries: readonly AuditEntry[]): WorkflowAuditProblem[] {
+  if (entries.length === 0) return [];
+  if (row === null) return [{ kind: 'workflow-missing' }];
+  const last = entries.map(auditedRow).findLast((audited) => audited !== null);
+  if (!last) return [{ kind: 'truncated', rowVersion: row.rowVersion, auditedRowVersion: 0 }];
+  if (last.rowVersion < row.rowVersion) {
+    return [{ kind: 'truncated', rowVersion: row.rowVersion, auditedRowVersion: last.rowVersion }];
+  }
+  if (last.rowVersion > row.rowVersion) {
+    return [{ kind: 'row-rolled-back', rowVersion: row.rowVersion, auditedRowVersion: last.rowVersion }];
+  }
+  // Entries written before digests were recorded can only be held to the version.
+  if (last.digest !== null && last.digest !== workflowRowDigest(row)) {
+    return [{ kind: 'row-mismatch', rowVersion: row.rowVersion }];
+  }
+  return [];
 }
 
 export interface DomainEvent {
@@ -196,6 +267,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const leaseMs = options.leaseMs ?? 60_000;
   const effectTimeoutMs = options.effectTimeoutMs ?? Math.min(30_000, Math.floor(leaseMs / 2));
   checkTimeouts(leaseMs, effectTimeoutMs, options.workflows);
+  const auditKeyring = options.auditKeys ? chainKeyring(options.auditKeys, { field: 'auditKeys' }) : undefined;
   const eventHandlers = new Set<DomainEventHandler>();
   const workers = new Set<Worker>();
 
@@ -252,7 +324,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       createdAt: now,
       updatedAt: now,
     };
-    const writes = new PendingWrites();
+    const writes = new PendingWrites(auditKeyring);
     writes.recordActions(row.id, 1, actions, definition, now, ignored(definition, row.id));
     writes.recordAudit(
       row.id,
@@ -264,6 +336,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           version: definition.version,
           state: row.stateValue,
           input: maskPersonalData(startOptions.input ?? null),
+          rowVersion: 1,
+          row: workflowRowDigest(row),
         },
         at: now,
       },
@@ -314,6 +388,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     let snapshot = restoreSnapshot(definition, row);
     let rowVersion = row.rowVersion;
     let stateValue = row.stateValue;
+    let written: WorkflowChange['snapshot'] = null;
     for (const event of events) {
       const rejection = snapshot.status === 'active' ? rejectionOf(definition, row, snapshot, event) : null;
       if (snapshot.status !== 'active' || rejection) {
@@ -324,11 +399,18 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       const [next, actions] = transition(definition.machine, snapshot, event);
       rowVersion++;
       const nextValue = stateValueText(next.value);
+      written = JSON.parse(JSON.stringify(definition.machine.getPersistedSnapshot(next)));
+      const digest = workflowRowDigest({
+        machineVersion: definition.version,
+        status: next.status,
+        stateValue: nextValue,
+        snapshot: written,
+      });
       writes.recordActions(row.id, rowVersion, actions, definition, context.now, ignored(definition, row.id));
       writes.recordAudit(row.id, {
         type: 'workflow.transition',
         actor: context.actor,
-        data: { event: maskPersonalData(event), from: stateValue, to: nextValue, rowVersion },
+        data: { event: maskPersonalData(event), from: stateValue, to: nextValue, rowVersion, row: digest },
         at: context.now,
       });
       if (next.status !== 'active') writes.recordFinished(row.id);
@@ -340,7 +422,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       machineVersion: definition.version,
       status: snapshot.status,
       stateValue,
-      snapshot: JSON.parse(JSON.stringify(definition.machine.getPersistedSnapshot(snapshot))),
+      snapshot: written,
       updatedAt: context.now,
     };
     return { change, snapshot, rowVersion };
@@ -365,7 +447,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
               `Workflow ${row.id} has finished (${row.status}, in state ${row.stateValue}) and takes no more events; ${event.type} was not applied.`,
             );
           }
-          const writes = new PendingWrites();
+          const writes = new PendingWrites(auditKeyring);
           const now = clock.now();
           const applied = applyEvents(row, [event], writes, {
             now,
@@ -411,7 +493,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           const rows = new Map((await tx.workflows.getMany(ids, { lock: true })).map((row) => [row.id, row]));
           const unusable = new Map<string, SealflowError>();
           const compute = (kept: readonly InternalDelivery<Ref>[]) => {
-            const writes = new PendingWrites();
+            const writes = new PendingWrites(auditKeyring);
             const updates: { id: string; expectedRowVersion: number; change: WorkflowChange }[] = [];
             const states: { row: WorkflowRow; state: WorkflowState }[] = [];
             for (const id of ids) {
@@ -534,12 +616,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
           }
           const ok = await tx.outbox.requeue(effectId, clock.now());
           if (ok) {
-            await appendAudit(tx, entry.workflowId, {
-              type: 'effect.requeued',
-              actor: 'system',
-              data: { effectId },
-              at: clock.now(),
-            });
+            await appendAudit(
+              tx,
+              entry.workflowId,
+              { type: 'effect.requeued', actor: 'system', data: { effectId }, at: clock.now() },
+              auditKeyring,
+            );
           }
           return ok;
         });
@@ -551,8 +633,13 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       },
     },
     async verifyAudit(workflowId) {
-      const entries = await persistence.transaction((tx) => tx.audit.list(workflowId));
-      return verifyAuditEntries(entries);
+      const { row, entries } = await persistence.transaction(async (tx) => ({
+        row: await tx.workflows.get(workflowId),
+        entries: await tx.audit.list(workflowId),
+      }));
+      const chain = verifyAuditEntries(entries, auditKeyring);
+      const workflow = workflowAuditProblems(row, entries);
+      return { ...chain, ok: chain.ok && workflow.length === 0, head: entries.at(-1)?.hash ?? null, workflow };
     },
     persistence,
     clock,
