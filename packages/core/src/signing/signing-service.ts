@@ -398,6 +398,26 @@ const CLAIM_HOLD_MS = 60_000;
 const CLAIM_POLL_MS = 25;
 const CLAIM_POLL_MAX_MS = 1_000;
 
+/** Record ids arrive from hosts' URLs and queues: anything but a plausible id is refused before storage sees it. */
+function checkRecordId(recordId: unknown): asserts recordId is string {
+  if (typeof recordId !== 'string' || recordId.length === 0 || recordId.length > 200) {
+    throw new ValidationError('A signing record id is a non-empty string of at most 200 characters, such as sgn_…_1.', {
+      details: { paths: ['recordId'] },
+    });
+  }
+}
+
+const SigningQueryShape = z.object({
+  businessNo: z.string().optional(),
+  customerIdNumber: z.string().optional(),
+  scene: z.string().optional(),
+  status: z.string().optional(),
+  from: z.number().optional(),
+  to: z.number().optional(),
+  limit: z.number().int().positive().optional(),
+  afterId: z.string().optional(),
+});
+
 export function signingRecordId(scene: string, businessNo: string, attempt: number): string {
   return `sgn_${createHash('sha256').update(`${scene}\u0000${businessNo}`).digest('hex').slice(0, 24)}_${attempt}`;
 }
@@ -470,6 +490,7 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
   }
 
   async function getRecord(recordId: string): Promise<SigningRecord | null> {
+    checkRecordId(recordId);
     return (await transaction((tx) => signingRecordRepository.get(tx, recordId)))?.record ?? null;
   }
 
@@ -1000,7 +1021,8 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
 
     get: getRecord,
 
-    async find(query = {}) {
+    async find(raw = {}) {
+      const query = parseShape(SigningQueryShape, raw, 'query');
       const limit = query.limit ?? 100;
       const tags: Record<string, string> = {};
       if (query.businessNo !== undefined) tags.businessNo = query.businessNo;
@@ -1049,6 +1071,11 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
     },
 
     async signerUrl(recordId, role) {
+      parseShape(
+        z.string().regex(/^[a-z][A-Za-z0-9]{0,39}$/, { message: 'must be a party role such as borrower.' }),
+        role,
+        'role',
+      );
       const record = await requireRecord(recordId);
       if (record.vendor.flowId === null || record.status !== 'SIGNING') {
         throw new SealflowError(
@@ -1069,9 +1096,10 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
     async handleVendorCallback(vendorId, callback) {
       const gateway = typeof vendorId === 'string' ? ownValue<SigningGateway>(options.vendors, vendorId) : undefined;
       if (!gateway) {
+        const shown = typeof vendorId === 'string' ? vendorId.slice(0, 64) : `(a ${typeof vendorId})`;
         throw new NotFoundError(
-          `No signing vendor "${String(vendorId).slice(0, 64)}" is configured; check the vendor id in the callback URL.`,
-          { details: { vendorId: String(vendorId).slice(0, 64) } },
+          `No signing vendor "${shown}" is configured; check the vendor id in the callback URL.`,
+          { details: { vendorId: shown } },
         );
       }
       const event = await gateway.parseCallback(callback);
@@ -1126,7 +1154,13 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
       return { status: 'accepted', recordId };
     },
 
-    verifyEvidence: (recordId) => verifyEvidence(evidenceDeps, recordId),
-    exportEvidencePackage: (recordId) => exportEvidencePackage(evidenceDeps, recordId),
+    verifyEvidence: async (recordId) => {
+      checkRecordId(recordId);
+      return verifyEvidence(evidenceDeps, recordId);
+    },
+    exportEvidencePackage: async (recordId) => {
+      checkRecordId(recordId);
+      return exportEvidencePackage(evidenceDeps, recordId);
+    },
   };
 }
