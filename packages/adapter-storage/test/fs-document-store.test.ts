@@ -1,11 +1,17 @@
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AdapterError, DocumentIntegrityError, NotFoundError, ValidationError } from '@sealflow/core';
+import {
+  AdapterError,
+  DocumentIntegrityError,
+  encryptedDocumentStore,
+  NotFoundError,
+  ValidationError,
+} from '@sealflow/core';
 import { createManualClock, runDocumentStoreContract } from '@sealflow/core/testing';
 import { fsDocumentStore } from '../src/index.js';
 
@@ -228,5 +234,45 @@ describe('fs document store', () => {
       const fileId = file.slice(3, -'.json'.length);
       await expect(store.get(fileId)).resolves.toMatchObject({ document: { fileId } });
     }
+  });
+});
+
+const encryptionKeys = { current: 'k1', keys: { k1: randomBytes(32) } };
+
+runDocumentStoreContract({
+  name: 'encrypted fs',
+  create: async () => {
+    const root = join(await sandbox(), 'documents');
+    return Object.assign(encryptedDocumentStore(fsDocumentStore({ root }), { keys: encryptionKeys }), {
+      // Someone with write access to the disk changes the bytes and records their new hash: only the envelope's
+      // authentication can notice.
+      async corrupt(fileId: string) {
+        const bytes = await readFile(binPath(root, fileId));
+        bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 0x80;
+        await writeFile(binPath(root, fileId), bytes);
+        const descriptor = JSON.parse(await readFile(jsonPath(root, fileId), 'utf8'));
+        await writeFile(jsonPath(root, fileId), JSON.stringify({ ...descriptor, sha256: sha256(bytes) }));
+      },
+    });
+  },
+});
+
+describe('fs document store with encryption at rest', () => {
+  it('writes no name, ID number or PDF text to disk', async () => {
+    const root = await sandbox();
+    const store = encryptedDocumentStore(fsDocumentStore({ root }), { keys: encryptionKeys });
+    const name = '欧阳娜娜';
+    const idNumber = '310101199003070023';
+    const bytes = new Uint8Array([
+      ...pdf(`(${name} ${idNumber})`),
+      ...Buffer.from(`\ufeff${name}`, 'utf16le').swap16(),
+    ]);
+    const { fileId } = await store.put({ bytes, contentType: 'application/pdf', metadata: { 'loan-no': 'LN1' } });
+    const onDisk = await readFile(binPath(root, fileId));
+    for (const secret of [Buffer.from(name), Buffer.from(idNumber), Buffer.from(name, 'utf16le').swap16()]) {
+      expect(onDisk.includes(secret)).toBe(false);
+    }
+    expect(onDisk.includes(Buffer.from('%PDF'))).toBe(false);
+    expect(Buffer.from((await store.get(fileId)).bytes).equals(Buffer.from(bytes))).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -13,9 +13,15 @@ import {
 } from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdapterError, DocumentIntegrityError, ValidationError, sha256Hex } from '@sealflow/core';
+import {
+  AdapterError,
+  DocumentIntegrityError,
+  encryptedDocumentStore,
+  ValidationError,
+  sha256Hex,
+} from '@sealflow/core';
 import { createManualClock, runDocumentStoreContract } from '@sealflow/core/testing';
-import { s3DocumentStore } from '../src/index.js';
+import { type S3ServerSideEncryption, s3DocumentStore } from '../src/index.js';
 
 /**
  * A real S3-protocol server (s3rver, filesystem-backed) on a loopback port chosen by the OS. The AWS SDK talks to it
@@ -45,6 +51,8 @@ afterAll(async () => {
   if (directory) await rm(directory, { recursive: true, force: true });
 });
 
+const ENCRYPTION_KEY = randomBytes(32);
+
 /** Each store gets its own prefix, so tests share the bucket without seeing each other's objects. */
 const freshPrefix = () => `t-${randomBytes(6).toString('hex')}/`;
 
@@ -68,6 +76,33 @@ runDocumentStoreContract({
             Body: body,
             ContentType: head.ContentType,
             Metadata: head.Metadata,
+          }),
+        );
+      },
+    });
+  },
+});
+
+runDocumentStoreContract({
+  name: 'encrypted s3 (s3rver)',
+  create: async () => {
+    const prefix = freshPrefix();
+    const store = s3DocumentStore({ bucket: BUCKET, client, prefix });
+    return Object.assign(encryptedDocumentStore(store, { keys: { current: 'k1', keys: { k1: ENCRYPTION_KEY } } }), {
+      // Someone with write access to the bucket changes the body and records its new hash in the metadata: only the
+      // envelope's authentication can notice.
+      async corrupt(fileId: string) {
+        const Key = prefix + fileId;
+        const object = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key }));
+        const body = await object.Body!.transformToByteArray();
+        body[body.length - 1] = (body[body.length - 1] ?? 0) ^ 0x01;
+        await client.send(
+          new PutObjectCommand({
+            Bucket: BUCKET,
+            Key,
+            Body: body,
+            ContentType: object.ContentType,
+            Metadata: { ...object.Metadata, sha256: sha256Hex(body) },
           }),
         );
       },
@@ -180,5 +215,120 @@ describe('s3 document store', () => {
     expect(() => s3DocumentStore({ bucket: BUCKET, prefix: 'no-slash' })).toThrow(ValidationError);
     expect(() => s3DocumentStore({ bucket: BUCKET, prefix: '/abs/' })).toThrow(ValidationError);
     expect(() => s3DocumentStore({ bucket: BUCKET, client, clientConfig: {} })).toThrow(ValidationError);
+  });
+});
+
+describe('s3 document store encryption', () => {
+  const name = '欧阳娜娜';
+  const idNumber = '310101199003070023';
+  const contract = new Uint8Array([
+    ...new TextEncoder().encode(`%PDF-1.7 (${name} ${idNumber})`),
+    ...Buffer.from(`\ufeff${name}`, 'utf16le').swap16(),
+  ]);
+
+  it('with encryptedDocumentStore, the bucket holds no name, ID number or PDF text', async () => {
+    const prefix = freshPrefix();
+    const store = encryptedDocumentStore(s3DocumentStore({ bucket: BUCKET, client, prefix }), {
+      keys: { current: 'k1', keys: { k1: ENCRYPTION_KEY } },
+    });
+    const { fileId } = await store.put({ bytes: contract, contentType: 'application/pdf' });
+    const object = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: prefix + fileId }));
+    const body = Buffer.from(await object.Body!.transformToByteArray());
+    for (const secret of [Buffer.from(name), Buffer.from(idNumber), Buffer.from(name, 'utf16le').swap16()]) {
+      expect(body.includes(secret)).toBe(false);
+    }
+    expect(body.includes(Buffer.from('%PDF'))).toBe(false);
+    expect(Buffer.from((await store.get(fileId)).bytes).equals(Buffer.from(contract))).toBe(true);
+  });
+
+  /** A client on the same server that records the encryption headers of every request it sends. */
+  async function recordingClient() {
+    const endpoint = await client.config.endpoint?.();
+    const recording = new S3Client({
+      endpoint: `http://${endpoint?.hostname}:${endpoint?.port}`,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    const sent: { method: string; headers: Record<string, string> }[] = [];
+    recording.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { method: string; headers: Record<string, string> };
+        const headers = Object.fromEntries(
+          Object.entries(request.headers).filter(([header]) => header.startsWith('x-amz-server-side-encryption')),
+        );
+        sent.push({ method: request.method, headers });
+        return next(args);
+      },
+      { step: 'finalizeRequest', name: 'recordEncryptionHeaders' },
+    );
+    return { recording, sent };
+  }
+
+  // s3rver accepts these headers and ignores them (it stores plaintext and never asks for the SSE-C key): the test
+  // proves what is sent, and that the store still works; what the service does with it is the provider's.
+  const customerKeyHeaders = {
+    'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+    'x-amz-server-side-encryption-customer-key': ENCRYPTION_KEY.toString('base64'),
+    'x-amz-server-side-encryption-customer-key-md5': createHash('md5').update(ENCRYPTION_KEY).digest('base64'),
+  };
+  const kmsKey = 'arn:aws-cn:kms:cn-north-1:111122223333:key/loan-contracts';
+  const cases: { label: string; sse: S3ServerSideEncryption; onPut: object; onRead: object }[] = [
+    { label: 'SSE-S3', sse: { type: 'AES256' }, onPut: { 'x-amz-server-side-encryption': 'AES256' }, onRead: {} },
+    {
+      label: 'SSE-KMS',
+      sse: { type: 'aws:kms', kmsKeyId: kmsKey, bucketKeyEnabled: true },
+      onPut: {
+        'x-amz-server-side-encryption': 'aws:kms',
+        'x-amz-server-side-encryption-aws-kms-key-id': kmsKey,
+        'x-amz-server-side-encryption-bucket-key-enabled': 'true',
+      },
+      onRead: {},
+    },
+    {
+      label: 'SSE-C',
+      sse: { type: 'customer', key: ENCRYPTION_KEY },
+      onPut: customerKeyHeaders,
+      onRead: customerKeyHeaders,
+    },
+  ];
+  for (const { label, sse, onPut, onRead } of cases) {
+    it(`${label}: sends its encryption headers on put, and on get and head what they need`, async () => {
+      const { recording, sent } = await recordingClient();
+      try {
+        const store = s3DocumentStore({
+          bucket: BUCKET,
+          client: recording,
+          prefix: freshPrefix(),
+          serverSideEncryption: sse,
+        });
+        const { fileId } = await store.put({ bytes: contract, contentType: 'application/pdf' });
+        expect(sha256Hex((await store.get(fileId)).bytes)).toBe(sha256Hex(contract));
+        expect((await store.head(fileId))?.size).toBe(contract.length);
+        expect(sent.map((r) => [r.method, r.headers])).toEqual([
+          ['PUT', onPut],
+          ['GET', onRead],
+          ['HEAD', onRead],
+        ]);
+      } finally {
+        recording.destroy();
+      }
+    });
+  }
+
+  it('rejects server-side encryption settings it cannot send', () => {
+    const bad = [
+      { type: 'AES128' },
+      { type: 'aws:kms', kmsKeyId: '' },
+      { type: 'aws:kms', bucketKeyEnabled: 'yes' },
+      { type: 'customer', key: randomBytes(16) },
+      { type: 'customer', key: 'not bytes' },
+    ];
+    for (const serverSideEncryption of bad) {
+      expect(
+        () => s3DocumentStore({ bucket: BUCKET, client, serverSideEncryption: serverSideEncryption as never }),
+        JSON.stringify(serverSideEncryption),
+      ).toThrow(ValidationError);
+    }
   });
 });

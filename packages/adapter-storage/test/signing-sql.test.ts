@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -21,6 +21,7 @@ import {
   createSigningGateway,
   createSigningService,
   createTemplateService,
+  encryptedDocumentStore,
   withCreditCodeCheckChar,
   withIdNumberCheckChar,
   signingWorkflows,
@@ -515,7 +516,10 @@ for (const backend of ownSignerBackends) {
         persistences = await backend.open();
         const [pa, pb] = persistences as [Persistence, Persistence];
         directory = await mkdtemp(join(tmpdir(), 'sealflow-signer-store-'));
-        const documents = fsDocumentStore({ root: directory });
+        // Encrypted at rest, as a lender would run it: the archive and the signer's PDFs are ciphertext on disk.
+        const documents = encryptedDocumentStore(fsDocumentStore({ root: directory }), {
+          keys: { current: 'k1', keys: { k1: randomBytes(32) } },
+        });
         const a = host(pa, { vendor: processSigner(pa, documents), documents });
         const b = host(pb, { vendor: processSigner(pb, documents), documents });
         const versions = await approveTemplates(a);
@@ -532,6 +536,9 @@ for (const backend of ownSignerBackends) {
         const [file] = await b.signing.download(record.id);
         expect(verifyPdfSignatures(file!.bytes).map((s) => s.valid)).toEqual([true, true]);
         expect(await b.signing.verifyEvidence(record.id)).toMatchObject({ ok: true });
+        const onDisk = (await readdir(directory, { recursive: true })).filter((f) => f.endsWith('.bin'));
+        expect(onDisk.length).toBeGreaterThan(3);
+        for (const file of onDisk) expect((await readFile(join(directory, file))).includes('%PDF')).toBe(false);
         await a.runtime.stop();
         await b.runtime.stop();
       });

@@ -5,6 +5,7 @@ export * from './ports/logger.js';
 export * from './ports/persistence.js';
 export * from './runtime/index.js';
 export * from './ports/document-store.js';
+export * from './encrypted-document-store.js';
 export * from './repository.js';
 export * from './pdf/index.js';
 export * from './model/values.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import {
   AdapterError,
@@ -28,7 +29,24 @@ export interface S3DocumentStoreOptions extends DocumentStoreOptions {
    * Turn it off only for a provider that rejects the header; the store still verifies on every read.
    */
   serverChecksum?: boolean;
+  /**
+   * Server-side encryption, passed to S3 on every request that needs it (see the README for what each provider
+   * honours). This protects the disks of the storage service; for ciphertext that the service itself never sees, wrap
+   * the store in `encryptedDocumentStore` from `@sealflow/core` (both can be combined).
+   */
+  serverSideEncryption?: S3ServerSideEncryption;
 }
+
+/**
+ * - `AES256`: SSE-S3, keys managed by the storage service (OSS: SSE-OSS; COS: SSE-COS).
+ * - `aws:kms`: SSE-KMS with the given key (or the account's default KMS key); `bucketKeyEnabled` cuts KMS calls.
+ * - `customer`: SSE-C, your own 32-byte key, sent with every put, get and head; the service keeps only its hash, so a
+ *   lost key is a lost document. Needs HTTPS on AWS.
+ */
+export type S3ServerSideEncryption =
+  | { type: 'AES256' }
+  | { type: 'aws:kms'; kmsKeyId?: string; bucketKeyEnabled?: boolean }
+  | { type: 'customer'; key: Uint8Array };
 
 /** Object metadata names (sent as `x-amz-meta-<name>`). Caller metadata goes under `u-` so it can never collide. */
 const META_SHA256 = 'sha256';
@@ -74,6 +92,7 @@ export function s3DocumentStore(options: S3DocumentStoreOptions): DocumentStore 
       { details: { field: 'clientConfig' } },
     );
   }
+  const encryption = encryptionParameters(options.serverSideEncryption);
   let created: Promise<S3Client> | undefined;
   const getClient = () => {
     if (options.client) return Promise.resolve(options.client);
@@ -140,6 +159,7 @@ export function s3DocumentStore(options: S3DocumentStoreOptions): DocumentStore 
               ContentType: contentType,
               Metadata: objectMetadata,
               ...(serverChecksum ? { ChecksumSHA256: Buffer.from(sha256, 'hex').toString('base64') } : {}),
+              ...encryption.put,
             }),
           ),
         );
@@ -155,7 +175,7 @@ export function s3DocumentStore(options: S3DocumentStoreOptions): DocumentStore 
       let facts: ObjectFacts;
       try {
         const response = await send((client, { GetObjectCommand }) =>
-          client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(fileId) })),
+          client.send(new GetObjectCommand({ Bucket: bucket, Key: objectKey(fileId), ...encryption.read })),
         );
         if (!response.Body) throw new Error('the response has no body');
         bytes = await response.Body.transformToByteArray();
@@ -173,7 +193,7 @@ export function s3DocumentStore(options: S3DocumentStoreOptions): DocumentStore 
       checkDocumentFileId(name, fileId);
       try {
         const response = await send((client, { HeadObjectCommand }) =>
-          client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey(fileId) })),
+          client.send(new HeadObjectCommand({ Bucket: bucket, Key: objectKey(fileId), ...encryption.read })),
         );
         return toDocument(fileId, {
           metadata: response.Metadata,
@@ -199,6 +219,53 @@ export function s3DocumentStore(options: S3DocumentStoreOptions): DocumentStore 
       }
     },
   };
+}
+
+/** The request parameters of each kind of server-side encryption: on put, and on reads (only SSE-C needs those). */
+function encryptionParameters(sse: S3ServerSideEncryption | undefined): {
+  put: Record<string, string | boolean>;
+  read: Record<string, string>;
+} {
+  if (sse === undefined) return { put: {}, read: {} };
+  const fail = (message: string): never => {
+    throw new ValidationError(`s3DocumentStore: serverSideEncryption ${message}`, {
+      details: { field: 'serverSideEncryption' },
+    });
+  };
+  switch (sse?.type) {
+    case 'AES256':
+      return { put: { ServerSideEncryption: 'AES256' }, read: {} };
+    case 'aws:kms': {
+      if (sse.kmsKeyId !== undefined && (typeof sse.kmsKeyId !== 'string' || sse.kmsKeyId.length === 0)) {
+        fail('kmsKeyId must be a KMS key id or ARN, or left out for the account default key.');
+      }
+      if (sse.bucketKeyEnabled !== undefined && typeof sse.bucketKeyEnabled !== 'boolean') {
+        fail('bucketKeyEnabled must be true or false.');
+      }
+      return {
+        put: {
+          ServerSideEncryption: 'aws:kms',
+          ...(sse.kmsKeyId === undefined ? {} : { SSEKMSKeyId: sse.kmsKeyId }),
+          ...(sse.bucketKeyEnabled === undefined ? {} : { BucketKeyEnabled: sse.bucketKeyEnabled }),
+        },
+        read: {},
+      };
+    }
+    case 'customer': {
+      if (Object.prototype.toString.call(sse.key) !== '[object Uint8Array]' || sse.key.length !== 32) {
+        fail('key must be 32 bytes (SSE-C uses AES-256), such as randomBytes(32) kept in your secret store.');
+      }
+      const key = Buffer.from(sse.key);
+      const parameters = {
+        SSECustomerAlgorithm: 'AES256',
+        SSECustomerKey: key.toString('base64'),
+        SSECustomerKeyMD5: createHash('md5').update(key).digest('base64'),
+      };
+      return { put: parameters, read: parameters };
+    }
+    default:
+      return fail('type must be "AES256", "aws:kms" or "customer".');
+  }
 }
 
 interface ObjectFacts {
