@@ -63,6 +63,9 @@ export async function createSealflow({ dataDir, documentsRoot }: { dataDir: stri
     hashKey: process.env.SIGNING_HASH_KEY ?? 'quickstart-demo-hash-key-not-a-secret', // ≥ 16 bytes; keep it secret
     verifyPdf: verifyPdfSignatures,
     organizations: { platform: { ...PLATFORM, sealId: 'platform-seal' } },
+    // Whose seal is whose: the platform's is registered by `organizations`; each funder's seals are listed here, and
+    // signAsFunder refuses any seal not registered to the assigned funder.
+    seals: { 'funder-seal': { owner: { funderId: FUNDER.id } } },
   };
   const runtime = createRuntime({ persistence, workflows: [...templateWorkflows(), ...signingWorkflows(environment)] });
   const templates = createTemplateService({

@@ -24,6 +24,7 @@ import {
   type SignerSpec,
   SnapshotError,
   sha256Hex,
+  type UsedSeal,
   systemClock,
   ValidationError,
   type VendorFlow,
@@ -65,6 +66,8 @@ export interface LocalFlowRecord {
     order: number;
     status: VendorFlow['signers'][number]['status'];
     signedAt?: number;
+    /** The seal and certificate an organisation signed with, reported in the flow. */
+    seal?: UsedSeal;
   }[];
   /** `appendSigner` idempotency: key → fingerprint of that request. */
   appended: Record<string, string>;

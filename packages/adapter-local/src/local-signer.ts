@@ -19,7 +19,7 @@
  * Every sealed output is checked with `verifyPdfSignatures` before it is kept or returned; one that does not verify
  * is a bug and is thrown as a non-retryable `VENDOR_FAILURE`.
  */
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import {
   type CreateFlowInput,
   type DocumentStore,
@@ -33,6 +33,7 @@ import {
   type SignerSpec,
   type SigningCapabilities,
   type SigningVendor,
+  type UsedSeal,
   type VendorCallContext,
   ValidationError,
   type VendorFlow,
@@ -180,7 +181,15 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
         document.signatures += 1;
       }
     }
-    return time.getTime();
+    const used: UsedSeal | undefined =
+      signer.kind === 'organization' && signer.sealId !== undefined
+        ? {
+            sealId: signer.sealId,
+            certificateSha256: Buffer.from(identity.certificateSha256).toString('hex'),
+            certificateSerial: new X509Certificate(identity.certificate).serialNumber,
+          }
+        : undefined;
+    return { signedAt: time.getTime(), ...(used ? { seal: used } : {}) };
   };
 
   const originalsOf = async (flow: LocalFlowRecord): Promise<Map<string, Uint8Array>> => {
@@ -245,8 +254,8 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
           appended: {},
         };
         for (const signer of signers.filter((s) => s.autoSign)) {
-          const signedAt = await signAll(flow, signer, originals);
-          Object.assign(signerOf(flow, signer.role), { status: 'signed', signedAt });
+          const signed = await signAll(flow, signer, originals);
+          Object.assign(signerOf(flow, signer.role), { status: 'signed', ...signed });
         }
         settle(flow);
         await save(flow);
@@ -293,8 +302,8 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
               `Signer "${signer.role}" (order ${signer.order}) cannot sign before "${before.role}" (order ${before.order}).`,
             );
           }
-          const signedAt = await signAll(flow, signer, await originalsOf(flow));
-          Object.assign(entry, { status: 'signed', signedAt });
+          const signed = await signAll(flow, signer, await originalsOf(flow));
+          Object.assign(entry, { status: 'signed', ...signed });
         }
         flow.appended[context.idempotencyKey] = fingerprint;
         settle(flow);
@@ -442,10 +451,11 @@ function view(flow: LocalFlowRecord): VendorFlow {
   return {
     flowId: flow.flowId,
     status: flow.status,
-    signers: flow.signers.map(({ role, status, signedAt }) => ({
+    signers: flow.signers.map(({ role, status, signedAt, seal }) => ({
       role,
       status,
       ...(signedAt === undefined ? {} : { signedAt }),
+      ...(seal === undefined ? {} : { seal: { ...seal } }),
     })),
     ...(flow.reason === undefined ? {} : { reason: flow.reason }),
   };

@@ -109,3 +109,40 @@ export function opensslVerify(pdf: Uint8Array, n: number): { ok: boolean; output
 export function openssl(args: string[]): string {
   return execFileSync('openssl', args, { encoding: 'utf8' });
 }
+
+/**
+ * The signer certificate embedded in the n-th signature, as openssl reads it: its SHA-256 fingerprint (lower-case hex)
+ * and serial number (hex). `-signer` writes exactly the certificate that verified the signature.
+ */
+export function opensslSignerCertificate(pdf: Uint8Array, n: number): { sha256: string; serial: string } {
+  const { cms, signed } = extractSignature(pdf, n);
+  const cmsFile = tempFile('sig.der', cms);
+  const contentFile = tempFile('signed.bin', signed);
+  const signerFile = tempFile('signer.pem', '');
+  execFileSync(
+    'openssl',
+    [
+      'cms',
+      '-verify',
+      '-binary',
+      '-inform',
+      'DER',
+      '-in',
+      cmsFile,
+      '-noverify',
+      '-content',
+      contentFile,
+      '-signer',
+      signerFile,
+      '-out',
+      '/dev/null',
+    ],
+    { stdio: 'pipe' },
+  );
+  const out = execFileSync('openssl', ['x509', '-in', signerFile, '-noout', '-fingerprint', '-sha256', '-serial'], {
+    encoding: 'utf8',
+  });
+  const fingerprint = /Fingerprint=([0-9A-F:]+)/i.exec(out)?.[1] ?? '';
+  const serial = /serial=([0-9A-F]+)/i.exec(out)?.[1] ?? '';
+  return { sha256: fingerprint.replaceAll(':', '').toLowerCase(), serial };
+}

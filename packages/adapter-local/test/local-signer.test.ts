@@ -19,7 +19,7 @@ import {
   type SigningIdentity,
   verifyPdfSignatures,
 } from '../src/index.js';
-import { opensslVerify, pdfsig, requireTool } from './helpers.js';
+import { opensslSignerCertificate, opensslVerify, pdfsig, requireTool } from './helpers.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 
 const FIXTURE = CONTRACT_TEMPLATE_PDF;
@@ -134,9 +134,10 @@ describe('localSigner', () => {
   it('seals borrower and platform on the fixture, then the funder later; every signature stays valid', async () => {
     const { gateway, flow } = await started();
     expect(flow.status).toBe('signing');
+    const at = signingTime().getTime();
     expect(flow.signers).toEqual([
-      { role: 'borrower', status: 'signed', signedAt: signingTime().getTime() },
-      { role: 'platform', status: 'signed', signedAt: signingTime().getTime() },
+      { role: 'borrower', status: 'signed', signedAt: at },
+      { role: 'platform', status: 'signed', signedAt: at, seal: expect.objectContaining({ sealId: 'platform-seal' }) },
       { role: 'funder', status: 'signing' },
     ]);
     await expect(gateway.downloadSigned(flow.flowId, ctx('download-early'))).rejects.toMatchObject({
@@ -158,6 +159,21 @@ describe('localSigner', () => {
     ]);
     const fields = verifyPdfSignatures(signed.bytes).map((r) => r.fieldName);
     expect(fields).toEqual(['sealflow_borrower_1', 'sealflow_platform_1', 'sealflow_funder_1']);
+
+    // The flow reports, per organisation, the seal and the certificate that openssl finds in its signature.
+    const reported = (role: string) => done.signers.find((s) => s.role === role)?.seal;
+    for (const [role, sealId, index] of [
+      ['platform', 'platform-seal', 1],
+      ['funder', 'funder-seal', 2],
+    ] as const) {
+      const certificate = opensslSignerCertificate(signed.bytes, index);
+      expect(reported(role)).toEqual({
+        sealId,
+        certificateSha256: certificate.sha256,
+        certificateSerial: certificate.serial,
+      });
+    }
+    expect(reported('borrower')).toBeUndefined();
   });
 
   it('places a keyword seal over the last occurrence and a field seal in the field box', async () => {

@@ -30,7 +30,7 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { createSealImage, createTestSigningIdentity, localSigner, verifyPdfSignatures } from '../src/index.js';
-import { opensslVerify, pdfsig, requireTool } from './helpers.js';
+import { opensslSignerCertificate, opensslVerify, pdfsig, requireTool } from './helpers.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
 
 const pdf = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
@@ -86,6 +86,7 @@ async function setup(
         sealId: 'platform-seal',
       },
     },
+    seals: { 'funder-seal': { owner: { funderId: 'bank-1' } } },
   };
   const runtime = createRuntime({
     persistence,
@@ -228,7 +229,20 @@ describe('signing workflow with the local PAdES signer, offline end to end', () 
     expectVerifiedByTools(file!.bytes, 2);
     const signers = pdfsig(file!.bytes).signatures.map((sig) => sig.commonName);
     expect(signers).toEqual(['某某消费金融 代签', '某某银行股份有限公司']);
+    // The record names the funder's seal and the certificate that openssl finds in the funder's signature.
+    const certificate = opensslSignerCertificate(file!.bytes, 1);
+    expect(done.sealsUsed).toEqual([
+      {
+        role: 'funder',
+        sealId: 'funder-seal',
+        certificateSha256: certificate.sha256,
+        certificateSerial: certificate.serial,
+      },
+    ]);
     const exported = await s.signing.exportEvidencePackage(record.id);
+    expect(exported.manifest.entries.find((e) => e.type === 'vendor.sealed')?.data).toMatchObject({
+      seals: done.sealsUsed,
+    });
     expect(exported.files.map((f) => f.name)).toEqual(['rendered/loan-contract.pdf', 'signed/loan-contract.pdf']);
     expectVerifiedByTools(exported.files[1]!.bytes, 2);
   });

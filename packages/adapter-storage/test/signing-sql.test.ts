@@ -100,6 +100,7 @@ function host(persistence: Persistence, shared: Shared) {
         sealId: 'platform-seal',
       },
     },
+    seals: { 'funder-seal': { owner: { funderId: FUNDER.id } } },
   };
   const runtime = createRuntime({
     persistence,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AuditEntry, type DocumentStore, type Persistence, sha256Hex } from '../src/index.js';
 import { BORROWER, FUNDER, expectNoPersonalData, setupSigning } from './signing-fixtures.js';
+import { memorySealCertificate } from '../src/testing/index.js';
 import { expectError } from './template-fixtures.js';
 
 /** What a person with database access could do to the evidence rows: edit, remove or reorder them on read-back. */
@@ -63,6 +64,7 @@ describe('evidence (存证)', () => {
       ['vendor.flow-started', 'memory'],
       ['signing.awaiting-funder', 'system'],
       ['funder.signing', 'bank-clerk'],
+      ['vendor.sealed', 'memory'],
       ['documents.archived', 'system'],
       ['signing.completed', 'system'],
     ]);
@@ -85,7 +87,11 @@ describe('evidence (存证)', () => {
     expect(manifest.entries[1]!.data).toEqual({ documents: done.rendered });
     expect(manifest.entries[2]!.data).toEqual({ vendorId: 'memory', flowId: done.vendor.flowId });
     expect(manifest.entries[4]!.data).toMatchObject({ funderId: FUNDER.id, sealId: 'funder-seal' });
-    expect(manifest.entries[5]!.data).toMatchObject({ documents: done.signed });
+    // The seal and certificate the funder actually signed with, as the vendor reported them, in record and evidence.
+    const funderSeal = { role: 'funder', sealId: 'funder-seal', ...memorySealCertificate('funder-seal') };
+    expect(done.sealsUsed).toEqual([funderSeal]);
+    expect(manifest.entries[5]!.data).toEqual({ vendorId: 'memory', flowId: done.vendor.flowId, seals: [funderSeal] });
+    expect(manifest.entries[6]!.data).toMatchObject({ documents: done.signed });
     expect(manifest.entries[4]!.at).toBe(manifest.entries[1]!.at + 1_000);
     expect(manifest.chainHead).toBe(manifest.entries.at(-1)!.hash);
     expect(manifest.verification).toMatchObject({ ok: true, problems: [] });

@@ -6,6 +6,7 @@ import {
   type IdentityVerifier,
   type Persistence,
   type SigningRetryOptions,
+  type SealRegistration,
   type SigningSceneInput,
   type SigningVendor,
   type SignRequest,
@@ -43,6 +44,9 @@ export const ORGANIZATIONS = {
   platform: { name: '某某消费金融股份有限公司', creditCode: creditCode('91310000MA1FL0000'), sealId: 'platform-seal' },
   paymentCompany: { name: '某某支付有限公司', creditCode: creditCode('91440300MA5DC0000'), sealId: 'pay-seal' },
 };
+
+/** The seal registry: the assigned funder's own seal (organisations' seals are registered to them implicitly). */
+export const SEALS = { 'funder-seal': { owner: { funderId: FUNDER.id } } };
 
 export const TEMPLATE_CODES = {
   CREDIT_GRANT: { 'credit-contract': 'CREDIT_CONTRACT_V', 'data-query-authorization': 'DATA_QUERY_V' },
@@ -95,6 +99,8 @@ export interface SetupOptions {
   wrapPersistence?: (persistence: Persistence) => Persistence;
   /** Templates to leave un-approved (DRAFT). */
   draft?: string[];
+  /** The seal registry instead of `SEALS`. */
+  seals?: Record<string, SealRegistration>;
   /** Answers real-name checks instead of the default (every call is still counted in `verifierCalls`). */
   identityVerifier?: IdentityVerifier;
   evidenceKeys?: ChainKeys;
@@ -118,6 +124,7 @@ export async function setupSigning(options: SetupOptions = {}) {
     documents,
     hashKey: HASH_KEY,
     organizations: ORGANIZATIONS,
+    seals: options.seals ?? SEALS,
     ...(options.verifyPdf ? { verifyPdf: options.verifyPdf } : {}),
     ...(options.evidenceKeys ? { evidenceKeys: options.evidenceKeys } : {}),
   };

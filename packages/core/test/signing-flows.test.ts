@@ -238,6 +238,7 @@ describe('signing: idempotency, queries, download, events', () => {
       'signing.requested',
       'documents.rendered',
       'vendor.flow-started',
+      'vendor.sealed',
       'documents.archived',
       'signing.completed',
     ]);

@@ -87,10 +87,29 @@ export interface CreateFlowInput {
 
 export type VendorFlowStatus = 'draft' | 'signing' | 'completed' | 'rejected' | 'revoked' | 'expired' | 'failed';
 
+/**
+ * The seal and certificate an organisation signer actually signed with. Vendors report it for every organisation that
+ * has signed: core refuses a flow whose reported seal is not the one it asked for, and keeps it as evidence.
+ */
+export interface UsedSeal {
+  /** The vendor's seal id (the local signer's seal name), as in `SignerSpec.sealId`. */
+  sealId: string;
+  /** SHA-256 of the signing certificate (DER), lower-case hex, when the vendor exposes the certificate. */
+  certificateSha256?: string;
+  /** The certificate's serial number, hex, when the vendor exposes it. */
+  certificateSerial?: string;
+}
+
 export interface VendorFlow {
   flowId: string;
   status: VendorFlowStatus;
-  signers: { role: string; status: 'waiting' | 'signing' | 'signed' | 'rejected' | 'failed'; signedAt?: number }[];
+  signers: {
+    role: string;
+    status: 'waiting' | 'signing' | 'signed' | 'rejected' | 'failed';
+    signedAt?: number;
+    /** Required once an organisation signer has signed; absent for persons and for signers that have not signed. */
+    seal?: UsedSeal;
+  }[];
   /** The vendor's reason when the flow did not complete, masked. */
   reason?: string;
 }

@@ -70,6 +70,11 @@ export function evidenceEntries(
   if ((previous?.vendor.flowId ?? null) === null && next.vendor.flowId !== null) {
     add('vendor.flow-started', next.vendor.id, { vendorId: next.vendor.id, flowId: next.vendor.flowId });
   }
+  const sealed = next.sealsUsed.filter((s) => !previous?.sealsUsed.some((p) => p.role === s.role));
+  if (sealed.length > 0) {
+    // Which seal and certificate each organisation signed with, as the vendor reported it.
+    add('vendor.sealed', next.vendor.id, { vendorId: next.vendor.id, flowId: next.vendor.flowId, seals: sealed });
+  }
   if (previous?.status !== 'AWAITING_FUNDER' && next.status === 'AWAITING_FUNDER') {
     add('signing.awaiting-funder', 'system', { funderId: next.funderId });
   }

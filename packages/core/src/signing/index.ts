@@ -26,6 +26,14 @@ export * from './scenes.js';
 export * from './records.js';
 export * from './evidence.js';
 export {
+  describeOwner,
+  type SealOwner,
+  type SealRegistration,
+  type SealRegistry,
+  SealNotOwnedError,
+  sealRegistry,
+} from './seals.js';
+export {
   type ArchivedDocument,
   type Consent,
   type FetchedDocument,

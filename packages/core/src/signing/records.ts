@@ -75,6 +75,16 @@ export const EvidenceAnchor = z.object({
 });
 export type EvidenceAnchor = z.infer<typeof EvidenceAnchor>;
 
+/** A seal an organisation signed with, as the vendor reported it. */
+export const RecordSealUsed = z.object({
+  role: z.string(),
+  sealId: z.string(),
+  /** SHA-256 of the signing certificate (DER), hex; null when the vendor does not expose the certificate. */
+  certificateSha256: sha256.nullable(),
+  certificateSerial: z.string().nullable(),
+});
+export type RecordSealUsed = z.infer<typeof RecordSealUsed>;
+
 export const SigningRecord = z.object({
   id: z.string(),
   businessNo: z.string(),
@@ -93,6 +103,8 @@ export const SigningRecord = z.object({
   rendered: z.array(RecordRenderedDocument),
   signed: z.array(RecordSignedDocument),
   vendor: z.object({ id: z.string(), flowId: z.string().nullable() }),
+  /** The seal and certificate each organisation signed with, as the vendor reported them. */
+  sealsUsed: z.array(RecordSealUsed).default([]),
   failure: SigningFailure.nullable(),
   customer: z.object({ maskedName: z.string(), maskedIdNumber: z.string(), idNumberHash: sha256 }),
   funderSignature: z

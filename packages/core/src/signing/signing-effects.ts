@@ -456,7 +456,7 @@ function flowView(flow: VendorFlow, request?: SealedRequest): FlowView {
   return {
     flowId: flow.flowId,
     status: flow.status,
-    signers: flow.signers.map((s) => ({ role: s.role, status: s.status })),
+    signers: flow.signers.map((s) => ({ role: s.role, status: s.status, ...(s.seal ? { seal: { ...s.seal } } : {}) })),
     ...(reason === undefined ? {} : { reason: maskText(reason) }),
   };
 }

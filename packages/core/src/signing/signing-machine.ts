@@ -24,9 +24,9 @@
  * SHA-256 hashes. Personal data lives only in `sealed` (encrypted by the service); the rest of the context is safe to
  * store and audit.
  */
-import { assign, emit, setup } from 'xstate';
+import { and, assign, emit, setup } from 'xstate';
 import type { SerializedError } from '../runtime/workflow-definition.js';
-import type { VendorFlowStatus } from '../ports/signing-vendor.js';
+import type { UsedSeal, VendorFlowStatus } from '../ports/signing-vendor.js';
 import type { PartySealPlacement, VariablePlacement } from '../templates/model.js';
 import type { ReplacementRule } from '../templates/formatters.js';
 import { maskText } from '../privacy.js';
@@ -64,7 +64,8 @@ export interface PlannedParty {
 export interface FlowView {
   flowId: string;
   status: VendorFlowStatus;
-  signers: { role: string; status: string }[];
+  /** `seal`: what an organisation that signed actually sealed with, as the vendor reports it. */
+  signers: { role: string; status: string; seal?: UsedSeal }[];
   reason?: string;
 }
 
@@ -362,6 +363,9 @@ export const signingMachine = setup({
     /** What the vendor answered after the cancel: only a completed flow survives the deadline. */
     closedFlowCompleted: ({ event }) => event.type === 'cancelVendorFlow.done' && event.output.status === 'completed',
     polledFlowCompleted: ({ event }) => event.type === 'pollVendorFlow.done' && event.output.status === 'completed',
+    /** An organisation signed with another seal than the one it was asked to sign with. */
+    sealNotAsAsked: ({ context }) => sealsNotAsAsked(context).length > 0,
+    flowOpen: ({ context }) => context.flow?.status === 'signing' || context.flow?.status === 'draft',
     /** Every other signer has signed and the funder (an ownCall party) is due. */
     funderDue: ({ context }) => {
       const own = context.parties.find((p) => p.signing === 'ownCall');
@@ -492,6 +496,22 @@ export const signingMachine = setup({
         },
         routing: {
           always: [
+            {
+              guard: and(['sealNotAsAsked', 'flowOpen']),
+              target: '#signing.failed',
+              actions: [
+                assign({ failure: ({ context }) => sealFailure(context) }),
+                {
+                  type: 'cancelVendorFlow',
+                  params: ({ context }) => ({ vendorId: context.vendorId, flowId: context.flow?.flowId ?? '' }),
+                },
+              ],
+            },
+            {
+              guard: 'sealNotAsAsked',
+              target: '#signing.failed',
+              actions: assign({ failure: ({ context }) => sealFailure(context) }),
+            },
             { guard: 'flowCompleted', target: '#signing.downloading' },
             { guard: 'deadlinePassed', target: '#signing.closingAtDeadline' },
             {
@@ -751,6 +771,39 @@ export const signingMachine = setup({
     },
   },
 });
+
+/** The seal each organisation party was asked to sign with: its configured auto-seal, or the funder's chosen seal. */
+export function sealsAsked(context: SigningContext): Map<string, string> {
+  const asked = new Map<string, string>();
+  for (const party of context.parties) {
+    if (party.organization) asked.set(party.role, party.organization.sealId);
+    else if (party.signing === 'ownCall' && context.funderSignature)
+      asked.set(party.role, context.funderSignature.sealId);
+  }
+  return asked;
+}
+
+/** Signers whose reported seal differs from the one asked, or who sealed without being asked for a seal yet. */
+function sealsNotAsAsked(context: SigningContext): { role: string; asked: string | null; used: string }[] {
+  const asked = sealsAsked(context);
+  const organizations = new Set(context.parties.filter((p) => p.kind === 'organization').map((p) => p.role));
+  return (context.flow?.signers ?? []).flatMap((signer) => {
+    if (!signer.seal || !organizations.has(signer.role)) return [];
+    const expected = asked.get(signer.role) ?? null;
+    return expected === signer.seal.sealId ? [] : [{ role: signer.role, asked: expected, used: signer.seal.sealId }];
+  });
+}
+
+function sealFailure(context: SigningContext): SigningFailure {
+  const wrong = sealsNotAsAsked(context)
+    .map((w) => `${w.role} sealed with "${w.used}"${w.asked ? ` instead of "${w.asked}"` : ' before it was asked to'}`)
+    .join('; ');
+  return failureOf(
+    'checkingStatus',
+    'SEAL_NOT_AS_ASKED',
+    `The vendor reports that ${wrong}; the signed documents are not accepted. Check the seal configuration at the vendor.`,
+  );
+}
 
 function deadlineFailure(context: SigningContext, closeProblem?: string): SigningFailure {
   const minutes = Math.round(context.deadlineMs / 60_000);

@@ -51,6 +51,7 @@ import {
 } from './evidence.js';
 import type { SigningGateway } from './gateway.js';
 import { type ClaimOutcome, claimSigningKey, isClaimRace, releaseSigningKey } from './request-claims.js';
+import { type SealRegistration, SealNotOwnedError, sealRegistry } from './seals.js';
 import {
   flowTag,
   type SigningFailure,
@@ -110,6 +111,12 @@ export interface SigningEnvironment {
   verifyPdf?: VerifyPdf;
   /** Organisations that seal with a configured seal, by party role: `platform`, `paymentCompany`. */
   organizations?: Readonly<Record<string, OrganizationParty>>;
+  /**
+   * Which organisation each seal belongs to, by seal id: `{ 'bank-1-seal': { owner: { funderId: 'bank-1' } } }`.
+   * Each organisation's own `sealId` is registered to it without being listed here. A funder signs (`signAsFunder`)
+   * only with a seal registered to it; without registrations, no funder seal is accepted.
+   */
+  seals?: Readonly<Record<string, SealRegistration>>;
   /** The URL vendors with callbacks should notify, per vendor id. */
   callbackUrl?: (vendorId: string) => string;
 }
@@ -254,6 +261,12 @@ export const SIGNING_WORKFLOW = 'signing';
 export function signingWorkflows(environment: SigningEnvironment): WorkflowDefinition[] {
   const keys = customerKeys(environment.hashKey);
   const keyring = evidenceKeyring(environment);
+  const { problems } = sealRegistry(environment.organizations ?? {}, environment.seals);
+  if (problems.length) {
+    throw new ValidationError(`The signing seals are misconfigured: ${problems.join('; ')}.`, {
+      details: { problems },
+    });
+  }
   return [
     defineWorkflow({
       id: SIGNING_WORKFLOW,
@@ -320,6 +333,18 @@ function recordFor(context: SigningContext, state: WorkflowState, previous: Sign
       signatures: context.fetched?.find((f) => f.key === a.key)?.signatures?.count ?? null,
     })),
     vendor: { id: context.vendorId, flowId: context.flow?.flowId ?? null },
+    sealsUsed: (context.flow?.signers ?? []).flatMap((s) =>
+      s.seal
+        ? [
+            {
+              role: s.role,
+              sealId: s.seal.sealId,
+              certificateSha256: s.seal.certificateSha256 ?? null,
+              certificateSerial: s.seal.certificateSerial ?? null,
+            },
+          ]
+        : [],
+    ),
     failure:
       status === 'FAILED' ? (context.failure ?? failureOf(state.stateValue, 'UNKNOWN', 'The signing failed.')) : null,
     customer: context.customer,
@@ -431,6 +456,7 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
   const keys: CustomerKeys = customerKeys(options.hashKey);
   const scenes = resolveScenes(options.scenes);
   const organizations = options.organizations ?? {};
+  const { registry: seals, problems: sealProblems } = sealRegistry(organizations, options.seals);
   const vendorIds = Object.keys(options.vendors);
   const deadlineMs = options.deadlineMs ?? 30 * 60_000;
   const polling = {
@@ -448,7 +474,7 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
   };
 
   function checkConfiguration(): void {
-    const problems: string[] = [];
+    const problems: string[] = [...sealProblems];
     if (vendorIds.length === 0) problems.push('vendors: configure at least one signing gateway');
     for (const [id, gateway] of Object.entries(options.vendors)) {
       if (gateway.id !== id) problems.push(`vendors.${id}: the gateway's vendor id is "${gateway.id}"`);
@@ -717,6 +743,10 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
         { scene: scene.code, role: party.role },
       );
     }
+    // The auto-seal is the organisation's own: start-up refuses a seal registered to anyone else.
+    if (!seals.belongsTo(organization.sealId, party.role)) {
+      throw new SealNotOwnedError(organization.sealId, party.role, { scene: scene.code });
+    }
     return organization;
   }
 
@@ -946,6 +976,9 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
       const record = await requireRecord(recordId);
       if (record.funding !== 'funder' || record.funderId !== actor.funderId) {
         throw new FunderNotAssignedError(recordId, actor.funderId);
+      }
+      if (!seals.belongsTo(sealId, { funderId: actor.funderId })) {
+        throw new SealNotOwnedError(sealId, { funderId: actor.funderId }, { recordId });
       }
       const notAwaiting = (status: string) =>
         new SealflowError(

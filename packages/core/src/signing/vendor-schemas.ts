@@ -198,6 +198,19 @@ export const vendorFlowSchema: z.ZodType<VendorFlow> = z.object({
       role: z.string().min(1),
       status: z.enum(['waiting', 'signing', 'signed', 'rejected', 'failed']),
       signedAt: epochMs.optional(),
+      seal: z
+        .object({
+          sealId: z.string().min(1).max(128),
+          certificateSha256: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/, 'must be the lower-case hex SHA-256 of the certificate')
+            .optional(),
+          certificateSerial: z
+            .string()
+            .regex(/^[0-9A-Fa-f]{1,64}$/, 'must be the serial number in hex')
+            .optional(),
+        })
+        .optional(),
     }),
   ),
   reason: z.string().optional(),

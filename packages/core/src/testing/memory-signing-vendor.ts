@@ -7,6 +7,7 @@ import type {
   SignerSpec,
   SigningCapabilities,
   SigningVendor,
+  UsedSeal,
   VendorCallbackEvent,
   VendorCallContext,
   VendorDocumentRef,
@@ -171,6 +172,9 @@ export function createMemorySigningVendor(options: MemorySigningVendorOptions = 
       role: s.spec.role,
       status: s.status,
       ...(s.signedAt === undefined ? {} : { signedAt: s.signedAt }),
+      ...(s.status === 'signed' && s.spec.kind === 'organization' && s.spec.sealId
+        ? { seal: usedSeal(s.spec.sealId) }
+        : {}),
     })),
     ...(flow.reason === undefined ? {} : { reason: flow.reason }),
   });
@@ -386,6 +390,16 @@ export function createMemorySigningVendor(options: MemorySigningVendorOptions = 
       failures.set(method, [...(failures.get(method) ?? []), ...errors]);
     },
   };
+}
+
+/** A stand-in certificate per seal id: stable, so tests can tell which seal a signer "used". */
+export function memorySealCertificate(sealId: string): { certificateSha256: string; certificateSerial: string } {
+  const certificateSha256 = createHash('sha256').update(`memory-vendor-certificate:${sealId}`).digest('hex');
+  return { certificateSha256, certificateSerial: certificateSha256.slice(0, 16).toUpperCase() };
+}
+
+function usedSeal(sealId: string): UsedSeal {
+  return { sealId, ...memorySealCertificate(sealId) };
 }
 
 function header(callback: RawCallback, name: string): string | undefined {

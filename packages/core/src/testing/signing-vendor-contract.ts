@@ -166,6 +166,11 @@ export function runSigningVendorContract(options: SigningVendorContractOptions):
         expect(signer.status, signer.role).toBe('signed');
         expect(Number.isSafeInteger(signer.signedAt), `${signer.role}.signedAt`).toBe(true);
       }
+      // Every organisation that signed reports the seal it signed with: core checks it and keeps it as evidence.
+      for (const spec of h.signers.filter((s) => s.kind === 'organization')) {
+        const reported = flow.signers.find((s) => s.role === spec.role)?.seal;
+        expect(reported?.sealId, `${spec.role} reports the seal it signed with`).toBe(spec.sealId);
+      }
 
       const documents = await h.gateway.downloadSigned(flow.flowId, { idempotencyKey: key('download') });
       expect(documents.map((d) => d.key)).toEqual([CONTRACT_DOCUMENT_KEY]);
@@ -370,6 +375,14 @@ export function runSigningVendorContract(options: SigningVendorContractOptions):
       const flow = await h.finish(appended);
       expect(flow.status).toBe('completed');
       expect(flow.signers.find((s) => s.role === funder.role)?.status).toBe('signed');
+      const funderSeal = flow.signers.find((s) => s.role === funder.role)?.seal;
+      expect(funderSeal?.sealId, "the funder's own seal is reported").toBe(funder.sealId);
+      const platformSeal = flow.signers.find((s) => s.role === h.platform.role)?.seal;
+      if (funderSeal?.certificateSha256 && platformSeal?.certificateSha256 && funder.sealId !== h.platform.sealId) {
+        expect(funderSeal.certificateSha256, 'each seal reports its own certificate').not.toBe(
+          platformSeal.certificateSha256,
+        );
+      }
       const [document] = await h.gateway.downloadSigned(flow.flowId, { idempotencyKey: key('download') });
       expect(document).toBeDefined();
       if (document && h.vendor.capabilities.padesOutput && options.verifyPdf) {
