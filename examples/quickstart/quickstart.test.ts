@@ -13,7 +13,9 @@ describe('quickstart', () => {
       status: 'COMPLETED',
       funding: 'funder',
       funderSignature: { funderId: 'bank-hz-001', sealId: 'funder-seal' },
+      sealsUsed: [{ role: 'funder', sealId: 'funder-seal' }],
     });
+    expect(result.platformLoan.sealsUsed.map((s) => s.sealId)).toEqual(['platform-seal']);
     for (const record of [result.platformLoan, result.funderLoan]) {
       expect(record.signed.map((d) => [d.documentKey, d.signatures])).toEqual([['loan-contract', 2]]);
     }

@@ -256,5 +256,7 @@ function printRecord(log: (line: string) => void, r: SigningRecord): void {
     log(
       `     funder ${r.funderSignature.funderId} signed by ${r.funderSignature.actorId} with ${r.funderSignature.sealId}`,
     );
+  for (const s of r.sealsUsed)
+    log(`     ${s.role} sealed with ${s.sealId}, certificate sha256 ${s.certificateSha256?.slice(0, 16) ?? '?'}…`);
   if (r.failure) log(`     failure ${r.failure.code} at ${r.failure.stage}: ${r.failure.message}`);
 }
