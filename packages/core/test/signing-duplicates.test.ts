@@ -131,6 +131,28 @@ describe('duplicate signing requests under concurrency (memory persistence)', ()
     expect(await s.signing.find({ businessNo: 'LN20260101001' })).toHaveLength(1);
   });
 
+  it('a caller in another process that waited out the hold gets the retryable SIGNING_IN_PROGRESS, not a second start', async () => {
+    const gated = gatedVerifier();
+    const s = await setupSigning({ identityVerifier: gated.verifier });
+    const stuck = signWithAmount(s, 0);
+    while (s.verifierCalls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+    // Its waits pass at once while the clock stands still: the claimant is slow, not gone.
+    const other = s.anotherInstance({
+      scheduler: {
+        schedule: (task) => {
+          setImmediate(task);
+          return () => {};
+        },
+      },
+    });
+    const waited = await expectError(other.sign(s.request()), 'SIGNING_IN_PROGRESS');
+    expect(waited.retryable).toBe(true);
+    expect(s.verifierCalls).toHaveLength(1);
+    gated.open();
+    const record = (await stuck).record!;
+    expect((await other.sign(s.request())).id).toBe(record.id);
+  });
+
   it('concurrent re-signs of a FAILED record start one attempt and verify once', async () => {
     const s = await setupSigning();
     const first = await s.signing.sign(s.request({ businessNo: 'RS-1' }));
