@@ -11,5 +11,6 @@ export * from './pdf/index.js';
 export * from './model/values.js';
 export * from './templates/formatters.js';
 export * from './ports/signing-vendor.js';
+export * from './ports/chain-notary.js';
 export * from './templates/index.js';
 export * from './signing/index.js';

@@ -9,8 +9,6 @@ import {
   type AuditEntry,
   type ChainKeys,
   type DocumentStore,
-  type EntityRow,
-  type Persistence,
   createRuntime,
   createSigningService,
   createTemplateService,
@@ -19,51 +17,9 @@ import {
   signingWorkflows,
   templateWorkflows,
 } from '../src/index.js';
+import { databaseEditor } from './database-editor.js';
 import { TEMPLATE_CODES, UI_LOAN_SCENE, setupSigning } from './signing-fixtures.js';
 import { LEVELS, expectError } from './template-fixtures.js';
-
-/** The rows a database editor changed: audit streams and entities as they now read. */
-function databaseEditor() {
-  const edits: {
-    audit: ((streamId: string, entries: AuditEntry[]) => AuditEntry[]) | null;
-    entity: ((row: EntityRow) => EntityRow | null) | null;
-  } = { audit: null, entity: null };
-  const wrap = (inner: Persistence): Persistence => ({
-    name: inner.name,
-    close: () => inner.close(),
-    transaction: (work) =>
-      inner.transaction((tx) => {
-        const stream = async (streamId: string) => {
-          const entries = await tx.audit.list(streamId);
-          return edits.audit ? edits.audit(streamId, entries) : entries;
-        };
-        return work({
-          ...tx,
-          audit: {
-            ...tx.audit,
-            async list(streamId, options) {
-              const entries = await stream(streamId);
-              const from = options?.fromSeq ?? 1;
-              return entries.filter((e) => e.seq >= from).slice(0, options?.limit ?? entries.length);
-            },
-            last: async (streamId) => (await stream(streamId)).at(-1) ?? null,
-            async lastMany(streamIds) {
-              const lasts = await Promise.all(streamIds.map(async (id) => (await stream(id)).at(-1)));
-              return lasts.filter((e): e is AuditEntry => e !== undefined);
-            },
-          },
-          entities: {
-            ...tx.entities,
-            async get(kind, id) {
-              const row = await tx.entities.get(kind, id);
-              return row && edits.entity ? edits.entity(row) : row;
-            },
-          },
-        });
-      }),
-  });
-  return { edits, wrap };
-}
 
 /** A document store in which someone replaced a file's bytes and its bookkeeping (so the store itself sees nothing). */
 function replaceableStore() {

@@ -1,6 +1,7 @@
 import { expect } from 'vitest';
 import {
   type ChainKeys,
+  type ChainNotary,
   type DocumentStore,
   type DomainEvent,
   type IdentityVerifier,
@@ -104,6 +105,7 @@ export interface SetupOptions {
   /** Answers real-name checks instead of the default (every call is still counted in `verifierCalls`). */
   identityVerifier?: IdentityVerifier;
   evidenceKeys?: ChainKeys;
+  evidenceNotary?: ChainNotary;
 }
 
 export async function setupSigning(options: SetupOptions = {}) {
@@ -150,6 +152,7 @@ export async function setupSigning(options: SetupOptions = {}) {
     identityVerifier,
     scenes: [UI_LOAN_SCENE],
     templateCodes: TEMPLATE_CODES,
+    ...(options.evidenceNotary ? { evidenceNotary: options.evidenceNotary } : {}),
   });
   /** Another host process on the same database, vendor and document store: its own runtime and services. */
   const anotherInstance = (overrides: Partial<SigningServiceOptions> = {}) => {

@@ -16,6 +16,7 @@
  * all of that holds. `exportEvidencePackage` bundles it all.
  */
 import { NotFoundError, SealflowError } from '../errors.js';
+import type { ChainAttestation, ChainNotary } from '../ports/chain-notary.js';
 import type { DocumentStore } from '../ports/document-store.js';
 import { sha256Hex } from '../ports/document-store.js';
 import type { AuditEntry, Persistence, PersistenceTransaction } from '../ports/persistence.js';
@@ -177,6 +178,8 @@ export interface EvidenceDependencies {
   documents: DocumentStore;
   now: () => number;
   keyring: ChainKeyring;
+  /** Where heads are published outside the database; when set, the latest attested head must still be there. */
+  notary?: ChainNotary | undefined;
 }
 
 /**
@@ -187,13 +190,16 @@ export interface EvidenceDependencies {
  * - `truncated` / `extended`: fewer or more entries than the record anchored (the last ones removed, or added);
  * - `head-mismatch`: as many entries as anchored, but the last one is not the anchored one (replaced);
  * - `terminal-entry-missing`: a COMPLETED or FAILED record without the entry that says so;
- * - `signed-documents-differ`: the record's signed documents are not the ones the evidence archived.
+ * - `signed-documents-differ`: the record's signed documents are not the ones the evidence archived;
+ * - `attested-head-missing`: the chain no longer holds the head the notary attested (the record and its evidence were
+ *   deleted, or put back to an earlier copy).
  */
 export type EvidenceRecordProblem =
   | { kind: 'record-missing' | 'anchor-missing' | 'anchor-forged' | 'head-mismatch' }
   | { kind: 'truncated' | 'extended'; anchored: number; found: number }
   | { kind: 'terminal-entry-missing'; status: string; entryType: string }
-  | { kind: 'signed-documents-differ' };
+  | { kind: 'signed-documents-differ' }
+  | { kind: 'attested-head-missing'; attested: number; found: number; notary: string };
 
 export interface EvidenceFileCheck {
   kind: 'rendered' | 'signed';
@@ -243,18 +249,24 @@ function fileRefs(entries: readonly AuditEntry[]): EvidenceFileRef[] {
 interface LoadedEvidence {
   record: SigningRecord | null;
   entries: AuditEntry[];
+  /** The notary's latest head of this chain, when a notary is configured and has one. */
+  attestation: ChainAttestation | null;
 }
 
-/** The record and its chain, read together so they are one consistent view. */
-async function loadEvidence(persistence: Persistence, recordId: string): Promise<LoadedEvidence> {
-  const loaded = await persistence.transaction(async (tx) => ({
+/** The record and its chain, read together so they are one consistent view, and the notary's latest head. */
+async function loadEvidence(
+  deps: Pick<EvidenceDependencies, 'persistence' | 'notary'>,
+  recordId: string,
+): Promise<LoadedEvidence> {
+  const stored = await deps.persistence.transaction(async (tx) => ({
     record: (await signingRecordRepository.get(tx, recordId))?.record ?? null,
     entries: await tx.audit.list(evidenceStreamId(recordId)),
   }));
-  if (loaded.entries.length === 0 && loaded.record === null) {
+  const attestation = (await deps.notary?.latest(evidenceStreamId(recordId))) ?? null;
+  if (stored.entries.length === 0 && stored.record === null && attestation === null) {
     throw new NotFoundError(`There is no evidence for signing record ${recordId}.`, { details: { recordId } });
   }
-  return loaded;
+  return { ...stored, attestation };
 }
 
 const TERMINAL_ENTRY: Partial<Record<SigningRecord['status'], string>> = {
@@ -280,9 +292,18 @@ function archivedRefs(entries: readonly AuditEntry[]): ArchivedRef[] {
 }
 
 /** The record's side of the check: its sealed anchor against the chain, and its facts against the entries. */
-function recordProblems(keyring: ChainKeyring, { record, entries }: LoadedEvidence): EvidenceRecordProblem[] {
-  if (record === null) return [{ kind: 'record-missing' }];
+function recordProblems(keyring: ChainKeyring, loaded: LoadedEvidence): EvidenceRecordProblem[] {
+  const { record, entries, attestation } = loaded;
   const problems: EvidenceRecordProblem[] = [];
+  if (attestation && entries[attestation.entries - 1]?.hash !== attestation.head) {
+    problems.push({
+      kind: 'attested-head-missing',
+      attested: attestation.entries,
+      found: entries.length,
+      notary: attestation.notary,
+    });
+  }
+  if (record === null) return [{ kind: 'record-missing' }, ...problems];
   const anchor = record.evidence;
   if (anchor === null) {
     problems.push({ kind: 'anchor-missing' });
@@ -327,6 +348,8 @@ function describeRecordProblem(problem: EvidenceRecordProblem): string {
       return `record: it is ${problem.status} but the evidence has no ${problem.entryType} entry`;
     case 'signed-documents-differ':
       return 'record: its signed documents differ from those the evidence archived';
+    case 'attested-head-missing':
+      return `record: notary ${problem.notary} attested ${problem.attested} entries, but the chain (${problem.found}) no longer holds that head (deleted or put back to an earlier copy)`;
   }
 }
 
@@ -409,7 +432,7 @@ async function verifyLoaded(
  * evidence, and any evidenced file whose bytes changed.
  */
 export async function verifyEvidence(deps: EvidenceDependencies, recordId: string): Promise<EvidenceVerification> {
-  return (await verifyLoaded(deps, recordId, await loadEvidence(deps.persistence, recordId))).verification;
+  return (await verifyLoaded(deps, recordId, await loadEvidence(deps, recordId))).verification;
 }
 
 /** The evidence of a signing does not verify: nothing it vouches for may be handed out. */
@@ -438,7 +461,7 @@ export interface EvidencedDocument {
  * in the evidence — whatever the record row says.
  */
 export async function archivedDocuments(deps: EvidenceDependencies, recordId: string): Promise<EvidencedDocument[]> {
-  const loaded = await loadEvidence(deps.persistence, recordId);
+  const loaded = await loadEvidence(deps, recordId);
   const { lines } = chainAndRecordProblems(deps.keyring, loaded);
   if (lines.length > 0) throw new EvidenceTamperedError(recordId, lines);
   const out: EvidencedDocument[] = [];
@@ -470,6 +493,8 @@ export interface EvidencePackage {
     chainHead: string | null;
     /** The record's sealed anchor (length, head, seal), null when the record or its anchor is missing. */
     anchor: EvidenceAnchor | null;
+    /** The notary's latest attested head with its token, when a notary is configured and has one. */
+    attestation: ChainAttestation | null;
     verification: EvidenceVerification;
     entries: AuditEntry[];
     files: { name: string; kind: 'rendered' | 'signed'; documentKey: string; fileId: string; sha256: string }[];
@@ -480,7 +505,7 @@ export interface EvidencePackage {
 
 /** One signing's evidence as a package: a JSON manifest (entries, hashes, chain head, verification) and the PDFs. */
 export async function exportEvidencePackage(deps: EvidenceDependencies, recordId: string): Promise<EvidencePackage> {
-  const loaded = await loadEvidence(deps.persistence, recordId);
+  const loaded = await loadEvidence(deps, recordId);
   const { entries } = loaded;
   const { verification, files } = await verifyLoaded(deps, recordId, loaded);
   const named = files.map(({ ref, bytes }) => ({ name: `${ref.kind}/${ref.documentKey}.pdf`, ref, bytes }));
@@ -491,6 +516,7 @@ export async function exportEvidencePackage(deps: EvidenceDependencies, recordId
       exportedAt: deps.now(),
       chainHead: verification.chainHead,
       anchor: loaded.record?.evidence ?? null,
+      attestation: loaded.attestation,
       verification,
       entries,
       files: named.map(({ name, ref }) => ({
@@ -503,4 +529,24 @@ export async function exportEvidencePackage(deps: EvidenceDependencies, recordId
     },
     files: named.flatMap(({ name, bytes }) => (bytes ? [{ name, bytes }] : [])),
   };
+}
+
+/**
+ * Publish the chain's current head to the notary, after checking that the chain and the record verify (a tampered
+ * chain is not attested: EVIDENCE_TAMPERED). Call it when a signing completes or fails, or for every record
+ * periodically; each attestation pins everything up to it.
+ */
+export async function attestEvidence(deps: EvidenceDependencies, recordId: string): Promise<ChainAttestation> {
+  if (!deps.notary) {
+    throw new SealflowError(
+      'NOTARY_NOT_CONFIGURED',
+      'No evidence notary is configured: pass evidenceNotary (a ChainNotary) to the signing service to attest heads.',
+    );
+  }
+  const loaded = await loadEvidence(deps, recordId);
+  const { lines } = chainAndRecordProblems(deps.keyring, loaded);
+  if (lines.length > 0) throw new EvidenceTamperedError(recordId, lines);
+  const last = loaded.entries.at(-1);
+  if (!last) throw new NotFoundError(`There is no evidence for signing record ${recordId}.`, { details: { recordId } });
+  return deps.notary.attest({ streamId: evidenceStreamId(recordId), entries: last.seq, head: last.hash });
 }

@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, SealflowError, ValidationError } from '../errors.js';
 import { dateInChina, idNumberProblem, mobileProblem } from '../model/values.js';
+import type { ChainAttestation, ChainNotary } from '../ports/chain-notary.js';
 import { type Clock, type Scheduler, systemScheduler } from '../ports/clock.js';
 import type { PersistenceTransaction } from '../ports/persistence.js';
 import type { DocumentStore } from '../ports/document-store.js';
@@ -44,6 +45,7 @@ import {
   type EvidenceVerification,
   appendEvidence,
   archivedDocuments,
+  attestEvidence,
   evidenceEntries,
   evidenceKeyring,
   exportEvidencePackage,
@@ -146,6 +148,12 @@ export interface SigningServiceOptions extends SigningEnvironment {
   clock?: Clock;
   /** Paces callers waiting for a concurrent identical request being validated in another process; default timers. */
   scheduler?: Scheduler;
+  /**
+   * Where evidence heads are published outside the database (an RFC 3161 authority, write-once storage). With it,
+   * `attestEvidence` publishes a record's head, and verification and download require every attested head to still
+   * be in its chain — which shows a signing deleted or put back to an earlier copy.
+   */
+  evidenceNotary?: ChainNotary;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -222,6 +230,8 @@ export interface SigningService {
   ): Promise<{ status: 'accepted' | 'duplicate'; recordId?: string }>;
   verifyEvidence(recordId: string): Promise<EvidenceVerification>;
   exportEvidencePackage(recordId: string): Promise<EvidencePackage>;
+  /** Publish the record's evidence head to `evidenceNotary` (verified first); NOTARY_NOT_CONFIGURED without one. */
+  attestEvidence(recordId: string): Promise<ChainAttestation>;
   readonly scenes: ReadonlyMap<string, SigningScene>;
 }
 
@@ -471,6 +481,7 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
     documents,
     now: () => clock.now(),
     keyring: evidenceKeyring(options),
+    notary: options.evidenceNotary,
   };
 
   function checkConfiguration(): void {
@@ -1194,6 +1205,10 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
     exportEvidencePackage: async (recordId) => {
       checkRecordId(recordId);
       return exportEvidencePackage(evidenceDeps, recordId);
+    },
+    attestEvidence: async (recordId) => {
+      checkRecordId(recordId);
+      return attestEvidence(evidenceDeps, recordId);
     },
   };
 }
