@@ -6,6 +6,7 @@
  * history entries. Every command writes its domain change, its history and (for approval) the workflow transition
  * in one transaction, so a failure leaves nothing half-written.
  */
+import { z } from 'zod';
 import type { Clock } from '../ports/clock.js';
 import type { DocumentStore } from '../ports/document-store.js';
 import type { PersistenceTransaction } from '../ports/persistence.js';
@@ -46,12 +47,17 @@ import {
   TemplateHead,
   TemplateHistoryEntry,
   type TemplatePdf,
-  type TemplateStatus,
+  TemplateStatus,
   TemplateVersion,
   type TemplateVersionView,
   templateVersionId,
 } from './model.js';
-import { type TemplatePdfFacts, validateDefinition } from './validate-definition.js';
+import {
+  definitionProblems,
+  TemplateDefinitionError,
+  type TemplatePdfFacts,
+  validateDefinition,
+} from './validate-definition.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Public types
@@ -208,6 +214,7 @@ export function createTemplateService(options: TemplateServiceOptions): Template
   // ---- helpers bound to this service --------------------------------------------------------------------------
 
   async function loadVersion(tx: PersistenceTransaction, versionId: string): Promise<Stored<TemplateVersion>> {
+    checkRef(versionId, 'versionId');
     const stored = await versions.get(tx, versionId);
     if (!stored) throw new NotFoundError(`There is no template version ${versionId}.`, { details: { versionId } });
     return stored;
@@ -286,8 +293,15 @@ export function createTemplateService(options: TemplateServiceOptions): Template
     pdf: TemplatePdf,
     definition: TemplateDefinitionInput | TemplateDefinition,
   ): Promise<TemplatePdfFacts> {
+    // Read before the definition is validated (validation needs the keywords found): tolerate any shape here.
+    const parties: unknown[] = Array.isArray(definition.parties) ? definition.parties : [];
     const keywords = [
-      ...new Set((definition.parties ?? []).flatMap((p) => ('keyword' in p.seal ? [p.seal.keyword] : []))),
+      ...new Set(
+        parties.flatMap((p) => {
+          const keyword = (p as { seal?: { keyword?: unknown } } | null)?.seal?.keyword;
+          return typeof keyword === 'string' ? [keyword] : [];
+        }),
+      ),
     ];
     if (keywords.length === 0) return { pageCount: pdf.pageCount, fields: pdf.fields };
     // Keywords are looked up in the stored original, which the store verifies against its hash on the way out.
@@ -526,7 +540,11 @@ export function createTemplateService(options: TemplateServiceOptions): Template
           details: { path: 'pdf' },
         });
       }
-      // Inspect and validate before storing anything, so a bad upload leaves no trace.
+      // Inspect and validate before storing anything, so a bad upload leaves no trace. A definition whose shape is
+      // already wrong is refused before the PDF is parsed: its problems do not depend on the PDF.
+      const given = { ...input.definition, code: input.code, name: input.name, scene: input.scene };
+      const shape = definitionProblems(given, { pageCount: 0, fields: [] });
+      if (!shape.definition) throw new TemplateDefinitionError(shape.problems);
       const inspection = await inspectPdf(input.pdf);
       const pdfFields = inspection.fields.map((f) => ({
         name: f.name,
@@ -535,10 +553,7 @@ export function createTemplateService(options: TemplateServiceOptions): Template
         rect: f.rect,
         ...(f.maxLength !== undefined ? { maxLength: f.maxLength } : {}),
       }));
-      const definition = validateDefinition(
-        { ...input.definition, code: input.code, name: input.name, scene: input.scene },
-        { pageCount: inspection.pageCount, fields: pdfFields },
-      );
+      const definition = validateDefinition(given, { pageCount: inspection.pageCount, fields: pdfFields });
       const existing = await transaction((tx) => heads.get(tx, definition.code));
       if (existing?.record.openVersionId) throw openConflict(existing.record);
 
@@ -620,6 +635,7 @@ export function createTemplateService(options: TemplateServiceOptions): Template
 
     async reviseEffective(actor, code) {
       requireRole(actor, editorRole, 'revise a template');
+      checkRef(code, 'code');
       return transaction(async (tx) => {
         const head = await heads.get(tx, code);
         if (!head) throw new NotFoundError(`There is no template with code ${code}.`, { details: { code } });
@@ -746,11 +762,13 @@ export function createTemplateService(options: TemplateServiceOptions): Template
     },
 
     async getVersion(versionId) {
+      checkRef(versionId, 'versionId');
       const stored = await transaction((tx) => versions.get(tx, versionId));
       return stored ? view(stored) : null;
     },
 
     async getEffective(code) {
+      checkRef(code, 'code');
       return transaction(async (tx) => {
         const head = await heads.get(tx, code);
         if (!head?.record.effectiveVersionId) return null;
@@ -759,7 +777,14 @@ export function createTemplateService(options: TemplateServiceOptions): Template
       });
     },
 
-    async list(filter = {}) {
+    async list(raw = {}) {
+      const parsed = TemplateListFilterShape.safeParse(raw);
+      if (!parsed.success) {
+        throw new ValidationError(
+          `list filter — ${parsed.error.issues.map((i) => `${i.path.join('.') || 'filter'}: ${i.message}`).join('; ')}`,
+        );
+      }
+      const filter = parsed.data;
       const tags: Record<string, string> = {};
       if (filter.code !== undefined) tags.code = filter.code;
       if (filter.scene !== undefined) tags.scene = filter.scene;
@@ -777,6 +802,7 @@ export function createTemplateService(options: TemplateServiceOptions): Template
     },
 
     async history(code) {
+      checkRef(code, 'code');
       const out: TemplateHistoryEntry[] = [];
       for (;;) {
         const page = await transaction((tx) =>
@@ -792,6 +818,7 @@ export function createTemplateService(options: TemplateServiceOptions): Template
     },
 
     async requireEffective(codeOrVersionId) {
+      checkRef(codeOrVersionId, 'code or version id');
       return transaction(async (tx) => {
         const byId = await versions.get(tx, codeOrVersionId);
         if (byId) {
@@ -843,6 +870,28 @@ function refusalOf(context: ApprovalContext, event: ApprovalEvent) {
       return withdrawalRefusal(context, event);
   }
 }
+
+/** Codes and version ids come from hosts' requests: anything but a short string is refused before storage sees it. */
+function checkRef(value: unknown, what: string): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200) {
+    throw new ValidationError(`${what} must be a template code or version id such as LOAN_CONTRACT_V.v0001.`, {
+      details: { path: what },
+    });
+  }
+}
+
+const TemplateListFilterShape = z
+  .object({
+    code: z.string().optional(),
+    scene: z.string().optional(),
+    status: TemplateStatus.optional(),
+    updatedFrom: z.number().optional(),
+    updatedTo: z.number().optional(),
+    limit: z.number().int().positive().optional(),
+    afterId: z.string().optional(),
+  })
+  .nullish()
+  .transform((filter) => filter ?? {});
 
 function checkActor(actor: TemplateActor): void {
   if (
