@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { type SigningRecord, SealflowError, type SigningVendor } from '../src/index.js';
 import { type KeyedVendorMethod, type LostResponsesVendor, withLostResponses } from '../src/testing/index.js';
 import { FUNDER, type SetupOptions, type SigningSetup, setupSigning } from './signing-fixtures.js';
+import { expectError } from './template-fixtures.js';
 
 /** A lost answer costs time (a timeout): enough that a request computed from the clock would differ on the re-run. */
 const LOST_ANSWER_MS = 90_000;
@@ -224,5 +225,42 @@ describe('no FAILED record over a flow the vendor completed', () => {
     const failed = (await s.signing.get(record.id))!;
     expect(failed).toMatchObject({ status: 'FAILED', failure: { code: 'VENDOR_REJECTED', stage: 'funderSigning' } });
     expect(failed.failure!.message).toContain('seal not authorised');
+  });
+});
+
+describe('re-sign (补签) of a FAILED record whose flow the vendor completed', () => {
+  it('is refused with SIGNING_COMPLETED_AT_VENDOR and makes no second flow', async () => {
+    // The vendor's status page says "expired" once, then the borrower's signature lands: the record failed on a
+    // state the vendor left.
+    let misreport = true;
+    const s = await setupSigning({
+      vendor: { capabilities: { callbacks: false } },
+      wrapVendor: (vendor) => ({
+        ...vendor,
+        id: vendor.id,
+        capabilities: vendor.capabilities,
+        async getFlow(flowId, context) {
+          const flow = await vendor.getFlow(flowId, context);
+          if (!misreport) return flow;
+          misreport = false;
+          return { ...flow, status: 'expired' };
+        },
+      }),
+    });
+    const record = await s.signing.sign(s.request({ scene: 'UI_LOAN', businessNo: 'UI-RESIGN-1' }));
+    await s.drain();
+    s.clock.advance(2_000);
+    await s.drain();
+    const failed = (await s.signing.get(record.id))!;
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      failure: { code: 'VENDOR_FLOW_EXPIRED', stage: 'checkingStatus' },
+    });
+    s.vendor.sign(failed.vendor.flowId!, 'borrower');
+
+    const error = await expectError(s.signing.resign(record.id, { id: 'ops-wang' }), 'SIGNING_COMPLETED_AT_VENDOR');
+    expect(error.message).toContain(failed.vendor.flowId!);
+    expect((await s.signing.get(record.id))!.nextAttemptId).toBeNull();
+    expect(s.vendor.flowCount()).toBe(1);
   });
 });

@@ -267,6 +267,14 @@ export function isSigningEvent(event: DomainEvent): event is DomainEvent & { pay
 
 export const SIGNING_WORKFLOW = 'signing';
 
+/** Failure stages at which the workflow had not seen the flow completed (see `failureOf` in the machine). */
+const FAILED_BEFORE_DOWNLOAD: readonly string[] = [
+  'startingVendorFlow',
+  'checkingStatus',
+  'funderSigning',
+  'vendorPhase',
+];
+
 /** The workflow definitions to register in the runtime, with the same environment the service gets. */
 export function signingWorkflows(environment: SigningEnvironment): WorkflowDefinition[] {
   const keys = customerKeys(environment.hashKey);
@@ -911,6 +919,33 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
     }
   }
 
+  /**
+   * A record that failed before its flow was downloaded says "not signed"; the vendor has the last word. If the vendor
+   * completed the flow anyway (a record written by an older release, a vendor that reported a state it then left), a
+   * re-sign would make a second contract for the same loan: refuse it. Failures after the download (the signed output
+   * was refused) are what a re-sign is for.
+   */
+  async function refuseIfSignedAtVendor(record: SigningRecord): Promise<void> {
+    const { id: vendorId, flowId } = record.vendor;
+    const gateway = options.vendors[vendorId];
+    if (!flowId || !gateway || !FAILED_BEFORE_DOWNLOAD.includes(record.failure?.stage ?? '')) return;
+    let status: string;
+    try {
+      ({ status } = await gateway.getFlow(flowId, { idempotencyKey: `${record.id}:resign-check` }));
+    } catch (error) {
+      if (error instanceof NotFoundError) return;
+      throw error;
+    }
+    if (status !== 'completed') return;
+    throw new SealflowError(
+      'SIGNING_COMPLETED_AT_VENDOR',
+      `Signing ${record.id} is FAILED (${record.failure?.code}), but vendor ${vendorId} completed its flow ${flowId}: ` +
+        'the contract is signed. A re-sign (补签) would make a second contract, so none was started; have the signed ' +
+        'documents retrieved from the vendor instead.',
+      { details: { recordId: record.id, vendorId, flowId, failure: record.failure?.code } },
+    );
+  }
+
   async function contextOf(recordId: string): Promise<SigningContext> {
     const state = await runtime.get(recordId);
     if (!state) throw new NotFoundError(`There is no signing workflow ${recordId}.`, { details: { recordId } });
@@ -1024,6 +1059,7 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
           { details: { recordId, status: record.status } },
         );
       }
+      await refuseIfSignedAtVendor(record);
       const context = await contextOf(recordId);
       const scene = scenes.get(context.scene);
       if (!scene) throw configError(`Scene ${context.scene} is no longer configured.`, { scene: context.scene });
