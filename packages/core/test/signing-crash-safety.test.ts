@@ -156,6 +156,35 @@ describe('no FAILED record over a flow the vendor completed', () => {
     expect(s.vendor.flowCount()).toBe(1);
   });
 
+  it('a flow the deadline finds completed still passes the seal rule: another auto-seal fails it', async () => {
+    // The vendor reports the platform's seal correctly while the flow is open, and another one once it completed.
+    const s = await setupSigning({
+      wrapVendor: (vendor) => ({
+        ...vendor,
+        id: vendor.id,
+        capabilities: vendor.capabilities,
+        async getFlow(flowId, context) {
+          const flow = await vendor.getFlow(flowId, context);
+          if (flow.status !== 'completed') return flow;
+          return {
+            ...flow,
+            signers: flow.signers.map((x) =>
+              x.role === 'platform' && x.seal ? { ...x, seal: { ...x.seal, sealId: 'pay-seal' } } : x,
+            ),
+          };
+        },
+      }),
+    });
+    const record = await s.signing.sign(s.request({ scene: 'UI_LOAN', businessNo: 'UI-RACE-SEAL' }));
+    await s.drain();
+    const open = (await s.signing.get(record.id))!;
+    s.vendor.sign(open.vendor.flowId!, 'borrower');
+    s.clock.advance(3_600_000);
+    await s.drain();
+    const failed = (await s.signing.get(record.id))!;
+    expect(failed).toMatchObject({ status: 'FAILED', failure: { code: 'SEAL_NOT_AS_ASKED' }, signed: [] });
+  });
+
   it('the deadline passes while the flow is still being created: the flow the vendor then completes is archived', async () => {
     const unavailable = () => new SealflowError('VENDOR_UNAVAILABLE', 'vendor down', { retryable: true });
     const s = await setupSigning({

@@ -6,19 +6,20 @@
  * validating ─(refused)──────────────────────────────────────────────────────────────┐
  *   │                                                                                  │
  * rendering ──► vendorPhase [deadline] ─► closingAtDeadline ─(cancel, then ask)─┬─────► failed
- *                 │                                                              └─(completed)─► downloading
+ *                 │                                                              └─(completed)─► acceptingCompletedFlow
  *                 startingVendorFlow ─► routing ─┬─(completed)─► downloading ─► verifying ─► archiving ─► completed
  *                                                ├─(deadline passed meanwhile)─► closingAtDeadline
  *                                                ├─(rejected/expired/…)─► failed
  *                                                ├─(funder due)─► awaitingFunder ─FUNDER_SIGN─► funderSigning ─► routing
- *                                                │                        (refused) ─► confirmingFailure ─► failed | downloading
+ *                                                │                        (refused) ─► confirmingFailure ─► failed | acceptingCompletedFlow
  *                                                └─► awaitingCompletion ─(poll timer | VENDOR_CALLBACK)─► checkingStatus ─► routing
  * ```
  *
  * Crash safety: every effect's params are computed here from the saved context (the vendor deadline included), so an
  * effect re-run after a crash or a lost response sends exactly the request its first run sent, under the same
- * idempotency key. And no path records FAILED over a vendor flow that completed: the deadline revokes the flow first and
- * then believes the vendor's answer, and a refused funder call asks the vendor before failing.
+ * idempotency key. And no path records FAILED over a vendor flow that completed as asked: the deadline revokes the
+ * flow first and then believes the vendor's answer, a refused funder call asks the vendor before failing, and a flow
+ * found completed that way passes the same seal rule as in routing (acceptingCompletedFlow).
  *
  * No PDF bytes live here: effect outputs are stored in the snapshot, so documents travel as DocumentStore file ids and
  * SHA-256 hashes. Personal data lives only in `sealed` (encrypted by the service); the rest of the context is safe to
@@ -613,7 +614,7 @@ export const signingMachine = setup({
             'pollVendorFlow.done': [
               {
                 guard: 'polledFlowCompleted',
-                target: '#signing.downloading',
+                target: '#signing.acceptingCompletedFlow',
                 actions: assign({ flow: ({ event }) => event.output, failure: null }),
               },
               { target: '#signing.failed', actions: assign({ flow: ({ event }) => event.output }) },
@@ -622,6 +623,17 @@ export const signingMachine = setup({
           },
         },
       },
+    },
+    /** A flow found completed outside routing (at the deadline, after a refusal) passes the same seal rule. */
+    acceptingCompletedFlow: {
+      always: [
+        {
+          guard: 'sealNotAsAsked',
+          target: 'failed',
+          actions: assign({ failure: ({ context }) => sealFailure(context) }),
+        },
+        { target: 'downloading' },
+      ],
     },
     /** The deadline passed with a vendor flow open: revoke it, then believe only what the vendor says it is now. */
     closingAtDeadline: {
@@ -637,7 +649,7 @@ export const signingMachine = setup({
         'cancelVendorFlow.done': [
           {
             guard: 'closedFlowCompleted',
-            target: 'downloading',
+            target: 'acceptingCompletedFlow',
             actions: assign({ flow: ({ event }) => event.output }),
           },
           {
