@@ -375,19 +375,31 @@ describe('createSigningGateway: timeouts', () => {
     expect(await outcome).toMatchObject({ code: 'VENDOR_TIMEOUT', details: { timeoutMs: 50 } });
   });
 
-  it('still hands the caller’s abort to the vendor', async () => {
+  it('hands the caller’s abort to the vendor and stops waiting for a vendor that ignores it', async () => {
     const { vendor, tries } = hangingVendor(() => true);
-    const gateway = createSigningGateway(vendor);
+    const clock = createManualClock();
+    const gateway = createSigningGateway(vendor, { scheduler: clock });
     const caller = new AbortController();
-    void gateway.getFlow('f1', { idempotencyKey: 'poll-4', signal: caller.signal }).catch(() => {});
+    const outcome = rejection(gateway.getFlow('f1', { idempotencyKey: 'poll-4', signal: caller.signal }));
     await new Promise((resolve) => setImmediate(resolve));
     caller.abort(new Error('the workflow gave up'));
     expect(tries[0]!.signal?.aborted).toBe(true);
+    // The clock never moves: the call ends because the caller gave up, not by a timeout.
+    expect(await outcome).toMatchObject({ code: 'VENDOR_ABORTED', retryable: false });
+    expect(tries).toHaveLength(1);
+    // A call made after the caller gave up does not reach the vendor at all.
+    expect(await rejection(gateway.getFlow('f1', { idempotencyKey: 'poll-5', signal: caller.signal }))).toMatchObject({
+      code: 'VENDOR_ABORTED',
+    });
+    expect(tries).toHaveLength(1);
   });
 
   it('refuses timeouts that are not positive numbers, and unknown methods', () => {
     const vendor = createMemorySigningVendor();
     expect(() => createSigningGateway(vendor, { timeoutMs: 0 })).toThrow(ValidationError);
+    expect(() =>
+      createSigningGateway(vendor, { methodTimeoutMs: { findFlow: 100, downloadSigned: 60_000 } }),
+    ).not.toThrow();
     expect(() => createSigningGateway(vendor, { methodTimeoutMs: { getFlow: Number.NaN } })).toThrow(
       /methodTimeoutMs\.getFlow is NaN/,
     );

@@ -81,17 +81,19 @@ type VendorMethod = Exclude<keyof SigningVendor, 'id' | 'capabilities'>;
 
 const DEFAULT_CALL_TIMEOUT_MS = 15_000;
 
-const VENDOR_METHODS: readonly VendorMethod[] = [
-  'uploadDocument',
-  'fillTemplate',
-  'createFlow',
-  'appendSigner',
-  'getFlow',
-  'signerUrl',
-  'downloadSigned',
-  'cancelFlow',
-  'parseCallback',
-];
+/** Every vendor call by name; a record, so a method added to the port cannot be forgotten here. */
+const VENDOR_METHODS: Readonly<Record<VendorMethod, true>> = {
+  uploadDocument: true,
+  fillTemplate: true,
+  createFlow: true,
+  findFlow: true,
+  appendSigner: true,
+  getFlow: true,
+  signerUrl: true,
+  downloadSigned: true,
+  cancelFlow: true,
+  parseCallback: true,
+};
 
 const REQUIRED_METHODS = ['uploadDocument', 'createFlow', 'getFlow', 'downloadSigned', 'cancelFlow'] as const;
 
@@ -150,13 +152,23 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
             }),
           ),
         );
+      if (context?.signal?.aborted) {
+        // The caller gave up before this try (its effect timed out, say): nothing it would learn is wanted.
+        const error = abortedError(vendor.id, method, context.signal.reason);
+        log('error', { code: error.code, retryable: false, error: error.message });
+        throw error;
+      }
       let result: unknown;
       // Each try gets its own signal: aborted when the caller gives up or when this try's time is up.
       const tryAbort = new AbortController();
       const signal = context?.signal ? AbortSignal.any([context.signal, tryAbort.signal]) : tryAbort.signal;
-      let cancelTimeout = () => {};
-      const timedOut = new Promise<never>((_, reject) => {
-        cancelTimeout = scheduler.schedule(() => {
+      let stopWaiting = () => {};
+      // The try ends at its timeout, or when the caller gives up, even if the vendor ignores its signal.
+      const givenUp = new Promise<never>((_, reject) => {
+        const callerSignal = context?.signal;
+        const onCallerAbort = () => reject(abortedError(vendor.id, method, callerSignal?.reason));
+        callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+        const cancelTimeout = scheduler.schedule(() => {
           const error = new TimeoutError(
             'VENDOR_TIMEOUT',
             `${vendor.id}.${method} did not answer within ${timeoutMs} ms (try ${attempt}). It is tried again with ` +
@@ -167,9 +179,13 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
           reject(error);
           tryAbort.abort(error);
         }, timeoutMs);
+        stopWaiting = () => {
+          cancelTimeout();
+          callerSignal?.removeEventListener('abort', onCallerAbort);
+        };
       });
       try {
-        result = await Promise.race([invoke(signal), timedOut]).finally(cancelTimeout);
+        result = await Promise.race([invoke(signal), givenUp]).finally(stopWaiting);
       } catch (thrown) {
         const error = normalise(thrown, vendor.id, method, personal);
         const retry = error.retryable && attempt < maxTries && !context?.signal?.aborted;
@@ -337,7 +353,7 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
         ctx,
         NO_PERSONAL_DATA,
         { createKey: query.createKey, businessNo: query.businessNo },
-        () => findFlow.call(vendor, query, ctx),
+        (signal) => findFlow.call(vendor, query, { ...ctx, signal }),
         vendorFlowSchema.nullable(),
       ).then((flow) => (flow === null ? null : maskFlow(flow, NO_PERSONAL_DATA)));
     },
@@ -527,16 +543,18 @@ function normalise(thrown: unknown, vendorId: string, method: VendorMethod, pers
   const cause = new Error(personal.scrubText(original.message));
   cause.name = original.name;
   cause.stack = original.stack === undefined ? undefined : personal.scrubText(original.stack);
-  if (isAbort(original)) {
-    return new SealflowError('VENDOR_ABORTED', `${vendorId}.${method} was aborted by the caller.`, {
-      cause,
-      retryable: false,
-      details: { vendor: vendorId, method },
-    });
-  }
+  if (isAbort(original)) return abortedError(vendorId, method, cause);
   return new SealflowError('VENDOR_FAILURE', `${vendorId}.${method} failed: ${cause.message}`, {
     cause,
     retryable: true,
+    details: { vendor: vendorId, method },
+  });
+}
+
+function abortedError(vendorId: string, method: VendorMethod, cause: unknown): SealflowError {
+  return new SealflowError('VENDOR_ABORTED', `${vendorId}.${method} was aborted by the caller.`, {
+    cause,
+    retryable: false,
     details: { vendor: vendorId, method },
   });
 }
@@ -552,8 +570,7 @@ function callTimeouts(options: SigningGatewayOptions): (method: VendorMethod) =>
   const invalid = (ms: unknown) => typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0;
   const problems = invalid(fallback) ? [`timeoutMs is ${String(fallback)}`] : [];
   for (const [method, ms] of Object.entries(byMethod)) {
-    if (!VENDOR_METHODS.includes(method as VendorMethod))
-      problems.push(`methodTimeoutMs.${method} is not a vendor call`);
+    if (!Object.hasOwn(VENDOR_METHODS, method)) problems.push(`methodTimeoutMs.${method} is not a vendor call`);
     else if (ms !== undefined && invalid(ms)) problems.push(`methodTimeoutMs.${method} is ${String(ms)}`);
   }
   if (problems.length) {

@@ -183,7 +183,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
         refs.push(
           await gateway.uploadDocument(
             { key: rendered.key, fileName: planned?.fileName ?? `${rendered.key}.pdf`, bytes },
-            { idempotencyKey: `${context.idempotencyKey}:up:${rendered.key}` },
+            { idempotencyKey: `${context.idempotencyKey}:up:${rendered.key}`, signal: context.signal },
           ),
         );
       }
@@ -236,10 +236,15 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
             ...(params.deadlineAt === undefined ? {} : { deadlineAt: params.deadlineAt }),
             ...(callbackUrl ? { callbackUrl } : {}),
           },
-          { idempotencyKey: createKey },
+          { idempotencyKey: createKey, signal: context.signal },
         );
       } catch (error) {
-        const earlier = await flowMadeEarlier(gateway, { createKey, businessNo: params.businessNo }, error);
+        const earlier = await flowMadeEarlier(
+          gateway,
+          { createKey, businessNo: params.businessNo },
+          error,
+          context.signal,
+        );
         if (!earlier) throw error;
         context.logger.warn('vendor_flow_adopted', {
           vendor: params.vendorId,
@@ -255,7 +260,10 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
 
   const pollVendorFlow: EffectDefinition<FlowParams> = {
     async run(params, context) {
-      const flow = await vendor(params.vendorId).getFlow(params.flowId, { idempotencyKey: context.idempotencyKey });
+      const flow = await vendor(params.vendorId).getFlow(params.flowId, {
+        idempotencyKey: context.idempotencyKey,
+        signal: context.signal,
+      });
       return flowView(flow, params.sealed === undefined ? undefined : keys.open<SealedRequest>(params.sealed));
     },
   };
@@ -274,7 +282,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
           order: params.order,
           placements: placementsFor(params.documents, params.role),
         },
-        { idempotencyKey: context.idempotencyKey },
+        { idempotencyKey: context.idempotencyKey, signal: context.signal },
       );
       return flowView(flow, params.sealed === undefined ? undefined : keys.open<SealedRequest>(params.sealed));
     },
@@ -285,6 +293,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
     async run(params, context) {
       const signed = await vendor(params.vendorId).downloadSigned(params.flowId, {
         idempotencyKey: context.idempotencyKey,
+        signal: context.signal,
       });
       const out: FetchedDocument[] = [];
       for (const document of signed) {
@@ -310,6 +319,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
     async run(params, context) {
       const signed = await vendor(params.vendorId).downloadSigned(params.flowId, {
         idempotencyKey: context.idempotencyKey,
+        signal: context.signal,
       });
       const matched = params.fetched.map((verified) => {
         const document = signed.find((d) => d.key === verified.key);
@@ -356,11 +366,17 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
     async run(params, context) {
       const gateway = vendor(params.vendorId);
       try {
-        await gateway.cancelFlow(params.flowId, 'signing deadline passed', { idempotencyKey: context.idempotencyKey });
+        await gateway.cancelFlow(params.flowId, 'signing deadline passed', {
+          idempotencyKey: context.idempotencyKey,
+          signal: context.signal,
+        });
       } catch (error) {
         if (!(error instanceof SealflowError) || error.retryable) throw error;
       }
-      const flow = await gateway.getFlow(params.flowId, { idempotencyKey: `${context.idempotencyKey}:status` });
+      const flow = await gateway.getFlow(params.flowId, {
+        idempotencyKey: `${context.idempotencyKey}:status`,
+        signal: context.signal,
+      });
       return flowView(flow, params.sealed === undefined ? undefined : keys.open<SealedRequest>(params.sealed));
     },
   };
@@ -387,10 +403,11 @@ async function flowMadeEarlier(
   gateway: SigningGateway,
   lookup: FlowLookup,
   refusal: unknown,
+  signal: AbortSignal,
 ): Promise<VendorFlow | null> {
   if (!(refusal instanceof SealflowError) || refusal.retryable) return null;
   try {
-    return await gateway.findFlow(lookup, { idempotencyKey: `${lookup.createKey}:find` });
+    return await gateway.findFlow(lookup, { idempotencyKey: `${lookup.createKey}:find`, signal });
   } catch (error) {
     if (error instanceof SealflowError && error.code === 'VENDOR_UNSUPPORTED') return null;
     // The vendor could not tell: try the whole step again rather than fail over a flow that may exist.
