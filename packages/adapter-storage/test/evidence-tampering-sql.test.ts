@@ -260,6 +260,26 @@ for (const backend of backends) {
       ]);
     });
 
+    it('evidence left by a release without keyed chains is adopted once, however many callers at once', async () => {
+      const { done, entries, stream } = await completed('LN-LEGACY');
+      const plain: AuditEntry[] = [];
+      for (const entry of entries) {
+        const partial = { ...entry, prevHash: plain.at(-1)?.hash ?? entry.prevHash };
+        plain.push({ ...partial, hash: hashAuditEntry(partial) });
+      }
+      await writeEntries(plain);
+      await writeRecord(done.id, JSON.stringify({ ...JSON.parse(await recordRow(done.id)), evidence: null }));
+      expect((await h.signing.verifyEvidence(done.id)).record).toEqual([{ kind: 'anchor-missing' }]);
+
+      const anchors = await Promise.all(
+        Array.from({ length: 4 }, () => h.signing.adoptEvidence(done.id, { id: 'ops-li' })),
+      );
+      expect(new Set(anchors.map((a) => a.seal)).size).toBe(1);
+      const after = await db.persistence.transaction((tx) => tx.audit.list(stream));
+      expect(after.filter((e) => e.type === 'evidence.adopted')).toHaveLength(1);
+      expect(await h.signing.verifyEvidence(done.id)).toMatchObject({ ok: true, entries: entries.length + 1 });
+    });
+
     it('(d) the last workflow audit row deleted with SQL: verifyAudit reports the truncation', async () => {
       const { done } = await completed('LN-EDIT-D');
       const workflow = (await h.runtime.get(done.id))!;

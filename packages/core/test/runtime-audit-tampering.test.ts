@@ -141,6 +141,23 @@ describe('workflow audit chain against a database editor', () => {
     expect(error.message).toContain('"audit-2026"');
   });
 
+  it('accepts a chain begun before audit keys were configured, pinned by the keyed entries after it', async () => {
+    const persistence = createMemoryPersistence();
+    const clock = createManualClock();
+    const workflows = [paymentWorkflow(scriptedCharge().effect)];
+    const before = createRuntime({ persistence, clock, scheduler: clock, workflows });
+    await before.start('payment', { id: 'pay-3', input: { amount: 5 } });
+    await before.runOnce();
+    const keyed = createRuntime({ persistence, clock, scheduler: clock, workflows, auditKeys: AUDIT_KEYS });
+    await keyed.send('pay-3', { type: 'CONFIRM' });
+    const entries = await persistence.transaction((tx) => tx.audit.list('pay-3'));
+    expect(entries.map((e) => e.hash.startsWith('hmac-sha256:'))).toEqual([false, false, true]);
+    expect(await keyed.verifyAudit('pay-3')).toMatchObject({ ok: true, problems: [], workflow: [] });
+    // A chain that stays wholly plain has only the plain hash's protection, and a keyed runtime says so.
+    await before.start('payment', { id: 'pay-4', input: { amount: 5 } });
+    expect((await keyed.verifyAudit('pay-4')).problems).toEqual([{ seq: 1, kind: 'unkeyed' }]);
+  });
+
   it('keeps the chain and the row in step under concurrent events', async () => {
     const { runtime } = await confirmedPayment(AUDIT_KEYS);
     await runtime.start('payment', { id: 'pay-2', input: { amount: 1 } });

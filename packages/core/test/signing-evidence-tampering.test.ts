@@ -195,6 +195,53 @@ describe('evidence against a database editor without the host key', () => {
   });
 });
 
+describe('evidence written before keyed chains', () => {
+  it('verifies as unkeyed and unanchored until adopted; adoption pins it under the key', async () => {
+    const { s, editor, done, stream, entries } = await completedSigning();
+    const n = entries.length;
+    const stored = (await s.persistence.transaction((tx) => tx.entities.get('signing-record', done.id)))!;
+    // What an older release left: the same entries under plain SHA-256 links, and a record without an anchor.
+    editor.edits.audit = (id, list) => (id === stream ? [...rehashFrom(list.slice(0, n), 1), ...list.slice(n)] : list);
+    editor.edits.entity = (row) =>
+      row.id === done.id && row.version === stored.version
+        ? { ...row, data: { ...(row.data as object), evidence: null } }
+        : row;
+    let verification = await s.signing.verifyEvidence(done.id);
+    expect(verification.chain.map((p) => p.kind)).toEqual(entries.map(() => 'unkeyed'));
+    expect(verification.record).toEqual([{ kind: 'anchor-missing' }]);
+    await expectError(s.signing.download(done.id), 'EVIDENCE_TAMPERED');
+
+    const anchor = await s.signing.adoptEvidence(done.id, { id: 'ops-li' });
+    expect(anchor.entries).toBe(n + 1);
+    verification = await s.signing.verifyEvidence(done.id);
+    expect(verification).toMatchObject({ ok: true, chain: [], record: [], entries: n + 1 });
+    const adopted = (await s.signing.exportEvidencePackage(done.id)).manifest.entries.at(-1)!;
+    expect(adopted).toMatchObject({ type: 'evidence.adopted', actor: 'ops-li', data: { plainEntries: n } });
+    expect(adopted.hash.startsWith('hmac-sha256:hashkey:')).toBe(true);
+    expect(await s.signing.download(done.id)).toHaveLength(1);
+    expect(await s.signing.adoptEvidence(done.id, { id: 'ops-li' })).toEqual(anchor);
+
+    // Once adopted, the plain part is pinned: editing it now breaks the keyed link after it.
+    editor.edits.audit = (id, list) =>
+      id === stream
+        ? [...rehashFrom(list.slice(0, n), 1), ...list.slice(n)].map((e) =>
+            e.seq === 1 ? { ...e, data: { ...(e.data as object), consent: { ip: '198.51.100.1' } } } : e,
+          )
+        : list;
+    verification = await s.signing.verifyEvidence(done.id);
+    expect(verification.chain.map((p) => p.kind)).toContain('hash-mismatch');
+  });
+
+  it('refuses to adopt a plain chain that already disagrees with its record', async () => {
+    const { s, editor, done, stream, entries } = await completedSigning();
+    editor.edits.audit = (id, list) => (id === stream ? rehashFrom(list.slice(0, entries.length - 1), 1) : list);
+    editor.edits.entity = (row) =>
+      row.id === done.id ? { ...row, data: { ...(row.data as object), evidence: null } } : row;
+    const error = await expectError(s.signing.adoptEvidence(done.id, { id: 'ops-li' }), 'EVIDENCE_TAMPERED');
+    expect(error.message).toContain('signing.completed');
+  });
+});
+
 describe('evidence keys', () => {
   const KEY_2025 = 'evidence-key-2025-0123456789abcdef';
   const KEY_2026 = 'evidence-key-2026-0123456789abcdef';

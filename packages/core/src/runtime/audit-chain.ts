@@ -189,13 +189,15 @@ export interface AuditVerification {
 
 /**
  * Check a stream's entries in order: consecutive seqs from 1, each linked to its predecessor, each link correct.
- * With a keyring every entry must be keyed (a plain hash is reported `unkeyed`); a keyed entry whose key id is not
- * configured throws CHAIN_KEY_MISSING. Only the entries given are checked: whether the tail is complete is for the
+ * With a keyring every entry must be keyed or pinned: a plain entry followed later by a valid keyed one is covered by
+ * that entry's link (chains begun before keys were configured), any other plain entry is reported `unkeyed`. A keyed
+ * entry whose key id is not configured throws CHAIN_KEY_MISSING. Only the entries given are checked: whether the tail is complete is for the
  * caller's anchor to say.
  */
 export function verifyAuditEntries(entries: readonly AuditEntry[], keyring?: ChainKeyring): AuditVerification {
   const problems: AuditProblem[] = [];
   let prevHash = GENESIS_HASH;
+  const lastKeyed = entries.findLastIndex((e) => chainKeyIdOf(e.hash) !== null);
   entries.forEach((entry, index) => {
     const expectedSeq = index + 1;
     if (entry.seq !== expectedSeq) problems.push({ seq: entry.seq, kind: 'gap', expectedSeq });
@@ -208,7 +210,7 @@ export function verifyAuditEntries(entries: readonly AuditEntry[], keyring?: Cha
       }
     } else if (hashAuditEntry(entry) !== entry.hash) {
       problems.push({ seq: entry.seq, kind: 'hash-mismatch' });
-    } else if (keyring) {
+    } else if (keyring && index > lastKeyed) {
       problems.push({ seq: entry.seq, kind: 'unkeyed' });
     }
     prevHash = entry.hash;

@@ -550,3 +550,53 @@ export async function attestEvidence(deps: EvidenceDependencies, recordId: strin
   if (!last) throw new NotFoundError(`There is no evidence for signing record ${recordId}.`, { details: { recordId } });
   return deps.notary.attest({ streamId: evidenceStreamId(recordId), entries: last.seq, head: last.hash });
 }
+
+/**
+ * Bring the evidence of a record written by a release without keyed chains under the key: after checking that the
+ * plain chain and the record agree, append a keyed `evidence.adopted` entry, whose link pins every plain entry
+ * before it, and anchor the record. The plain part keeps the protection it had until now; from here on the record
+ * is protected like any other. Records still in progress adopt themselves at their next transition; finished ones
+ * need this once. Idempotent: an anchored record is returned as it is.
+ */
+export async function adoptEvidence(
+  deps: EvidenceDependencies,
+  recordId: string,
+  actor: string,
+): Promise<EvidenceAnchor> {
+  // Concurrent adoptions (or a transition) race for the next entry; the loser reads the winner's anchor next time.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await adoptOnce(deps, recordId, actor);
+    } catch (error) {
+      const raced = error instanceof SealflowError && ['DUPLICATE', 'VERSION_CONFLICT'].includes(error.code);
+      if (!raced || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function adoptOnce(deps: EvidenceDependencies, recordId: string, actor: string): Promise<EvidenceAnchor> {
+  return deps.persistence.transaction(async (tx) => {
+    const stored = await signingRecordRepository.get(tx, recordId);
+    if (!stored) throw new NotFoundError(`There is no signing record ${recordId}.`, { details: { recordId } });
+    if (stored.record.evidence !== null) return stored.record.evidence;
+    const loaded = {
+      record: stored.record,
+      entries: await tx.audit.list(evidenceStreamId(recordId)),
+      attestation: null,
+    };
+    const chain = verifyAuditEntries(loaded.entries, deps.keyring).problems.filter((p) => p.kind !== 'unkeyed');
+    const record = recordProblems(deps.keyring, loaded).filter((p) => p.kind !== 'anchor-missing');
+    const lines = [...chain.map(describeChainProblem), ...record.map(describeRecordProblem)];
+    if (lines.length > 0) throw new EvidenceTamperedError(recordId, lines);
+    const now = deps.now();
+    const adopted: AuditInput = {
+      type: 'evidence.adopted',
+      actor,
+      data: { plainEntries: loaded.entries.length, plainHead: loaded.entries.at(-1)?.hash ?? null },
+      at: now,
+    };
+    const evidence = await appendEvidence(tx, deps.keyring, stored.record, [adopted], null);
+    await signingRecordRepository.update(tx, stored, { ...stored.record, evidence }, now);
+    return evidence;
+  });
+}

@@ -43,6 +43,7 @@ import { type CustomerKeys, customerKeys } from './customer-data.js';
 import {
   type EvidencePackage,
   type EvidenceVerification,
+  adoptEvidence,
   appendEvidence,
   archivedDocuments,
   attestEvidence,
@@ -57,6 +58,7 @@ import { type SealRegistration, SealNotOwnedError, sealRegistry } from './seals.
 import {
   flowTag,
   type SigningFailure,
+  type EvidenceAnchor,
   type SigningRecord,
   type SigningStatus,
   signingRecordRepository,
@@ -232,6 +234,12 @@ export interface SigningService {
   exportEvidencePackage(recordId: string): Promise<EvidencePackage>;
   /** Publish the record's evidence head to `evidenceNotary` (verified first); NOTARY_NOT_CONFIGURED without one. */
   attestEvidence(recordId: string): Promise<ChainAttestation>;
+  /**
+   * Put a finished record whose evidence was written before keyed chains under the evidence key (once, after
+   * upgrading): checks it, appends a keyed `evidence.adopted` entry and anchors the record. EVIDENCE_TAMPERED when
+   * the plain chain and the record disagree; idempotent.
+   */
+  adoptEvidence(recordId: string, actor: SigningActor): Promise<EvidenceAnchor>;
   readonly scenes: ReadonlyMap<string, SigningScene>;
 }
 
@@ -1245,6 +1253,11 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
     attestEvidence: async (recordId) => {
       checkRecordId(recordId);
       return attestEvidence(evidenceDeps, recordId);
+    },
+    adoptEvidence: async (recordId, actor) => {
+      checkRecordId(recordId);
+      parseShape(z.object({ id: z.string().min(1) }), actor, 'actor');
+      return adoptEvidence(evidenceDeps, recordId, actor.id);
     },
   };
 }
