@@ -115,7 +115,8 @@ describe('seal ownership', () => {
     const failed = (await s.signing.get(record.id))!;
     expect(failed).toMatchObject({ status: 'FAILED', signed: [], failure: { code: 'SEAL_NOT_AS_ASKED' } });
     expect(failed.failure?.message).toContain('platform sealed with "pay-seal" instead of "platform-seal"');
-    expect((await s.vendor.getFlow(failed.vendor.flowId!, { idempotencyKey: 'test' })).status).toBe('revoked');
+    const revoked = await s.vendor.getFlow(failed.vendor.flowId!, { idempotencyKey: 'test' });
+    expect(revoked).toMatchObject({ status: 'revoked', reason: 'a signer used a seal that was not asked for' });
   });
 
   it("fails the signing when the vendor reports another seal for the funder than the funder's choice", async () => {

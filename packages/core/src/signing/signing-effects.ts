@@ -366,7 +366,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
     async run(params, context) {
       const gateway = vendor(params.vendorId);
       try {
-        await gateway.cancelFlow(params.flowId, 'signing deadline passed', {
+        await gateway.cancelFlow(params.flowId, params.cancelReason ?? 'signing deadline passed', {
           idempotencyKey: context.idempotencyKey,
           signal: context.signal,
         });

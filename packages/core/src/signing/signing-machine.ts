@@ -197,6 +197,8 @@ export interface FlowParams {
   flowId: string;
   /** To mask the customer's name in a vendor's free-text reason. */
   sealed?: string;
+  /** Why a flow is revoked (told to the vendor); the deadline when absent. */
+  cancelReason?: string;
 }
 
 export interface FunderSignParams extends FlowParams {
@@ -504,7 +506,11 @@ export const signingMachine = setup({
                 assign({ failure: ({ context }) => sealFailure(context) }),
                 {
                   type: 'cancelVendorFlow',
-                  params: ({ context }) => ({ vendorId: context.vendorId, flowId: context.flow?.flowId ?? '' }),
+                  params: ({ context }) => ({
+                    vendorId: context.vendorId,
+                    flowId: context.flow?.flowId ?? '',
+                    cancelReason: 'a signer used a seal that was not asked for',
+                  }),
                 },
               ],
             },
