@@ -305,6 +305,11 @@ const ADVICE: Record<string, string> = {
   vendorPhase: 'The vendor flow was cancelled; re-sign when the customer is ready.',
 };
 
+/** The vendor flow a step acts on, with what masks the customer's name in the vendor's free-text reasons. */
+function flowParams(context: SigningContext): FlowParams {
+  return { vendorId: context.vendorId, flowId: context.flow?.flowId ?? '', sealed: context.sealed };
+}
+
 export function failureOf(stage: string, code: string, message: string): SigningFailure {
   const advice = ADVICE[stage];
   return { code, stage, message: maskText(advice ? `${message} ${advice}` : message) };
@@ -507,8 +512,7 @@ export const signingMachine = setup({
                 {
                   type: 'cancelVendorFlow',
                   params: ({ context }) => ({
-                    vendorId: context.vendorId,
-                    flowId: context.flow?.flowId ?? '',
+                    ...flowParams(context),
                     cancelReason: 'a signer used a seal that was not asked for',
                   }),
                 },
@@ -537,11 +541,7 @@ export const signingMachine = setup({
         checkingStatus: {
           entry: {
             type: 'pollVendorFlow',
-            params: ({ context }) => ({
-              vendorId: context.vendorId,
-              flowId: context.flow?.flowId ?? '',
-              sealed: context.sealed,
-            }),
+            params: ({ context }) => flowParams(context),
           },
           on: {
             'pollVendorFlow.done': {
@@ -588,9 +588,7 @@ export const signingMachine = setup({
             params: ({ context }) => {
               const own = context.parties.find((p) => p.signing === 'ownCall');
               return {
-                vendorId: context.vendorId,
-                flowId: context.flow?.flowId ?? '',
-                sealed: context.sealed,
+                ...flowParams(context),
                 funder: context.funder as FunderRef,
                 sealId: context.funderSignature?.sealId ?? '',
                 role: own?.role ?? 'funder',
@@ -610,11 +608,7 @@ export const signingMachine = setup({
         confirmingFailure: {
           entry: {
             type: 'pollVendorFlow',
-            params: ({ context }) => ({
-              vendorId: context.vendorId,
-              flowId: context.flow?.flowId ?? '',
-              sealed: context.sealed,
-            }),
+            params: ({ context }) => flowParams(context),
           },
           on: {
             'pollVendorFlow.done': [
@@ -645,11 +639,7 @@ export const signingMachine = setup({
     closingAtDeadline: {
       entry: {
         type: 'cancelVendorFlow',
-        params: ({ context }) => ({
-          vendorId: context.vendorId,
-          flowId: context.flow?.flowId ?? '',
-          sealed: context.sealed,
-        }),
+        params: ({ context }) => flowParams(context),
       },
       on: {
         'cancelVendorFlow.done': [
