@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { CONTRACT_FIELDS } from './template-fixtures.js';
 
@@ -22,3 +23,24 @@ export async function compactContractPdf(): Promise<Uint8Array> {
 const latin1 = new TextDecoder('latin1');
 export const pdfText = (bytes: Uint8Array): string => latin1.decode(bytes);
 export const pdfBytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
+
+/** Runs per public entry point in the property tests. */
+export const PROPERTY_RUNS = { numRuns: 2_000 };
+/** Keys that reach `Object.prototype` when a lookup is not limited to own properties. */
+export const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
+
+/**
+ * Anything a caller might pass, including what JSON cannot hold (BigInt, Date, Map) and objects without a prototype;
+ * `more` widens it where an entry point must also survive typed arrays, boxed values and the like.
+ */
+export function anyValue(more: Parameters<typeof fc.anything>[0] = {}) {
+  return fc.anything({
+    key: fc.oneof(fc.string(), fc.constantFrom(...PROTOTYPE_KEYS)),
+    maxDepth: 2,
+    withBigInt: true,
+    withDate: true,
+    withMap: true,
+    withNullPrototype: true,
+    ...more,
+  });
+}

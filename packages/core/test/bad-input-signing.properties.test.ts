@@ -7,25 +7,15 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { SealflowError, type SignRequest, SigningRefusedError } from '../src/index.js';
+import { PROPERTY_RUNS, PROTOTYPE_KEYS, anyValue } from './bad-input-fixtures.js';
 import { BORROWER, type SigningSetup, setupSigning } from './signing-fixtures.js';
 import { expectError } from './template-fixtures.js';
 
-const RUNS = { numRuns: 2_000 };
-const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
-
-const anyValue = fc.anything({
-  key: fc.oneof(fc.string(), fc.constantFrom(...PROTOTYPE_KEYS)),
-  maxDepth: 2,
-  withBigInt: true,
-  withDate: true,
-  withMap: true,
-  withNullPrototype: true,
-  withTypedArray: true,
-});
+const anyInput = anyValue({ withTypedArray: true });
 const replacement = fc.oneof(
   fc.constantFrom('11010119', '110101199', '1381234', '+8613912345678', '', ' ', '2026-13-01', '1e400'),
   fc.string({ maxLength: 30 }),
-  anyValue,
+  anyInput,
 );
 
 /** Paths into a sign request that a mutation replaces; the first segment `values` reaches template sources. */
@@ -106,7 +96,7 @@ describe('sign: any request field replaced by anything', () => {
           }
         },
       ),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -142,10 +132,10 @@ describe('vendor callbacks and record queries: any vendor id, any body, any id',
     await s.drain();
   });
 
-  const vendorId = fc.oneof(fc.constantFrom('memory', ...PROTOTYPE_KEYS), fc.string({ maxLength: 20 }), anyValue);
+  const vendorId = fc.oneof(fc.constantFrom('memory', ...PROTOTYPE_KEYS), fc.string({ maxLength: 20 }), anyInput);
   const callback = fc.oneof(
-    anyValue,
-    fc.record({ headers: fc.dictionary(fc.string(), fc.string()), rawBody: fc.oneof(fc.string(), anyValue) }),
+    anyInput,
+    fc.record({ headers: fc.dictionary(fc.string(), fc.string()), rawBody: fc.oneof(fc.string(), anyInput) }),
   );
 
   it('handleVendorCallback never applies anything unauthenticated (property)', async () => {
@@ -160,7 +150,7 @@ describe('vendor callbacks and record queries: any vendor id, any body, any id',
         expect(error, String(error)).toBeInstanceOf(SealflowError);
         expect(['NOT_FOUND', 'CALLBACK_REJECTED', 'INVALID_INPUT']).toContain((error as SealflowError).code);
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
     expect(await audit()).toBe(before);
   });
@@ -177,10 +167,10 @@ describe('vendor callbacks and record queries: any vendor id, any body, any id',
       { arbitrary: fc.constant(recordId), weight: 1 },
       { arbitrary: fc.constantFrom(...PROTOTYPE_KEYS, ''), weight: 4 },
       { arbitrary: fc.string({ maxLength: 30 }), weight: 7 },
-      { arbitrary: anyValue, weight: 8 },
+      { arbitrary: anyInput, weight: 8 },
     );
     await fc.assert(
-      fc.asyncProperty(id, fc.oneof(fc.constantFrom('borrower'), anyValue), async (someId, role) => {
+      fc.asyncProperty(id, fc.oneof(fc.constantFrom('borrower'), anyInput), async (someId, role) => {
         const calls = [
           () => s.signing.get(someId as string),
           () => s.signing.download(someId as string),
@@ -196,7 +186,7 @@ describe('vendor callbacks and record queries: any vendor id, any body, any id',
           });
         }
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 });

@@ -12,24 +12,13 @@ import {
   definitionProblems,
   validateDefinition,
 } from '../src/index.js';
-import { compactContractPdf } from './bad-input-fixtures.js';
+import { PROPERTY_RUNS, PROTOTYPE_KEYS, anyValue, compactContractPdf } from './bad-input-fixtures.js';
 import { CONTRACT_FIELDS, editor, legalLee, loanDefinition, setupTemplates } from './template-fixtures.js';
 
-const RUNS = { numRuns: 2_000 };
-/** Service-level properties also compare the whole store after every run; they are the file's slow part. */
-const SERVICE_RUNS = { numRuns: 2_000 };
 /** The whole definition replaced by null, undefined or a number: rare for the generator, so always tried. */
 const ROOT_REPLACED: [[(string | number)[], unknown][]][] = [[[[[], null]]], [[[[], undefined]]], [[[[], 7]]]];
-const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
 
-const anyValue = fc.anything({
-  key: fc.oneof(fc.string(), fc.constantFrom(...PROTOTYPE_KEYS)),
-  maxDepth: 2,
-  withBigInt: true,
-  withDate: true,
-  withMap: true,
-  withNullPrototype: true,
-});
+const anyInput = anyValue();
 const replacement = fc.oneof(
   fc.constantFrom(
     '^([a-z]+)+$',
@@ -48,7 +37,7 @@ const replacement = fc.oneof(
   ),
   fc.string({ maxLength: 20 }),
   fc.integer(),
-  anyValue,
+  anyInput,
 );
 
 /** Every path into the sample definition (array items by index), so a mutation can reach any part of it. */
@@ -100,7 +89,7 @@ describe('template definitions: any part replaced by anything', () => {
         const { problems } = definitionProblems(input, pdf);
         for (const problem of problems) expect(typeof problem.path).toBe('string');
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 });
@@ -148,7 +137,7 @@ describe('template service: nothing written on bad input', () => {
           expect(await s.footprint()).toEqual(expected);
         }
       }),
-      { ...SERVICE_RUNS, examples: ROOT_REPLACED },
+      { ...PROPERTY_RUNS, examples: ROOT_REPLACED },
     );
     expect((await s.footprint()).documents).toBeGreaterThanOrEqual(before.documents);
   });
@@ -169,7 +158,7 @@ describe('template service: nothing written on bad input', () => {
           expect(await s.service.getVersion(draft.id)).toEqual(expected.version);
         }
       }),
-      { ...SERVICE_RUNS, examples: ROOT_REPLACED },
+      { ...PROPERTY_RUNS, examples: ROOT_REPLACED },
     );
   });
 
@@ -179,11 +168,11 @@ describe('template service: nothing written on bad input', () => {
     const id = fc.oneof(
       { arbitrary: fc.constantFrom(draft.id, 'KEPT_DRAFT', ...PROTOTYPE_KEYS, ''), weight: 1 },
       { arbitrary: fc.string({ maxLength: 20 }), weight: 1 },
-      { arbitrary: anyValue, weight: 4 },
+      { arbitrary: anyInput, weight: 4 },
     );
-    const actor = fc.oneof({ arbitrary: fc.constant(legalLee), weight: 1 }, { arbitrary: anyValue, weight: 2 });
+    const actor = fc.oneof({ arbitrary: fc.constant(legalLee), weight: 1 }, { arbitrary: anyInput, weight: 2 });
     await fc.assert(
-      fc.asyncProperty(id, actor, anyValue, async (someId, someActor, filter) => {
+      fc.asyncProperty(id, actor, anyInput, async (someId, someActor, filter) => {
         const calls: (() => Promise<unknown>)[] = [
           () => s.service.getVersion(someId as string),
           () => s.service.getEffective(someId as string),
@@ -203,7 +192,7 @@ describe('template service: nothing written on bad input', () => {
           });
         }
       }),
-      SERVICE_RUNS,
+      PROPERTY_RUNS,
     );
     expect(await s.footprint()).toEqual(before);
   });

@@ -48,20 +48,11 @@ import {
   valueProblems,
   withIdNumberCheckChar,
 } from '../src/index.js';
+import { PROPERTY_RUNS, PROTOTYPE_KEYS, anyValue } from './bad-input-fixtures.js';
 import { CONTRACT_FIELDS, loanDefinition } from './template-fixtures.js';
 
-const RUNS = { numRuns: 2_000 };
-const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
-
-/** Anything a caller might pass, including what JSON cannot hold and objects whose `toString` is missing. */
-const anyValue = fc.anything({
-  key: fc.oneof(fc.string(), fc.constantFrom(...PROTOTYPE_KEYS)),
-  maxDepth: 2,
-  withBigInt: true,
+const anyInput = anyValue({
   withBoxedValues: true,
-  withDate: true,
-  withMap: true,
-  withNullPrototype: true,
   withObjectString: true,
   withSet: true,
   withSparseArray: true,
@@ -88,7 +79,7 @@ const valueLike = fc.oneof(
   digits(0, 20),
   fc.constantFrom('2026-13-01', '2026-02-29', '0000-00-00', '188000.00', '1e400', '-1', '0.30000000000000004'),
   fc.string({ maxLength: 40 }),
-  anyValue,
+  anyInput,
 );
 
 /** Run `fn`; if it throws, the error must be a SealflowError whose code is one of `codes`. */
@@ -122,42 +113,42 @@ describe('template values: typed errors for any input', () => {
         expect(Array.isArray(problems)).toBe(true);
         expectTyped(() => validateValues(definition, values), ['TEMPLATE_VALUE_INVALID']);
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
   it('validateValues and evaluateChecks with values or definitions that are not objects (property)', () => {
     fc.assert(
-      fc.property(anyValue, anyValue, (values, garbage) => {
+      fc.property(anyInput, anyInput, (values, garbage) => {
         expectTyped(() => validateValues(definition, values as never), ['INVALID_INPUT', 'TEMPLATE_VALUE_INVALID']);
         expectTyped(() => validateValues(garbage as never, {}), ['INVALID_INPUT', 'TEMPLATE_VALUE_INVALID']);
         expectTyped(() => evaluateChecks(definition, values as never, { now: 0 }));
         expectTyped(() => resolveValues(garbage as never, values));
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
   it('evaluateChecks and assertChecksPass (property)', () => {
     fc.assert(
-      fc.property(valuesArb, fc.oneof(fc.integer(), fc.double(), anyValue), (values, now) => {
+      fc.property(valuesArb, fc.oneof(fc.integer(), fc.double(), anyInput), (values, now) => {
         expectTyped(() => evaluateChecks(definition, values, { now: now as number }));
         expectTyped(() => assertChecksPass(definition, values, { now: 1_767_225_600_000 }), ['TEMPLATE_CHECK_FAILED']);
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
   it('resolveValues reads own properties only (property)', () => {
     fc.assert(
-      fc.property(anyValue, (request) => {
+      fc.property(anyInput, (request) => {
         const values = expectTyped(() => resolveValues(definition, { borrower: request, loan: request }));
         for (const value of Object.values(values as object)) {
           expect(value).not.toBe(Object.prototype.toString);
           expect(value).not.toBe(Object);
         }
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -243,7 +234,7 @@ describe('value checks: typed errors for any input', () => {
       fc.property(valueLike, (value) => {
         expectTyped(() => entryPoint(value));
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -269,7 +260,7 @@ describe('formatters: typed errors for any input', () => {
       ...DATE_PATTERNS.map((pattern) => ({ kind: 'date', pattern })),
     ),
     fc.record({ kind: fc.constant('mask'), keepStart: fc.integer(), keepEnd: fc.integer(), char: fc.string() }),
-    anyValue,
+    anyInput,
   );
 
   it('applyRule (property)', () => {
@@ -278,7 +269,7 @@ describe('formatters: typed errors for any input', () => {
         const out = expectTyped(() => applyRule(rule as never, value as never));
         if (typeof out !== 'object') expect(typeof out).toBe('string');
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -287,7 +278,7 @@ describe('formatters: typed errors for any input', () => {
       fc.property(ruleArb, (rule) => {
         expectTyped(() => parseReplacementRule(rule));
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -296,7 +287,7 @@ describe('formatters: typed errors for any input', () => {
     fc.assert(
       fc.property(
         fc.oneof(dateText, valueLike),
-        fc.oneof(fc.constantFrom(...DATE_PATTERNS), anyValue),
+        fc.oneof(fc.constantFrom(...DATE_PATTERNS), anyInput),
         (value, pattern) => {
           const out = expectTyped(() => formatDate(value as never, pattern as never));
           if (typeof out === 'string' && typeof value === 'string') {
@@ -308,7 +299,7 @@ describe('formatters: typed errors for any input', () => {
           }
         },
       ),
-      RUNS,
+      PROPERTY_RUNS,
     );
     expect(() => formatDate('2026-13-01', 'YYYY-MM-DD')).toThrow(/not a calendar date/);
     expect(expectTyped(() => formatDate('2026-13-01', 'YYYY-MM-DD'))).toBeInstanceOf(SealflowError);
@@ -319,14 +310,14 @@ describe('formatters: typed errors for any input', () => {
       .array(fc.constantFrom(...'零壹贰叁肆伍陆柒捌玖拾佰仟万亿元角分整人民币'), { maxLength: 30 })
       .map((c) => c.join(''));
     fc.assert(
-      fc.property(fc.oneof(capitals, valueLike), valueLike, anyValue, (text, fen, decimals) => {
+      fc.property(fc.oneof(capitals, valueLike), valueLike, anyInput, (text, fen, decimals) => {
         const parsed = expectTyped(() => parseAmountInChineseCapitals(text as string));
         if (typeof parsed === 'number') expect(Number.isSafeInteger(parsed)).toBe(true);
         expectTyped(() => amountInChineseCapitals(fen as number));
         expectTyped(() => amountWithSeparators(fen as number, decimals as 0));
         expectTyped(() => maskMiddle(text as string, fen as number, decimals as number, '*'));
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 });
@@ -334,12 +325,12 @@ describe('formatters: typed errors for any input', () => {
 describe('masking: never throws, never leaves a number readable', () => {
   it('mask functions take anything (property)', () => {
     fc.assert(
-      fc.property(anyValue, (value) => {
+      fc.property(anyInput, (value) => {
         for (const mask of [maskIdNumber, maskMobile, maskName, maskText])
           expect(typeof mask(value as string)).toBe('string');
         expect(() => maskPersonalData(value)).not.toThrow();
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -350,7 +341,7 @@ describe('masking: never throws, never leaves a number readable', () => {
         expect(maskIdNumber(value)).not.toBe(value);
         expect(maskMobile(value)).toHaveLength(value.length);
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
     expect(maskMobile('1381234')).toBe('*******');
   });
@@ -378,7 +369,7 @@ describe('masking: never throws, never leaves a number readable', () => {
           expect(masked.replace(/[\s+-]/g, '')).not.toContain(secret.slice(3, 10));
         },
       ),
-      RUNS,
+      PROPERTY_RUNS,
     );
     expect(maskText('请致电+8613812345678')).toBe('请致电+86138****5678');
     expect(maskText('旧证 110101900307123 号')).toBe('旧证 110101*****7123 号');
