@@ -42,6 +42,18 @@ describe('pglite persistence', () => {
     createdAt: Date.UTC(2026, 0, 1),
   } as const;
 
+  it('creates a dataDir whose parent directories do not exist yet', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'sealflow-pglite-'));
+    try {
+      const persistence = await pglitePersistence({ dataDir: join(root, 'missing', 'parent', 'db') });
+      await persistence.transaction((tx) => tx.workflows.insert(workflow));
+      expect(await persistence.transaction((tx) => tx.workflows.get('wf-1'))).toMatchObject({ id: 'wf-1' });
+      await persistence.close();
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('reopening a dataDir keeps the data and does not apply the migrations again', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'sealflow-pglite-'));
     try {

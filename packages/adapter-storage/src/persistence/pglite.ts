@@ -1,3 +1,4 @@
+import { mkdir } from 'node:fs/promises';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { AdapterError, type Persistence } from '@sealflow/core';
 import { applyMigrations } from './migrations.js';
@@ -10,7 +11,10 @@ import {
 } from './sql-persistence.js';
 
 export interface PglitePersistenceOptions {
-  /** Where PGlite keeps its files. Without it (and without `db`) the database lives in memory. */
+  /**
+   * Where PGlite keeps its files; created (with its missing parents) when absent. Without it (and without `db`)
+   * the database lives in memory.
+   */
   dataDir?: string;
   /**
    * An open PGlite the host already uses. `close()` leaves it open: the host owns it. Also lets tests put many
@@ -62,6 +66,8 @@ function executor(tx: Transaction): SqlExecutor {
 
 async function openPglite(dataDir: string | undefined): Promise<PGlite> {
   try {
+    // PGlite creates the last directory only, so a fresh `./.sealflow/db` would fail without its parent.
+    if (dataDir !== undefined) await mkdir(dataDir, { recursive: true });
     return await PGlite.create(dataDir === undefined ? {} : { dataDir });
   } catch (error) {
     const where = dataDir === undefined ? 'in memory' : `in ${dataDir}`;
