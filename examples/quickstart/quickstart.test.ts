@@ -55,5 +55,13 @@ describe('quickstart', () => {
     expect(output).not.toContain('13857126043');
     expect(output).toContain('王** 330106********');
     expect(existsSync(result.signedPdfPath)).toBe(false);
+    // Counts read as English: "1 check", "3 parties".
+    const counted = [...output.matchAll(/\((\d+) (\w+), (\d+) (\w+), (\d+) (\w+)\)/g)];
+    expect(counted.length).toBeGreaterThan(0);
+    for (const [, variables, variableNoun, parties, partyNoun, checks, checkNoun] of counted) {
+      expect(variableNoun).toBe(variables === '1' ? 'variable' : 'variables');
+      expect(partyNoun).toBe(parties === '1' ? 'party' : 'parties');
+      expect(checkNoun).toBe(checks === '1' ? 'check' : 'checks');
+    }
   });
 });

@@ -37,6 +37,11 @@ export interface QuickstartResult {
 const idNumber = withIdNumberCheckChar;
 
 /** 'YYYY-MM-DD' plus whole months, for the loan's end date. */
+/** "1 check", "2 checks": the demo's output is read by people. */
+function count(n: number, singular: string, plural = `${singular}s`): string {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
 function addMonths(isoDate: string, months: number): string {
   const d = new Date(`${isoDate}T00:00:00Z`);
   d.setUTCMonth(d.getUTCMonth() + months);
@@ -99,7 +104,7 @@ export async function runQuickstart({
       const approved = await templates.approve(risk, draft.id);
       effective[template.code] = approved.id;
       log(
-        `   ${approved.id.padEnd(24)} ${template.name}: ${approved.status} (${approved.definition.variables.length} variables, ${approved.definition.parties.length} parties, ${approved.definition.checks.length} checks)`,
+        `   ${approved.id.padEnd(24)} ${template.name}: ${approved.status} (${count(approved.definition.variables.length, 'variable')}, ${count(approved.definition.parties.length, 'party', 'parties')}, ${count(approved.definition.checks.length, 'check')})`,
       );
     }
 
