@@ -192,6 +192,25 @@ describe('bad input is refused with a typed error, and the record is kept', () =
     expect(await s.signing.find()).toEqual([]);
   });
 
+  it('a request with missing or mistyped fields names each field and what it is for', async () => {
+    const s = await setup();
+    const request = s.request();
+    const { ip: _ip, device: _device, ...consent } = request.consent;
+    const error = await expectError(
+      s.signing.sign({ ...request, consent: consent as never, actor: { id: 7 as never }, scene: '' }),
+      'INVALID_INPUT',
+    );
+    expect(error.message).toContain('consent.ip is required: the IP address the customer consented from');
+    expect(error.message).toContain('consent.device is required: the device the customer consented on');
+    expect(error.message).toContain('actor.id must be a string: who asks for the signing');
+    expect(error.message).toContain('scene must not be empty');
+    expect(error.message).not.toContain('received undefined');
+    expect(error.details?.paths).toEqual(
+      expect.arrayContaining(['request.consent.ip', 'request.consent.device', 'request.actor.id', 'request.scene']),
+    );
+    expect(await s.signing.find()).toEqual([]);
+  });
+
   it('a funder signing a loan assigned to another funder', async () => {
     const s = await setup();
     const record = await s.signing.sign(s.request({ funding: 'funder', funder: FUNDER }));
