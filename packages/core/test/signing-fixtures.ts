@@ -106,6 +106,8 @@ export interface SetupOptions {
   identityVerifier?: IdentityVerifier;
   evidenceKeys?: ChainKeys;
   evidenceNotary?: ChainNotary;
+  /** How many parsed template versions the signing effects keep. */
+  preparedTemplates?: number;
 }
 
 export async function setupSigning(options: SetupOptions = {}) {
@@ -129,6 +131,7 @@ export async function setupSigning(options: SetupOptions = {}) {
     seals: options.seals ?? SEALS,
     ...(options.verifyPdf ? { verifyPdf: options.verifyPdf } : {}),
     ...(options.evidenceKeys ? { evidenceKeys: options.evidenceKeys } : {}),
+    ...(options.preparedTemplates !== undefined ? { preparedTemplates: options.preparedTemplates } : {}),
   };
   const runtime = createRuntime({
     persistence,

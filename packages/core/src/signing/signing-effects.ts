@@ -60,7 +60,12 @@ export interface SigningEffectDependencies {
   verifyPdf?: VerifyPdf;
   organizations: Readonly<Record<string, OrganizationParty>>;
   callbackUrl?: (vendorId: string) => string;
+  /** How many parsed template versions to keep; default `DEFAULT_PREPARED_TEMPLATES`. */
+  preparedTemplates?: number;
 }
+
+/** Parsed templates kept per process: enough for every version a lender has in use, bounded for the years after. */
+export const DEFAULT_PREPARED_TEMPLATES = 32;
 
 /** The object variable `source` paths are read from: the host's values plus the request's parties. */
 export function resolutionRoot(
@@ -94,7 +99,9 @@ export function valueAt(root: unknown, path: string): unknown {
 
 export function signingEffects(deps: SigningEffectDependencies): Record<string, EffectDefinition> {
   const { documents, keys } = deps;
+  // Least recently used first: a Map iterates in insertion order, and a hit is re-inserted at the end.
   const prepared = new Map<string, Promise<PreparedTemplate>>();
+  const preparedLimit = deps.preparedTemplates ?? DEFAULT_PREPARED_TEMPLATES;
 
   const vendor = (vendorId: string): SigningGateway => {
     const gateway = ownValue<SigningGateway>(deps.vendors, vendorId);
@@ -108,10 +115,13 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
     return gateway;
   };
 
-  /** Parse each template version once per process: the PreparedTemplate is reused for every contract. */
+  /** Parse each template version once while it is in use: the PreparedTemplate is reused for every contract. */
   const preparedFor = (document: PlannedDocument): Promise<PreparedTemplate> => {
     let entry = prepared.get(document.versionId);
-    if (!entry) {
+    if (entry) {
+      prepared.delete(document.versionId);
+      prepared.set(document.versionId, entry);
+    } else {
       entry = (async () => {
         const { bytes } = await documents.get(document.templateFileId);
         if (sha256Hex(bytes) !== document.templateSha256) {
@@ -128,8 +138,15 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
         );
         return prepareTemplate(bytes, { blanks });
       })();
-      entry.catch(() => prepared.delete(document.versionId));
+      const failed = entry;
+      failed.catch(() => {
+        if (prepared.get(document.versionId) === failed) prepared.delete(document.versionId);
+      });
       prepared.set(document.versionId, entry);
+      for (const oldest of prepared.keys()) {
+        if (prepared.size <= preparedLimit) break;
+        prepared.delete(oldest);
+      }
     }
     return entry;
   };

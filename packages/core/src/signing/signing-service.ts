@@ -123,6 +123,11 @@ export interface SigningEnvironment {
   seals?: Readonly<Record<string, SealRegistration>>;
   /** The URL vendors with callbacks should notify, per vendor id. */
   callbackUrl?: (vendorId: string) => string;
+  /**
+   * How many template versions each process keeps parsed for rendering, least recently used dropped first;
+   * default 32. A dropped version is read and parsed again the next time a contract uses it.
+   */
+  preparedTemplates?: number;
 }
 
 /** Which vendor signs what: by scene first, then by template code, then the default (or the only vendor). */
@@ -293,6 +298,12 @@ export function signingWorkflows(environment: SigningEnvironment): WorkflowDefin
       details: { problems },
     });
   }
+  const { preparedTemplates } = environment;
+  if (preparedTemplates !== undefined && !(Number.isSafeInteger(preparedTemplates) && preparedTemplates >= 1)) {
+    throw new ValidationError('preparedTemplates must be a whole number of at least 1 (the default is 32).', {
+      details: { path: 'preparedTemplates' },
+    });
+  }
   return [
     defineWorkflow({
       id: SIGNING_WORKFLOW,
@@ -305,6 +316,7 @@ export function signingWorkflows(environment: SigningEnvironment): WorkflowDefin
         organizations: environment.organizations ?? {},
         ...(environment.verifyPdf ? { verifyPdf: environment.verifyPdf } : {}),
         ...(environment.callbackUrl ? { callbackUrl: environment.callbackUrl } : {}),
+        ...(preparedTemplates !== undefined ? { preparedTemplates } : {}),
       }),
       onTransition: (tx, state) => projectSigning(tx, state, keyring),
     }),
