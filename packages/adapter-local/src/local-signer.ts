@@ -3,7 +3,7 @@
  * host's own certificates and no e-signature vendor.
  *
  * ## Who signs for the borrower
- * In the credit-grant scene (`shared/DOMAIN.md`) the borrower does not draw anything: the customer's consent in the
+ * In the credit-grant scene (授信) the borrower does not draw anything: the customer's consent in the
  * app plus a real-name-verified identity *is* the signature, and the signature on the PDF is applied on the
  * customer's behalf (静默/自动签署). With a vendor, the vendor's certificate does that; here the platform's own
  * signing certificate (`personIdentity`) does. So `personAutoSign` is declared only when `personIdentity` is given,

@@ -3,9 +3,10 @@
  *
  * pdf-lib re-parses the font on every `embedFont` and shapes text with full OpenType layout; for contract values
  * (Chinese, digits, Latin) one glyph per code point is right, and the parse is the biggest per-document cost
- * (perf-anchors §2). So: fontkit parses the font once and answers cmap look-ups (cached per code point), and a small
+ * (measured by `pnpm bench render`). So: fontkit parses the font once and answers cmap look-ups (cached per code point), and a small
  * hand-written TrueType subsetter copies the used glyphs' `glyf` bytes (cached per glyph) into a new font with only
- * the tables a PDF viewer needs. TrueType outlines only: CFF fonts are refused (see perf-anchors, blocker 2).
+ * the tables a PDF viewer needs. TrueType outlines only: CFF fonts are refused (a CFF subsetter is a
+ * project of its own).
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
