@@ -79,29 +79,17 @@ export function extractSignature(pdf: Uint8Array, n: number): { cms: Buffer; sig
   };
 }
 
-/** `openssl cms -verify -binary -inform DER -noverify -content <signed ranges>`: true only on "Verification successful". */
-export function opensslVerify(pdf: Uint8Array, n: number): { ok: boolean; output: string } {
+/** `openssl cms -verify -binary -inform DER -noverify` of the n-th signature over its signed ranges, plus `extra`. */
+function cmsVerify(pdf: Uint8Array, n: number, extra: string[]) {
   const { cms, signed } = extractSignature(pdf, n);
-  const cmsFile = tempFile('sig.der', cms);
-  const contentFile = tempFile('signed.bin', signed);
-  const r = spawnSync(
-    'openssl',
-    [
-      'cms',
-      '-verify',
-      '-binary',
-      '-inform',
-      'DER',
-      '-in',
-      cmsFile,
-      '-noverify',
-      '-content',
-      contentFile,
-      '-out',
-      '/dev/null',
-    ],
-    { encoding: 'utf8' },
-  );
+  const args = ['cms', '-verify', '-binary', '-inform', 'DER', '-noverify'];
+  args.push('-in', tempFile('sig.der', cms), '-content', tempFile('signed.bin', signed), ...extra, '-out', '/dev/null');
+  return spawnSync('openssl', args, { encoding: 'utf8' });
+}
+
+/** True only on openssl's "Verification successful". */
+export function opensslVerify(pdf: Uint8Array, n: number): { ok: boolean; output: string } {
+  const r = cmsVerify(pdf, n, []);
   const output = `${r.stdout}${r.stderr}`;
   return { ok: r.status === 0 && /Verification successful/.test(output), output };
 }
@@ -115,30 +103,9 @@ export function openssl(args: string[]): string {
  * and serial number (hex). `-signer` writes exactly the certificate that verified the signature.
  */
 export function opensslSignerCertificate(pdf: Uint8Array, n: number): { sha256: string; serial: string } {
-  const { cms, signed } = extractSignature(pdf, n);
-  const cmsFile = tempFile('sig.der', cms);
-  const contentFile = tempFile('signed.bin', signed);
   const signerFile = tempFile('signer.pem', '');
-  execFileSync(
-    'openssl',
-    [
-      'cms',
-      '-verify',
-      '-binary',
-      '-inform',
-      'DER',
-      '-in',
-      cmsFile,
-      '-noverify',
-      '-content',
-      contentFile,
-      '-signer',
-      signerFile,
-      '-out',
-      '/dev/null',
-    ],
-    { stdio: 'pipe' },
-  );
+  const r = cmsVerify(pdf, n, ['-signer', signerFile]);
+  if (r.status !== 0) throw new Error(`openssl cms -verify failed: ${r.stdout}${r.stderr}`);
   const out = execFileSync('openssl', ['x509', '-in', signerFile, '-noout', '-fingerprint', '-sha256', '-serial'], {
     encoding: 'utf8',
   });
