@@ -8,11 +8,8 @@ import {
   createSigningGateway,
   type DocumentStore,
   type Persistence,
-  type SignerSpec,
   type SigningGateway,
   ValidationError,
-  withCreditCodeCheckChar,
-  withIdNumberCheckChar,
 } from '@sealflow/core';
 import {
   createMemoryDocumentStore,
@@ -22,6 +19,7 @@ import {
 } from '@sealflow/core/testing';
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
+import { TEST_BORROWER, testOrganizationSigner } from '../../../fixtures/signers.js';
 import {
   createSealImage,
   createTestSigningIdentity,
@@ -42,36 +40,9 @@ const seals = {
 };
 const personIdentity = createTestSigningIdentity({ commonName: '某某消费金融 代签', keyType: 'ec' });
 
-const borrower: SignerSpec = {
-  role: 'borrower',
-  kind: 'person',
-  name: '欧阳娜娜',
-  idNumber: withIdNumberCheckChar('31010119900307002'),
-  mobile: '13912345678',
-  autoSign: true,
-  order: 1,
-  placements: [{ documentKey: 'contract', page: 7, x: 340, y: 60, width: 100, height: 50 }],
-};
-const platform: SignerSpec = {
-  role: 'platform',
-  kind: 'organization',
-  name: '某某消费金融股份有限公司',
-  idNumber: withCreditCodeCheckChar('91310000MA1FL0000'),
-  sealId: 'platform-seal',
-  autoSign: true,
-  order: 2,
-  placements: [{ documentKey: 'contract', page: 7, x: 60, y: 60 }],
-};
-const funder: SignerSpec = {
-  role: 'funder',
-  kind: 'organization',
-  name: '某某银行股份有限公司',
-  idNumber: withCreditCodeCheckChar('91110000100000000'),
-  sealId: 'funder-seal',
-  autoSign: true,
-  order: 3,
-  placements: [{ documentKey: 'contract', page: 7, x: 200, y: 60 }],
-};
+const borrower = TEST_BORROWER;
+const platform = testOrganizationSigner('platform', 2, [{ documentKey: 'contract', page: 7, x: 60, y: 60 }]);
+const funder = testOrganizationSigner('funder', 3, [{ documentKey: 'contract', page: 7, x: 200, y: 60 }]);
 
 const ctx = (idempotencyKey: string) => ({ idempotencyKey });
 

@@ -1,11 +1,5 @@
 import { readFileSync } from 'node:fs';
-import {
-  createSigningGateway,
-  withCreditCodeCheckChar,
-  withIdNumberCheckChar,
-  SealflowError,
-  type SignerSpec,
-} from '@sealflow/core';
+import { createSigningGateway, SealflowError, type SignerSpec } from '@sealflow/core';
 import { runSigningVendorContract } from '@sealflow/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -21,13 +15,11 @@ import {
 } from '../src/index.js';
 import { opensslSignerCertificate, opensslVerify, pdfsig, requireTool } from './helpers.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
+import { TEST_BORROWER, testOrganizationSigner } from '../../../fixtures/signers.js';
 
 const FIXTURE = CONTRACT_TEMPLATE_PDF;
 const fixture = readFileSync(FIXTURE);
 const signingTime = () => new Date('2026-03-02T08:30:00Z');
-
-const idNumber = withIdNumberCheckChar;
-const creditCode = withCreditCodeCheckChar;
 
 const identity = (commonName: string, organization: string, keyType: 'rsa' | 'ec' = 'rsa'): SigningIdentity => {
   const t = createTestIdentity({ commonName, organization, keyType });
@@ -43,36 +35,9 @@ const seals = {
   'funder-seal': { identity: funderSeal, image: sealImage },
 };
 
-const borrower: SignerSpec = {
-  role: 'borrower',
-  kind: 'person',
-  name: '欧阳娜娜',
-  idNumber: idNumber('31010119900307002'),
-  mobile: '13912345678',
-  autoSign: true,
-  order: 1,
-  placements: [{ documentKey: 'contract', page: 7, x: 340, y: 60, width: 100, height: 50 }],
-};
-const platform: SignerSpec = {
-  role: 'platform',
-  kind: 'organization',
-  name: '某某消费金融股份有限公司',
-  idNumber: creditCode('91310000MA1FL0000'),
-  sealId: 'platform-seal',
-  autoSign: true,
-  order: 2,
-  placements: [{ documentKey: 'contract', keyword: '盖章', offsetX: 40 }],
-};
-const funder: SignerSpec = {
-  role: 'funder',
-  kind: 'organization',
-  name: '某某银行股份有限公司',
-  idNumber: creditCode('91110000100000000'),
-  sealId: 'funder-seal',
-  autoSign: true,
-  order: 3,
-  placements: [{ documentKey: 'contract', field: 'signPlace' }],
-};
+const borrower = TEST_BORROWER;
+const platform = testOrganizationSigner('platform', 2, [{ documentKey: 'contract', keyword: '盖章', offsetX: 40 }]);
+const funder = testOrganizationSigner('funder', 3, [{ documentKey: 'contract', field: 'signPlace' }]);
 
 /** pdfsig, openssl and our own verifier all say every signature is valid; the last one covers the whole file. */
 function expectAllValid(pdf: Uint8Array, count: number): void {

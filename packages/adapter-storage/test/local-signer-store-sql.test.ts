@@ -5,18 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import {
-  createSigningGateway,
-  type Persistence,
-  type SignerSpec,
-  type SigningGateway,
-  withCreditCodeCheckChar,
-  withIdNumberCheckChar,
-} from '@sealflow/core';
+import { createSigningGateway, type Persistence, type SigningGateway } from '@sealflow/core';
 import { createMemoryDocumentStore } from '@sealflow/core/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
+import { TEST_BORROWER, testOrganizationSigner } from '../../../fixtures/signers.js';
 import { createTestSigningIdentity, localSigner, verifyPdfSignatures } from '../../adapter-local/src/index.js';
 import { pglitePersistence, postgresPersistence } from '../src/index.js';
 import { probePostgres } from './support/postgres.js';
@@ -27,26 +21,8 @@ const seals = {
   'funder-seal': { identity: createTestSigningIdentity({ commonName: '某某银行股份有限公司', keyType: 'ec' }) },
 };
 const personIdentity = createTestSigningIdentity({ commonName: '某某消费金融 代签', keyType: 'ec' });
-const borrower: SignerSpec = {
-  role: 'borrower',
-  kind: 'person',
-  name: '欧阳娜娜',
-  idNumber: withIdNumberCheckChar('31010119900307002'),
-  mobile: '13912345678',
-  autoSign: true,
-  order: 1,
-  placements: [{ documentKey: 'contract', page: 7, x: 340, y: 60, width: 100, height: 50 }],
-};
-const funder: SignerSpec = {
-  role: 'funder',
-  kind: 'organization',
-  name: '某某银行股份有限公司',
-  idNumber: withCreditCodeCheckChar('91110000100000000'),
-  sealId: 'funder-seal',
-  autoSign: true,
-  order: 2,
-  placements: [{ documentKey: 'contract', page: 7, x: 200, y: 60 }],
-};
+const borrower = TEST_BORROWER;
+const funder = testOrganizationSigner('funder', 2, [{ documentKey: 'contract', page: 7, x: 200, y: 60 }]);
 const ctx = (idempotencyKey: string) => ({ idempotencyKey });
 
 const { url, skip: noPostgres } = await probePostgres();
