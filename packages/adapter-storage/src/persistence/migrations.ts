@@ -95,6 +95,15 @@ CREATE INDEX sealflow_entities_tags ON sealflow_entities USING gin (tags jsonb_p
 CREATE INDEX sealflow_entities_updated ON sealflow_entities (kind, updated_at);
 `,
   },
+  {
+    version: 2,
+    name: 'outbox-webhook-kind',
+    // Webhook deliveries are outbox entries of their own kind, so only the webhook relay claims them.
+    sql: `
+ALTER TABLE sealflow_outbox DROP CONSTRAINT sealflow_outbox_kind_check;
+ALTER TABLE sealflow_outbox ADD CONSTRAINT sealflow_outbox_kind_check CHECK (kind IN ('effect', 'event', 'webhook'));
+`,
+  },
 ];
 
 export interface ApplyMigrationsOptions {

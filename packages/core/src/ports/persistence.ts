@@ -131,8 +131,11 @@ export interface WorkflowStore {
 // ---------------------------------------------------------------------------------------------------------------
 // Outbox: effects to execute and domain events to publish, written in the same transaction as the state change.
 
-/** `effect`: work a worker executes (vendor call, upload). `event`: a domain event for host subscribers. */
-export type OutboxKind = 'effect' | 'event';
+/**
+ * `effect`: work a worker executes (vendor call, upload). `event`: a domain event for host subscribers.
+ * `webhook`: one delivery of a domain event to one webhook subscriber, claimed only by the webhook relay.
+ */
+export type OutboxKind = 'effect' | 'event' | 'webhook';
 
 /**
  * `pending` → (claim) → `running` → `done`; or back to `pending` with a later `availableAt` for a retry;

@@ -389,6 +389,7 @@ function outboxTests(test: Test): void {
         newOutboxEntry('b', { availableAt: T0 - 10 }),
         newOutboxEntry('later', { availableAt: T0 + 1 }),
         newOutboxEntry('event', { kind: 'event', availableAt: T0 - 100 }),
+        newOutboxEntry('webhook', { kind: 'webhook', availableAt: T0 - 200 }),
       ]),
     );
 
@@ -404,6 +405,10 @@ function outboxTests(test: Test): void {
         await p.transaction((tx) => tx.outbox.claim({ kind: 'event', claimToken: 'e', now: T0, leaseMs: 1, limit: 5 })),
       ),
     ).toEqual(['event']);
+    const webhooks = await p.transaction((tx) =>
+      tx.outbox.claim({ kind: 'webhook', claimToken: 'w', now: T0, leaseMs: 1, limit: 5 }),
+    );
+    expect(webhooks.map((entry) => [entry.id, entry.kind])).toEqual([['webhook', 'webhook']]);
   });
 
   test('an entry becomes claimable exactly at availableAt', async (p) => {
