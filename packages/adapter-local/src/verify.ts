@@ -6,12 +6,14 @@
  * over the signed attributes must verify with the embedded signer certificate, found by its issuer and serial number
  * compared byte for byte. It does NOT check the certificate chain, revocation or what later revisions changed:
  * that is a validator's job (pdfsig, Acrobat, the EU DSS).
+ *
+ * The verdict depends on nothing but the bytes, so it is kept per process under the document's SHA-256: a signed
+ * document is checked when sealed, again when downloaded, again before archiving, and only the first check of those
+ * exact bytes does the work. Different bytes, even one changed, hash differently and are verified afresh.
  */
-import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
-import { ContentInfo, SignedData } from '@peculiar/asn1-cms';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import * as asn1js from 'asn1js';
-import { readChildren, readTlv, slice, type Tlv } from './der.js';
+import { createHash, verify as cryptoVerify, type KeyObject, X509Certificate } from 'node:crypto';
+import { readCmsSigner } from './cms-reader.js';
+import { readTlv } from './der.js';
 import { type PdfName, PdfString, type PdfValue } from './pdf-objects.js';
 import { PdfReader } from './pdf-reader.js';
 import { issuerAndSerial } from './signing-identity.js';
@@ -38,9 +40,26 @@ const DIGESTS: Record<string, string> = {
   '2.16.840.1.101.3.4.2.3': 'sha512',
   '1.3.14.3.2.26': 'sha1',
 };
-const MESSAGE_DIGEST = '1.2.840.113549.1.9.4';
+
+/** Verdicts of the most recently verified documents, by SHA-256: one signing checks its few documents repeatedly. */
+const verdicts = new Map<string, readonly SignatureReport[]>();
+const VERDICTS_KEPT = 256;
 
 export function verifyPdfSignatures(pdf: Uint8Array): SignatureReport[] {
+  const key = createHash('sha256').update(pdf).digest('base64');
+  let reports = verdicts.get(key);
+  if (reports) {
+    verdicts.delete(key);
+  } else {
+    reports = verifyAll(pdf);
+    if (verdicts.size >= VERDICTS_KEPT) verdicts.delete(verdicts.keys().next().value!);
+  }
+  verdicts.set(key, reports);
+  // Callers get their own copies: the kept verdict must not change under them.
+  return reports.map((r) => ({ ...r, byteRange: [...r.byteRange], problems: [...r.problems] }));
+}
+
+function verifyAll(pdf: Uint8Array): SignatureReport[] {
   const reader = new PdfReader(pdf);
   const catalog = reader.dict(reader.trailer.get('Root'));
   const acro = reader.dict(catalog?.get('AcroForm'));
@@ -110,48 +129,32 @@ function verifyOne(
   }
 
   try {
-    const contentInfo = AsnConvert.parse(cms, ContentInfo);
-    const signedData = AsnConvert.parse(contentInfo.content, SignedData);
-    const si = signedData.signerInfos[0];
-    const signedAttrsRaw = rawSignedAttributes(cms);
-    if (!si || !signedAttrsRaw || !si.signedAttrs) {
-      problems.push('the CMS has no signer or no signed attributes');
-      return report;
-    }
-    const digestName = DIGESTS[si.digestAlgorithm.algorithm];
+    const signer = readCmsSigner(cms);
+    const digestName = DIGESTS[signer.digestAlgorithm];
     if (!digestName) {
-      problems.push(`unsupported digest algorithm ${si.digestAlgorithm.algorithm}`);
+      problems.push(`unsupported digest algorithm ${signer.digestAlgorithm}`);
       return report;
     }
     const digest = createHash(digestName).update(pdf.subarray(0, b)).update(pdf.subarray(c, end)).digest();
-    const mdAttr = si.signedAttrs.find((attr) => attr.attrType === MESSAGE_DIGEST);
-    const mdBlock = mdAttr?.attrValues[0] ? asn1js.fromBER(mdAttr.attrValues[0]).result : undefined;
-    const md = mdBlock instanceof asn1js.OctetString ? Buffer.from(mdBlock.valueBlock.valueHexView) : undefined;
-    if (!md?.equals(digest)) problems.push('the document digest does not match: the signed bytes were changed');
+    if (!signer.messageDigest || !Buffer.from(signer.messageDigest).equals(digest)) {
+      problems.push('the document digest does not match: the signed bytes were changed');
+    }
 
     // Find the signer certificate by issuer + serial, comparing DER bytes (this is where forge's output fails).
-    const sid = si.sid.issuerAndSerialNumber;
-    const sidIssuer = sid ? Buffer.from(AsnConvert.serialize(sid.issuer)) : undefined;
-    const sidSerial = sid ? Buffer.from(sid.serialNumber) : undefined;
-    const signer = rawCertificates(cms).find((cert) => {
+    const certificate = signer.certificates.find((cert) => {
       const { issuerDer, serialNumberDer } = issuerAndSerial(cert);
       const serialContent = serialNumberDer.subarray(readTlv(serialNumberDer, 0).contentStart);
-      return sidIssuer?.equals(issuerDer) && sidSerial?.equals(serialContent);
+      return Buffer.from(signer.issuerDer).equals(issuerDer) && Buffer.from(signer.serialNumber).equals(serialContent);
     });
-    if (!signer) {
+    if (!certificate) {
       problems.push('signer certificate not found in the CMS (issuer/serial do not match any embedded certificate)');
       return report;
     }
-    const x509 = new X509Certificate(signer);
-    report.signer = x509.subject.split('\n').reverse().join(',');
-    const signedAttrs = Buffer.from(signedAttrsRaw);
+    const { subject, publicKey } = certificateKey(certificate);
+    report.signer = subject;
+    const signedAttrs = Buffer.from(signer.signedAttributes);
     signedAttrs[0] = 0x31; // [0] IMPLICIT → SET OF, as signed
-    const ok = cryptoVerify(
-      digestName,
-      signedAttrs,
-      { key: x509.publicKey, dsaEncoding: 'der' },
-      Buffer.from(si.signature.buffer),
-    );
+    const ok = cryptoVerify(digestName, signedAttrs, { key: publicKey, dsaEncoding: 'der' }, signer.signature);
     if (!ok) problems.push('the CMS signature does not verify with the signer certificate');
   } catch (error) {
     problems.push(`the CMS could not be parsed (${error instanceof Error ? error.message : String(error)})`);
@@ -160,26 +163,18 @@ function verifyOne(
   return report;
 }
 
-function signedDataElements(cms: Uint8Array): Tlv[] {
-  const explicit = readChildren(cms, readTlv(cms, 0))[1];
-  const signedData = explicit ? readChildren(cms, explicit)[0] : undefined;
-  return signedData ? readChildren(cms, signedData) : [];
-}
+/** Parsed signer certificates: the same few seals sign every document, and parsing one costs more than the check. */
+const certificateKeys = new Map<string, { subject: string; publicKey: KeyObject }>();
+const CERTIFICATE_KEYS_KEPT = 64;
 
-/** The first SignerInfo's signed attributes exactly as transmitted (they are what was signed). */
-function rawSignedAttributes(cms: Uint8Array): Uint8Array | undefined {
-  const signerInfos = signedDataElements(cms).at(-1);
-  const first = signerInfos ? readChildren(cms, signerInfos)[0] : undefined;
-  const attrs = first ? readChildren(cms, first).find((t) => t.tag === 0xa0) : undefined;
-  return attrs ? slice(cms, attrs) : undefined;
-}
-
-/** The certificates of a SignedData as the exact DER bytes embedded. */
-function rawCertificates(cms: Uint8Array): Uint8Array[] {
-  const certSet = signedDataElements(cms).find((t) => t.tag === 0xa0);
-  return certSet
-    ? readChildren(cms, certSet)
-        .filter((t) => t.tag === 0x30)
-        .map((t) => slice(cms, t))
-    : [];
+function certificateKey(der: Uint8Array): { subject: string; publicKey: KeyObject } {
+  const id = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1');
+  let entry = certificateKeys.get(id);
+  if (!entry) {
+    const x509 = new X509Certificate(der);
+    entry = { subject: x509.subject.split('\n').reverse().join(','), publicKey: x509.publicKey };
+    if (certificateKeys.size >= CERTIFICATE_KEYS_KEPT) certificateKeys.delete(certificateKeys.keys().next().value!);
+    certificateKeys.set(id, entry);
+  }
+  return entry;
 }
