@@ -1,0 +1,375 @@
+/**
+ * Planning an attempt: from a sign request to the workflow's input, validating everything that can be known before a
+ * vendor is called. The checks run from the cheapest to the costliest, and the first that fails refuses the plan:
+ *
+ * 1. every document's template is EFFECTIVE (生效) and places a seal for every party of the scene;
+ * 2. the values each variable reads, and the borrower's identity fields themselves;
+ * 3. the templates' business checks (业务校验);
+ * 4. the customer's consent covers exactly the versions being signed;
+ * 5. the routed vendor can sign the scene as configured;
+ * 6. real-name verification (实名认证), last because it may cost a call to the host's verifier.
+ *
+ * A refusal is part of the plan, not thrown: the attempt still starts (and at once fails) so the record is kept.
+ * Configuration gaps (no vendor routed, an organisation missing) are thrown: they are the host's to fix, not the
+ * request's.
+ */
+import { SealflowError } from '../errors.js';
+import { dateInChina, idNumberProblem, mobileProblem } from '../model/values.js';
+import { ownValue } from '../own-property.js';
+import { maskIdNumber, maskName } from '../privacy.js';
+import {
+  type CheckFailure,
+  evaluateChecks,
+  resolveValues,
+  TemplateCheckError,
+  TemplateValueError,
+  type ValueProblem,
+  valueProblems,
+} from '../templates/checks.js';
+import type { TemplateVersionView } from '../templates/model.js';
+import type { SigningGateway } from './gateway.js';
+import { type Funding, partiesFor, type SceneParty, type SigningScene } from './scenes.js';
+import { SealNotOwnedError } from './seals.js';
+import { type OrganizationParty, resolutionRoot, type SealedRequest } from './signing-effects.js';
+import {
+  type Consent,
+  failureOf,
+  type FunderRef,
+  type PlannedDocument,
+  type PlannedParty,
+  type SigningInput,
+} from './signing-machine.js';
+import { configError, type SigningServiceContext } from './service-context.js';
+
+export interface Plan {
+  input: SigningInput;
+  /** The original error, kept to throw with its class and details. */
+  error: SealflowError | null;
+}
+
+/** One attempt to plan: the request as sealed, and where the attempt stands in its chain of re-signs. */
+export interface PlanRequest {
+  recordId: string;
+  scene: SigningScene;
+  funding: Funding;
+  funder: FunderRef | null;
+  request: SealedRequest;
+  consent: Consent;
+  businessNo: string;
+  attempt: number;
+  previousAttemptId: string | null;
+  actorId: string;
+}
+
+/** Validate the request and plan the attempt; a refusal is part of the plan, not thrown. */
+export async function plan(ctx: SigningServiceContext, args: PlanRequest): Promise<Plan> {
+  const { scene, funding, request, consent } = args;
+  const now = ctx.clock.now();
+  const signingDate = dateInChina(new Date(now));
+  const sceneParties = partiesFor(scene, funding);
+  const codes = templateCodesFor(ctx, scene);
+  const vendorId = vendorFor(ctx, scene, codes);
+  const gateway = ownValue<SigningGateway>(ctx.options.vendors, vendorId)!;
+  const parties = sceneParties.map((party) => plannedParty(ctx, scene, party));
+  const input = attemptInput(ctx, args, { vendorId, gateway, parties, now, signingDate });
+  const refuse = (error: SealflowError, documents: PlannedDocument[] = []): Plan => ({
+    input: { ...input, documents, refusal: failureOf('validating', error.code, error.message) },
+    error,
+  });
+
+  const versions = await effectiveVersions(ctx, codes);
+  if (versions instanceof SealflowError) return refuse(versions);
+  const documents = plannedDocuments(scene, versions, sceneParties);
+  const refusal = unplacedRefusal(scene, sceneParties, documents);
+  if (refusal) return refuse(refusal, documents);
+
+  const root = resolutionRoot(request, {
+    businessNo: args.businessNo,
+    signingDate,
+    funder: args.funder,
+    organizations: ctx.organizations,
+  });
+  const valuesByDocument = versions.map((v) => resolveValues(v.definition, root));
+  const problem =
+    valueRefusal(versions, valuesByDocument, request) ??
+    checksRefusal(versions, valuesByDocument, now) ??
+    consentRefusal(versions, consent) ??
+    capabilityRefusal(gateway, sceneParties);
+  if (problem) return refuse(problem, documents);
+
+  const identity = await ctx.options.identityVerifier.check({
+    name: request.borrower.name,
+    idNumber: request.borrower.idNumber,
+    mobile: request.borrower.mobile,
+  });
+  if (!identity.verified) {
+    return refuse(
+      new SealflowError(
+        'CUSTOMER_NOT_VERIFIED',
+        `Customer ${input.customer.maskedName} (${input.customer.maskedIdNumber}) has not passed real-name verification (实名认证); verify the customer first.`,
+      ),
+      documents,
+    );
+  }
+  const identityCheck = { method: identity.method ?? null, verifiedAt: identity.verifiedAt ?? null };
+  return { input: { ...input, documents, identityCheck }, error: null };
+}
+
+/** The template code of each of the scene's documents: the host's mapping (`templateCodes`) or the scene's own. */
+function templateCodesFor(ctx: SigningServiceContext, scene: SigningScene): string[] {
+  return scene.documents.map(
+    (d) => ownValue<string>(ownValue(ctx.options.templateCodes, scene.code), d.key) ?? d.templateCode,
+  );
+}
+
+/** The workflow input before the documents are known: who, what, with which vendor, the customer kept masked. */
+function attemptInput(
+  ctx: SigningServiceContext,
+  args: PlanRequest,
+  at: { vendorId: string; gateway: SigningGateway; parties: PlannedParty[]; now: number; signingDate: string },
+): SigningInput {
+  const { scene, funding, request } = args;
+  const { gateway, now } = at;
+  const { polling } = ctx;
+  return {
+    recordId: args.recordId,
+    businessNo: args.businessNo,
+    scene: scene.code,
+    sceneName: scene.name,
+    attempt: args.attempt,
+    previousAttemptId: args.previousAttemptId,
+    funding,
+    funder: args.funder,
+    vendorId: at.vendorId,
+    verifySignatures: gateway.capabilities.padesOutput,
+    deadlineMs: scene.deadlineMs ?? ctx.deadlineMs,
+    polling: gateway.capabilities.callbacks
+      ? { baseMs: polling.safetyNetMs, maxMs: Math.max(polling.safetyNetMs, polling.maxMs) }
+      : { baseMs: polling.baseMs, maxMs: polling.maxMs },
+    signingDate: at.signingDate,
+    requestedBy: args.actorId,
+    requestedAt: now,
+    customer: {
+      maskedName: maskName(request.borrower.name),
+      maskedIdNumber: maskIdNumber(request.borrower.idNumber),
+      idNumberHash: ctx.keys.idNumberHash(request.borrower.idNumber),
+    },
+    requestFingerprint: requestFingerprint(ctx, {
+      businessNo: args.businessNo,
+      scene: scene.code,
+      funding,
+      funder: args.funder,
+      request,
+    }),
+    consent: args.consent,
+    identityCheck: null,
+    sealed: ctx.keys.seal(request),
+    documents: [],
+    parties: at.parties,
+    refusal: null,
+  };
+}
+
+/** The keyed fingerprint of what was asked: the same request again matches it, different content does not. */
+export function requestFingerprint(
+  ctx: SigningServiceContext,
+  args: { businessNo: string; scene: string; funding: Funding; funder: FunderRef | null; request: SealedRequest },
+): string {
+  return ctx.keys.fingerprint({
+    businessNo: args.businessNo,
+    scene: args.scene,
+    funding: args.funding,
+    funder: args.funder,
+    borrower: args.request.borrower,
+    values: args.request.values,
+  });
+}
+
+/** Which vendor signs the scene: routed by scene, else by its templates (all to one vendor), else the default. */
+function vendorFor(ctx: SigningServiceContext, scene: SigningScene, codes: readonly string[]): string {
+  const { routing } = ctx.options;
+  const byScene = ownValue<string>(routing?.scenes, scene.code);
+  if (byScene) return byScene;
+  const byTemplate = [...new Set(codes.flatMap((c) => ownValue<string>(routing?.templates, c) ?? []))];
+  if (byTemplate.length > 1) {
+    throw configError(
+      `Scene ${scene.code} signs its documents as one bundle, but routing sends its templates to ${byTemplate.join(' and ')}. Route the scene instead.`,
+      { scene: scene.code },
+    );
+  }
+  const only = ctx.vendorIds.length === 1 ? ctx.vendorIds[0] : undefined;
+  const chosen = byTemplate[0] ?? routing?.default ?? only;
+  if (!chosen)
+    throw configError(`No vendor is routed for scene ${scene.code}; set routing.default.`, { scene: scene.code });
+  return chosen;
+}
+
+function plannedParty(ctx: SigningServiceContext, scene: SigningScene, party: SceneParty): PlannedParty {
+  return {
+    role: party.role,
+    kind: party.kind,
+    signing: party.signing,
+    order: party.order,
+    organization: organizationFor(ctx, scene, party),
+  };
+}
+
+/** The configured organisation behind an auto-sealing organisation party, with a seal of its own. */
+function organizationFor(ctx: SigningServiceContext, scene: SigningScene, party: SceneParty): OrganizationParty | null {
+  if (party.kind !== 'organization' || party.signing !== 'auto') return null;
+  const organization = ownValue<OrganizationParty>(ctx.organizations, party.role);
+  if (!organization) {
+    throw configError(
+      `Scene ${scene.code} needs the ${party.role} organisation's name, credit code and seal: add organizations.${party.role}.`,
+      { scene: scene.code, role: party.role },
+    );
+  }
+  // The auto-seal is the organisation's own: start-up refuses a seal registered to anyone else.
+  if (!ctx.seals.belongsTo(organization.sealId, party.role)) {
+    throw new SealNotOwnedError(organization.sealId, party.role, { scene: scene.code });
+  }
+  return organization;
+}
+
+/** 1. The EFFECTIVE (生效) version of each template, or the refusal of the first that has none. */
+async function effectiveVersions(
+  ctx: SigningServiceContext,
+  codes: readonly string[],
+): Promise<TemplateVersionView[] | SealflowError> {
+  const versions: TemplateVersionView[] = [];
+  for (const code of codes) {
+    try {
+      versions.push(await ctx.options.templates.requireEffective(code));
+    } catch (error) {
+      if (error instanceof SealflowError && !error.retryable) return error;
+      throw error;
+    }
+  }
+  return versions;
+}
+
+/** Each document as the workflow renders and seals it: its template version, filled fields and seal placements. */
+function plannedDocuments(
+  scene: SigningScene,
+  versions: readonly TemplateVersionView[],
+  sceneParties: readonly SceneParty[],
+): PlannedDocument[] {
+  return scene.documents.map((document, i) => {
+    const version = versions[i]!;
+    const definition = version.definition;
+    const seals = definition.parties
+      .filter((p) => sceneParties.some((s) => s.role === p.role))
+      .map((p) => ({ role: p.role, placement: p.seal }));
+    return {
+      key: document.key,
+      fileName: document.fileName,
+      templateCode: version.code,
+      versionId: version.id,
+      version: version.version,
+      templateFileId: version.pdf.fileId,
+      templateSha256: version.pdf.sha256,
+      fields: definition.variables.flatMap((v) =>
+        v.placement
+          ? [{ variable: v.key, source: v.source ?? null, placement: v.placement, rule: v.rule ?? null }]
+          : [],
+      ),
+      seals,
+      expectedSignatures: seals.length,
+    };
+  });
+}
+
+/** A party of the scene that no template places a seal for could never sign. */
+function unplacedRefusal(
+  scene: SigningScene,
+  sceneParties: readonly SceneParty[],
+  documents: readonly PlannedDocument[],
+): SealflowError | null {
+  const unplaced = sceneParties.filter((p) => !documents.some((d) => d.seals.some((s) => s.role === p.role)));
+  if (unplaced.length === 0) return null;
+  return new SealflowError(
+    'SCENE_TEMPLATE_MISMATCH',
+    `Scene ${scene.code} has party ${unplaced.map((p) => p.role).join(', ')}, which no template of the scene places a seal for. Add the party to the template.`,
+    { details: { roles: unplaced.map((p) => p.role) } },
+  );
+}
+
+/** 2. Values: each variable's type, and the borrower's identity fields themselves; every problem once. */
+function valueRefusal(
+  versions: readonly TemplateVersionView[],
+  valuesByDocument: readonly Record<string, unknown>[],
+  request: SealedRequest,
+): SealflowError | null {
+  const problems: ValueProblem[] = [];
+  const seen = new Set<string>();
+  const addProblem = (p: ValueProblem) => {
+    if (seen.has(p.message)) return;
+    seen.add(p.message);
+    problems.push(p);
+  };
+  for (const [i, v] of versions.entries()) valueProblems(v.definition, valuesByDocument[i]!).forEach(addProblem);
+  const idProblem = idNumberProblem(request.borrower.idNumber);
+  if (idProblem && !problems.some((p) => /idNumber|IdNo/i.test(p.variable))) {
+    addProblem({ variable: 'borrower.idNumber', message: `borrower ID number: ${idProblem}` });
+  }
+  const mobile = mobileProblem(request.borrower.mobile);
+  if (mobile && !problems.some((p) => /mobile|phone/i.test(p.variable))) {
+    addProblem({ variable: 'borrower.mobile', message: `borrower mobile: ${mobile}` });
+  }
+  if (request.borrower.name.trim() === '')
+    addProblem({ variable: 'borrower.name', message: 'borrower name is required.' });
+  return problems.length > 0 ? new TemplateValueError(problems) : null;
+}
+
+/**
+ * 3. Business checks (业务校验), every failing rule with its own message. Documents of a bundle often share a check
+ * (授信合同 and 授权书 both check the age): each rule is reported once.
+ */
+function checksRefusal(
+  versions: readonly TemplateVersionView[],
+  valuesByDocument: readonly Record<string, unknown>[],
+  now: number,
+): SealflowError | null {
+  const failures: CheckFailure[] = [];
+  for (const [i, v] of versions.entries()) {
+    for (const f of evaluateChecks(v.definition, valuesByDocument[i]!, { now })) {
+      if (!failures.some((g) => g.kind === f.kind && g.variable === f.variable && g.message === f.message)) {
+        failures.push(f);
+      }
+    }
+  }
+  return failures.length > 0 ? new TemplateCheckError(failures) : null;
+}
+
+/** 4. The consent must cover exactly the versions being signed. */
+function consentRefusal(versions: readonly TemplateVersionView[], consent: Consent): SealflowError | null {
+  const unseen = versions.filter((v) => !consent.documentVersionsShown.includes(v.id));
+  if (unseen.length === 0) return null;
+  return new SealflowError(
+    'CONSENT_NOT_COVERING',
+    `The customer's consent lists ${consent.documentVersionsShown.join(', ')}, but ${unseen.map((v) => v.id).join(', ')} would be signed. Show the customer the current version and ask again.`,
+    { details: { shown: consent.documentVersionsShown, required: versions.map((v) => v.id) } },
+  );
+}
+
+/** 5. The vendor must be able to sign this scene as configured. */
+function capabilityRefusal(gateway: SigningGateway, parties: readonly SceneParty[]): SealflowError | null {
+  const { capabilities } = gateway;
+  const missing: string[] = [];
+  if (parties.some((p) => p.kind === 'person' && p.signing === 'auto') && !capabilities.personAutoSign) {
+    missing.push('personAutoSign (the customer signs by consent)');
+  }
+  if (parties.some((p) => p.kind === 'organization' && p.signing === 'auto') && !capabilities.organizationAutoSeal) {
+    missing.push('organizationAutoSeal');
+  }
+  if (parties.some((p) => p.signing === 'ownCall') && !capabilities.appendSigners) {
+    missing.push('appendSigners (the funder signs with its own call)');
+  }
+  if (parties.length > capabilities.maxSignersPerFlow) missing.push(`maxSignersPerFlow ≥ ${parties.length}`);
+  if (missing.length === 0) return null;
+  return new SealflowError(
+    'VENDOR_UNSUPPORTED',
+    `Vendor "${gateway.id}" cannot sign this scene: it lacks ${missing.join(', ')}. Route the scene to another vendor.`,
+    { details: { vendor: gateway.id, missing } },
+  );
+}

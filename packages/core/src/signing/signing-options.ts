@@ -1,0 +1,81 @@
+/**
+ * How a host configures signing: the environment the signing workflows' effects run in (vendors, documents, keys,
+ * organisations and seals) and what the signing service adds on top (routing, scenes, deadlines, polling).
+ */
+import type { ChainNotary } from '../ports/chain-notary.js';
+import type { Clock, Scheduler } from '../ports/clock.js';
+import type { DocumentStore } from '../ports/document-store.js';
+import type { IdentityVerifier } from '../ports/signing-vendor.js';
+import type { ChainKeys } from '../runtime/audit-chain.js';
+import type { Runtime } from '../runtime/runtime.js';
+import type { TemplateService } from '../templates/template-service.js';
+import type { SigningGateway } from './gateway.js';
+import type { SealRegistration } from './seals.js';
+import type { SigningSceneInput } from './scenes.js';
+import type { OrganizationParty, VerifyPdf } from './signing-effects.js';
+
+/** What the signing workflows' effects need; pass the same object to `signingWorkflows` and `createSigningService`. */
+export interface SigningEnvironment {
+  /** Gateways by vendor id (`createSigningGateway(vendor)`); the id is what routing, records and callbacks use. */
+  vendors: Readonly<Record<string, SigningGateway>>;
+  /** Where template PDFs are read and rendered and signed documents are kept (the template service's store). */
+  documents: DocumentStore;
+  /** Secret (≥ 16 bytes) for the keyed hash of ID numbers and for sealing personal data in workflows. */
+  hashKey: string | Uint8Array;
+  /**
+   * Keys for the evidence chain and the records' evidence anchors (HMAC-SHA256): new entries use `current`, older
+   * ones verify with the key id they recorded, so keep retired keys. Without it, a key derived from `hashKey` (key id
+   * `hashkey`) is used; it stays accepted after you set this.
+   */
+  evidenceKeys?: ChainKeys;
+  /** Signature check for vendors with PAdES output, e.g. `verifyPdfSignatures` from `@sealflow/adapter-local`. */
+  verifyPdf?: VerifyPdf;
+  /** Organisations that seal with a configured seal, by party role: `platform`, `paymentCompany`. */
+  organizations?: Readonly<Record<string, OrganizationParty>>;
+  /**
+   * Which organisation each seal belongs to, by seal id: `{ 'bank-1-seal': { owner: { funderId: 'bank-1' } } }`.
+   * Each organisation's own `sealId` is registered to it without being listed here. A funder signs (`signAsFunder`)
+   * only with a seal registered to it; without registrations, no funder seal is accepted.
+   */
+  seals?: Readonly<Record<string, SealRegistration>>;
+  /** The URL vendors with callbacks should notify, per vendor id. */
+  callbackUrl?: (vendorId: string) => string;
+  /**
+   * How many template versions each process keeps parsed for rendering, least recently used dropped first;
+   * default 32. A dropped version is read and parsed again the next time a contract uses it.
+   */
+  preparedTemplates?: number;
+}
+
+/** Which vendor signs what: by scene first, then by template code, then the default (or the only vendor). */
+export interface SigningRouting {
+  default?: string;
+  scenes?: Readonly<Record<string, string>>;
+  templates?: Readonly<Record<string, string>>;
+}
+
+export interface SigningServiceOptions extends SigningEnvironment {
+  /** A runtime created with `signingWorkflows(environment)` among its workflows. */
+  runtime: Runtime;
+  templates: TemplateService;
+  identityVerifier: IdentityVerifier;
+  routing?: SigningRouting;
+  /** Added to (or replacing by code) the default scenes. */
+  scenes?: readonly SigningSceneInput[];
+  /** Scene → document key → template code, overriding the scenes' defaults. */
+  templateCodes?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** How long a vendor flow may take; default 30 minutes (a scene may set its own). */
+  deadlineMs?: number;
+  /** Polling of vendors without callbacks (default 2 s doubling to 60 s); with callbacks, a slow safety net. */
+  polling?: { baseMs?: number; maxMs?: number; safetyNetMs?: number };
+  /** Defaults to the runtime's clock. */
+  clock?: Clock;
+  /** Paces callers waiting for a concurrent identical request being validated in another process; default timers. */
+  scheduler?: Scheduler;
+  /**
+   * Where evidence heads are published outside the database (an RFC 3161 authority, write-once storage). With it,
+   * `attestEvidence` publishes a record's head, and verification and download require every attested head to still
+   * be in its chain — which shows a signing deleted or put back to an earlier copy.
+   */
+  evidenceNotary?: ChainNotary;
+}
