@@ -1,4 +1,8 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.base.js';
 
-export default defineConfig(packageBuild({ index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' }));
+// The workspace's private PDF toolkit is bundled in, so the published package does not depend on it.
+export default defineConfig({
+  ...packageBuild({ index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' }),
+  noExternal: ['@sealflow/pdf-toolkit'],
+});

@@ -1,4 +1,5 @@
 import { SealflowError, type SealflowErrorOptions } from '@sealflow/core';
+import { PdfSyntaxError } from '@sealflow/pdf-toolkit';
 
 /**
  * Stable codes for everything the local sealer refuses. Hosts branch on them, so they never change.
@@ -26,5 +27,19 @@ export class SealingError extends SealflowError {
   declare readonly code: SealingErrorCode;
   constructor(code: SealingErrorCode, message: string, options: SealflowErrorOptions = {}) {
     super(code, message, options);
+  }
+}
+
+/**
+ * Runs `read` and reports the PDF toolkit's parse failures as `SealingError`s (PDF_MALFORMED, PDF_UNSUPPORTED), so
+ * callers see this package's stable codes whichever layer found the problem.
+ */
+export function withSealingErrors<T>(read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof PdfSyntaxError)) throw error;
+    const code = error.problem === 'malformed' ? 'PDF_MALFORMED' : 'PDF_UNSUPPORTED';
+    throw new SealingError(code, error.message, { cause: error });
   }
 }

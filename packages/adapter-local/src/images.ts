@@ -7,7 +7,7 @@
  */
 import { deflateSync, inflateSync } from 'node:zlib';
 import { SealingError } from './errors.js';
-import { dict, name, PdfStream } from './pdf-objects.js';
+import { dict, name, PdfStream, unfilterPngRows } from '@sealflow/pdf-toolkit';
 
 export interface ImageXObject {
   width: number;
@@ -127,7 +127,7 @@ function pngXObject(bytes: Uint8Array): ImageXObject {
 
   const bitsPerPixel = channels * bitDepth;
   const stride = Math.ceil((width * bitsPerPixel) / 8);
-  const raw = unfilter(inflateSync(compressed), height, stride, Math.max(1, bitsPerPixel >> 3));
+  const raw = unfilterPngRows(inflateSync(compressed), height, stride, bitsPerPixel >> 3);
   const rgb = Buffer.alloc(width * height * (colorType === 0 || colorType === 4 ? 1 : 3));
   const alpha = Buffer.alloc(width * height, 255);
   const isGray = colorType === 0 || colorType === 4;
@@ -187,32 +187,4 @@ function pngXObject(bytes: Uint8Array): ImageXObject {
     deflateSync(alpha),
   );
   return { width, height, image, smask };
-}
-
-/** Undo PNG per-row filters (None, Sub, Up, Average, Paeth). */
-function unfilter(data: Uint8Array, height: number, stride: number, bpp: number): Uint8Array {
-  const out = new Uint8Array(height * stride);
-  for (let y = 0; y < height; y++) {
-    const type = data[y * (stride + 1)]!;
-    const src = y * (stride + 1) + 1;
-    const dst = y * stride;
-    for (let x = 0; x < stride; x++) {
-      const raw = data[src + x]!;
-      const a = x >= bpp ? out[dst + x - bpp]! : 0;
-      const b = y > 0 ? out[dst - stride + x]! : 0;
-      const c = x >= bpp && y > 0 ? out[dst - stride + x - bpp]! : 0;
-      let v = raw;
-      if (type === 1) v = raw + a;
-      else if (type === 2) v = raw + b;
-      else if (type === 3) v = raw + ((a + b) >> 1);
-      else if (type === 4) {
-        const pa = Math.abs(b - c);
-        const pb = Math.abs(a - c);
-        const pc = Math.abs(a + b - 2 * c);
-        v = raw + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
-      }
-      out[dst + x] = v & 0xff;
-    }
-  }
-  return out;
 }

@@ -9,21 +9,22 @@
 import { createHash } from 'node:crypto';
 import { buildCadesSignature, maxCadesSignatureLength } from './cms.js';
 import { toHex } from './der.js';
-import { SealingError } from './errors.js';
+import { SealingError, withSealingErrors } from './errors.js';
 import { imageXObject } from './images.js';
 import { IncrementalUpdate } from './incremental-writer.js';
 import {
   dict,
+  missing,
   name,
   PdfDict,
   type PdfName,
   PdfRaw,
+  PdfReader,
   PdfRef,
   PdfStream,
   PdfString,
   type PdfValue,
-} from './pdf-objects.js';
-import { missing, PdfReader } from './pdf-reader.js';
+} from '@sealflow/pdf-toolkit';
 import type { SigningIdentity } from './signing-identity.js';
 
 export interface Rect {
@@ -66,6 +67,10 @@ export interface SealOptions {
 const BYTE_RANGE_WIDTH = 36; // "0 " + three 10-digit numbers and spaces: fits files up to 9.3 GB
 
 export function sealPdf(pdf: Uint8Array, options: SealOptions): Uint8Array {
+  return withSealingErrors(() => seal(pdf, options));
+}
+
+function seal(pdf: Uint8Array, options: SealOptions): Uint8Array {
   const { identity } = options;
   if (!(options.signingTime instanceof Date) || Number.isNaN(options.signingTime.getTime())) {
     throw new SealingError('INVALID_INPUT', 'signingTime must be a valid Date.');

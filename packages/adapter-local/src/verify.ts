@@ -12,10 +12,10 @@
  * exact bytes does the work. Different bytes, even one changed, hash differently and are verified afresh.
  */
 import { createHash, verify as cryptoVerify, type KeyObject, X509Certificate } from 'node:crypto';
+import { type PdfName, PdfReader, PdfString, type PdfValue } from '@sealflow/pdf-toolkit';
 import { readCmsSigner } from './cms-reader.js';
 import { readTlv } from './der.js';
-import { type PdfName, PdfString, type PdfValue } from './pdf-objects.js';
-import { PdfReader } from './pdf-reader.js';
+import { withSealingErrors } from './errors.js';
 import { issuerAndSerial } from './signing-identity.js';
 
 export interface SignatureReport {
@@ -51,7 +51,7 @@ export function verifyPdfSignatures(pdf: Uint8Array): SignatureReport[] {
   if (reports) {
     verdicts.delete(key);
   } else {
-    reports = verifyAll(pdf);
+    reports = withSealingErrors(() => verifyAll(pdf));
     if (verdicts.size >= VERDICTS_KEPT) verdicts.delete(verdicts.keys().next().value!);
   }
   verdicts.set(key, reports);

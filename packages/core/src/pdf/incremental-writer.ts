@@ -4,9 +4,10 @@
  * The template is never re-serialized, so its bytes (and any signature over them) stay valid and the cost of a
  * render depends on what changed, not on the template's size.
  *
- * The new section has the same kind as the template's last one: a classic table after a table, a cross-reference
- * stream after a stream, because readers that follow /Prev expect one kind of chain.
+ * The cross-reference section and trailer come from the PDF toolkit (the sealer ends its updates the same way); this
+ * file serializes pdf-lib objects.
  */
+import { xrefSection } from '@sealflow/pdf-toolkit';
 import type { PDFObject } from 'pdf-lib';
 import { PDFName, PDFNumber, PDFRawStream, PDFRef } from 'pdf-lib';
 import { PdfUpdateInconsistentError } from './errors.js';
@@ -25,8 +26,6 @@ export interface TrailerEntries {
   Info?: PDFObject | undefined;
   ID?: PDFObject | undefined;
 }
-
-const encoder = new TextEncoder();
 
 export function appendIncrementalUpdate(
   template: Uint8Array,
@@ -68,16 +67,14 @@ export function appendIncrementalUpdate(
       size += text.length;
     }
   }
-  const xrefOffset = size;
-  const entries = objects.map((o, i) => ({
-    num: o.ref.objectNumber,
-    gen: o.ref.generationNumber,
-    offset: offsets[i]!,
-  }));
-  const tail =
-    lastXref.kind === 'table'
-      ? classicXref(entries, trailer, lastXref.offset, nextObjectNumber, xrefOffset)
-      : xrefStream(entries, trailer, lastXref.offset, nextObjectNumber, xrefOffset);
+  const tail = xrefSection({
+    kind: lastXref.kind,
+    entries: objects.map((o, i) => ({ num: o.ref.objectNumber, gen: o.ref.generationNumber, offset: offsets[i]! })),
+    trailer: trailerEntries(trailer),
+    prev: lastXref.offset,
+    size: nextObjectNumber,
+    at: size,
+  });
   size += tail.length;
 
   const out = new Uint8Array(size);
@@ -119,73 +116,11 @@ function writeLatin1(out: Uint8Array, at: number, text: string): number {
   return at;
 }
 
-interface XrefEntry {
-  num: number;
-  gen: number;
-  offset: number;
-}
-
-/** Consecutive object numbers grouped into subsections: [[first, entries…], …]. */
-function subsections(entries: XrefEntry[]): XrefEntry[][] {
-  const sorted = [...entries].sort((a, b) => a.num - b.num);
-  const groups: XrefEntry[][] = [];
-  for (const e of sorted) {
-    const current = groups[groups.length - 1];
-    const last = current?.[current.length - 1];
-    if (current && last && last.num + 1 === e.num) current.push(e);
-    else groups.push([e]);
-  }
-  return groups;
-}
-
-function trailerBody(trailer: TrailerEntries, prev: number, size: number): string {
-  let body = `/Size ${size} /Root ${trailer.Root.toString()}`;
+function trailerEntries(trailer: TrailerEntries): string {
+  let body = `/Root ${trailer.Root.toString()}`;
   if (trailer.Info) body += ` /Info ${trailer.Info.toString()}`;
   if (trailer.ID) body += ` /ID ${trailer.ID.toString()}`;
-  return `${body} /Prev ${prev}`;
-}
-
-function classicXref(
-  entries: XrefEntry[],
-  trailer: TrailerEntries,
-  prev: number,
-  size: number,
-  at: number,
-): Uint8Array {
-  let text = 'xref\n';
-  for (const group of subsections(entries)) {
-    text += `${group[0]!.num} ${group.length}\n`;
-    for (const e of group) text += `${String(e.offset).padStart(10, '0')} ${String(e.gen).padStart(5, '0')} n \n`;
-  }
-  text += `trailer\n<< ${trailerBody(trailer, prev, size)} >>\nstartxref\n${at}\n%%EOF\n`;
-  return encoder.encode(text);
-}
-
-function xrefStream(entries: XrefEntry[], trailer: TrailerEntries, prev: number, size: number, at: number): Uint8Array {
-  // The stream lists itself too, so it takes the next free number and /Size grows by one.
-  const self = { num: size, gen: 0, offset: at };
-  const groups = subsections([...entries, self]);
-  const data = new Uint8Array((entries.length + 1) * 7);
-  const view = new DataView(data.buffer);
-  let i = 0;
-  for (const group of groups) {
-    for (const e of group) {
-      view.setUint8(i * 7, 1);
-      view.setUint32(i * 7 + 1, e.offset);
-      view.setUint16(i * 7 + 5, e.gen);
-      i++;
-    }
-  }
-  const index = groups.map((g) => `${g[0]!.num} ${g.length}`).join(' ');
-  const head = encoder.encode(
-    `${size} 0 obj\n<< /Type /XRef ${trailerBody(trailer, prev, size + 1)} /Index [${index}] /W [1 4 2] /Length ${data.length} >>\nstream\n`,
-  );
-  const foot = encoder.encode(`\nendstream\nendobj\nstartxref\n${at}\n%%EOF\n`);
-  const out = new Uint8Array(head.length + data.length + foot.length);
-  out.set(head, 0);
-  out.set(data, head.length);
-  out.set(foot, head.length + data.length);
-  return out;
+  return body;
 }
 
 /** `PDFRef.of` with a number that cannot collide with the template's objects. */

@@ -29,4 +29,3 @@ export {
   type RenderOptions,
   type TemplateFieldInfo,
 } from './renderer.js';
-export { decodePdfLiteralString } from './literal-string.js';

@@ -7,6 +7,7 @@
  * fonts with a ToUnicode CMap (code lengths from its codespace ranges, widths from /W and /DW), text matrices, the
  * CTM, Tc/Tw/Tz/TL/Ts/TJ adjustments. Not supported: Type3 glyph procedures' own matrices, vertical writing.
  */
+import { decodePdfLiteralString } from '@sealflow/pdf-toolkit';
 import {
   decodePDFRawStream,
   PDFArray,
@@ -21,7 +22,6 @@ import {
   type PDFObject,
   type PDFPageLeaf,
 } from 'pdf-lib';
-import { decodePdfLiteralString } from './literal-string.js';
 
 export interface GlyphBox {
   text: string;

@@ -6,8 +6,9 @@
  * itself used xref and object streams: the shape core's renderer produces. Newer sections win over older ones.
  */
 import { inflateSync } from 'node:zlib';
-import { SealingError } from './errors.js';
-import { malformed, PdfDict, PdfLexer, PdfName, PdfRef, PdfStream, type PdfValue } from './pdf-objects.js';
+import { malformed, PdfSyntaxError } from './errors.js';
+import { DELIM, PdfDict, PdfLexer, PdfName, PdfRef, PdfStream, type PdfValue, WS } from './objects.js';
+import { unfilterPngRows } from './png-predictor.js';
 
 type XrefEntry =
   | { type: 'free' }
@@ -60,8 +61,8 @@ export class PdfReader {
       offset = typeof prev === 'number' ? prev : undefined;
     }
     if (this.trailer.get('Encrypt') !== undefined) {
-      throw new SealingError(
-        'PDF_UNSUPPORTED',
+      throw new PdfSyntaxError(
+        'unsupported',
         'The PDF is encrypted; remove the password protection before sealing (an encrypted contract cannot be sealed as is).',
       );
     }
@@ -267,10 +268,6 @@ export interface PageTreeNode {
 
 // Plain functions over (bytes, position) with table look-ups: the scan runs over every byte of the pages before the
 // sealed one, so it must not allocate or call through closures.
-const WS = new Uint8Array(256);
-for (const c of [0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]) WS[c] = 1;
-const DELIM = new Uint8Array(256);
-for (const c of '()<>[]{}/%') DELIM[c.charCodeAt(0)] = 1;
 
 function skipWs(b: Uint8Array, p: number): number {
   for (;;) {
@@ -406,44 +403,18 @@ function decodeStreamUncached(stream: PdfStream, predictor: number, columns: num
   let data: Uint8Array = stream.data;
   for (const f of filters) {
     if (!(f instanceof PdfName) || f.name !== 'FlateDecode') {
-      throw new SealingError('PDF_UNSUPPORTED', `A cross-reference or object stream uses an unsupported filter.`);
+      throw new PdfSyntaxError('unsupported', 'A cross-reference or object stream uses an unsupported filter.');
     }
     try {
       data = inflateSync(data);
     } catch (cause) {
-      throw new SealingError('PDF_MALFORMED', 'A compressed stream in the PDF is corrupt.', { cause });
+      throw new PdfSyntaxError('malformed', 'A compressed stream in the PDF is corrupt.', { cause });
     }
   }
-  if (predictor >= 10) data = unpredictPng(data, columns);
-  else if (predictor > 1) throw new SealingError('PDF_UNSUPPORTED', 'TIFF predictors are not supported.');
+  // Rows of `columns` one-byte samples (the /Colors 1, /BitsPerComponent 8 defaults every xref stream uses).
+  if (predictor >= 10) data = unfilterPngRows(data, Math.floor(data.length / (columns + 1)), columns, 1);
+  else if (predictor > 1) throw new PdfSyntaxError('unsupported', 'TIFF predictors are not supported.');
   return data;
-}
-
-function unpredictPng(data: Uint8Array, columns: number): Uint8Array {
-  const rowLen = columns + 1;
-  const rows = Math.floor(data.length / rowLen);
-  const out = new Uint8Array(rows * columns);
-  for (let r = 0; r < rows; r++) {
-    const type = data[r * rowLen]!;
-    for (let c = 0; c < columns; c++) {
-      const x = data[r * rowLen + 1 + c]!;
-      const up = r > 0 ? out[(r - 1) * columns + c]! : 0;
-      const left = c > 0 ? out[r * columns + c - 1]! : 0;
-      const upLeft = r > 0 && c > 0 ? out[(r - 1) * columns + c - 1]! : 0;
-      let v = x;
-      if (type === 1) v = x + left;
-      else if (type === 2) v = x + up;
-      else if (type === 3) v = x + ((left + up) >> 1);
-      else if (type === 4) {
-        const pa = Math.abs(up - upLeft);
-        const pb = Math.abs(left - upLeft);
-        const pc = Math.abs(left + up - 2 * upLeft);
-        v = x + (pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft);
-      }
-      out[r * columns + c] = v & 0xff;
-    }
-  }
-  return out;
 }
 
 function findStartxref(bytes: Uint8Array): number {

@@ -3,8 +3,8 @@
  * handful of objects a seal touches, and to write the few objects an incremental update appends. Parsing only what
  * is needed (instead of a full `PDFDocument.load`) is what keeps a seal around a millisecond.
  */
-import { SealingError } from './errors.js';
-import { decodePdfLiteralString } from '@sealflow/core';
+import { malformed } from './errors.js';
+import { decodePdfLiteralString } from './literal-string.js';
 
 export class PdfName {
   private static readonly cache = new Map<string, PdfName>();
@@ -98,9 +98,11 @@ export function dict(entries: Record<string, PdfValue | undefined>): PdfDict {
 // ---------------------------------------------------------------------------------------------------------------
 // Lexing and parsing
 
-const WS = new Uint8Array(256);
+/** PDF white-space characters (ISO 32000-1 §7.2.2), as a byte look-up table: 1 = white space. */
+export const WS = new Uint8Array(256);
 for (const c of [0x00, 0x09, 0x0a, 0x0c, 0x0d, 0x20]) WS[c] = 1;
-const DELIM = new Uint8Array(256);
+/** PDF delimiter characters, as a byte look-up table: 1 = delimiter. */
+export const DELIM = new Uint8Array(256);
 for (const c of '()<>[]{}/%') DELIM[c.charCodeAt(0)] = 1;
 
 /**
@@ -114,13 +116,6 @@ export function latin1(bytes: Uint8Array, start: number, end: number): string {
   let s = '';
   for (let i = start; i < end; i++) s += String.fromCharCode(bytes[i]!);
   return s;
-}
-
-export function malformed(message: string): SealingError {
-  return new SealingError(
-    'PDF_MALFORMED',
-    `The PDF could not be read: ${message}. Re-save it with a PDF tool and retry.`,
-  );
 }
 
 /** Resolves /Length references while parsing a stream. */
@@ -424,6 +419,16 @@ export class PdfWriter {
     }
     this.text('>>');
   }
+}
+
+/** One value as PDF text (no `PdfRaw` callbacks are expected here: trailer entries, small dictionaries). */
+export function serialize(value: PdfValue): string {
+  const w = new PdfWriter(0);
+  w.value(value);
+  return w
+    .finish()
+    .map((chunk) => latin1(chunk, 0, chunk.length))
+    .join('');
 }
 
 function formatNumber(n: number): string {
