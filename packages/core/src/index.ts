@@ -14,3 +14,20 @@ export * from './ports/signing-vendor.js';
 export * from './ports/chain-notary.js';
 export * from './templates/index.js';
 export * from './signing/index.js';
+export {
+  DEFAULT_WEBHOOK_RETRY,
+  DEFAULT_WEBHOOK_TIMEOUT_MS,
+  SIGNATURE_HEADER,
+  type VerifyWebhookSignatureOptions,
+  type WebhookBody,
+  type WebhookDeadLetter,
+  type WebhookEventFilter,
+  type WebhookPass,
+  type WebhookRelay,
+  type WebhookRelayOptions,
+  WebhookSignatureError,
+  type WebhookSignatureErrorCode,
+  type WebhookSubscriber,
+  createWebhookRelay,
+  verifyWebhookSignature,
+} from './webhooks/index.js';
