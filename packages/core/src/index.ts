@@ -31,3 +31,13 @@ export {
   createWebhookRelay,
   verifyWebhookSignature,
 } from './webhooks/index.js';
+export {
+  createSealflow,
+  type Sealflow,
+  type SealflowEvent,
+  type SealflowEventHandler,
+  type SealflowEventPayloads,
+  type SealflowEventType,
+  type SealflowEvents,
+  type SealflowOptions,
+} from './sealflow.js';

@@ -73,7 +73,7 @@ describe('duplicate signing requests under concurrency (memory persistence)', ()
 
   it('two host processes on one database: still one content, one record, one verification', async () => {
     const s = await setupSigning();
-    const other = s.anotherInstance();
+    const other = await s.anotherInstance();
     const outcomes = await Promise.all(
       Array.from({ length: 200 }, (_, i) => signWithAmount(s, i % 2, i % 4 < 2 ? s.signing.sign : other.sign)),
     );
@@ -119,7 +119,7 @@ describe('duplicate signing requests under concurrency (memory persistence)', ()
     // Let the first caller claim the key and reach the verifier, where it hangs (a process that stalled).
     while (s.verifierCalls.length === 0) await new Promise((resolve) => setImmediate(resolve));
 
-    const other = s.anotherInstance({ scheduler: s.clock });
+    const other = await s.anotherInstance({ scheduler: s.clock });
     // Within the hold, other content is refused.
     expect((await signWithAmount(s, 1, other.sign)).code).toBe('DUPLICATE');
     s.clock.advance(61_000);
@@ -137,7 +137,7 @@ describe('duplicate signing requests under concurrency (memory persistence)', ()
     const stuck = signWithAmount(s, 0);
     while (s.verifierCalls.length === 0) await new Promise((resolve) => setImmediate(resolve));
     // Its waits pass at once while the clock stands still: the claimant is slow, not gone.
-    const other = s.anotherInstance({
+    const other = await s.anotherInstance({
       scheduler: {
         schedule: (task) => {
           setImmediate(task);

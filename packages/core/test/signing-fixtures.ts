@@ -11,17 +11,15 @@ import {
   type SigningSceneInput,
   type SigningVendor,
   type SignRequest,
-  type SigningServiceOptions,
   type TemplateDefinitionInput,
   type VerifyPdf,
-  createRuntime,
+  createSealflow,
   createSigningGateway,
-  createSigningService,
-  createTemplateService,
+  type SealflowOptions,
+  silentLogger,
+  systemScheduler,
   withCreditCodeCheckChar,
   withIdNumberCheckChar,
-  signingWorkflows,
-  templateWorkflows,
 } from '../src/index.js';
 import {
   createManualClock,
@@ -133,13 +131,6 @@ export async function setupSigning(options: SetupOptions = {}) {
     ...(options.evidenceKeys ? { evidenceKeys: options.evidenceKeys } : {}),
     ...(options.preparedTemplates !== undefined ? { preparedTemplates: options.preparedTemplates } : {}),
   };
-  const runtime = createRuntime({
-    persistence,
-    clock,
-    scheduler: clock,
-    workflows: [...templateWorkflows(), ...signingWorkflows(environment)],
-  });
-  const templates = createTemplateService({ runtime, documents, approvalLevels: LEVELS });
   const verifierCalls: string[] = [];
   const identityVerifier: IdentityVerifier = {
     async check(person) {
@@ -148,33 +139,28 @@ export async function setupSigning(options: SetupOptions = {}) {
       return options.unverified ? { verified: false } : { verified: true, method: 'three-element', verifiedAt: 1 };
     },
   };
-  const signing = createSigningService({
+  // Driven by `drain()` (no background worker); the manual clock is the scheduler of waits and timeouts too.
+  const sealflowOptions: SealflowOptions = {
     ...environment,
-    runtime,
-    templates,
+    persistence,
+    clock,
+    logger: silentLogger,
+    start: false,
+    approvalLevels: LEVELS,
     identityVerifier,
     scenes: [UI_LOAN_SCENE],
     templateCodes: TEMPLATE_CODES,
     ...(options.evidenceNotary ? { evidenceNotary: options.evidenceNotary } : {}),
-  });
-  /** Another host process on the same database, vendor and document store: its own runtime and services. */
-  const anotherInstance = (overrides: Partial<SigningServiceOptions> = {}) => {
-    const otherRuntime = createRuntime({
-      persistence,
-      clock,
-      scheduler: clock,
-      workflows: [...templateWorkflows(), ...signingWorkflows(environment)],
-    });
-    return createSigningService({
-      ...environment,
-      runtime: otherRuntime,
-      templates: createTemplateService({ runtime: otherRuntime, documents, approvalLevels: LEVELS }),
-      identityVerifier,
-      scenes: [UI_LOAN_SCENE],
-      templateCodes: TEMPLATE_CODES,
-      ...overrides,
-    });
   };
+  const sealflow = await createSealflow(sealflowOptions);
+  const { runtime, templates, signing } = sealflow;
+  /**
+   * Another host process on the same database, vendor and document store: its own runtime and services. Its waits
+   * for a claim held elsewhere run on real timers unless `overrides.scheduler` says otherwise.
+   */
+  const anotherHost = (overrides: Partial<SealflowOptions> = {}) =>
+    createSealflow({ ...sealflowOptions, scheduler: systemScheduler, ...overrides });
+  const anotherInstance = async (overrides: Partial<SealflowOptions> = {}) => (await anotherHost(overrides)).signing;
   const events: DomainEvent[] = [];
   runtime.onEvent((event) => void events.push(event));
 
@@ -226,6 +212,7 @@ export async function setupSigning(options: SetupOptions = {}) {
   }
 
   return {
+    sealflow,
     environment,
     identityVerifier,
     clock,
@@ -240,6 +227,7 @@ export async function setupSigning(options: SetupOptions = {}) {
     events,
     versions,
     verifierCalls,
+    anotherHost,
     anotherInstance,
     drain,
     request,

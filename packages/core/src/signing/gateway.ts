@@ -247,7 +247,7 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
   const flowMatches = (flowId: string) => (flow: VendorFlow) =>
     flow.flowId === flowId ? undefined : `flowId is "${flow.flowId}", asked for "${flowId}"`;
 
-  return {
+  const gateway: SigningGateway = {
     id: vendor.id,
     capabilities,
 
@@ -432,6 +432,16 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
       );
     },
   };
+  madeGateways.add(gateway);
+  return gateway;
+}
+
+/** Gateways made by `createSigningGateway`: a gateway looks like a vendor, and wrapping it twice multiplies retries. */
+const madeGateways = new WeakSet<object>();
+
+/** Whether `value` came from `createSigningGateway` (so it must not be wrapped again). */
+export function isSigningGateway(value: unknown): value is SigningGateway {
+  return typeof value === 'object' && value !== null && madeGateways.has(value);
 }
 
 // -----------------------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 export {
   createSigningGateway,
+  isSigningGateway,
   type SigningGateway,
   type SigningGatewayOptions,
   type SigningRetryOptions,
@@ -74,3 +75,4 @@ export {
   signingRecordId,
   signingWorkflows,
 } from './signing-service.js';
+export { SigningWaitTimeoutError, type WaitForOptions } from './wait-for.js';

@@ -42,6 +42,7 @@ import type { Consent, FunderRef } from './signing-machine.js';
 import type { SigningServiceOptions } from './signing-options.js';
 import { download, findRecords, signerUrl } from './signing-queries.js';
 import { handleVendorCallback } from './vendor-callbacks.js';
+import { signingWaiters, type WaitForOptions } from './wait-for.js';
 
 export { signingRecordId } from './request-shape.js';
 export { FunderNotAssignedError, SigningRefusedError } from './signing-errors.js';
@@ -130,6 +131,14 @@ export interface SigningService {
    * the plain chain and the record disagree; idempotent.
    */
   adoptEvidence(recordId: string, actor: SigningActor): Promise<EvidenceAnchor>;
+  /**
+   * Wait until the signing is COMPLETED or FAILED and return the record, woken by the runtime's domain events (a
+   * worker must be running: `runtime.startWorker()`, or `createSealflow`'s default). Already final: at once.
+   * SIGNING_WAIT_TIMEOUT after `timeoutMs` (the signing carries on), SIGNING_WAIT_ABORTED when `signal` aborts.
+   */
+  waitFor(recordId: string, options: WaitForOptions): Promise<SigningRecord>;
+  /** Stop: pending `waitFor` calls reject with SIGNING_SERVICE_CLOSED. The runtime is the host's to stop. */
+  close(): void;
   readonly scenes: ReadonlyMap<string, SigningScene>;
 }
 
@@ -138,8 +147,15 @@ export interface SigningService {
 export function createSigningService(options: SigningServiceOptions): SigningService {
   const ctx = createServiceContext(options);
   const actorShape = z.object({ id: z.string().min(1) });
+  const waiters = signingWaiters({
+    runtime: options.runtime,
+    scheduler: ctx.scheduler,
+    read: (recordId) => getRecord(ctx, recordId),
+  });
   return {
     scenes: ctx.scenes,
+    waitFor: waiters.waitFor,
+    close: waiters.close,
     sign: (request) => sign(ctx, request),
     signAsFunder: (actor, recordId, seal) => signAsFunder(ctx, actor, recordId, seal),
     resign: (recordId, actor) => resign(ctx, recordId, actor),
