@@ -32,14 +32,11 @@ import {
   type SignRequest,
   type SigningVendor,
   type WorkflowDefinition,
-  createRuntime,
-  createSigningGateway,
-  createSigningService,
-  createTemplateService,
+  createSealflow,
+  SIGNING_WORKFLOW,
+  silentLogger,
   withCreditCodeCheckChar,
   withIdNumberCheckChar,
-  signingWorkflows,
-  templateWorkflows,
 } from '../../packages/core/src/index.js';
 import { createMemoryDocumentStore } from '../../packages/core/src/testing/index.js';
 import { pglitePersistence, postgresPersistence } from '../../packages/adapter-storage/src/index.js';
@@ -90,9 +87,9 @@ function timedVendor(inner: SigningVendor, split: Split): SigningVendor {
   };
 }
 
-/** The same definitions with every effect's `run` timed into `split[effect name]`. */
-function timedWorkflows(definitions: WorkflowDefinition[], split: Split): WorkflowDefinition[] {
-  return definitions.map((definition) => ({
+/** The same definition with every effect's `run` timed into `split[effect name]`. */
+function timedWorkflow(definition: WorkflowDefinition, split: Split): WorkflowDefinition {
+  return {
     ...definition,
     effects: Object.fromEntries(
       Object.entries(definition.effects).map(([name, effect]): [string, EffectDefinition] => [
@@ -110,7 +107,7 @@ function timedWorkflows(definitions: WorkflowDefinition[], split: Split): Workfl
         },
       ]),
     ),
-  }));
+  };
 }
 
 /** Counts the persistence transactions a run commits (or attempts), and the wall time spent in them. */
@@ -151,9 +148,10 @@ async function createHost(base: Persistence) {
     }),
     timings,
   );
-  const environment = {
-    vendors: { local: createSigningGateway(vendor) },
+  const { runtime, templates, signing, close } = await createSealflow({
+    persistence,
     documents,
+    vendors: { local: vendor },
     hashKey: 'bench-signing-hash-key-0123456789abcdef',
     verifyPdf: verifyPdfSignatures,
     organizations: {
@@ -163,22 +161,16 @@ async function createHost(base: Persistence) {
         sealId: 'platform-seal',
       },
     },
-  };
-  const runtime = createRuntime({
-    persistence,
-    workflows: [...templateWorkflows(), ...timedWorkflows(signingWorkflows(environment), timings)],
-  });
-  const templates = createTemplateService({
-    runtime,
-    documents,
-    approvalLevels: [{ name: 'legal', roles: ['legal'] }],
-  });
-  const signing = createSigningService({
-    ...environment,
-    runtime,
-    templates,
     identityVerifier: { check: async () => ({ verified: true, method: 'three-element' }) },
     templateCodes: { LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' } },
+    approvalLevels: [{ name: 'legal', roles: ['legal'] }],
+    // The signing workflow's effects timed for the split; the run starts its own worker loops.
+    workflows: (builtIn) =>
+      builtIn.map((definition) =>
+        definition.id === SIGNING_WORKFLOW ? timedWorkflow(definition, timings) : definition,
+      ),
+    logger: silentLogger,
+    start: false,
   });
   const editor = { id: 'alice', roles: ['template-editor'] };
   const draft = await templates.importTemplate(editor, {
@@ -304,7 +296,7 @@ async function createHost(base: Persistence) {
     return out;
   }
 
-  return { run, split, close: () => runtime.stop() };
+  return { run, split, close };
 }
 
 function rows(database: string, rates: SigningRates, floorRate: number, signings: number, s: Split): BenchRow[] {
