@@ -313,6 +313,31 @@ describe('webhook relay: durability', () => {
   });
 });
 
+describe('webhook relay: background loop', () => {
+  it('keeps delivering to other subscribers while one endpoint hangs', async () => {
+    const server = await receiver((path) => (path === '/hang' ? 'hang' : 200));
+    const { relay, publish, logger } = setup({
+      subscribers: [
+        { id: 'hang', url: server.url('/hang'), secret: SECRET_A, timeoutMs: 30_000 },
+        { id: 'ok', url: server.url('/ok'), secret: SECRET_B },
+      ],
+      relay: { leaseMs: 60_000 },
+    });
+    relay.start({ concurrency: 4, pollMs: 5 });
+    await publish('signing.completed');
+    await vi.waitFor(() => expect(server.to('/ok')).toHaveLength(1), { timeout: 10_000 });
+    await publish('signing.expired', 'template.approved');
+    // Each hanging request holds one slot until its timeout; the free slots keep serving the other subscriber.
+    await vi.waitFor(() => expect(server.to('/ok')).toHaveLength(3), { timeout: 10_000 });
+    expect(server.to('/hang')).toHaveLength(3);
+    await server.close();
+    open.splice(open.indexOf(server), 1);
+    await relay.stop();
+    const hung = logger.records.find((r) => r.message === 'webhook_retry_scheduled');
+    expect(hung?.fields).toMatchObject({ subscriberId: 'hang' });
+  });
+});
+
 describe('webhook relay: subscribers', () => {
   it('each subscriber receives only the events its filter selects', async () => {
     const server = await receiver();

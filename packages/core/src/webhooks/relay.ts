@@ -7,6 +7,7 @@ import type { DomainEvent, Runtime } from '../runtime/runtime.js';
 import { retryDelay } from '../runtime/worker.js';
 import type { RetryPolicy } from '../runtime/workflow-definition.js';
 import { type AttemptOutcome, attemptDelivery } from './delivery.js';
+import { type LoopOptions, deliveryLoop } from './loop.js';
 import { type ResolvedSubscriber, type WebhookSubscriber, resolveSubscribers } from './subscribers.js';
 
 /**
@@ -81,9 +82,12 @@ export interface WebhookPass {
 export interface WebhookRelay {
   /** Send what is due once (up to `limit` deliveries, default 16, in parallel); for tests and cron hosts. */
   runOnce(options?: { limit?: number }): Promise<WebhookPass>;
-  /** Keep sending in the background until `stop()`: passes of up to `concurrency` (16), `pollMs` (1 000) apart when idle. */
-  start(options?: { concurrency?: number; pollMs?: number }): void;
-  /** Stop the background loop and wait for its current pass. Events keep being recorded for delivery meanwhile. */
+  /**
+   * Keep sending in the background until `stop()`: up to `concurrency` deliveries in flight (default 16), a new one
+   * claimed as soon as one finishes; the store is polled every `pollMs` (default 1 000) while there is nothing due.
+   */
+  start(options?: LoopOptions): void;
+  /** Stop the background loop and wait for the deliveries in flight. Events keep being recorded for delivery meanwhile. */
   stop(): Promise<void>;
   /** Dead-lettered deliveries, oldest first; page with `afterId`. */
   deadLetters(filter?: { workflowId?: string; afterId?: string; limit?: number }): Promise<WebhookDeadLetter[]>;
@@ -129,7 +133,9 @@ export function createWebhookRelay(options: WebhookRelayOptions): WebhookRelay {
         createdAt: now,
       });
     }
-    if (entries.length > 0) await persistence.transaction((tx) => tx.outbox.enqueue(entries));
+    if (entries.length === 0) return;
+    await persistence.transaction((tx) => tx.outbox.enqueue(entries));
+    loop.wake();
   }
   const unsubscribe = runtime.onEvent(record);
 
@@ -193,12 +199,17 @@ export function createWebhookRelay(options: WebhookRelayOptions): WebhookRelay {
     }
   }
 
-  async function runOnce(runOptions: { limit?: number } = {}): Promise<WebhookPass> {
-    const pass: WebhookPass = { delivered: 0, retried: 0, dead: 0 };
+  async function claim(limit: number): Promise<{ claimToken: string; claimed: OutboxEntry[] }> {
     const claimToken = randomUUID();
     const claimed = await persistence.transaction((tx) =>
-      tx.outbox.claim({ kind: 'webhook', claimToken, now: clock.now(), leaseMs, limit: runOptions.limit ?? 16 }),
+      tx.outbox.claim({ kind: 'webhook', claimToken, now: clock.now(), leaseMs, limit }),
     );
+    return { claimToken, claimed };
+  }
+
+  async function runOnce(runOptions: { limit?: number } = {}): Promise<WebhookPass> {
+    const pass: WebhookPass = { delivered: 0, retried: 0, dead: 0 };
+    const { claimToken, claimed } = await claim(runOptions.limit ?? 16);
     // Every attempt runs to its end even if another one's bookkeeping fails; a delivery left unsettled is sent
     // again when its lease runs out.
     const results = await Promise.allSettled(claimed.map((entry) => deliver(entry, claimToken, pass)));
@@ -207,8 +218,14 @@ export function createWebhookRelay(options: WebhookRelayOptions): WebhookRelay {
     return pass;
   }
 
-  const loop = backgroundLoop(runOnce, scheduler, (error) =>
-    logger.error('webhook_pass_failed', { error: toSealflowError(error, 'webhook relay').toJSON() }),
+  const loop = deliveryLoop(
+    {
+      claim,
+      deliver: (entry, claimToken) => deliver(entry, claimToken, { delivered: 0, retried: 0, dead: 0 }),
+      onError: (error) =>
+        logger.error('webhook_relay_failed', { error: toSealflowError(error, 'webhook relay').toJSON() }),
+    },
+    scheduler,
   );
 
   return {
@@ -274,50 +291,4 @@ function checkRetry(policy: RetryPolicy): RetryPolicy {
   if (!(policy.jitter >= 0 && policy.jitter <= 1)) problems.push('jitter must be between 0 and 1');
   if (problems.length > 0) throw new ValidationError(`webhooks: invalid retry policy: ${problems.join('; ')}.`);
   return policy;
-}
-
-/** Passes back to back while there is work, `pollMs` apart when idle; `wake()` cuts an idle wait short. */
-function backgroundLoop(
-  runOnce: (options: { limit?: number }) => Promise<WebhookPass>,
-  scheduler: Scheduler,
-  onError: (error: unknown) => void,
-) {
-  let stopped = true;
-  let settings = { concurrency: 16, pollMs: 1_000 };
-  let cancelNext: (() => void) | undefined;
-  let current: Promise<void> = Promise.resolve();
-  const next = (delayMs: number) => {
-    cancelNext?.();
-    cancelNext = scheduler.schedule(pass, delayMs);
-  };
-  function pass(): void {
-    cancelNext = undefined;
-    if (stopped) return;
-    current = runOnce({ limit: settings.concurrency })
-      .then((done) => done.delivered + done.retried + done.dead > 0)
-      .catch((error) => {
-        onError(error);
-        return false;
-      })
-      .then((busy) => {
-        if (!stopped) next(busy ? 0 : settings.pollMs);
-      });
-  }
-  return {
-    start(options: { concurrency?: number; pollMs?: number } = {}) {
-      if (!stopped) return;
-      stopped = false;
-      settings = { concurrency: options.concurrency ?? 16, pollMs: options.pollMs ?? 1_000 };
-      pass();
-    },
-    async stop() {
-      stopped = true;
-      cancelNext?.();
-      cancelNext = undefined;
-      await current;
-    },
-    wake() {
-      if (!stopped && cancelNext) next(0);
-    },
-  };
 }
