@@ -14,13 +14,14 @@ import {
   isSigningEvent,
   SealflowError,
   SIGNING_STATUS_LABELS,
+  type SealflowEventType,
   type SignRequest,
   type SigningRecord,
   SigningRefusedError,
 } from '@sealflow/core';
 import { type SignatureReport, verifyPdfSignatures } from '@sealflow/adapter-local';
 import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
-import { createSealflow, FUNDER, PLATFORM } from './setup.js';
+import { FUNDER, openQuickstart, PLATFORM } from './setup.js';
 import { TEMPLATES } from './template-definitions.js';
 
 export interface QuickstartResult {
@@ -62,27 +63,32 @@ export async function runQuickstart({
   const step = (title: string) => log(`\n== ${title} ==`);
 
   log(`Working directory: ${workDir}${keep ? ' (kept: KEEP=1)' : ' (removed at the end; KEEP=1 keeps it)'}`);
-  const sealflow = await createSealflow({ dataDir, documentsRoot });
-  const { runtime, templates, signing } = sealflow;
+  const sealflow = await openQuickstart({ dataDir, documentsRoot });
+  const { templates, signing } = sealflow;
   try {
     // Domain events arrive through the outbox, at least once: deduplicate on the event id.
     const events: DomainEvent[] = [];
     const seen = new Set<string>();
-    runtime.onEvent((event) => {
+    sealflow.events.on('*', (event) => {
       if (seen.has(event.id) || !isSigningEvent(event)) return;
       seen.add(event.id);
       events.push(event);
       log(`   event  ${event.type.padEnd(28)} ${event.payload.businessNo}`);
     });
-    const untilEvent = async (recordId: string, type: string, timeoutMs = 30_000) => {
-      for (const started = Date.now(); Date.now() - started < timeoutMs; ) {
-        const found = events.find((e) => e.workflowId === recordId && e.type === type);
-        if (found) return found;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      throw new Error(`No ${type} event for ${recordId} within ${timeoutMs} ms.`);
-    };
-    runtime.startWorker({ pollMs: 20 }); // the background worker: effects (render, seal, archive), timers, events
+    /** The next event of `type` for a business number; ask before the request that causes it. */
+    const nextEvent = (type: SealflowEventType, businessNo: string, timeoutMs = 30_000) =>
+      new Promise<DomainEvent>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          off();
+          reject(new Error(`No ${type} event for ${businessNo} within ${timeoutMs} ms.`));
+        }, timeoutMs);
+        const off = sealflow.events.on(type, (event) => {
+          if ((event.payload as { businessNo: string }).businessNo !== businessNo) return;
+          clearTimeout(timer);
+          off();
+          resolve(event);
+        });
+      });
 
     // -----------------------------------------------------------------------------------------------------------
     step('1. Templates: import → submit → 法务 approves → 风控 approves → 生效');
@@ -147,12 +153,12 @@ export async function runQuickstart({
     };
     const started = await signing.sign(platformRequest);
     log(`   sign() → ${started.id} ${started.status}`);
-    await untilEvent(started.id, 'signing.completed');
-    const platformLoan = (await signing.get(started.id))!;
+    const platformLoan = await signing.waitFor(started.id, { timeoutMs: 30_000 });
     printRecord(log, platformLoan);
 
     // -----------------------------------------------------------------------------------------------------------
     step('3. Funder-funded loan: the borrower signs, the workflow waits for the funder (资金方)');
+    const awaitingFunder = nextEvent('signing.awaiting-funder', 'LN20261123000102');
     const funderStarted = await signing.sign({
       businessNo: 'LN20261123000102',
       scene: 'LOAN_CONTRACT',
@@ -163,18 +169,18 @@ export async function runQuickstart({
       consent: loanConsent,
       actor,
     });
-    await untilEvent(funderStarted.id, 'signing.awaiting-funder');
+    await awaitingFunder;
     const waiting = (await signing.get(funderStarted.id))!;
     log(`   ${waiting.id}: ${waiting.status} (${SIGNING_STATUS_LABELS[waiting.status]})`);
     log(`   the funder's system calls signAsFunder(…) with its own seal`);
     await signing.signAsFunder({ id: 'bank.clerk.chen', funderId: FUNDER.id }, waiting.id, { sealId: 'funder-seal' });
-    await untilEvent(waiting.id, 'signing.completed');
-    const funderLoan = (await signing.get(waiting.id))!;
+    const funderLoan = await signing.waitFor(waiting.id, { timeoutMs: 30_000 });
     printRecord(log, funderLoan);
 
     // -----------------------------------------------------------------------------------------------------------
     step('4. Credit grant (授信) refused by a business check (业务校验): the applicant is 64');
     let refusal: SigningRefusedError | null = null;
+    const failedEvent = nextEvent('signing.failed', 'CG20261123000103');
     try {
       await signing.sign({
         businessNo: 'CG20261123000103',
@@ -190,8 +196,9 @@ export async function runQuickstart({
       log(`   sign() threw ${error.name} ${error.code}: ${error.message}`);
     }
     if (!refusal) throw new Error('The credit grant for a 64-year-old applicant was not refused.');
-    await untilEvent(refusal.recordId, 'signing.failed');
-    const refusedRecord = (await signing.get(refusal.recordId))!;
+    // Refused at validation, the record is already final; its event is delivered by the worker shortly after.
+    const refusedRecord = await signing.waitFor(refusal.recordId, { timeoutMs: 30_000 });
+    await failedEvent;
     printRecord(log, refusedRecord);
 
     // -----------------------------------------------------------------------------------------------------------

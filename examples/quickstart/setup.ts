@@ -5,18 +5,9 @@
  * - documents: the filesystem store standing in for the 影像平台 (image platform); swap in `s3DocumentStore(…)`
  * - the signer: `localSigner` seals PAdES offline with the platform's and the funder's certificates, keeping its
  *   flows in the same persistence and document store
- * - the runtime with the template-approval and signing workflows, the template and signing services
+ * - `createSealflow` makes the rest: the runtime with its background worker, the template and signing services
  */
-import {
-  createRuntime,
-  createSigningGateway,
-  createSigningService,
-  createTemplateService,
-  withCreditCodeCheckChar,
-  type IdentityVerifier,
-  signingWorkflows,
-  templateWorkflows,
-} from '@sealflow/core';
+import { createSealflow, type IdentityVerifier, type Sealflow, withCreditCodeCheckChar } from '@sealflow/core';
 import { fsDocumentStore, pglitePersistence } from '@sealflow/adapter-storage';
 import { createSealImage, createTestSigningIdentity, localSigner, verifyPdfSignatures } from '@sealflow/adapter-local';
 
@@ -38,7 +29,14 @@ function demoIdentity(commonName: string, organization: string) {
   return createTestSigningIdentity({ commonName, organization, keyType: 'rsa' });
 }
 
-export async function createSealflow({ dataDir, documentsRoot }: { dataDir: string; documentsRoot: string }) {
+/** sealflow over a PGlite database in `dataDir` and documents under `documentsRoot`; `close()` closes both. */
+export async function openQuickstart({
+  dataDir,
+  documentsRoot,
+}: {
+  dataDir: string;
+  documentsRoot: string;
+}): Promise<Sealflow> {
   const persistence = await pglitePersistence({ dataDir });
   const documents = fsDocumentStore({ root: documentsRoot });
 
@@ -57,55 +55,38 @@ export async function createSealflow({ dataDir, documentsRoot }: { dataDir: stri
     documents,
   });
 
-  const environment = {
-    vendors: { local: createSigningGateway(signer) },
-    documents,
-    hashKey: process.env.SIGNING_HASH_KEY ?? 'quickstart-demo-hash-key-not-a-secret', // ≥ 16 bytes; keep it secret
-    verifyPdf: verifyPdfSignatures,
-    organizations: { platform: { ...PLATFORM, sealId: 'platform-seal' } },
-    // Whose seal is whose: the platform's is registered by `organizations`; each funder's seals are listed here, and
-    // signAsFunder refuses any seal not registered to the assigned funder.
-    seals: { 'funder-seal': { owner: { funderId: FUNDER.id } } },
-  };
-  const runtime = createRuntime({ persistence, workflows: [...templateWorkflows(), ...signingWorkflows(environment)] });
-  const templates = createTemplateService({
-    runtime,
-    documents,
-    approvalLevels: [
-      { name: 'legal', roles: ['legal'] }, // 法务
-      { name: 'risk', roles: ['risk', 'cro'] }, // 风控
-    ],
-  });
-
   // The host's real-name verification (实名认证): three-element check, face match, … Here everyone passes.
   const identityVerifier: IdentityVerifier = {
     check: async () => ({ verified: true, method: 'three-element', verifiedAt: Date.now() }),
   };
-  const signing = createSigningService({
-    ...environment,
-    runtime,
-    templates,
+
+  const sealflow = await createSealflow({
+    persistence,
+    documents,
+    vendors: { local: signer }, // the only vendor, so every scene is routed to it
+    verifyPdf: verifyPdfSignatures,
     identityVerifier,
+    hashKey: process.env.SIGNING_HASH_KEY ?? 'quickstart-demo-hash-key-not-a-secret', // ≥ 16 bytes; keep it secret
+    organizations: { platform: { ...PLATFORM, sealId: 'platform-seal' } },
+    // Whose seal is whose: the platform's is registered by `organizations`; each funder's seals are listed here, and
+    // signAsFunder refuses any seal not registered to the assigned funder.
+    seals: { 'funder-seal': { owner: { funderId: FUNDER.id } } },
+    approvalLevels: [
+      { name: 'legal', roles: ['legal'] }, // 法务
+      { name: 'risk', roles: ['risk', 'cro'] }, // 风控
+    ],
     // Scene → document → our template code (the scenes' defaults are CREDIT_CONTRACT, LOAN_CONTRACT, …).
     templateCodes: {
       CREDIT_GRANT: { 'credit-contract': 'CREDIT_CONTRACT_V', 'data-query-authorization': 'DATA_QUERY_AUTH_V' },
       LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' },
     },
-    routing: { default: 'local' },
+    worker: { pollMs: 20 }, // the background worker: effects (render, seal, archive), timers, events
   });
-
   return {
-    persistence,
-    documents,
-    runtime,
-    templates,
-    signing,
+    ...sealflow,
     async close() {
-      templates.close();
-      await runtime.stop(); // waits for the worker's current pass
-      await persistence.close();
+      await sealflow.close(); // waits for the worker's current pass
+      await persistence.close(); // ours, not the facade's: it was passed in
     },
   };
 }
-
-export type Sealflow = Awaited<ReturnType<typeof createSealflow>>;
