@@ -6,18 +6,15 @@
  */
 import { readFileSync } from 'node:fs';
 import {
-  createRuntime,
+  createSealflow,
   createSigningGateway,
-  createSigningService,
-  createTemplateService,
+  silentLogger,
   withCreditCodeCheckChar,
   withIdNumberCheckChar,
   type SignRequest,
   type SigningGatewayOptions,
   type SigningRecord,
   type SigningVendor,
-  signingWorkflows,
-  templateWorkflows,
 } from '@sealflow/core';
 import {
   createManualClock,
@@ -74,9 +71,11 @@ async function setup(
     personIdentity: identity('某某消费金融 代签', '某某消费金融股份有限公司'),
     signingTime: () => new Date(clock.now()),
   });
-  const environment = {
-    vendors: { local: createSigningGateway(wrap(vendor, clock), { clock, ...gatewayOptions }) },
+  const { runtime, templates, signing } = await createSealflow({
+    persistence,
     documents,
+    // The gateway made here, so its waits and per-try timeouts run on real timers while the workflow's run on the clock.
+    vendors: { local: createSigningGateway(wrap(vendor, clock), { clock, ...gatewayOptions }) },
     hashKey: 'adapter-local-test-hash-key-0123456789',
     verifyPdf: verifyPdfSignatures,
     organizations: {
@@ -87,30 +86,18 @@ async function setup(
       },
     },
     seals: { 'funder-seal': { owner: { funderId: 'bank-1' } } },
-  };
-  const runtime = createRuntime({
-    persistence,
-    clock,
-    scheduler: clock,
-    workflows: [...templateWorkflows(), ...signingWorkflows(environment)],
-  });
-  const templates = createTemplateService({
-    runtime,
-    documents,
     approvalLevels: [
       { name: 'legal', roles: ['legal'] },
       { name: 'risk', roles: ['risk'] },
     ],
-  });
-  const signing = createSigningService({
-    ...environment,
-    runtime,
-    templates,
     identityVerifier: { check: async () => ({ verified: true, method: 'three-element' }) },
     templateCodes: {
       CREDIT_GRANT: { 'credit-contract': 'CREDIT_CONTRACT_V', 'data-query-authorization': 'DATA_QUERY_V' },
       LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' },
     },
+    clock, // also the scheduler of the runtime's timers and effect timeouts
+    logger: silentLogger,
+    start: false, // drain() drives the worker
   });
   const approve = async (code: string, scene: string, roles: string[]) => {
     const draft = await templates.importTemplate(editor, {

@@ -17,15 +17,12 @@ import {
   type SignRequest,
   type SigningRecord,
   type SigningVendor,
-  createRuntime,
-  createSigningGateway,
-  createSigningService,
-  createTemplateService,
+  createSealflow,
   encryptedDocumentStore,
+  type Sealflow,
+  silentLogger,
   withCreditCodeCheckChar,
   withIdNumberCheckChar,
-  signingWorkflows,
-  templateWorkflows,
 } from '@sealflow/core';
 import { createMemoryDocumentStore } from '@sealflow/core/testing';
 import pg from 'pg';
@@ -87,10 +84,11 @@ function countingVendor() {
 type Shared = { vendor: SigningVendor; documents: DocumentStore; identityChecks?: string[] };
 
 /** A host instance: runtime, template service and signing service over `persistence`, with a shared vendor + store. */
-function host(persistence: Persistence, shared: Shared) {
-  const environment = {
-    vendors: { local: createSigningGateway(shared.vendor) },
+function host(persistence: Persistence, shared: Shared): Promise<Sealflow> {
+  return createSealflow({
+    persistence,
     documents: shared.documents,
+    vendors: { local: shared.vendor },
     hashKey: 'adapter-storage-sql-hash-key-0123456789',
     verifyPdf: verifyPdfSignatures,
     organizations: {
@@ -101,23 +99,10 @@ function host(persistence: Persistence, shared: Shared) {
       },
     },
     seals: { 'funder-seal': { owner: { funderId: FUNDER.id } } },
-  };
-  const runtime = createRuntime({
-    persistence,
-    workflows: [...templateWorkflows(), ...signingWorkflows(environment)],
-  });
-  const templates = createTemplateService({
-    runtime,
-    documents: shared.documents,
     approvalLevels: [
       { name: 'legal', roles: ['legal'] },
       { name: 'risk', roles: ['risk'] },
     ],
-  });
-  const signing = createSigningService({
-    ...environment,
-    runtime,
-    templates,
     identityVerifier: {
       check: async (person) => {
         shared.identityChecks?.push(person.idNumber);
@@ -128,10 +113,11 @@ function host(persistence: Persistence, shared: Shared) {
       CREDIT_GRANT: { 'credit-contract': 'CREDIT_CONTRACT_V', 'data-query-authorization': 'DATA_QUERY_V' },
       LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' },
     },
+    logger: silentLogger,
+    start: false, // the tests drive the workers with runOnce
   });
-  return { runtime, templates, signing };
 }
-type Host = ReturnType<typeof host>;
+type Host = Sealflow;
 
 /** Import and approve the three templates; returns their version ids. */
 async function approveTemplates(h: Host) {
@@ -241,11 +227,11 @@ for (const backend of backends) {
       persistence = await backend.open();
       counting = countingVendor();
       shared = { vendor: counting.vendor, documents: createMemoryDocumentStore() };
-      h = host(persistence, shared);
+      h = await host(persistence, shared);
       versions = await approveTemplates(h);
     });
     afterAll(async () => {
-      await h?.runtime.stop();
+      await h?.close();
       await persistence?.close();
       await backend.cleanup();
     });
@@ -304,7 +290,7 @@ for (const backend of backends) {
 
     it('200 concurrent sign() calls with two amounts: one content wins, the rest DUPLICATE, one verification', async () => {
       const checks: string[] = [];
-      const counted = host(persistence, {
+      const counted = await host(persistence, {
         vendor: counting.vendor,
         documents: shared.documents,
         identityChecks: checks,
@@ -364,7 +350,7 @@ describe.skipIf(noPostgres !== undefined)('two runtimes on one PostgreSQL schema
     const checks: string[] = [];
     const counting = countingVendor();
     const shared = { vendor: counting.vendor, documents: createMemoryDocumentStore(), identityChecks: checks };
-    const [a, b] = both.map((p) => host(p, shared)) as [Host, Host];
+    const [a, b] = (await Promise.all(both.map((p) => host(p, shared)))) as [Host, Host];
     const versions = await approveTemplates(a);
     dropAfter.push(raceSchema);
     const outcomes = await Promise.all(
@@ -384,7 +370,7 @@ describe.skipIf(noPostgres !== undefined)('two runtimes on one PostgreSQL schema
     // One vendor and one document store (影像平台) behind both host instances, as in production.
     const counting = countingVendor();
     const shared = { vendor: counting.vendor, documents: createMemoryDocumentStore() };
-    const [a, b] = persistences.map((p) => host(p, shared)) as [Host, Host];
+    const [a, b] = (await Promise.all(persistences.map((p) => host(p, shared)))) as [Host, Host];
     const versions = await approveTemplates(a);
     const completedEvents = new Map<string, number>();
     for (const h of [a, b]) {
@@ -521,8 +507,8 @@ for (const backend of ownSignerBackends) {
         const documents = encryptedDocumentStore(fsDocumentStore({ root: directory }), {
           keys: { current: 'k1', keys: { k1: randomBytes(32) } },
         });
-        const a = host(pa, { vendor: processSigner(pa, documents), documents });
-        const b = host(pb, { vendor: processSigner(pb, documents), documents });
+        const a = await host(pa, { vendor: processSigner(pa, documents), documents });
+        const b = await host(pb, { vendor: processSigner(pb, documents), documents });
         const versions = await approveTemplates(a);
         const record = await a.signing.sign(
           request({ businessNo: 'LN-OWN-SIGNER', funding: 'funder', funder: FUNDER }, [versions.loan]),
@@ -540,8 +526,8 @@ for (const backend of ownSignerBackends) {
         const onDisk = (await readdir(directory, { recursive: true })).filter((f) => f.endsWith('.bin'));
         expect(onDisk.length).toBeGreaterThan(3);
         for (const file of onDisk) expect((await readFile(join(directory, file))).includes('%PDF')).toBe(false);
-        await a.runtime.stop();
-        await b.runtime.stop();
+        await a.close();
+        await b.close();
       });
     },
   );
