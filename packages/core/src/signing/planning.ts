@@ -2,7 +2,8 @@
  * Planning an attempt: from a sign request to the workflow's input, validating everything that can be known before a
  * vendor is called. The checks run from the cheapest to the costliest, and the first that fails refuses the plan:
  *
- * 1. every document's template is EFFECTIVE (生效) and places a seal for every party of the scene;
+ * 1. every document's template is EFFECTIVE (生效), places a seal for every party of the scene, and reads `funder.*`
+ *    in a required variable only when the signing has a funder;
  * 2. the values each variable reads, and the borrower's identity fields themselves;
  * 3. the templates' business checks (业务校验);
  * 4. the customer's consent covers exactly the versions being signed;
@@ -27,6 +28,7 @@ import {
   valueProblems,
 } from '../templates/checks.js';
 import type { TemplateVersionView } from '../templates/model.js';
+import { readsFunder } from '../templates/request-sources.js';
 import type { SigningGateway } from './gateway.js';
 import { type Funding, partiesFor, type SceneParty, type SigningScene } from './scenes.js';
 import { SealNotOwnedError } from './seals.js';
@@ -80,7 +82,7 @@ export async function plan(ctx: SigningServiceContext, args: PlanRequest): Promi
   const versions = await effectiveVersions(ctx, codes);
   if (versions instanceof SealflowError) return refuse(versions);
   const documents = plannedDocuments(scene, versions, sceneParties);
-  const refusal = unplacedRefusal(scene, sceneParties, documents);
+  const refusal = unplacedRefusal(scene, sceneParties, documents) ?? funderRefusal(versions, funding, args.funder);
   if (refusal) return refuse(refusal, documents);
 
   const root = resolutionRoot(request, {
@@ -291,6 +293,31 @@ function unplacedRefusal(
     'SCENE_TEMPLATE_MISMATCH',
     `Scene ${scene.code} has party ${unplaced.map((p) => p.role).join(', ')}, which no template of the scene places a seal for. Add the party to the template.`,
     { details: { roles: unplaced.map((p) => p.role) } },
+  );
+}
+
+/**
+ * 1. A template filling a required blank from the funder (`funder.name`, …) cannot sign without one: said at once,
+ * rather than as a missing value.
+ */
+function funderRefusal(
+  versions: readonly TemplateVersionView[],
+  funding: Funding,
+  funder: FunderRef | null,
+): SealflowError | null {
+  if (funder) return null;
+  const reading = versions.flatMap((version) =>
+    version.definition.variables
+      .filter((v) => v.required && readsFunder(v.source))
+      .map((v) => ({ versionId: version.id, variable: v.key, source: v.source! })),
+  );
+  if (reading.length === 0) return null;
+  const named = reading.map((r) => `${r.variable} (${r.source}) in ${r.versionId}`).join(', ');
+  return new SealflowError(
+    'TEMPLATE_NEEDS_FUNDER',
+    `This ${funding}-funded signing has no funder, but the template fills ${named} from the request's funder. ` +
+      "Sign it as funding 'funder' with the assigned funder, or map the scene to a template that does not read funder.*.",
+    { details: { funding, variables: reading } },
   );
 }
 

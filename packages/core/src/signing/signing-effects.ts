@@ -10,6 +10,7 @@ import type { FlowLookup, SealPlacement, SignerSpec, VendorFlow } from '../ports
 import type { EffectDefinition } from '../runtime/workflow-definition.js';
 import { maskName, maskText } from '../privacy.js';
 import { applyRule, type RuleInput } from '../templates/formatters.js';
+import { funderSource } from '../templates/request-sources.js';
 import type { PartySealPlacement } from '../templates/model.js';
 import type { CustomerKeys } from './customer-data.js';
 import type { SigningGateway } from './gateway.js';
@@ -19,6 +20,7 @@ import type {
   FetchParams,
   FlowParams,
   FlowView,
+  FunderRef,
   FunderSignParams,
   PlannedDocument,
   RenderParams,
@@ -73,7 +75,7 @@ export function resolutionRoot(
   facts: {
     businessNo: string;
     signingDate: string;
-    funder: { name: string; creditCode: string } | null;
+    funder: FunderRef | null;
     organizations: Readonly<Record<string, OrganizationParty>>;
   },
 ): Record<string, unknown> {
@@ -84,7 +86,7 @@ export function resolutionRoot(
     ...organizations,
     ...request.values,
     borrower: request.borrower,
-    funder: facts.funder ?? undefined,
+    funder: funderSource(facts.funder),
     signing: { businessNo: facts.businessNo, date: facts.signingDate },
   };
 }

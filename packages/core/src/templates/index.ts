@@ -6,5 +6,6 @@ export * from './approval-workflow.js';
 export * from './checks.js';
 export { MAX_PATTERN_LENGTH, MAX_PATTERN_STATES, matchesPattern, patternProblem } from './patterns.js';
 export * from './model.js';
+export { REQUEST_SOURCES, type RequestSourceRoot, requestSourceProblem } from './request-sources.js';
 export * from './template-service.js';
 export * from './validate-definition.js';

@@ -7,6 +7,7 @@
  */
 import { ValidationError } from '../errors.js';
 import { type TemplatePdfField, TemplateDefinition, type TemplateVariable } from './model.js';
+import { requestSourceProblem } from './request-sources.js';
 
 export type DefinitionProblemKind =
   | 'schema'
@@ -19,6 +20,7 @@ export type DefinitionProblemKind =
   | 'duplicatePartyOrder'
   | 'partyCount'
   | 'unknownVariable'
+  | 'unknownSource'
   | 'checkVariableType';
 
 export interface DefinitionProblem {
@@ -127,6 +129,8 @@ function consistencyProblems(
       );
     }
     if (placement && 'page' in placement) checkPage(`${base}.placement.page`, placement.page);
+    const sourceProblem = variable.source === undefined ? undefined : requestSourceProblem(variable.source);
+    if (sourceProblem) add(`${base}.source`, 'unknownSource', `there is no ${variable.source}: ${sourceProblem}`);
   }
 
   // Parties: unique roles and orders, seal placements that exist, two or three of them when submitted.
