@@ -176,7 +176,7 @@ async function createHost(base: Persistence) {
   const draft = await templates.importTemplate(editor, {
     code: 'LOAN_CONTRACT_V',
     name: '个人借款合同',
-    scene: 'LOAN_CONTRACT',
+    documentType: 'LOAN_CONTRACT',
     pdf: PDF,
     definition: loanDefinition,
   });

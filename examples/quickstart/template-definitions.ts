@@ -6,7 +6,7 @@
  */
 import type { TemplateDefinitionInput } from '@sealflow/core';
 
-type Definition = Omit<TemplateDefinitionInput, 'code' | 'name' | 'scene'>;
+type Definition = Omit<TemplateDefinitionInput, 'code' | 'name' | 'documentType'>;
 
 /** Where each party seals: centred on the signature-block keywords of the contract's last page. */
 const seals = {
@@ -19,7 +19,7 @@ const ageCheck = (variable: string, who: string) =>
   ({ kind: 'ageBetween', variable, min: 18, max: 60, message: `${who}年龄须在18至60周岁之间` }) as const;
 
 /**
- * 借款合同 (scene LOAN_CONTRACT). The lender (甲方) is the platform or the funder, so its name and credit code come
+ * 借款合同 (document type LOAN_CONTRACT). The lender (甲方) is the platform or the funder, so its name and credit code come
  * from the request's `values.lender`; the platform and the funder each have a party, and the signing scene picks the
  * one the loan's funding needs.
  */
@@ -204,12 +204,17 @@ export const creditDocument = (title: string): Definition => ({
 
 /** Template code → what to import. The codes are mapped to the signing scenes' documents in `setup.ts`. */
 export const TEMPLATES = [
-  { code: 'LOAN_CONTRACT_V', name: '个人消费借款合同', scene: 'LOAN_CONTRACT', definition: loanContract },
-  { code: 'CREDIT_CONTRACT_V', name: '个人授信合同', scene: 'CREDIT_CONTRACT', definition: creditDocument('授信合同') },
+  { code: 'LOAN_CONTRACT_V', name: '个人消费借款合同', documentType: 'LOAN_CONTRACT', definition: loanContract },
+  {
+    code: 'CREDIT_CONTRACT_V',
+    name: '个人授信合同',
+    documentType: 'CREDIT_CONTRACT',
+    definition: creditDocument('授信合同'),
+  },
   {
     code: 'DATA_QUERY_AUTH_V',
     name: '个人信息查询授权书',
-    scene: 'DATA_QUERY_AUTHORIZATION',
+    documentType: 'DATA_QUERY_AUTHORIZATION',
     definition: creditDocument('授权书'),
   },
 ] as const;

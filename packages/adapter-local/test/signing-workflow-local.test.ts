@@ -99,11 +99,11 @@ async function setup(
     logger: silentLogger,
     start: false, // drain() drives the worker
   });
-  const approve = async (code: string, scene: string, roles: string[]) => {
+  const approve = async (code: string, documentType: string, roles: string[]) => {
     const draft = await templates.importTemplate(editor, {
       code,
       name: code,
-      scene,
+      documentType,
       pdf,
       definition: definition(roles),
     });

@@ -79,7 +79,7 @@ async function host(persistence: Persistence, documents: DocumentStore) {
     {
       code: 'LOAN_CONTRACT_V',
       name: '借款合同',
-      scene: 'LOAN_CONTRACT',
+      documentType: 'LOAN_CONTRACT',
       pdf: new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF)),
       definition: sealedContractDefinition(['platform']),
     },

@@ -85,7 +85,7 @@ describe.skipIf(skip !== undefined)('signing on PostgreSQL while the host proces
       {
         code: 'LOAN_CONTRACT_V',
         name: 'LOAN_CONTRACT_V',
-        scene: 'LOAN_CONTRACT',
+        documentType: 'LOAN_CONTRACT',
         pdf: new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF)),
         definition: sealedContractDefinition(['platform']),
       },

@@ -121,11 +121,11 @@ type Host = Sealflow;
 
 /** Import and approve the three templates; returns their version ids. */
 async function approveTemplates(h: Host) {
-  const approve = async (code: string, scene: string, roles: string[]) => {
+  const approve = async (code: string, documentType: string, roles: string[]) => {
     const draft = await h.templates.importTemplate(editor, {
       code,
       name: code,
-      scene,
+      documentType,
       pdf: PDF,
       definition: definition(roles),
     });

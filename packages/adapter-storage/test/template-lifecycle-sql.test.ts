@@ -61,7 +61,7 @@ async function importContract(service: ReturnType<typeof setup>['service'], code
   return service.importTemplate(editor, {
     code,
     name: '个人借款合同',
-    scene: 'LOAN_CONTRACT',
+    documentType: 'LOAN_CONTRACT',
     pdf: PDF,
     definition: {
       variables: [

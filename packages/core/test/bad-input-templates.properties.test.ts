@@ -61,7 +61,7 @@ function replaced(definition: object, path: readonly (string | number)[], value:
   return copy;
 }
 
-const base = { ...loanDefinition(), code: 'LOAN_CONTRACT_V', name: '个人借款合同', scene: 'LOAN_CONTRACT' };
+const base = { ...loanDefinition(), code: 'LOAN_CONTRACT_V', name: '个人借款合同', documentType: 'LOAN_CONTRACT' };
 const mutation = fc.array(fc.tuple(fc.constantFrom(...pathsOf(base)), replacement), { minLength: 1, maxLength: 3 });
 const mutate = (changes: [(string | number)[], unknown][]) =>
   changes.reduce<Record<string, unknown>>((d, [path, value]) => replaced(d, path, value), base);
@@ -104,7 +104,7 @@ describe('template service: nothing written on bad input', () => {
     draft = await s.service.importTemplate(editor, {
       code: 'KEPT_DRAFT',
       name: '草稿',
-      scene: 'LOAN_CONTRACT',
+      documentType: 'LOAN_CONTRACT',
       pdf: template,
       definition: loanDefinition(),
     });
@@ -119,7 +119,7 @@ describe('template service: nothing written on bad input', () => {
       fc.asyncProperty(mutation, async (changes) => {
         const mutated = mutate(changes);
         // The whole definition may have been replaced by null or a primitive: import that as the definition.
-        const { code, name, scene, ...rest } = (isObject(mutated) ? mutated : base) as Record<string, unknown>;
+        const { code, name, documentType, ...rest } = (isObject(mutated) ? mutated : base) as Record<string, unknown>;
         const definition = isObject(mutated) ? rest : mutated;
         // Keep the mutated definition invalid or unique: a valid one under a fresh code is a legitimate import.
         const fresh = typeof code === 'string' && code === base.code ? `P${++run}` : code;
@@ -127,7 +127,7 @@ describe('template service: nothing written on bad input', () => {
           await s.service.importTemplate(editor, {
             code: fresh as string,
             name: name as string,
-            scene: scene as string,
+            documentType: documentType as string,
             pdf: template,
             definition: definition as TemplateDefinitionInput,
           });

@@ -97,7 +97,7 @@ const definition = TemplateDefinition.parse({
   ...loanDefinition(),
   code: 'LOAN_CONTRACT_V',
   name: '个人借款合同',
-  scene: 'LOAN_CONTRACT',
+  documentType: 'LOAN_CONTRACT',
 });
 const valuesArb = fc.dictionary(
   fc.oneof(fc.constantFrom(...definition.variables.map((v) => v.key), ...PROTOTYPE_KEYS), fc.string()),
@@ -197,7 +197,7 @@ describe('template values: typed errors for any input', () => {
         ...base,
         code: 'LOAN_CONTRACT_V',
         name: '个人借款合同',
-        scene: 'LOAN_CONTRACT',
+        documentType: 'LOAN_CONTRACT',
         variables: [{ ...base.variables![0]!, validation: { pattern } }],
       };
       const error = expectTyped(() => validateDefinition(input, pdf), ['TEMPLATE_DEFINITION_INVALID']);

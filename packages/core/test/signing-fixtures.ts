@@ -58,7 +58,9 @@ export const TEMPLATE_CODES = {
 export const UI_LOAN_SCENE: SigningSceneInput = {
   code: 'UI_LOAN',
   name: '借款合同（页面签署）',
-  documents: [{ key: 'loan-contract', templateCode: 'LOAN_CONTRACT', fileName: '借款合同.pdf' }],
+  documents: [
+    { key: 'loan-contract', documentType: 'LOAN_CONTRACT', templateCode: 'LOAN_CONTRACT', fileName: '借款合同.pdf' },
+  ],
   parties: [
     { role: 'platform', kind: 'organization', signing: 'auto', order: 1 },
     { role: 'borrower', kind: 'person', signing: 'vendorUi', order: 2 },
@@ -71,7 +73,7 @@ const SEAL = { x: 100, y: 100, width: 120, height: 40 };
 /** The loan definition with a funder and a payment company that can seal too (a template has at most 3 parties). */
 export function definitionWith(
   roles: ('platform' | 'funder' | 'paymentCompany')[],
-): Omit<TemplateDefinitionInput, 'code' | 'name' | 'scene'> {
+): Omit<TemplateDefinitionInput, 'code' | 'name' | 'documentType'> {
   const base = loanDefinition();
   return {
     ...base,
@@ -165,8 +167,14 @@ export async function setupSigning(options: SetupOptions = {}) {
   runtime.onEvent((event) => void events.push(event));
 
   const versions: Record<string, string> = {};
-  const approve = async (code: string, scene: string, definition = definitionWith(['platform'])) => {
-    const draft = await templates.importTemplate(editor, { code, name: code, scene, pdf: CONTRACT_PDF, definition });
+  const approve = async (code: string, documentType: string, definition = definitionWith(['platform'])) => {
+    const draft = await templates.importTemplate(editor, {
+      code,
+      name: code,
+      documentType,
+      pdf: CONTRACT_PDF,
+      definition,
+    });
     versions[code] = draft.id;
     if (options.draft?.includes(code)) return;
     await templates.submit(editor, draft.id);

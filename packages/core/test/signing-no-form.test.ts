@@ -32,7 +32,7 @@ describe('signing on a template without a form', () => {
     const draft = await s.templates.importTemplate(editor, {
       code: 'LOAN_CONTRACT_V',
       name: '借款合同（无表单）',
-      scene: 'LOAN_CONTRACT',
+      documentType: 'LOAN_CONTRACT',
       pdf: TEMPLATE,
       definition: {
         variables: [

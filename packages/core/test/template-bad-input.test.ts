@@ -86,7 +86,7 @@ describe('template bad input', () => {
       service.importTemplate(editor, {
         code: 'LOAN_CONTRACT_V',
         name: '借款合同',
-        scene: 'LOAN_CONTRACT',
+        documentType: 'LOAN_CONTRACT',
         pdf: new TextEncoder().encode('PK\u0003\u0004 a docx file'),
       }),
       'PDF_INVALID',
@@ -99,7 +99,7 @@ describe('template bad input', () => {
     const { service, footprint } = setupTemplates();
     const before = await footprint();
     const error = await expectError(
-      service.importTemplate(legalLee, { code: 'X', name: 'x', scene: 'LOAN_CONTRACT', pdf: CONTRACT_PDF }),
+      service.importTemplate(legalLee, { code: 'X', name: 'x', documentType: 'LOAN_CONTRACT', pdf: CONTRACT_PDF }),
       'FORBIDDEN',
     );
     expect(error.details).toMatchObject({ missingRole: 'template-editor' });
@@ -180,7 +180,7 @@ describe('template approval: who may decide', () => {
     const v1 = await service.importTemplate(maker, {
       code: 'LOAN_CONTRACT_V',
       name: '个人借款合同',
-      scene: 'LOAN_CONTRACT',
+      documentType: 'LOAN_CONTRACT',
       pdf: CONTRACT_PDF,
       definition: loanDefinition(),
     });

@@ -16,7 +16,7 @@ import { expectSealflowError, loanDefinition } from './template-fixtures.js';
 const definition = TemplateDefinition.parse({
   code: 'LOAN_CONTRACT_V',
   name: '个人借款合同',
-  scene: 'LOAN_CONTRACT',
+  documentType: 'LOAN_CONTRACT',
   ...loanDefinition(),
 });
 
@@ -162,7 +162,7 @@ describe('template business checks', () => {
     const checks = TemplateDefinition.parse({
       code: 'C',
       name: 'c',
-      scene: 'CARD_BINDING_AGREEMENT',
+      documentType: 'CARD_BINDING_AGREEMENT',
       variables: [
         { key: 'card', label: '卡号', type: 'bankCard' },
         { key: 'holder', label: '持卡人', type: 'text' },

@@ -32,7 +32,7 @@ export const LEVELS = [
 ];
 
 /** A loan contract (借款合同) configuration bound to the fixture's fields. */
-export function loanDefinition(): Omit<TemplateDefinitionInput, 'code' | 'name' | 'scene'> {
+export function loanDefinition(): Omit<TemplateDefinitionInput, 'code' | 'name' | 'documentType'> {
   return {
     variables: [
       {
@@ -150,14 +150,14 @@ export async function importLoanContract(
   service: ReturnType<typeof setupTemplates>['service'],
   overrides: {
     code?: string;
-    scene?: string;
-    definition?: Omit<TemplateDefinitionInput, 'code' | 'name' | 'scene'>;
+    documentType?: string;
+    definition?: Omit<TemplateDefinitionInput, 'code' | 'name' | 'documentType'>;
   } = {},
 ) {
   return service.importTemplate(editor, {
     code: overrides.code ?? 'LOAN_CONTRACT_V',
     name: '个人借款合同',
-    scene: overrides.scene ?? 'LOAN_CONTRACT',
+    documentType: overrides.documentType ?? 'LOAN_CONTRACT',
     pdf: CONTRACT_PDF,
     definition: overrides.definition ?? loanDefinition(),
   });

@@ -261,14 +261,14 @@ describe('template lifecycle: import → edit → submit → legal → risk → 
     expect((await service.approve(riskRay, v1.id)).status).toBe('EFFECTIVE');
   });
 
-  it('lists versions by code, scene, status and update time, with keyset paging', async () => {
+  it('lists versions by code, document type, status and update time, with keyset paging', async () => {
     const { service, clock } = setupTemplates();
     const t0 = clock.now();
     const loan = await importLoanContract(service);
     clock.advance(1_000);
-    const credit = await importLoanContract(service, { code: 'CREDIT_CONTRACT_A', scene: 'CREDIT_CONTRACT' });
+    const credit = await importLoanContract(service, { code: 'CREDIT_CONTRACT_A', documentType: 'CREDIT_CONTRACT' });
     clock.advance(1_000);
-    const auth = await importLoanContract(service, { code: 'DATA_AUTH_A', scene: 'DATA_QUERY_AUTHORIZATION' });
+    const auth = await importLoanContract(service, { code: 'DATA_AUTH_A', documentType: 'DATA_QUERY_AUTHORIZATION' });
     clock.advance(1_000);
     await service.submit(editor, credit.id);
     const tSubmit = clock.now();
@@ -276,10 +276,10 @@ describe('template lifecycle: import → edit → submit → legal → risk → 
     const ids = (list: { id: string }[]) => list.map((v) => v.id);
     expect(ids(await service.list())).toEqual([credit.id, auth.id, loan.id].sort());
     expect(ids(await service.list({ code: 'LOAN_CONTRACT_V' }))).toEqual([loan.id]);
-    expect(ids(await service.list({ scene: 'CREDIT_CONTRACT' }))).toEqual([credit.id]);
+    expect(ids(await service.list({ documentType: 'CREDIT_CONTRACT' }))).toEqual([credit.id]);
     expect(ids(await service.list({ status: 'DRAFT' }))).toEqual([auth.id, loan.id]);
     expect(ids(await service.list({ status: 'PENDING_APPROVAL' }))).toEqual([credit.id]);
-    expect(ids(await service.list({ scene: 'CREDIT_CONTRACT', status: 'DRAFT' }))).toEqual([]);
+    expect(ids(await service.list({ documentType: 'CREDIT_CONTRACT', status: 'DRAFT' }))).toEqual([]);
     expect(ids(await service.list({ updatedFrom: t0 + 500, updatedTo: t0 + 2_500 }))).toEqual([auth.id]);
     expect(ids(await service.list({ updatedFrom: tSubmit }))).toEqual([credit.id]);
     const page1 = await service.list({ limit: 2 });

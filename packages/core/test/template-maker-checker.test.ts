@@ -33,7 +33,7 @@ async function importAs(service: ReturnType<typeof setupTemplates>['service'], a
   return service.importTemplate(actor, {
     code: 'LOAN_CONTRACT_V',
     name: '个人借款合同',
-    scene: 'LOAN_CONTRACT',
+    documentType: 'LOAN_CONTRACT',
     pdf: CONTRACT_PDF,
     definition: loanDefinition(),
   });

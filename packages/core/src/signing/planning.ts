@@ -2,8 +2,8 @@
  * Planning an attempt: from a sign request to the workflow's input, validating everything that can be known before a
  * vendor is called. The checks run from the cheapest to the costliest, and the first that fails refuses the plan:
  *
- * 1. every document's template is EFFECTIVE (生效), places a seal for every party of the scene, and reads `funder.*`
- *    in a required variable only when the signing has a funder;
+ * 1. every document's template is EFFECTIVE (生效), of the document type the scene expects, places a seal for every
+ *    party of the scene, and reads `funder.*` in a required variable only when the signing has a funder;
  * 2. the values each variable reads, and the borrower's identity fields themselves;
  * 3. the templates' business checks (业务校验);
  * 4. the customer's consent covers exactly the versions being signed;
@@ -81,6 +81,8 @@ export async function plan(ctx: SigningServiceContext, args: PlanRequest): Promi
 
   const versions = await effectiveVersions(ctx, codes);
   if (versions instanceof SealflowError) return refuse(versions);
+  const mistyped = documentTypeRefusal(scene, versions);
+  if (mistyped) return refuse(mistyped);
   const documents = plannedDocuments(scene, versions, sceneParties);
   const refusal = unplacedRefusal(scene, sceneParties, documents) ?? funderRefusal(versions, funding, args.funder);
   if (refusal) return refuse(refusal, documents);
@@ -248,6 +250,36 @@ async function effectiveVersions(
     }
   }
   return versions;
+}
+
+/** A template mapped to a document of another kind (a loan contract where the scene expects a 授信合同). */
+function documentTypeRefusal(scene: SigningScene, versions: readonly TemplateVersionView[]): SealflowError | null {
+  const mismatches = scene.documents.flatMap((document, i) => {
+    const version = versions[i]!;
+    const found = version.definition.documentType;
+    return found === document.documentType
+      ? []
+      : [{ document: document.key, expected: document.documentType, version, found }];
+  });
+  if (mismatches.length === 0) return null;
+  const lines = mismatches.map(
+    (m) => `document ${m.document} expects a ${m.expected}, but template ${m.version.id} is a ${m.found}`,
+  );
+  return new SealflowError(
+    'TEMPLATE_DOCUMENT_TYPE_MISMATCH',
+    `Scene ${scene.code}: ${lines.join('; ')}. Map the document to a template of that type (templateCodes), or import the template with that documentType.`,
+    {
+      details: {
+        scene: scene.code,
+        mismatches: mismatches.map((m) => ({
+          documentKey: m.document,
+          expected: m.expected,
+          versionId: m.version.id,
+          found: m.found,
+        })),
+      },
+    },
+  );
 }
 
 /** Each document as the workflow renders and seals it: its template version, filled fields and seal placements. */

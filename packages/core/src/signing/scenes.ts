@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
-import { TemplateCode } from '../templates/model.js';
+import { TemplateCode, TemplateDocumentType } from '../templates/model.js';
 
 /** Who pays out the loan: the platform itself, or an external funder (资金方) that signs with its own seal. */
 export const Funding = z.enum(['platform', 'funder']);
@@ -30,6 +30,11 @@ export const SceneDocument = z
   .object({
     /** Our key for the document within the flow, such as `credit-contract`. */
     key: documentKey,
+    /**
+     * The kind of document this is (`LOAN_CONTRACT` …): the template routed to it must be of this `documentType`, or
+     * signing is refused (TEMPLATE_DOCUMENT_TYPE_MISMATCH) — a mapping to the wrong template is never signed.
+     */
+    documentType: TemplateDocumentType,
     /** The template code used unless the host maps this document to another (`templateCodes`). */
     templateCode: TemplateCode,
     /** File name shown at the vendor and in downloads. */
@@ -132,8 +137,18 @@ export const DEFAULT_SCENES: readonly SigningSceneInput[] = [
     code: 'CREDIT_GRANT',
     name: '授信签章',
     documents: [
-      { key: 'credit-contract', templateCode: 'CREDIT_CONTRACT', fileName: '授信合同.pdf' },
-      { key: 'data-query-authorization', templateCode: 'DATA_QUERY_AUTHORIZATION', fileName: '数据查询授权书.pdf' },
+      {
+        key: 'credit-contract',
+        documentType: 'CREDIT_CONTRACT',
+        templateCode: 'CREDIT_CONTRACT',
+        fileName: '授信合同.pdf',
+      },
+      {
+        key: 'data-query-authorization',
+        documentType: 'DATA_QUERY_AUTHORIZATION',
+        templateCode: 'DATA_QUERY_AUTHORIZATION',
+        fileName: '数据查询授权书.pdf',
+      },
     ],
     parties: [
       { role: 'borrower', kind: 'person', signing: 'auto', order: 1 },
@@ -143,7 +158,9 @@ export const DEFAULT_SCENES: readonly SigningSceneInput[] = [
   {
     code: 'LOAN_CONTRACT',
     name: '借款合同签章',
-    documents: [{ key: 'loan-contract', templateCode: 'LOAN_CONTRACT', fileName: '借款合同.pdf' }],
+    documents: [
+      { key: 'loan-contract', documentType: 'LOAN_CONTRACT', templateCode: 'LOAN_CONTRACT', fileName: '借款合同.pdf' },
+    ],
     fundings: ['platform', 'funder'],
     // A funder signs in its own time: a day, like the funders' other windows (seed 2).
     deadlineMs: 24 * 3_600_000,
@@ -156,7 +173,14 @@ export const DEFAULT_SCENES: readonly SigningSceneInput[] = [
   {
     code: 'CARD_BINDING',
     name: '绑卡协议签章',
-    documents: [{ key: 'payment-agreement', templateCode: 'PAYMENT_AGREEMENT', fileName: '支付协议.pdf' }],
+    documents: [
+      {
+        key: 'payment-agreement',
+        documentType: 'PAYMENT_AGREEMENT',
+        templateCode: 'PAYMENT_AGREEMENT',
+        fileName: '支付协议.pdf',
+      },
+    ],
     parties: [
       { role: 'borrower', kind: 'person', signing: 'auto', order: 1 },
       { role: 'paymentCompany', kind: 'organization', signing: 'auto', order: 2 },

@@ -19,19 +19,24 @@ export const TemplateCode = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/,
   message: 'code must be 1–64 letters, digits, _ or -, starting with a letter or digit (e.g. LOAN_CONTRACT_V).',
 });
 
-/** Scenes sealflow knows; hosts may add their own in the same UPPER_SNAKE form. */
-export const KNOWN_TEMPLATE_SCENES = [
+/**
+ * What kind of document a template is (借款合同, 授信合同 …). Signing scenes name the document type each of their
+ * documents expects, and signing refuses a template of another type. These are the types sealflow knows; hosts may
+ * add their own in the same UPPER_SNAKE form.
+ */
+export const KNOWN_DOCUMENT_TYPES = [
   'CREDIT_CONTRACT',
   'DATA_QUERY_AUTHORIZATION',
   'LOAN_CONTRACT',
   'CARD_BINDING_AGREEMENT',
   'PAYMENT_AGREEMENT',
 ] as const;
-export type KnownTemplateScene = (typeof KNOWN_TEMPLATE_SCENES)[number];
+export type KnownDocumentType = (typeof KNOWN_DOCUMENT_TYPES)[number];
 
-export const TemplateScene = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, {
-  message: `scene must be UPPER_SNAKE_CASE, e.g. one of ${KNOWN_TEMPLATE_SCENES.join(', ')}.`,
+export const TemplateDocumentType = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, {
+  message: `documentType must be UPPER_SNAKE_CASE, e.g. one of ${KNOWN_DOCUMENT_TYPES.join(', ')}.`,
 });
+export type TemplateDocumentType = z.infer<typeof TemplateDocumentType>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Geometry and placement
@@ -252,7 +257,7 @@ export const TemplateDefinition = z
   .object({
     code: TemplateCode,
     name: z.string().min(1).max(200),
-    scene: TemplateScene,
+    documentType: TemplateDocumentType,
     variables: z.array(TemplateVariable).default([]),
     parties: z.array(TemplateParty).max(3, { message: 'a template has two or three signing parties.' }).default([]),
     checks: z.array(TemplateCheck).default([]),
@@ -326,13 +331,24 @@ export const LevelApproval = z.object({
 });
 export type LevelApproval = z.infer<typeof LevelApproval>;
 
+/**
+ * Versions stored before the rename called the document type `scene`: read them as `documentType`, so they load
+ * (and are written back) in today's shape. Only stored versions are read this way; a new definition must say
+ * `documentType`.
+ */
+function documentTypeFromScene(stored: unknown): unknown {
+  if (stored === null || typeof stored !== 'object' || !('scene' in stored) || 'documentType' in stored) return stored;
+  const { scene, ...rest } = stored as Record<string, unknown>;
+  return { ...rest, documentType: scene };
+}
+
 export const TemplateVersion = z.object({
   /** `<code>.v<version, 4 digits>`, e.g. `LOAN_CONTRACT_V.v0002`: readable, ordered, never reused. */
   id: z.string(),
   code: TemplateCode,
   version: z.number().int().min(1),
   status: TemplateStatus,
-  definition: TemplateDefinition,
+  definition: z.preprocess(documentTypeFromScene, TemplateDefinition),
   pdf: TemplatePdf,
   createdBy: z.string(),
   /**

@@ -76,7 +76,15 @@ export async function importTemplate(
 ): Promise<TemplateVersionView> {
   requireRole(actor, ctx.editorRole, 'import a template');
   if (typeof input !== 'object' || input === null)
-    throw new ValidationError('importTemplate needs { code, name, scene, pdf }.');
+    throw new ValidationError('importTemplate needs { code, name, documentType, pdf }.');
+  if ('scene' in input && !('documentType' in input)) {
+    throw new ValidationError(
+      'importTemplate takes the kind of document as documentType (e.g. LOAN_CONTRACT), not scene.',
+      {
+        details: { path: 'documentType' },
+      },
+    );
+  }
   if (!(input.pdf instanceof Uint8Array)) {
     throw new ValidationError('pdf must be the template PDF as a Uint8Array (a Buffer is fine).', {
       details: { path: 'pdf' },
@@ -84,7 +92,7 @@ export async function importTemplate(
   }
   // Inspect and validate before storing anything, so a bad upload leaves no trace. A definition whose shape is
   // already wrong is refused before the PDF is parsed: its problems do not depend on the PDF.
-  const given = { ...input.definition, code: input.code, name: input.name, scene: input.scene };
+  const given = { ...input.definition, code: input.code, name: input.name, documentType: input.documentType };
   const shape = definitionProblems(given, { pageCount: 0, fields: [] });
   if (!shape.definition) throw new TemplateDefinitionError(shape.problems);
   const inspection = await inspectPdf(input.pdf);

@@ -12,7 +12,11 @@ import { heads, histories, type TemplateServiceContext, versions, view } from '.
 const TemplateListFilterShape = z
   .object({
     code: z.string().optional(),
-    scene: z.string().optional(),
+    documentType: z.string().optional(),
+    // A filter naming an unknown key would silently match everything: say what to use instead.
+    scene: z
+      .undefined({ error: 'filter by documentType (e.g. LOAN_CONTRACT); scene is not a template field.' })
+      .optional(),
     status: TemplateStatus.optional(),
     updatedFrom: z.number().optional(),
     updatedTo: z.number().optional(),
@@ -51,7 +55,8 @@ export async function listVersions(
   const filter = parsed.data;
   const tags: Record<string, string> = {};
   if (filter.code !== undefined) tags.code = filter.code;
-  if (filter.scene !== undefined) tags.scene = filter.scene;
+  // Stored under the tag `scene`, the name versions have always been tagged with, so every stored version matches.
+  if (filter.documentType !== undefined) tags.scene = filter.documentType;
   if (filter.status !== undefined) tags.status = filter.status;
   const rows = await ctx.transaction((tx) =>
     versions.find(tx, {

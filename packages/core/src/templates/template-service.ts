@@ -62,16 +62,17 @@ export interface TemplateServiceOptions {
 export interface ImportTemplateInput {
   code: string;
   name: string;
-  scene: string;
+  /** What kind of document this is, such as `LOAN_CONTRACT` (see `KNOWN_DOCUMENT_TYPES`); signing scenes ask for it. */
+  documentType: string;
   /** The template PDF as exported by operations, with its blanks as form fields or known coordinates. */
   pdf: Uint8Array;
   /** Variables, parties, checks and vendor bindings; may be added later with `updateDraft`. */
-  definition?: Omit<TemplateDefinitionInput, 'code' | 'name' | 'scene'>;
+  definition?: Omit<TemplateDefinitionInput, 'code' | 'name' | 'documentType'>;
 }
 
 export interface TemplateListFilter {
   code?: string;
-  scene?: string;
+  documentType?: string;
   status?: TemplateStatus;
   /** Inclusive bounds on the last change, epoch ms. */
   updatedFrom?: number;

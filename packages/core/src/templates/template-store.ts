@@ -39,7 +39,8 @@ export const templateVersionRepository = defineRepository({
   schema: TemplateVersion,
   label: 'template version',
   id: (v) => v.id,
-  tags: (v) => ({ code: v.code, scene: v.definition.scene, status: v.status }),
+  // The document type's tag keeps the name `scene`: versions stored earlier carry it, and `list` must find them too.
+  tags: (v) => ({ code: v.code, scene: v.definition.documentType, status: v.status }),
   uniqueKey: (v) => `${v.code}@${v.version}`,
 });
 

@@ -81,11 +81,19 @@ export function definitionProblems(
     const problems = parsed.error.issues.map((issue): DefinitionProblem => {
       const path = readablePath(input, issue.path);
       const isRule = issue.path.includes('rule');
-      return { path, kind: isRule ? 'invalidRule' : 'schema', message: issue.message };
+      return { path, kind: isRule ? 'invalidRule' : 'schema', message: schemaMessage(issue) };
     });
     return { definition: undefined, problems };
   }
   return { definition: parsed.data, problems: consistencyProblems(parsed.data, pdf, options) };
+}
+
+/** zod's message, with the field to use instead when a definition names the document type `scene`. */
+function schemaMessage(issue: { code: string; path: PropertyKey[]; message: string; keys?: string[] }): string {
+  if (issue.code === 'unrecognized_keys' && issue.path.length === 0 && issue.keys?.includes('scene')) {
+    return `${issue.message}: the kind of document is documentType, e.g. LOAN_CONTRACT.`;
+  }
+  return issue.message;
 }
 
 function consistencyProblems(
