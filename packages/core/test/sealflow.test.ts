@@ -45,7 +45,7 @@ async function approvedLoanTemplate(sealflow: Sealflow): Promise<string> {
   const draft = await sealflow.templates.importTemplate(editor, {
     code: 'LOAN_V',
     name: '个人借款合同',
-    scene: 'LOAN_CONTRACT',
+    documentType: 'LOAN_CONTRACT',
     pdf: CONTRACT_PDF,
     definition: definitionWith(['platform']),
   });

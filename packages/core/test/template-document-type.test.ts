@@ -102,7 +102,7 @@ describe('template document types', () => {
   it('refuses to sign a template of another document type than the scene document expects, keeping a record', async () => {
     const s = await setupSigning();
     // The host maps the 数据查询授权书 to its credit contract by mistake.
-    const signing = s.anotherInstance({
+    const signing = await s.anotherInstance({
       templateCodes: {
         CREDIT_GRANT: { 'credit-contract': 'CREDIT_CONTRACT_V', 'data-query-authorization': 'CREDIT_CONTRACT_V' },
       },
