@@ -41,7 +41,7 @@ async function approveFunderLoan(s: SigningSetup, required = true): Promise<stri
   const draft = await s.templates.importTemplate(editor, {
     code: 'LOAN_CONTRACT_V',
     name: '个人借款合同',
-    scene: 'LOAN_CONTRACT',
+    documentType: 'LOAN_CONTRACT',
     pdf: CONTRACT_PDF,
     definition: { ...base, variables: [...(base.variables ?? []), ...funderVariables(required)] },
   });
@@ -128,7 +128,7 @@ describe('funder.* value sources', () => {
       s.templates.importTemplate(editor, {
         code: 'LOAN_BAD_SOURCE',
         name: '借款合同',
-        scene: 'LOAN_CONTRACT',
+        documentType: 'LOAN_CONTRACT',
         pdf: CONTRACT_PDF,
         definition: { ...base, variables: [...(base.variables ?? []), ...bad] },
       }),
@@ -144,7 +144,7 @@ describe('funder.* value sources', () => {
     const fine = await s.templates.importTemplate(editor, {
       code: 'LOAN_HOST_VALUES',
       name: '借款合同',
-      scene: 'LOAN_CONTRACT',
+      documentType: 'LOAN_CONTRACT',
       pdf: CONTRACT_PDF,
       definition: {
         ...base,
