@@ -28,13 +28,8 @@ import { pdflibAddPlaceholder } from '@signpdf/placeholder-pdf-lib';
 import { P12Signer } from '@signpdf/signer-p12';
 import { SignPdf } from '@signpdf/signpdf';
 import { PDFDocument } from 'pdf-lib';
-import {
-  createSealImage,
-  createTestIdentity,
-  loadSigningIdentity,
-  sealPdf,
-  verifyPdfSignatures,
-} from '../../packages/adapter-local/src/index.js';
+import { loadSigningIdentity, sealPdf, verifyPdfSignatures } from '../../packages/adapter-local/src/index.js';
+import { createSealImage, createTestIdentity } from '../../packages/adapter-local/src/testing/index.js';
 import { DEFAULT_FONT_MODULE, prepareTemplate } from '../../packages/core/src/index.js';
 import { CONTRACT_TEMPLATE_PDF, CONTRACT_VALUES_JSON } from '../../fixtures/paths.js';
 import { type BenchRow, type BenchSuite, summarize } from '../harness.js';

@@ -7,13 +7,8 @@
  * The input is the fixture with its 25 fields filled by plain pdf-lib (ASCII values, Helvetica), saved once.
  */
 import { readFileSync } from 'node:fs';
-import {
-  createSealImage,
-  createTestIdentity,
-  loadSigningIdentity,
-  sealPdf,
-  verifyPdfSignatures,
-} from '../../packages/adapter-local/src/index.js';
+import { loadSigningIdentity, sealPdf, verifyPdfSignatures } from '../../packages/adapter-local/src/index.js';
+import { createSealImage, createTestIdentity } from '../../packages/adapter-local/src/testing/index.js';
 import { pdflibAddPlaceholder } from '@signpdf/placeholder-pdf-lib';
 import { P12Signer } from '@signpdf/signer-p12';
 import { SignPdf } from '@signpdf/signpdf';

@@ -40,12 +40,8 @@ import {
 } from '../../packages/core/src/index.js';
 import { createMemoryDocumentStore } from '../../packages/core/src/testing/index.js';
 import { pglitePersistence, postgresPersistence } from '../../packages/adapter-storage/src/index.js';
-import {
-  createSealImage,
-  createTestSigningIdentity,
-  localSigner,
-  verifyPdfSignatures,
-} from '../../packages/adapter-local/src/index.js';
+import { localSigner, verifyPdfSignatures } from '../../packages/adapter-local/src/index.js';
+import { createSealImage, createTestSigningIdentity } from '../../packages/adapter-local/src/testing/index.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
 import { floor, openBenchPool, pgliteFloor, postgresFloor } from '../floor.js';

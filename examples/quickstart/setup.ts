@@ -9,7 +9,8 @@
  */
 import { createSealflow, type IdentityVerifier, type Sealflow, withCreditCodeCheckChar } from '@sealflow/core';
 import { fsDocumentStore, pglitePersistence } from '@sealflow/adapter-storage';
-import { createSealImage, createTestSigningIdentity, localSigner, verifyPdfSignatures } from '@sealflow/adapter-local';
+import { localSigner, verifyPdfSignatures } from '@sealflow/adapter-local';
+import { createSealImage, createTestSigningIdentity } from '@sealflow/adapter-local/testing';
 
 /** 统一社会信用代码 with its check character computed (GB 32100). */
 export const creditCode = withCreditCodeCheckChar;

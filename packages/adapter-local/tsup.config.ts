@@ -3,6 +3,6 @@ import { packageBuild } from '../../tsup.base.js';
 
 // The workspace's private PDF toolkit is bundled in, so the published package does not depend on it.
 export default defineConfig({
-  ...packageBuild(),
+  ...packageBuild({ index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' }),
   noExternal: ['@sealflow/pdf-toolkit'],
 });

@@ -4,7 +4,6 @@
  */
 export { buildCadesSignature } from './cms.js';
 export { SealingError, type SealingErrorCode } from './errors.js';
-export { createSealImage, type SealImageOptions } from './seal-image.js';
 export { type Rect, type SealAppearance, type SealField, type SealOptions, sealPdf } from './seal-pdf.js';
 export {
   type LoadSigningIdentityOptions,
@@ -12,12 +11,6 @@ export {
   type SigningIdentity,
   type SigningIdentitySource,
 } from './signing-identity.js';
-export {
-  createTestIdentity,
-  createTestSigningIdentity,
-  type TestIdentity,
-  type TestIdentityOptions,
-} from './test-identity.js';
 export { type SignatureReport, verifyPdfSignatures } from './verify.js';
 export {
   type LocalDocumentRecord,

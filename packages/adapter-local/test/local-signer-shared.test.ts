@@ -20,13 +20,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { TEST_BORROWER, testOrganizationSigner } from '../../../fixtures/signers.js';
-import {
-  createSealImage,
-  createTestSigningIdentity,
-  localSigner,
-  persistentLocalFlowStore,
-  verifyPdfSignatures,
-} from '../src/index.js';
+import { localSigner, persistentLocalFlowStore, verifyPdfSignatures } from '../src/index.js';
+import { createSealImage, createTestSigningIdentity } from '../src/testing/index.js';
 
 const fixture = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
 const signingTime = () => new Date('2026-03-02T08:30:00Z');

@@ -3,8 +3,6 @@ import { createSigningGateway, SealflowError, type SignerSpec } from '@sealflow/
 import { runSigningVendorContract } from '@sealflow/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  createSealImage,
-  createTestIdentity,
   type LocalFlowRecord,
   type LocalFlowStore,
   localSigner,
@@ -13,6 +11,7 @@ import {
   type SigningIdentity,
   verifyPdfSignatures,
 } from '../src/index.js';
+import { createSealImage, createTestIdentity } from '../src/testing/index.js';
 import { opensslSignerCertificate, opensslVerify, pdfsig, requireTool } from './helpers.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { TEST_BORROWER, testOrganizationSigner } from '../../../fixtures/signers.js';

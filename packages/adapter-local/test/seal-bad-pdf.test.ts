@@ -1,13 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { SealflowError } from '@sealflow/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  createTestSigningIdentity,
-  SealingError,
-  type SigningIdentity,
-  sealPdf,
-  verifyPdfSignatures,
-} from '../src/index.js';
+import { SealingError, type SigningIdentity, sealPdf, verifyPdfSignatures } from '../src/index.js';
+import { createTestSigningIdentity } from '../src/testing/index.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 
 const signingTime = new Date('2025-11-10T08:30:00Z');

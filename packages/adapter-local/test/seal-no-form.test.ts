@@ -8,13 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inspectPdf, prepareTemplate } from '@sealflow/core';
 import { describe, expect, it } from 'vitest';
-import {
-  createSealImage,
-  createTestIdentity,
-  loadSigningIdentity,
-  sealPdf,
-  verifyPdfSignatures,
-} from '../src/index.js';
+import { loadSigningIdentity, sealPdf, verifyPdfSignatures } from '../src/index.js';
+import { createSealImage, createTestIdentity } from '../src/testing/index.js';
 import { pdfsig, requireTool, tempFile } from './helpers.js';
 
 const TEMPLATE = join(import.meta.dirname, '../../core/test/fixtures/libreoffice-no-form.pdf');

@@ -1,14 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { PDFDocument, PDFString, StandardFonts } from 'pdf-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  createSealImage,
-  createTestIdentity,
-  loadSigningIdentity,
-  type SigningIdentity,
-  sealPdf,
-  verifyPdfSignatures,
-} from '../src/index.js';
+import { loadSigningIdentity, type SigningIdentity, sealPdf, verifyPdfSignatures } from '../src/index.js';
+import { createSealImage, createTestIdentity } from '../src/testing/index.js';
 import { opensslVerify, openssl, pdfsig, requireTool, tempFile } from './helpers.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 

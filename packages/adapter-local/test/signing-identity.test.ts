@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildCadesSignature, createTestIdentity, loadSigningIdentity } from '../src/index.js';
+import { buildCadesSignature, loadSigningIdentity } from '../src/index.js';
+import { createTestIdentity } from '../src/testing/index.js';
 import { openssl, tempFile } from './helpers.js';
 
 const COMPANY = '某某消费金融股份有限公司';

@@ -26,7 +26,8 @@ import {
 } from '@sealflow/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
-import { createSealImage, createTestSigningIdentity, localSigner, verifyPdfSignatures } from '../src/index.js';
+import { localSigner, verifyPdfSignatures } from '../src/index.js';
+import { createSealImage, createTestSigningIdentity } from '../src/testing/index.js';
 import { opensslSignerCertificate, opensslVerify, pdfsig, requireTool } from './helpers.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
 

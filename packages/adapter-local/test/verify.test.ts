@@ -5,7 +5,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { createTestSigningIdentity, sealPdf, type SigningIdentity, verifyPdfSignatures } from '../src/index.js';
+import { sealPdf, type SigningIdentity, verifyPdfSignatures } from '../src/index.js';
+import { createTestSigningIdentity } from '../src/testing/index.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { opensslVerify, requireTool } from './helpers.js';
 

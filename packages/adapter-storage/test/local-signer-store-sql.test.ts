@@ -11,7 +11,8 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { TEST_BORROWER, testOrganizationSigner } from '../../../fixtures/signers.js';
-import { createTestSigningIdentity, localSigner, verifyPdfSignatures } from '../../adapter-local/src/index.js';
+import { localSigner, verifyPdfSignatures } from '../../adapter-local/src/index.js';
+import { createTestSigningIdentity } from '../../adapter-local/src/testing/index.js';
 import { pglitePersistence, postgresPersistence } from '../src/index.js';
 import { probePostgres } from './support/postgres.js';
 

@@ -28,12 +28,8 @@ import { createMemoryDocumentStore } from '@sealflow/core/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
-import {
-  createSealImage,
-  createTestSigningIdentity,
-  localSigner,
-  verifyPdfSignatures,
-} from '../../adapter-local/src/index.js';
+import { localSigner, verifyPdfSignatures } from '../../adapter-local/src/index.js';
+import { createSealImage, createTestSigningIdentity } from '../../adapter-local/src/testing/index.js';
 import { fsDocumentStore, pglitePersistence, postgresPersistence } from '../src/index.js';
 import { probePostgres } from './support/postgres.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';

@@ -24,9 +24,9 @@ import {
   Validity,
   Version,
 } from '@peculiar/asn1-x509';
-import { SealingError } from './errors.js';
-import { writePkcs12 } from './pkcs12.js';
-import { loadSigningIdentity, type SigningIdentity } from './signing-identity.js';
+import { SealingError } from '../errors.js';
+import { writePkcs12 } from '../pkcs12.js';
+import { loadSigningIdentity, type SigningIdentity } from '../signing-identity.js';
 
 export interface TestIdentityOptions {
   commonName: string;
