@@ -13,8 +13,11 @@ import { readFileSync } from 'node:fs';
 import fontkit from '@pdf-lib/fontkit';
 import { ValidationError } from '../errors.js';
 
-/** The bundled font: Noto Sans SC Regular (SIL OFL 1.1) from @expo-google-fonts/noto-sans-sc. */
-export const DEFAULT_FONT_MODULE = '@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf';
+/**
+ * The default font: Noto Sans SC Regular (SIL OFL 1.1) from @sealflow/font-noto-sans-sc, a package holding just that
+ * one TTF. Resolved, not imported, so a host that always passes its own font never reads the 10.5 MB file.
+ */
+export const DEFAULT_FONT_MODULE = '@sealflow/font-noto-sans-sc/NotoSansSC-Regular.ttf';
 
 let defaultFont: CjkFont | undefined;
 
