@@ -10,7 +10,8 @@
 import { PGlite } from '@electric-sql/pglite';
 import { assign, setup } from 'xstate';
 import { type Persistence, type Runtime, createRuntime, defineWorkflow } from '../../packages/core/src/index.js';
-import { pglitePersistence, postgresPersistence } from '../../packages/adapter-storage/src/index.js';
+import { pglitePersistence } from '../../packages/adapter-storage/src/pglite.js';
+import { postgresPersistence } from '../../packages/adapter-storage/src/postgres.js';
 import { floor, openBenchPool, pgliteFloor, postgresFloor } from '../floor.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
 

@@ -39,7 +39,8 @@ import {
   withIdNumberCheckChar,
 } from '../../packages/core/src/index.js';
 import { createMemoryDocumentStore } from '../../packages/core/src/testing/index.js';
-import { pglitePersistence, postgresPersistence } from '../../packages/adapter-storage/src/index.js';
+import { pglitePersistence } from '../../packages/adapter-storage/src/pglite.js';
+import { postgresPersistence } from '../../packages/adapter-storage/src/postgres.js';
 import { localSigner, verifyPdfSignatures } from '../../packages/adapter-local/src/index.js';
 import { createSealImage, createTestSigningIdentity } from '../../packages/adapter-local/src/testing/index.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';

@@ -8,7 +8,8 @@
  * - `createSealflow` makes the rest: the runtime with its background worker, the template and signing services
  */
 import { createSealflow, type IdentityVerifier, type Sealflow, withCreditCodeCheckChar } from '@sealflow/core';
-import { fsDocumentStore, pglitePersistence } from '@sealflow/adapter-storage';
+import { fsDocumentStore } from '@sealflow/adapter-storage/fs';
+import { pglitePersistence } from '@sealflow/adapter-storage/pglite';
 import { localSigner, verifyPdfSignatures } from '@sealflow/adapter-local';
 import { createSealImage, createTestSigningIdentity } from '@sealflow/adapter-local/testing';
 

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assign, setup } from 'xstate';
 import { createRuntime, defineWorkflow, SealflowError } from '@sealflow/core';
-import { pglitePersistence } from '@sealflow/adapter-storage';
+import { pglitePersistence } from '@sealflow/adapter-storage/pglite';
 
 const creditGrantSigning = setup({
   types: {

@@ -26,7 +26,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
-import { pglitePersistence, postgresPersistence } from '../src/index.js';
+import { pglitePersistence } from '../src/pglite.js';
+import { postgresPersistence } from '../src/postgres.js';
 import { probePostgres } from './support/postgres.js';
 
 type Query = (text: string, params?: unknown[]) => Promise<Record<string, unknown>[]>;

@@ -13,7 +13,7 @@ import {
   ValidationError,
 } from '@sealflow/core';
 import { createManualClock, runDocumentStoreContract } from '@sealflow/core/testing';
-import { fsDocumentStore } from '../src/index.js';
+import { fsDocumentStore } from '../src/fs.js';
 
 /** Lets a test make one `rename` fail, as a full disk or a yanked network mount would. */
 const faults = vi.hoisted(() => ({ failRename: null as ((target: string) => boolean) | null }));

@@ -13,7 +13,8 @@ import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { TEST_BORROWER, testOrganizationSigner } from '../../../fixtures/signers.js';
 import { localSigner, verifyPdfSignatures } from '../../adapter-local/src/index.js';
 import { createTestSigningIdentity } from '../../adapter-local/src/testing/index.js';
-import { pglitePersistence, postgresPersistence } from '../src/index.js';
+import { pglitePersistence } from '../src/pglite.js';
+import { postgresPersistence } from '../src/postgres.js';
 import { probePostgres } from './support/postgres.js';
 
 const fixture = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime } from '@sealflow/core';
-import { postgresPersistence } from '../src/index.js';
+import { postgresPersistence } from '../src/postgres.js';
 import { probePostgres } from './support/postgres.js';
 import { createVendorTables, relayWorkflow } from './support/relay-workflow.js';
 

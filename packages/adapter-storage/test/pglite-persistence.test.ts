@@ -5,7 +5,8 @@ import { PGlite } from '@electric-sql/pglite';
 import type { Persistence } from '@sealflow/core';
 import { runPersistenceContract } from '@sealflow/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrations, pglitePersistence } from '../src/index.js';
+import { migrations } from '../src/index.js';
+import { pglitePersistence } from '../src/pglite.js';
 import { applyMigrations } from '../src/persistence/migrations.js';
 import { pgliteDriver } from '../src/persistence/pglite.js';
 

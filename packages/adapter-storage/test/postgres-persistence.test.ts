@@ -3,7 +3,8 @@ import type { Persistence } from '@sealflow/core';
 import { runPersistenceContract } from '@sealflow/core/testing';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { migrations, postgresPersistence } from '../src/index.js';
+import { migrations } from '../src/index.js';
+import { postgresPersistence } from '../src/postgres.js';
 import { applyMigrations } from '../src/persistence/migrations.js';
 import { postgresDriver } from '../src/persistence/postgres.js';
 

@@ -21,7 +21,7 @@ import {
   sha256Hex,
 } from '@sealflow/core';
 import { createManualClock, runDocumentStoreContract } from '@sealflow/core/testing';
-import { type S3ServerSideEncryption, s3DocumentStore } from '../src/index.js';
+import { type S3ServerSideEncryption, s3DocumentStore } from '../src/s3.js';
 
 /**
  * A real S3-protocol server (s3rver, filesystem-backed) on a loopback port chosen by the OS. The AWS SDK talks to it

@@ -26,7 +26,8 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
-import { fsDocumentStore, postgresPersistence } from '../src/index.js';
+import { fsDocumentStore } from '../src/fs.js';
+import { postgresPersistence } from '../src/postgres.js';
 import { probePostgres } from './support/postgres.js';
 import { crashEnvironment, type VendorCallMessage, type VendorReplyMessage } from './support/signing-crash-host.js';
 

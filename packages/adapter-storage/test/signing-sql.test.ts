@@ -30,7 +30,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { localSigner, verifyPdfSignatures } from '../../adapter-local/src/index.js';
 import { createSealImage, createTestSigningIdentity } from '../../adapter-local/src/testing/index.js';
-import { fsDocumentStore, pglitePersistence, postgresPersistence } from '../src/index.js';
+import { fsDocumentStore } from '../src/fs.js';
+import { pglitePersistence } from '../src/pglite.js';
+import { postgresPersistence } from '../src/postgres.js';
 import { probePostgres } from './support/postgres.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
 

@@ -11,7 +11,8 @@ import { createManualClock, createMemoryDocumentStore } from '@sealflow/core/tes
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { pglitePersistence, postgresPersistence } from '../src/index.js';
+import { pglitePersistence } from '../src/pglite.js';
+import { postgresPersistence } from '../src/postgres.js';
 import { probePostgres } from './support/postgres.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 

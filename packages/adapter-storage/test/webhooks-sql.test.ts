@@ -5,7 +5,8 @@ import { type ManualClock, createManualClock } from '@sealflow/core/testing';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebhookReceiver, publisherWorkflow, startReceiver } from '../../core/test/fixtures/webhook-receiver.js';
-import { pglitePersistence, postgresPersistence } from '../src/index.js';
+import { pglitePersistence } from '../src/pglite.js';
+import { postgresPersistence } from '../src/postgres.js';
 import { probePostgres } from './support/postgres.js';
 
 /**

@@ -4,7 +4,7 @@
  */
 import pg from 'pg';
 import { createRuntime } from '@sealflow/core';
-import { postgresPersistence } from '../../src/index.js';
+import { postgresPersistence } from '../../src/postgres.js';
 import { relayWorkflow } from './relay-workflow.js';
 
 const [connectionString, schema, name, workMs] = process.argv.slice(2) as [string, string, string, string];

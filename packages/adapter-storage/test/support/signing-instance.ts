@@ -5,7 +5,8 @@
  */
 import { createRuntime, createSigningGateway, signingWorkflows, templateWorkflows } from '@sealflow/core';
 import pg from 'pg';
-import { fsDocumentStore, postgresPersistence } from '../../src/index.js';
+import { fsDocumentStore } from '../../src/fs.js';
+import { postgresPersistence } from '../../src/postgres.js';
 import { crashEnvironment, ipcSigningVendor } from './signing-crash-host.js';
 
 const [connectionString, schema, documentsDir, capabilities] = process.argv.slice(2) as [
