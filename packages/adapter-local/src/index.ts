@@ -20,4 +20,4 @@ export {
   type PersistentLocalFlowStoreOptions,
   persistentLocalFlowStore,
 } from './flow-store.js';
-export { type LocalSeal, type LocalSignerOptions, localSigner } from './local-signer.js';
+export { type LocalSeal, type LocalSignerOptions, localSigner, type PersonAppearance } from './local-signer.js';

@@ -45,7 +45,7 @@ import {
   memoryLocalFlowStore,
   persistentLocalFlowStore,
 } from './flow-store.js';
-import { type SealField, sealPdf } from './seal-pdf.js';
+import { type SealAppearance, type SealField, sealPdf } from './seal-pdf.js';
 import type { SigningIdentity } from './signing-identity.js';
 import { verifyPdfSignatures } from './verify.js';
 
@@ -55,11 +55,25 @@ export interface LocalSeal {
   image?: Uint8Array;
 }
 
+/**
+ * What a person's signature shows in its placement: `'name-seal'` (a square red seal with `SignerSpec.name` in a CJK
+ * font), `{ image }` (a picture the host supplies, such as the handwritten signature its app captured, PNG or JPEG)
+ * or `'none'` (an empty box; the signature is still there and verifies).
+ */
+export type PersonAppearance = 'name-seal' | 'none' | { image: Uint8Array };
+
 export interface LocalSignerOptions {
   /** Organisation seals by `SignerSpec.sealId`. */
   seals: Record<string, LocalSeal>;
   /** The certificate that signs for persons on their authorised behalf (see the module comment). */
   personIdentity?: SigningIdentity | ((signer: SignerSpec) => Promise<SigningIdentity>);
+  /**
+   * The mark each person's signature shows; default `'name-seal'`. A function decides per signer, e.g. returning the
+   * handwritten signature image the app stored for this borrower, else `'name-seal'`.
+   */
+  personAppearance?: PersonAppearance | ((signer: SignerSpec) => PersonAppearance | Promise<PersonAppearance>);
+  /** The TrueType font name seals are drawn with (its bytes); default the Noto Sans SC bundled with core. */
+  nameSealFont?: Uint8Array;
   /** Goes into each signature's /M and `signedAt`, and decides deadlines. Default: now. */
   signingTime?: () => Date;
   /**
@@ -157,9 +171,27 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
     return { identity: typeof personIdentity === 'function' ? await personIdentity(signer) : personIdentity };
   };
 
+  /** What the signature of `signer` shows: the organisation's seal picture, or the person's chosen mark. */
+  const appearanceFor = async (
+    signer: SignerSpec,
+    image: Uint8Array | undefined,
+  ): Promise<SealAppearance | undefined> => {
+    if (signer.kind !== 'person') return image ? { image } : undefined;
+    const choice = options.personAppearance ?? 'name-seal';
+    const chosen = typeof choice === 'function' ? await choice(signer) : choice;
+    if (chosen === 'none') return undefined;
+    if (chosen === 'name-seal') return { nameSeal: { name: signer.name, font: options.nameSealFont } };
+    if (chosen?.image instanceof Uint8Array) return { image: chosen.image };
+    throw new ValidationError(
+      `personAppearance for signer "${signer.role}" must be 'name-seal', 'none' or { image: Uint8Array }.`,
+      { details: { path: 'personAppearance', role: signer.role } },
+    );
+  };
+
   /** Seal every placement of `signer`, document by document, verifying each result. */
   const signAll = async (flow: LocalFlowRecord, signer: SignerSpec, originals: Map<string, Uint8Array>) => {
     const { identity, image } = await identityFor(signer);
+    const appearance = await appearanceFor(signer, image);
     const time = signingTime();
     for (const document of flow.documents) {
       const placements = signer.placements.filter((p) => p.documentKey === document.key);
@@ -169,7 +201,7 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
         const sealed = seal(document.bytes, {
           identity,
           field,
-          appearance: image ? { image } : undefined,
+          appearance,
           reason:
             signer.kind === 'person'
               ? `${signer.role}: signed on the customer's authorised behalf`

@@ -12,6 +12,7 @@ import { toHex } from './der.js';
 import { SealingError, withSealingErrors } from './errors.js';
 import { imageXObject } from './images.js';
 import { IncrementalUpdate } from './incremental-writer.js';
+import { nameSealOperators } from './name-seal.js';
 import {
   dict,
   missing,
@@ -44,6 +45,12 @@ export type SealField =
 export interface SealAppearance {
   /** The seal picture, PNG (transparency kept) or JPEG, fitted into the field keeping its aspect ratio. */
   image?: Uint8Array;
+  /**
+   * A person's name seal instead of a picture: a square red seal with `name` drawn in a CJK font (by default the
+   * Noto Sans SC that @sealflow/core bundles; `font` takes a TrueType font's bytes). The name is personal data: it is
+   * drawn on the page as outlines and never appears in errors.
+   */
+  nameSeal?: { name: string; font?: Uint8Array };
   /**
    * A caption drawn under the image in Helvetica, e.g. "Signed by Example Co. 2025-11-10". Latin-1 only: Chinese text
    * needs an embedded CJK font, so put it in the seal image instead.
@@ -357,7 +364,7 @@ function nextName(existing: Set<string>): string {
   for (let i = 1; ; i++) if (!existing.has(`Signature${i}`)) return `Signature${i}`;
 }
 
-/** The widget's normal appearance: the seal image fitted into the box, and an optional caption below it. */
+/** The widget's normal appearance: the seal image or name seal fitted into the box, and an optional caption below. */
 function appearanceStream(
   update: IncrementalUpdate,
   width: number,
@@ -393,6 +400,13 @@ function appearanceStream(
       ops.push(`1 0 0 1 2 ${fmt(y)} Tm`, `${latin1Literal(line)} Tj`);
     });
     ops.push('ET');
+  }
+  if (appearance?.image && appearance.nameSeal) {
+    throw new SealingError('INVALID_INPUT', 'appearance takes an image or a nameSeal, not both.');
+  }
+  if (appearance?.nameSeal && width > 0 && height > 0) {
+    const seal = nameSealOperators(appearance.nameSeal.name, width, height - captionHeight, appearance.nameSeal.font);
+    ops.unshift('q', `1 0 0 1 0 ${fmt(captionHeight)} cm`, seal, 'Q');
   }
   if (appearance?.image && width > 0 && height > 0) {
     const img = imageXObject(appearance.image);

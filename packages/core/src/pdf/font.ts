@@ -66,6 +66,7 @@ export class CjkFont {
   private readonly numberOfHMetrics: number;
   private readonly glyphsByCodePoint = new Map<number, GlyphInfo | null>();
   private readonly glyphData = new Map<number, GlyphData>();
+  private readonly outlines = new Map<number, GlyphOutline>();
 
   private constructor(bytes: Uint8Array) {
     this.bytes = bytes;
@@ -116,6 +117,26 @@ export class CjkFont {
       this.glyphsByCodePoint.set(codePoint, info);
     }
     return info ?? undefined;
+  }
+
+  /**
+   * The glyph for `codePoint` as a shape: PDF path-construction operators (m, l, c, h) in font units, y up, origin on
+   * the baseline, and the bounding box of its points. Undefined when the font lacks the glyph. For marks drawn as
+   * outlines rather than text, such as a name seal: nothing to embed, and the drawn name is not extractable text.
+   */
+  glyphOutline(codePoint: number): GlyphOutline | undefined {
+    let outline = this.outlines.get(codePoint);
+    if (outline === undefined) {
+      const glyph = this.glyphFor(codePoint);
+      if (!glyph) return undefined;
+      const recorder = new OutlineRecorder();
+      const draw = this.fontkitFont.getGlyph(glyph.gid).path.toFunction() as (target: OutlineRecorder) => void;
+      draw(recorder);
+      outline = recorder.finish();
+      // Cached per code point: the same names are sealed on every contract of a borrower.
+      this.outlines.set(codePoint, outline);
+    }
+    return outline;
   }
 
   advanceOf(gid: number): number {
@@ -230,6 +251,62 @@ export class CjkFont {
     const t = this.table(tag);
     return this.bytes.slice(t.offset, t.offset + t.length);
   }
+}
+
+export interface GlyphOutline {
+  /** Path-construction operators, ready to be filled (nonzero winding, as TrueType outlines are drawn). */
+  operators: string;
+  /** [xMin, yMin, xMax, yMax] of the outline's points, in font units; all zero for an empty glyph. */
+  bbox: [number, number, number, number];
+}
+
+/** Records fontkit's canvas-style path calls as PDF operators; quadratic curves become the equivalent cubics. */
+class OutlineRecorder {
+  private readonly ops: string[] = [];
+  private x = 0;
+  private y = 0;
+  private readonly box = [Infinity, Infinity, -Infinity, -Infinity];
+
+  moveTo(x: number, y: number): void {
+    this.ops.push(`${n(x)} ${n(y)} m`);
+    this.at(x, y);
+  }
+  lineTo(x: number, y: number): void {
+    this.ops.push(`${n(x)} ${n(y)} l`);
+    this.at(x, y);
+  }
+  quadraticCurveTo(cx: number, cy: number, x: number, y: number): void {
+    const c1x = this.x + ((cx - this.x) * 2) / 3;
+    const c1y = this.y + ((cy - this.y) * 2) / 3;
+    this.bezierCurveTo(c1x, c1y, x + ((cx - x) * 2) / 3, y + ((cy - y) * 2) / 3, x, y);
+  }
+  bezierCurveTo(c1x: number, c1y: number, c2x: number, c2y: number, x: number, y: number): void {
+    this.ops.push(`${n(c1x)} ${n(c1y)} ${n(c2x)} ${n(c2y)} ${n(x)} ${n(y)} c`);
+    this.at(x, y);
+  }
+  closePath(): void {
+    this.ops.push('h');
+  }
+
+  finish(): GlyphOutline {
+    const [x0, y0, x1, y1] = this.box as [number, number, number, number];
+    const bbox: GlyphOutline['bbox'] = Number.isFinite(x0) ? [x0, y0, x1, y1] : [0, 0, 0, 0];
+    return { operators: this.ops.join('\n'), bbox };
+  }
+
+  private at(x: number, y: number): void {
+    this.x = x;
+    this.y = y;
+    this.box[0] = Math.min(this.box[0]!, x);
+    this.box[1] = Math.min(this.box[1]!, y);
+    this.box[2] = Math.max(this.box[2]!, x);
+    this.box[3] = Math.max(this.box[3]!, y);
+  }
+}
+
+/** Font units with at most two decimals (quadratic-to-cubic control points are fractional). */
+function n(v: number): string {
+  return String(Math.round(v * 100) / 100);
 }
 
 function readTableDirectory(view: DataView): Map<string, TableRecord> {

@@ -47,7 +47,10 @@ export interface SignerSpec {
   /** The party's role in the scene: `borrower`, `platform`, `funder`, `guarantor`, `paymentCompany`, … */
   role: string;
   kind: SignerKind;
-  /** Person's real name or organisation's registered name. Personal data: adapters must not log it. */
+  /**
+   * Person's real name or organisation's registered name. Personal data: adapters must not log it. Adapters that
+   * draw a person's mark themselves (the local signer's name seal) draw it from this name, on the page only.
+   */
   name: string;
   /** Resident ID number (person) or unified social credit code (organisation). */
   idNumber: string;
