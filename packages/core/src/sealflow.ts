@@ -64,6 +64,8 @@ import type { APPROVAL_ESCALATED_EVENT, ApprovalEscalatedEvent, ApprovalLevel } 
 import { createTemplateService, type TemplateService, templateWorkflows } from './templates/template-service.js';
 import { createMemoryDocumentStore } from './testing/memory-document-store.js';
 import { createMemoryPersistence } from './testing/memory-persistence.js';
+import type { LoopOptions } from './webhooks/loop.js';
+import { createWebhookRelay, type WebhookRelay, type WebhookRelayOptions } from './webhooks/relay.js';
 
 export interface SealflowOptions {
   /**
@@ -141,6 +143,12 @@ export interface SealflowOptions {
    * the same runtime, or wrap effects (for instrumentation). Return the built-in ones too.
    */
   workflows?: (builtIn: WorkflowDefinition[]) => readonly WorkflowDefinition[];
+  /**
+   * Push domain events to HTTP endpoints, signed (see `createWebhookRelay` and docs/webhooks.md): the relay is
+   * created before the worker starts, sends in the background when `start` is true (`loop`: its concurrency and
+   * idle poll), and is closed after the runtime. Default: no relay.
+   */
+  webhooks?: Omit<WebhookRelayOptions, 'runtime' | 'scheduler'> & { loop?: LoopOptions };
 }
 
 /** Domain events by type, with their payloads. */
@@ -172,6 +180,8 @@ export interface Sealflow {
   events: SealflowEvents;
   persistence: Persistence;
   documents: DocumentStore;
+  /** The webhook relay, when `webhooks` was given: `deadLetters()`, `replay(id)`, `runOnce()`. */
+  webhooks: WebhookRelay | undefined;
   /**
    * Stop: pending `waitFor` calls reject, event subscriptions end, the worker finishes its current pass, and the
    * persistence is closed if `createSealflow` created it. Safe to call twice.
@@ -243,6 +253,8 @@ const OptionsShape = z.strictObject({
   worker: z.strictObject({ concurrency: z.number().int().positive().optional(), pollMs: ms.optional() }).optional(),
   start: z.boolean().optional(),
   workflows: fn('a function from the built-in workflows to the ones to run').optional(),
+  // Checked in full by createWebhookRelay, which names each subscriber's field.
+  webhooks: z.looseObject({ subscribers: z.array(z.unknown()) }).optional(),
 });
 
 function checkOptions(options: unknown): asserts options is SealflowOptions {
@@ -407,7 +419,15 @@ function assemble(
     throw error;
   }
   const events = createEvents(runtime);
-  if (options.start ?? true) runtime.startWorker(options.worker);
+  // Before the worker starts, so no event is handed out while the relay is not listening.
+  const webhooks = relayOf(options, runtime, scheduler, () => {
+    signing.close();
+    templates.close();
+  });
+  if (options.start ?? true) {
+    runtime.startWorker(options.worker);
+    webhooks?.start(options.webhooks?.loop);
+  }
 
   let closing: Promise<void> | undefined;
   return {
@@ -417,6 +437,7 @@ function assemble(
     events,
     persistence,
     documents,
+    webhooks,
     close() {
       closing ??= (async () => {
         // Waiters and subscribers first (nothing new starts), then the worker's current pass, then the database.
@@ -424,11 +445,29 @@ function assemble(
         templates.close();
         events.clear();
         await runtime.stop();
+        // After the worker: events it hands out until then are still recorded for delivery.
+        await webhooks?.close();
         if (parts.ownsPersistence) await persistence.close();
       })();
       return closing;
     },
   };
+}
+
+function relayOf(
+  options: SealflowOptions,
+  runtime: Runtime,
+  scheduler: Scheduler,
+  undo: () => void,
+): WebhookRelay | undefined {
+  if (!options.webhooks) return undefined;
+  const { loop: _loop, ...relayOptions } = options.webhooks;
+  try {
+    return createWebhookRelay({ ...relayOptions, runtime, scheduler });
+  } catch (error) {
+    undo();
+    throw error;
+  }
 }
 
 /** The entries whose value is not undefined, for options objects under `exactOptionalPropertyTypes`. */
