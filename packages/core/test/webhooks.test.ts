@@ -238,6 +238,8 @@ describe('webhook relay: dead letters and replay', () => {
     const second = setup({ persistence, clock, subscribers: [] });
     expect(await second.relay.runOnce()).toEqual({ delivered: 0, retried: 0, dead: 1 });
     expect((await second.relay.deadLetters())[0]!.lastError).toMatch(/subscriber "retired" is no longer configured/);
+    const logged = second.logger.records.find((r) => r.message === 'webhook_dead_lettered');
+    expect(logged?.fields).toMatchObject({ subscriberId: 'retired', eventType: 'signing.completed' });
     expect(server.requests).toHaveLength(0);
   });
 });

@@ -8,7 +8,7 @@ import { retryDelay } from '../runtime/worker.js';
 import type { RetryPolicy } from '../runtime/workflow-definition.js';
 import { type AttemptOutcome, attemptDelivery } from './delivery.js';
 import { type LoopOptions, deliveryLoop } from './loop.js';
-import { type ResolvedSubscriber, type WebhookSubscriber, resolveSubscribers } from './subscribers.js';
+import { type WebhookSubscriber, resolveSubscribers } from './subscribers.js';
 
 /**
  * The webhook relay: pushes the runtime's domain events to HTTP endpoints, signed, at least once.
@@ -149,20 +149,20 @@ export function createWebhookRelay(options: WebhookRelayOptions): WebhookRelay {
           status: 0,
           error: `subscriber "${subscriberId}" is no longer configured; add it back to the relay, then replay`,
         };
-    await settle(entry, claimToken, outcome, subscriber, pass);
+    await settle(entry, claimToken, outcome, subscriberId, pass);
   }
 
   async function settle(
     entry: OutboxEntry,
     claimToken: string,
     outcome: AttemptOutcome,
-    subscriber: ResolvedSubscriber | undefined,
+    subscriberId: string,
     pass: WebhookPass,
   ): Promise<void> {
     const now = clock.now();
     const facts = {
       deliveryId: entry.id,
-      subscriberId: subscriber?.id,
+      subscriberId,
       eventType: entry.type,
       attempt: entry.attempts,
     };
