@@ -265,20 +265,4 @@ describe('sealPdf', () => {
     expect(verifyPdfSignatures(appended)[0]!.coversWholeDocument).toBe(false);
     expect(pdfsig(appended).signatures[0]!.totalDocumentSigned).toBe(false);
   });
-
-  it('takes well under the budget on the ~170 KB fixture', () => {
-    const samples: number[] = [];
-    for (let i = 0; i < 60; i++) {
-      const t = performance.now();
-      sealPdf(fixture, {
-        identity: borrower,
-        field: { page: 7, rect: { x: 80, y: 90, width: 140, height: 140 } },
-        signingTime,
-      });
-      samples.push(performance.now() - t);
-    }
-    samples.sort((a, b) => a - b);
-    // Generous bound for a loaded CI box; the bench suite reports the real figure.
-    expect(samples[30]!).toBeLessThan(20);
-  });
 });
