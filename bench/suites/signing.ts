@@ -13,7 +13,7 @@
  * so the figure is the workflow and the database, not a disk or an object store.
  *
  * Concurrency as a host would run it: 8 `sign()` calls in flight (request handlers) while 2 worker loops
- * (`runtime.startWorker({ concurrency: 8, pollMs: 5 })`) drain effects, timers and events. The clock runs from the
+ * (`runtime.startWorker({ concurrency: 8 })`) drain effects, timers and events. The clock runs from the
  * first `sign()` to the last `signing.completed` event delivered to the host. A warm-up of 20 signings comes first.
  *
  * The split comes from a further pass of 30 signings strictly one after another (`sign()`, then `runOnce` until
@@ -219,7 +219,7 @@ async function createHost(base: Persistence) {
       completed.add(event.workflowId);
       if (completed.size === count) finish();
     });
-    const workers = Array.from({ length: WORKER_LOOPS }, () => runtime.startWorker({ concurrency: 8, pollMs: 5 }));
+    const workers = Array.from({ length: WORKER_LOOPS }, () => runtime.startWorker({ concurrency: 8 }));
     const transactionsBefore = persistence.count;
     const started = performance.now();
     try {

@@ -72,6 +72,12 @@ export class PendingWrites {
     }
   }
 
+  /** How many effects and domain events the recorded transitions add to the outbox. */
+  get queued(): { effects: number; events: number } {
+    const effects = this.outbox.filter((entry) => entry.kind === 'effect').length;
+    return { effects, events: this.outbox.length - effects };
+  }
+
   /** `newStream`: the stream is being created in this transaction (a new workflow), so it has no head to read. */
   recordAudit(streamId: string, input: AuditInput, newStream = false): void {
     this.audit.push({ streamId, input });

@@ -3,7 +3,7 @@ import type { EventObject } from 'xstate';
 import { TimeoutError, toSealflowError } from '../errors.js';
 import type { Clock, Scheduler } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
-import type { OutboxEntry, Persistence, TimerRow } from '../ports/persistence.js';
+import type { OutboxEntry, Persistence, PersistenceTransaction, TimerRow } from '../ports/persistence.js';
 import { maskText } from '../privacy.js';
 import type { DomainEventHandler, InternalDelivery, SettleHooks, SettleReport } from './runtime.js';
 import type { EffectDefinition, RetryPolicy, SerializedError, WorkflowDefinition } from './workflow-definition.js';
@@ -26,6 +26,13 @@ interface EffectOutcome {
  * Every effect attempt has a timeout, so one that never returns costs its workflow a retry, not the worker: a
  * started worker keeps claiming new effects while slow ones run, up to `concurrency` claims held at once, and
  * settles results as they arrive (those arriving together share one transaction).
+ *
+ * Transactions are the cost that counts, so a worker makes few: one pass claims due timers, effects and events in one
+ * transaction; the transaction that settles results also claims the next effects (often the very ones those results
+ * started) and the waiting events; and a delivered event is marked done in the worker's next transaction rather than
+ * its own. None of this loosens a guarantee: every claim is still leased, every result still applied under its
+ * claim, and an event whose completion a crash lost is delivered again, as any event may be (at least once, with a
+ * stable id).
  */
 
 export interface WorkerOptions {
@@ -52,6 +59,25 @@ export interface Worker {
   /** Finish the current pass, then stop. */
   stop(): Promise<void>;
   runOnce(limit?: number): Promise<WorkerPass>;
+}
+
+/** The runtime's handle on a worker it started: how to tell it that this process just queued work. */
+export interface RuntimeWorker extends Worker {
+  /** Look for work now rather than after the idle wait; false when the worker has no free slot to take it. */
+  wake(): boolean;
+}
+
+/** Claims taken in one transaction. */
+interface Claimed {
+  timers: TimerRow[];
+  effects: { claimToken: string; entries: OutboxEntry[] };
+  events: { claimToken: string; entries: OutboxEntry[] };
+}
+
+/** A delivered event whose completion waits for the worker's next transaction. */
+interface Delivered {
+  id: string;
+  claimToken: string;
 }
 
 export interface WorkerDependencies {
@@ -81,18 +107,66 @@ export function retryDelay(policy: RetryPolicy, attempt: number, random: () => n
   return Math.round(ceiling * (1 - policy.jitter + policy.jitter * random()));
 }
 
-export function createWorker(deps: WorkerDependencies, options: WorkerOptions): Worker {
+export function createWorker(deps: WorkerDependencies, options: WorkerOptions): RuntimeWorker {
   const concurrency = options.concurrency ?? 16;
   const pollMs = options.pollMs ?? 250;
   const { persistence, clock, logger } = deps;
   let stopped = true;
   let cancelNext: (() => void) | undefined;
   let current: Promise<void> = Promise.resolve();
+  /** Delivered events not yet marked done; the worker's next transaction marks them. */
+  let delivered: Delivered[] = [];
+  /** Deliveries run one batch after another, so a worker hands its events to the host in the order it claimed them. */
+  let delivering: Promise<unknown> = Promise.resolve();
 
-  async function fireTimers(limit: number): Promise<number> {
-    const due = await persistence.transaction((tx) =>
-      tx.timers.claimDue({ now: clock.now(), leaseMs: deps.leaseMs, limit }),
-    );
+  /** Mark delivered events done in `tx`. One whose claim was lost (its lease ran out) stays, and is delivered again. */
+  async function completeIn(tx: PersistenceTransaction, batch: readonly Delivered[], now: number): Promise<void> {
+    const byClaim = new Map<string, string[]>();
+    for (const d of batch) byClaim.set(d.claimToken, [...(byClaim.get(d.claimToken) ?? []), d.id]);
+    for (const [claimToken, ids] of byClaim) await tx.outbox.completeMany(ids, claimToken, now);
+  }
+
+  /**
+   * Run `work` in a transaction that also marks the delivered events done. If the transaction fails they wait for
+   * the next one; if the process dies first, their leases run out and they are delivered again.
+   */
+  async function transactionWithCompletions<T>(work: (tx: PersistenceTransaction, now: number) => Promise<T>) {
+    const batch = delivered;
+    delivered = [];
+    try {
+      return await persistence.transaction(async (tx) => {
+        const now = clock.now();
+        await completeIn(tx, batch, now);
+        return work(tx, now);
+      });
+    } catch (error) {
+      delivered = [...batch, ...delivered];
+      throw error;
+    }
+  }
+
+  async function claimIn(
+    tx: PersistenceTransaction,
+    limits: { timers: number; effects: number; events: number },
+    now: number,
+  ): Promise<Claimed> {
+    const claim = async (kind: 'effect' | 'event', limit: number) => {
+      const claimToken = randomUUID();
+      const entries = limit > 0 ? await tx.outbox.claim({ kind, claimToken, now, leaseMs: deps.leaseMs, limit }) : [];
+      return { claimToken, entries };
+    };
+    const timers =
+      limits.timers > 0 ? await tx.timers.claimDue({ now, leaseMs: deps.leaseMs, limit: limits.timers }) : [];
+    const effects = await claim('effect', limits.effects);
+    const events = await claim('event', deps.eventHandlers.size > 0 ? limits.events : 0);
+    return { timers, effects, events };
+  }
+
+  /** Due timers, effects and events, claimed in one transaction. */
+  const claimPass = (limits: { timers: number; effects: number; events: number }) =>
+    transactionWithCompletions((tx, now) => claimIn(tx, limits, now));
+
+  async function fireTimers(due: readonly TimerRow[]): Promise<number> {
     if (due.length === 0) return 0;
     const key = (t: { workflowId: string; timerId: string }) => `${t.workflowId}\u0000${t.timerId}`;
     const report = await deps.settle<TimerRow>(
@@ -118,7 +192,6 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
     );
     return report.applied;
   }
-
   /** The effect an outbox entry names; undefined when its workflow type or effect is not registered here. */
   function effectOf(entry: OutboxEntry): EffectDefinition | undefined {
     const { machine } = entry.payload as EffectPayload;
@@ -223,24 +296,21 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
     }
   }
 
-  async function claimEffects(limit: number): Promise<{ claimToken: string; claimed: OutboxEntry[] }> {
-    const claimToken = randomUUID();
-    const claimed = await persistence.transaction((tx) =>
-      tx.outbox.claim({ kind: 'effect', claimToken, now: clock.now(), leaseMs: deps.leaseMs, limit }),
-    );
-    return { claimToken, claimed };
-  }
-
   /**
    * Apply finished attempts: retryable failures are rescheduled one by one, everything else is settled in one
-   * transaction. Outcomes may come from different claims; each is completed under its own claim token, so a result
-   * whose claim was lost (lease expired, effect re-claimed) is dropped.
+   * transaction, which `alsoInTransaction` may use for more (the next claims). Outcomes may come from different
+   * claims; each is completed under its own claim token, so a result whose claim was lost (lease expired, effect
+   * re-claimed) is dropped. Returns whether the settling transaction ran.
    */
-  async function settleOutcomes(outcomes: readonly EffectOutcome[], pass: WorkerPass): Promise<void> {
+  async function settleOutcomes(
+    outcomes: readonly EffectOutcome[],
+    pass: WorkerPass,
+    alsoInTransaction?: SettleHooks<EffectOutcome>['alsoInTransaction'],
+  ): Promise<boolean> {
     const toRetry = outcomes.filter((o) => o.failure?.retryable);
     const toSettle = outcomes.filter((o) => !o.failure?.retryable);
     await Promise.all(toRetry.map((o) => scheduleRetry(o, pass)));
-    if (toSettle.length === 0) return;
+    if (toSettle.length === 0) return false;
     await deps.settle<EffectOutcome>(
       toSettle.map((o) => ({ workflowId: o.entry.workflowId, event: o.event, ref: o })),
       {
@@ -282,6 +352,7 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
             });
           }
         },
+        ...(alsoInTransaction ? { alsoInTransaction } : {}),
       },
     );
     for (const o of toSettle) {
@@ -295,23 +366,20 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
         });
       } else pass.effectsSucceeded++;
     }
+    return true;
   }
 
-  /** `runOnce`: claim a batch, wait for all of it (each attempt bounded by its timeout), settle it together. */
-  async function runEffects(limit: number, pass: WorkerPass): Promise<void> {
-    const { claimToken, claimed } = await claimEffects(limit);
-    if (claimed.length === 0) return;
-    await settleOutcomes(await Promise.all(claimed.map((entry) => runEffect(entry, claimToken))), pass);
+  /** Hand claimed events to the host's handlers, batch after batch; returns how many were delivered. */
+  function deliverEvents(batch: Claimed['events']): Promise<number> {
+    if (batch.entries.length === 0) return Promise.resolve(0);
+    const run = delivering.then(() => deliverInOrder(batch));
+    delivering = run.catch(() => {});
+    return run;
   }
 
-  async function deliverEvents(limit: number): Promise<number> {
-    if (deps.eventHandlers.size === 0) return 0;
-    const claimToken = randomUUID();
-    const claimed = await persistence.transaction((tx) =>
-      tx.outbox.claim({ kind: 'event', claimToken, now: clock.now(), leaseMs: deps.leaseMs, limit }),
-    );
-    let delivered = 0;
-    for (const entry of claimed) {
+  async function deliverInOrder({ claimToken, entries }: Claimed['events']): Promise<number> {
+    let count = 0;
+    for (const entry of entries) {
       const event = {
         id: entry.id,
         workflowId: entry.workflowId,
@@ -321,8 +389,8 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
       };
       try {
         for (const handler of deps.eventHandlers) await handler(event);
-        await persistence.transaction((tx) => tx.outbox.complete(entry.id, claimToken, clock.now()));
-        delivered++;
+        delivered.push({ id: entry.id, claimToken });
+        count++;
       } catch (thrown) {
         const error = toSealflowError(thrown, `event handler for ${entry.type}`);
         const now = clock.now();
@@ -338,20 +406,47 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
         logger.warn('event_delivery_retry', { eventId: entry.id, type: entry.type, error: maskText(error.message) });
       }
     }
-    return delivered;
+    return count;
   }
 
+  /** Mark what was delivered done now, in a transaction of its own (nothing else is coming to carry it). */
+  async function flushDelivered(): Promise<void> {
+    await delivering;
+    if (delivered.length > 0) await transactionWithCompletions(async () => undefined);
+  }
+
+  /**
+   * `runOnce`: claim due timers and a batch of effects together, fire the timers, run the effects (each bounded by
+   * its timeout) and settle them together, claiming the waiting events in the same transaction; then deliver them.
+   */
   async function runOnce(limit = concurrency): Promise<WorkerPass> {
     const pass = emptyPass();
-    pass.timersFired = await fireTimers(limit);
-    await runEffects(limit, pass);
-    pass.eventsDelivered = await deliverEvents(limit);
+    const claimed = await claimPass({ timers: limit, effects: limit, events: 0 });
+    const work = claimed.effects.entries.map((entry) => [entry, claimed.effects.claimToken] as const);
+    pass.timersFired = await fireTimers(claimed.timers);
+    // A fired timer may have queued an effect: this pass runs it, as it would have had timers fired first.
+    if (pass.timersFired > 0 && work.length < limit) {
+      const { effects } = await claimPass({ timers: 0, effects: limit - work.length, events: 0 });
+      work.push(...effects.entries.map((entry) => [entry, effects.claimToken] as const));
+    }
+    let events: Claimed['events'] | undefined;
+    if (work.length > 0) {
+      const outcomes = await Promise.all(work.map(([entry, claimToken]) => runEffect(entry, claimToken)));
+      await settleOutcomes(outcomes, pass, async (tx, now) => {
+        events = (await claimIn(tx, { timers: 0, effects: 0, events: limit }, now)).events;
+      });
+    }
+    if (!events && deps.eventHandlers.size > 0) {
+      events = (await claimPass({ timers: 0, effects: 0, events: limit })).events;
+    }
+    pass.eventsDelivered = events ? await deliverEvents(events) : 0;
+    await flushDelivered();
     return pass;
   }
 
   // --- the started worker: effects run beside the passes, never more than `concurrency` claims at once ----------
 
-  /** Claims taken and not yet settled. */
+  /** Claims taken (or slots reserved for a claim under way) and not yet settled. */
   let held = 0;
   /** Attempts running or waiting to be settled, for `stop()` to drain. */
   const inFlight = new Set<Promise<void>>();
@@ -360,26 +455,56 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
   let passRunning = false;
   let passAgain = false;
 
-  /** Settle whatever has finished, in batches: results that finish while a batch is settling form the next one. */
+  /**
+   * Settle whatever has finished, in batches: results that finish while a batch is settling form the next one. The
+   * settling transaction also claims as many effects as the batch frees slots (often the steps its results just
+   * queued), and the events its transitions emitted; so a workflow moves from step to step in one transaction each.
+   */
   function settleFinished(): Promise<void> {
     settling ??= (async () => {
       try {
-        while (finished.length > 0) {
-          const batch = finished.splice(0);
-          try {
-            await settleOutcomes(batch, emptyPass());
-          } catch (error) {
-            // The claims stay as they are; their leases run out and the effects are tried again.
-            logger.error('worker_settle_failed', { error: toSealflowError(error, 'worker').toJSON() });
-          }
-          held -= batch.length;
-          wake();
-        }
+        while (finished.length > 0) await settleBatch(finished.splice(0));
       } finally {
         settling = undefined;
       }
     })();
     return settling;
+  }
+
+  async function settleBatch(batch: EffectOutcome[]): Promise<void> {
+    // Every slot free once the batch is settled is reserved now, so a pass running meanwhile does not take it too.
+    const slots = stopped ? 0 : Math.max(0, concurrency - held) + batch.length;
+    held += slots - batch.length;
+    let claimed: Claimed | undefined;
+    try {
+      const completions = delivered;
+      delivered = [];
+      try {
+        await settleOutcomes(batch, emptyPass(), async (tx, now, queued) => {
+          await completeIn(tx, completions, now);
+          const events = stopped || queued.events === 0 ? 0 : concurrency;
+          claimed = await claimIn(tx, { timers: 0, effects: slots, events }, now);
+        });
+      } finally {
+        // Not carried by a settling transaction (it failed, or only retries were scheduled): keep them for the next.
+        if (!claimed) delivered = [...completions, ...delivered];
+      }
+    } catch (error) {
+      // The claims stay as they are; their leases run out and the effects are tried again.
+      logger.error('worker_settle_failed', { error: toSealflowError(error, 'worker').toJSON() });
+    }
+    held -= slots;
+    const effects = claimed?.effects;
+    if (effects) {
+      held += effects.entries.length;
+      for (const entry of effects.entries) launch(entry, effects.claimToken);
+    }
+    if (claimed) void deliverEvents(claimed.events).catch(logDeliveryFailure);
+    wake();
+  }
+
+  function logDeliveryFailure(error: unknown): void {
+    logger.error('worker_event_delivery_failed', { error: toSealflowError(error, 'worker').toJSON() });
   }
 
   function launch(entry: OutboxEntry, claimToken: string): void {
@@ -400,19 +525,24 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
     inFlight.add(attempt);
   }
 
-  /** One background pass: timers, as many effects as there are free slots (started, not awaited), events. */
+  /** One background pass: one claiming transaction, then timers fired, effects started (not awaited), events delivered. */
   async function backgroundPass(): Promise<boolean> {
-    const timersFired = await fireTimers(concurrency);
-    let claimedCount = 0;
-    const free = concurrency - held;
-    if (free > 0 && !stopped) {
-      const { claimToken, claimed } = await claimEffects(free);
-      held += claimed.length;
-      claimedCount = claimed.length;
-      for (const entry of claimed) launch(entry, claimToken);
+    const free = stopped ? 0 : Math.max(0, concurrency - held);
+    const carried = delivered.length;
+    held += free;
+    let claimed: Claimed;
+    try {
+      claimed = await claimPass({ timers: concurrency, effects: free, events: concurrency });
+    } finally {
+      held -= free;
     }
-    const eventsDelivered = await deliverEvents(concurrency);
-    return timersFired + claimedCount + eventsDelivered > 0;
+    const { effects } = claimed;
+    held += effects.entries.length;
+    for (const entry of effects.entries) launch(entry, effects.claimToken);
+    const timersFired = await fireTimers(claimed.timers);
+    const eventsDelivered = await deliverEvents(claimed.events);
+    // Events just delivered are marked done by the next pass, which comes at once.
+    return timersFired + effects.entries.length + eventsDelivered + carried > 0;
   }
 
   function loop(): void {
@@ -433,7 +563,7 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
       });
   }
 
-  /** A slot came free or new work was settled into the outbox: look again now rather than after the idle wait. */
+  /** A slot came free or new work was queued: look again now rather than after the idle wait. */
   function wake(): void {
     if (stopped) return;
     if (passRunning) {
@@ -457,8 +587,14 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
       await current;
       // Drain: every running attempt ends by its timeout at the latest, and is settled before stop() returns.
       while (inFlight.size > 0) await Promise.all(inFlight);
+      await flushDelivered().catch(logDeliveryFailure);
     },
     runOnce,
+    wake() {
+      if (stopped || held >= concurrency) return false;
+      wake();
+      return true;
+    },
   };
 }
 
