@@ -1,22 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { EventObject } from 'xstate';
-import { TimeoutError, toSealflowError } from '../errors.js';
+import { toSealflowError } from '../errors.js';
 import type { Clock, Scheduler } from '../ports/clock.js';
 import type { Logger } from '../ports/logger.js';
 import type { OutboxEntry, Persistence, PersistenceTransaction, TimerRow } from '../ports/persistence.js';
 import { maskText } from '../privacy.js';
+import { type EffectOutcome, effectAttempts } from './effect-attempt.js';
 import type { DomainEventHandler, InternalDelivery, SettleHooks, SettleReport } from './runtime.js';
-import type { EffectDefinition, RetryPolicy, SerializedError, WorkflowDefinition } from './workflow-definition.js';
-
-interface EffectOutcome {
-  entry: OutboxEntry;
-  /** The claim under which the effect ran; its result is applied only while that claim is still held. */
-  claimToken: string;
-  /** Null when the effect succeeded. */
-  failure: SerializedError | null;
-  /** What to tell the machine; null for retryable failures and for results the definition chose not to report. */
-  event: EventObject | null;
-}
+import type { RetryPolicy, WorkflowDefinition } from './workflow-definition.js';
 
 /**
  * Workers drain what transitions left behind: due timers, claimable effects and undelivered domain events.
@@ -93,12 +84,6 @@ export interface WorkerDependencies {
   definitionOf(workflowId: string, machineId: string): WorkflowDefinition;
   settle<Ref>(deliveries: readonly InternalDelivery<Ref>[], hooks: SettleHooks<Ref>): Promise<SettleReport>;
   eventHandlers: ReadonlySet<DomainEventHandler>;
-}
-
-/** Outbox payload of an effect: which machine asked (effect names are per definition) and with what params. */
-export interface EffectPayload {
-  machine: string;
-  params: unknown;
 }
 
 /** Capped exponential backoff with partial jitter: attempt 1 waits about `baseDelayMs`, then doubling. */
@@ -192,78 +177,7 @@ export function createWorker(deps: WorkerDependencies, options: WorkerOptions): 
     );
     return report.applied;
   }
-  /** The effect an outbox entry names; undefined when its workflow type or effect is not registered here. */
-  function effectOf(entry: OutboxEntry): EffectDefinition | undefined {
-    const { machine } = entry.payload as EffectPayload;
-    try {
-      return deps.definitionOf(entry.workflowId, machine).effects[entry.type];
-    } catch {
-      return undefined;
-    }
-  }
-
-  /**
-   * One attempt of an effect, raced against its timeout on the scheduler port. At the timeout the attempt is
-   * abandoned, not stopped (a promise cannot be cancelled): its signal is aborted, and whatever it returns later is
-   * dropped here, because the outcome was already decided.
-   */
-  async function runEffect(entry: OutboxEntry, claimToken: string): Promise<EffectOutcome> {
-    const { machine, params } = entry.payload as EffectPayload;
-    const effect = effectOf(entry);
-    const timeoutMs = effect?.timeoutMs ?? deps.effectTimeoutMs;
-    const abort = new AbortController();
-    let cancelTimeout = () => {};
-    const timedOut = new Promise<never>((_, reject) => {
-      cancelTimeout = deps.scheduler.schedule(() => {
-        const error = new TimeoutError(
-          'EFFECT_TIMEOUT',
-          `Effect ${entry.type} of workflow ${entry.workflowId} did not finish within ${timeoutMs} ms (attempt ` +
-            `${entry.attempts}); it will be retried with the same idempotency key. If it needs longer, raise its ` +
-            'timeoutMs (and leaseMs above it); if it hangs, make it honour context.signal.',
-          { details: { workflowId: entry.workflowId, effect: entry.type, attempt: entry.attempts, timeoutMs } },
-        );
-        // Rejected before the abort, so the race is decided by the timeout even if the effect rejects at once.
-        reject(error);
-        abort.abort(error);
-      }, timeoutMs);
-    });
-    try {
-      if (!effect) throw new Error(`no effect named '${entry.type}' is registered in workflow '${machine}'`);
-      const running = (async () =>
-        effect.run(params, {
-          workflowId: entry.workflowId,
-          idempotencyKey: entry.id,
-          attempt: entry.attempts,
-          clock,
-          logger,
-          signal: abort.signal,
-        }))();
-      const output = await Promise.race([running, timedOut]);
-      const value = output === undefined ? null : output;
-      const done: EventObject = { type: `${entry.type}.done`, output: value } as EventObject;
-      const event = effect.onDone ? effect.onDone(value, params) : done;
-      return { entry, claimToken, failure: null, event };
-    } catch (thrown) {
-      const error = toSealflowError(thrown, `effect ${entry.type}`);
-      if (abort.signal.aborted && thrown === abort.signal.reason) {
-        logger.warn('effect_timed_out', {
-          workflowId: entry.workflowId,
-          effect: entry.type,
-          attempt: entry.attempts,
-          timeoutMs,
-        });
-      }
-      const failure = { code: error.code, message: maskText(error.message), retryable: error.retryable };
-      const event = failure.retryable
-        ? null
-        : effect?.onFailed
-          ? effect.onFailed(failure, params)
-          : { type: `${entry.type}.failed`, error: failure };
-      return { entry, claimToken, failure, event };
-    } finally {
-      cancelTimeout();
-    }
-  }
+  const { effectOf, runEffect } = effectAttempts(deps);
 
   /** A retryable failure goes back to the queue with a backoff, or to the dead letters after its last attempt. */
   async function scheduleRetry({ entry, failure, claimToken }: EffectOutcome, pass: WorkerPass): Promise<void> {
