@@ -1,0 +1,85 @@
+/**
+ * Cold start: a fresh Node process imports the built packages (`@sealflow/core`, `@sealflow/adapter-local`, as a host
+ * installs them) and produces its first sealed document — load a PEM identity, prepare the 8-page template, render
+ * it, seal it. Each sample is its own process, so nothing is cached between them. It needs `pnpm build` first; a
+ * build older than the sources is refused rather than measured.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestIdentity } from '../packages/adapter-local/src/testing/index.js';
+import { CONTRACT_TEMPLATE_PDF } from '../fixtures/paths.js';
+import type { BenchRow } from './harness.js';
+import { summarize } from './harness.js';
+
+const ROOT = join(import.meta.dirname, '..');
+const SAMPLES = 5;
+const PACKAGES = ['core', 'adapter-local'];
+
+/** The child: everything it does is timed from before its first import. */
+const CHILD = `
+const started = performance.now();
+const [core, local] = await Promise.all([import(process.env.CORE), import(process.env.LOCAL)]);
+const imported = performance.now();
+const { readFileSync } = await import('node:fs');
+const input = JSON.parse(readFileSync(process.env.INPUT, 'utf8'));
+const identity = local.loadSigningIdentity({ certificatePem: input.certificatePem, privateKeyPem: input.privateKeyPem });
+const template = await core.prepareTemplate(new Uint8Array(readFileSync(input.pdf)));
+const rendered = template.render({});
+const sealed = local.sealPdf(rendered, {
+  identity,
+  field: { name: 'cold', page: 7, rect: { x: 80, y: 90, width: 119, height: 119 } },
+  signingTime: new Date(),
+});
+if (!local.verifyPdfSignatures(sealed)[0]?.valid) throw new Error('the first sealed document does not verify');
+console.log(JSON.stringify({ importMs: imported - started, firstSealedMs: performance.now() - started }));
+`;
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+/** Why the build cannot be measured, or null when it is there and newer than the sources. */
+function buildProblem(): string | null {
+  for (const name of PACKAGES) {
+    const dist = join(ROOT, 'packages', name, 'dist', 'index.js');
+    if (!existsSync(dist)) return `packages/${name} is not built`;
+    if (statSync(dist).mtimeMs < newestMtime(join(ROOT, 'packages', name, 'src'))) {
+      return `packages/${name}/dist is older than its sources`;
+    }
+  }
+  return null;
+}
+
+export async function coldStartRows(): Promise<BenchRow[]> {
+  const problem = buildProblem();
+  if (problem) {
+    console.warn(`[bench] skipping cold start: ${problem}; run \`pnpm build\` first`);
+    return [];
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sealflow-cold-'));
+  const input = join(dir, 'input.json');
+  const { certificatePem, privateKeyPem } = createTestIdentity({ commonName: '冷启动', organization: '某某公司' });
+  writeFileSync(input, JSON.stringify({ certificatePem, privateKeyPem, pdf: CONTRACT_TEMPLATE_PDF }));
+  const env = {
+    ...process.env,
+    CORE: join(ROOT, 'packages/core/dist/index.js'),
+    LOCAL: join(ROOT, 'packages/adapter-local/dist/index.js'),
+    INPUT: input,
+  };
+  const samples = Array.from({ length: SAMPLES }, () => {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', CHILD], { env, encoding: 'utf8' });
+    return JSON.parse(out) as { importMs: number; firstSealedMs: number };
+  });
+  const importMs = summarize(samples.map((s) => s.importMs)).median;
+  const firstSealedMs = summarize(samples.map((s) => s.firstSealedMs)).median;
+  return [
+    { name: `cold start: import core + adapter-local (median of ${SAMPLES} processes)`, unit: 'ms', value: importMs },
+    { name: 'cold start: import to the first sealed document (render + seal)', unit: 'ms', value: firstSealedMs },
+  ];
+}
