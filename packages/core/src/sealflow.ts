@@ -60,7 +60,7 @@ import {
   type SigningServiceOptions,
   signingWorkflows,
 } from './signing/signing-service.js';
-import type { APPROVAL_ESCALATED_EVENT, ApprovalEscalatedEvent, ApprovalLevel } from './templates/approval-workflow.js';
+import type { ApprovalLevel, TemplateDomainEvent, TemplateDomainEventType } from './templates/approval-workflow.js';
 import { createTemplateService, type TemplateService, templateWorkflows } from './templates/template-service.js';
 import { createMemoryDocumentStore } from './testing/memory-document-store.js';
 import { createMemoryPersistence } from './testing/memory-persistence.js';
@@ -153,7 +153,7 @@ export interface SealflowOptions {
 
 /** Domain events by type, with their payloads. */
 export type SealflowEventPayloads = { [T in SigningDomainEventType]: Extract<SigningDomainEvent, { type: T }> } & {
-  [T in typeof APPROVAL_ESCALATED_EVENT]: ApprovalEscalatedEvent;
+  [T in TemplateDomainEventType]: Extract<TemplateDomainEvent, { type: T }>;
 };
 export type SealflowEventType = keyof SealflowEventPayloads;
 export type SealflowEvent<T extends SealflowEventType = SealflowEventType> = DomainEvent & {

@@ -12,9 +12,14 @@
  *
  * The deadline runs for the whole request, not per level: when it passes the request is marked escalated and a
  * `template.approval.escalated` domain event goes out so the host can chase the approvers; it stays pending.
+ *
+ * Every step of the lifecycle is announced as a domain event (`TEMPLATE_EVENT_TYPES`), emitted by the machine so it
+ * is written to the outbox in the transition's own transaction, with a stable id. Events name the version and the
+ * level, never the people deciding or a rejection's free-text reason.
  */
 import { and, assign, emit, setup } from 'xstate';
 import { PermissionError, SealflowError, type SealflowErrorOptions, ValidationError } from '../errors.js';
+import type { DomainEvent } from '../runtime/runtime.js';
 import { defineWorkflow } from '../runtime/workflow-definition.js';
 
 export const TEMPLATE_APPROVAL_WORKFLOW = 'template-approval';
@@ -58,8 +63,21 @@ export interface ApprovalContext {
   withdrawnBy: string | null;
 }
 
+/** The EFFECTIVE version a request's approval replaces; fixed while the request is pending (one open version a code). */
+export interface SupersededVersion {
+  versionId: string;
+  version: number;
+}
+
 export type ApprovalEvent =
-  | { type: 'APPROVE'; actorId: string; roles: string[]; level: number }
+  | {
+      type: 'APPROVE';
+      actorId: string;
+      roles: string[];
+      level: number;
+      /** The code's EFFECTIVE version, which the final approval supersedes; absent or null when there is none. */
+      supersedes?: SupersededVersion | null;
+    }
   | { type: 'REJECT'; actorId: string; roles: string[]; level: number; reason: string }
   | { type: 'WITHDRAW'; actorId: string };
 
@@ -73,6 +91,57 @@ export interface ApprovalEscalatedEvent {
   level: number;
   levelName: string;
 }
+
+/** What every template lifecycle event names: the version, never a person. */
+interface TemplateEventBase {
+  versionId: string;
+  code: string;
+  version: number;
+}
+
+/**
+ * The template lifecycle's domain events (`runtime.onEvent`), each emitted once with a stable id:
+ * - `template.submitted`: the version went into approval (审批中), with the names of its levels;
+ * - `template.level-approved`: one level approved it (`final` on the last level);
+ * - `template.approved`: every level approved it, followed at once by
+ * - `template.effective`: it is the EFFECTIVE (生效) version of its code, and, when it replaced one,
+ * - `template.superseded`: the version effective until now is SUPERSEDED (已替代);
+ * - `template.rejected`: a level rejected it, so it is INVALID (失效);
+ * - `template.withdrawn`: its submitter withdrew it (已撤回);
+ * - `template.approval.escalated`: still undecided at the approval deadline (it stays pending).
+ */
+export type TemplateDomainEvent =
+  | (TemplateEventBase & { type: 'template.submitted'; levels: string[] })
+  | (TemplateEventBase & { type: 'template.level-approved'; level: number; levelName: string; final: boolean })
+  | (TemplateEventBase & { type: 'template.approved'; levels: string[] })
+  | (TemplateEventBase & { type: 'template.effective'; supersedes: string | null })
+  | (TemplateEventBase & { type: 'template.superseded'; supersededBy: string; supersededByVersion: number })
+  | (TemplateEventBase & { type: 'template.rejected'; level: number; levelName: string })
+  | (TemplateEventBase & { type: 'template.withdrawn' })
+  | ApprovalEscalatedEvent;
+
+export type TemplateDomainEventType = TemplateDomainEvent['type'];
+
+export const TEMPLATE_EVENT_TYPES: readonly TemplateDomainEventType[] = [
+  'template.submitted',
+  'template.level-approved',
+  'template.approved',
+  'template.effective',
+  'template.superseded',
+  'template.rejected',
+  'template.withdrawn',
+  APPROVAL_ESCALATED_EVENT,
+];
+
+export function isTemplateEvent(event: DomainEvent): event is DomainEvent & { payload: TemplateDomainEvent } {
+  return (TEMPLATE_EVENT_TYPES as readonly string[]).includes(event.type);
+}
+
+const eventBase = (context: ApprovalContext): TemplateEventBase => ({
+  versionId: context.versionId,
+  code: context.code,
+  version: context.version,
+});
 
 // ---------------------------------------------------------------------------------------------------------------
 // Rules
@@ -210,18 +279,22 @@ export function withdrawalRefusal(context: ApprovalContext, event: { actorId: st
 // ---------------------------------------------------------------------------------------------------------------
 // The machine
 
+/** The last level approves: announced in the order a reader expects — the level, the approval, the new effective. */
+const FINAL_APPROVAL = ['announceLevelApproval', 'recordApproval', 'announceApproval', 'announceEffective'] as const;
+
 export const templateApprovalMachine = setup({
   types: {
     context: {} as ApprovalContext,
     input: {} as ApprovalInput,
     events: {} as ApprovalEvent,
-    emitted: {} as ApprovalEscalatedEvent,
+    emitted: {} as TemplateDomainEvent,
   },
   delays: { approvalDeadline: ({ context }) => context.deadlineMs ?? 0 },
   guards: {
     hasDeadline: ({ context }) => context.deadlineMs !== null,
     mayApprove: ({ context, event }) => event.type === 'APPROVE' && approvalRefusal(context, event) === null,
     isLastLevel: ({ context }) => context.level === context.levels.length,
+    supersedesEffective: ({ event }) => event.type === 'APPROVE' && !!event.supersedes,
     mayReject: ({ context, event }) => event.type === 'REJECT' && rejectionRefusal(context, event) === null,
     mayWithdraw: ({ context, event }) => event.type === 'WITHDRAW' && withdrawalRefusal(context, event) === null,
   },
@@ -241,8 +314,49 @@ export const templateApprovalMachine = setup({
     ),
     recordWithdrawal: assign(({ event }) => (event.type === 'WITHDRAW' ? { withdrawnBy: event.actorId } : {})),
     markEscalated: assign({ escalated: true }),
+    announceSubmission: emit(({ context }) => ({
+      type: 'template.submitted' as const,
+      ...eventBase(context),
+      levels: context.levels.map((l) => l.name),
+    })),
+    // Before `recordApproval`, which moves the context on to the next level.
+    announceLevelApproval: emit(({ context }) => ({
+      type: 'template.level-approved' as const,
+      ...eventBase(context),
+      level: context.level,
+      levelName: currentLevel(context).name,
+      final: context.level === context.levels.length,
+    })),
+    announceApproval: emit(({ context }) => ({
+      type: 'template.approved' as const,
+      ...eventBase(context),
+      levels: context.levels.map((l) => l.name),
+    })),
+    announceEffective: emit(({ context, event }) => ({
+      type: 'template.effective' as const,
+      ...eventBase(context),
+      supersedes: (event.type === 'APPROVE' && event.supersedes?.versionId) || null,
+    })),
+    announceSuperseded: emit(({ context, event }) => {
+      const superseded = event.type === 'APPROVE' ? event.supersedes : null;
+      return {
+        type: 'template.superseded' as const,
+        versionId: superseded?.versionId ?? '',
+        code: context.code,
+        version: superseded?.version ?? 0,
+        supersededBy: context.versionId,
+        supersededByVersion: context.version,
+      };
+    }),
+    announceRejection: emit(({ context }) => ({
+      type: 'template.rejected' as const,
+      ...eventBase(context),
+      level: context.rejection?.level ?? context.level,
+      levelName: currentLevel(context).name,
+    })),
+    announceWithdrawal: emit(({ context }) => ({ type: 'template.withdrawn' as const, ...eventBase(context) })),
     announceEscalation: emit(({ context }) => ({
-      type: APPROVAL_ESCALATED_EVENT,
+      type: APPROVAL_ESCALATED_EVENT as typeof APPROVAL_ESCALATED_EVENT,
       versionId: context.versionId,
       code: context.code,
       version: context.version,
@@ -269,6 +383,8 @@ export const templateApprovalMachine = setup({
   initial: 'pending',
   states: {
     pending: {
+      // Entered once, when the request starts: a restored snapshot does not enter it again.
+      entry: 'announceSubmission',
       initial: 'starting',
       states: {
         starting: { always: [{ guard: 'hasDeadline', target: 'onTime' }, { target: 'untimed' }] },
@@ -280,11 +396,16 @@ export const templateApprovalMachine = setup({
       },
       on: {
         APPROVE: [
-          { guard: and(['mayApprove', 'isLastLevel']), target: 'approved', actions: 'recordApproval' },
-          { guard: 'mayApprove', actions: 'recordApproval' },
+          {
+            guard: and(['mayApprove', 'isLastLevel', 'supersedesEffective']),
+            target: 'approved',
+            actions: [...FINAL_APPROVAL, 'announceSuperseded'],
+          },
+          { guard: and(['mayApprove', 'isLastLevel']), target: 'approved', actions: FINAL_APPROVAL },
+          { guard: 'mayApprove', actions: ['announceLevelApproval', 'recordApproval'] },
         ],
-        REJECT: { guard: 'mayReject', target: 'rejected', actions: 'recordRejection' },
-        WITHDRAW: { guard: 'mayWithdraw', target: 'withdrawn', actions: 'recordWithdrawal' },
+        REJECT: { guard: 'mayReject', target: 'rejected', actions: ['recordRejection', 'announceRejection'] },
+        WITHDRAW: { guard: 'mayWithdraw', target: 'withdrawn', actions: ['recordWithdrawal', 'announceWithdrawal'] },
       },
     },
     approved: { type: 'final' },
@@ -304,7 +425,10 @@ function addMakers(snapshot: { context: Omit<ApprovalContext, 'makers'> & { make
   };
 }
 
-/** The definition to register with `createRuntime({ workflows })`. */
+/**
+ * The definition to register with `createRuntime({ workflows })`. Version 2 snapshots are today's shape: announcing
+ * the lifecycle added emitted events and an optional field of APPROVE, neither of which a stored snapshot holds.
+ */
 export const templateApprovalWorkflow = defineWorkflow({
   id: TEMPLATE_APPROVAL_WORKFLOW,
   version: 2,

@@ -3,7 +3,7 @@
  * request. The approval workflow decides what is allowed (maker-checker, roles, the level deciding now); this file
  * applies its outcome to the version, the code's head and the history, in the transition's own transaction.
  */
-import { IllegalTransitionError, NotFoundError } from '../errors.js';
+import { ConflictError, IllegalTransitionError, NotFoundError } from '../errors.js';
 import type { PersistenceTransaction } from '../ports/persistence.js';
 import type { Stored } from '../repository.js';
 import type { WorkflowState } from '../runtime/runtime.js';
@@ -102,7 +102,7 @@ async function decide(
     ...context,
     makers: [...new Set([...(context.makers ?? []), ...makers])],
   });
-  const decision = event(before.context as ApprovalContext);
+  const decision = await withSupersedes(ctx, current.record.code, event(before.context as ApprovalContext));
   const refusal = refusalOf(withMakers(before.context as ApprovalContext), decision);
   if (refusal) throw refusal;
   try {
@@ -122,6 +122,21 @@ async function decide(
     throw error;
   }
   return view(await ctx.transaction((tx) => loadVersion(tx, versionId)));
+}
+
+/**
+ * An approval names the code's EFFECTIVE version, which the machine announces as superseded if this is the final
+ * level. It cannot change while this version is pending (a code has one open version, and only approving it changes
+ * the effective one); `becameEffective` checks it again in the transaction that supersedes it.
+ */
+async function withSupersedes(ctx: TemplateServiceContext, code: string, event: ApprovalEvent): Promise<ApprovalEvent> {
+  if (event.type !== 'APPROVE') return event;
+  const supersedes = await ctx.transaction(async (tx) => {
+    const effectiveId = (await heads.get(tx, code))?.record.effectiveVersionId ?? null;
+    const effective = effectiveId === null ? null : await versions.get(tx, effectiveId);
+    return effective ? { versionId: effective.record.id, version: effective.record.version } : null;
+  });
+  return { ...event, supersedes };
 }
 
 function refusalOf(context: ApprovalContext, event: ApprovalEvent) {
@@ -157,7 +172,7 @@ async function applyDecision(
   const now = ctx.clock.now();
   const outcome: Outcome = { version: stored.record, entries: [], headChange: {} };
   if (event.type === 'APPROVE') levelApproved(outcome, context, event, now);
-  if (next.stateValue === 'approved') await becameEffective(tx, outcome, head, event.actorId, now);
+  if (next.stateValue === 'approved') await becameEffective(tx, outcome, head, event, now);
   else if (next.stateValue === 'rejected') rejected(outcome, context, event, now);
   else if (next.stateValue === 'withdrawn') withdrawn(outcome, event.actorId, now);
   await versions.update(tx, stored, outcome.version, now);
@@ -192,9 +207,20 @@ async function becameEffective(
   tx: PersistenceTransaction,
   outcome: Outcome,
   head: Stored<TemplateHead> | null,
-  actorId: string,
+  event: ApprovalEvent,
   now: number,
 ): Promise<void> {
+  const { actorId } = event;
+  const previousId = head?.record.effectiveVersionId ?? null;
+  const announced = (event.type === 'APPROVE' && event.supersedes?.versionId) || null;
+  if (announced !== previousId) {
+    // The event the machine announces and the domain must agree; they cannot differ unless the store was edited.
+    throw new ConflictError(
+      'VERSION_CONFLICT',
+      `The effective version of ${outcome.version.code} changed while ${outcome.version.id} was being approved; approve again.`,
+      { retryable: true, details: { versionId: outcome.version.id } },
+    );
+  }
   const version: TemplateVersion = {
     ...outcome.version,
     status: 'EFFECTIVE',
@@ -207,7 +233,6 @@ async function becameEffective(
     actorId,
     summary: `v${version.version} is now EFFECTIVE (生效)`,
   });
-  const previousId = head?.record.effectiveVersionId ?? null;
   if (previousId !== null && previousId !== version.id) {
     const previous = await loadVersion(tx, previousId);
     const superseded: TemplateVersion = { ...previous.record, status: 'SUPERSEDED', supersededBy: version.id };
