@@ -40,7 +40,7 @@ import {
   withCreditCodeCheckChar,
   withIdNumberCheckChar,
 } from '../../packages/core/src/index.js';
-import { createMemoryDocumentStore, createMemoryPersistence } from '../../packages/core/src/testing/index.js';
+import { createMemoryDocumentStore, createMemoryPersistence } from '../../packages/core/src/memory/index.js';
 import { pglitePersistence } from '../../packages/adapter-storage/src/pglite.js';
 import { postgresPersistence } from '../../packages/adapter-storage/src/postgres.js';
 import { localSigner, verifyPdfSignatures } from '../../packages/adapter-local/src/index.js';

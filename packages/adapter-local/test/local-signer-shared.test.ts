@@ -11,12 +11,8 @@ import {
   type SigningGateway,
   ValidationError,
 } from '@sealflow/core';
-import {
-  createMemoryDocumentStore,
-  createMemoryPersistence,
-  type MemoryDocumentStore,
-  runSigningVendorContract,
-} from '@sealflow/core/testing';
+import { createMemoryDocumentStore, createMemoryPersistence, type MemoryDocumentStore } from '@sealflow/core/memory';
+import { runSigningVendorContract } from '@sealflow/core/testing';
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { TEST_BORROWER, testOrganizationSigner } from '../../../fixtures/signers.js';

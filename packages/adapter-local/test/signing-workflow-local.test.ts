@@ -20,10 +20,9 @@ import {
   createManualClock,
   createMemoryDocumentStore,
   createMemoryPersistence,
-  type LostResponsesVendor,
   type ManualClock,
-  withLostResponses,
-} from '@sealflow/core/testing';
+} from '@sealflow/core/memory';
+import { type LostResponsesVendor, withLostResponses } from '@sealflow/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { localSigner, verifyPdfSignatures } from '../src/index.js';

@@ -14,14 +14,14 @@ import {
   createSigningGateway,
   createSigningService,
   createTemplateService,
-  hashAuditEntry,
   sha256Hex,
   signingWorkflows,
   templateWorkflows,
   withCreditCodeCheckChar,
   withIdNumberCheckChar,
 } from '@sealflow/core';
-import { createMemoryDocumentStore, createMemorySigningVendor } from '@sealflow/core/testing';
+import { hashAuditEntry } from '../../core/src/runtime/audit-chain.js';
+import { createMemoryDocumentStore, createMemorySigningVendor } from '@sealflow/core/memory';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';

@@ -12,7 +12,8 @@ import {
   NotFoundError,
   ValidationError,
 } from '@sealflow/core';
-import { createManualClock, runDocumentStoreContract } from '@sealflow/core/testing';
+import { createManualClock } from '@sealflow/core/memory';
+import { runDocumentStoreContract } from '@sealflow/core/testing';
 import { fsDocumentStore } from '../src/fs.js';
 
 /** Lets a test make one `rename` fail, as a full disk or a yanked network mount would. */

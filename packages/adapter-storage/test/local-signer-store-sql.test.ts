@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSigningGateway, type Persistence, type SigningGateway } from '@sealflow/core';
-import { createMemoryDocumentStore } from '@sealflow/core/testing';
+import { createMemoryDocumentStore } from '@sealflow/core/memory';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';

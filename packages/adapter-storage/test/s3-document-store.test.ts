@@ -20,7 +20,8 @@ import {
   ValidationError,
   sha256Hex,
 } from '@sealflow/core';
-import { createManualClock, runDocumentStoreContract } from '@sealflow/core/testing';
+import { createManualClock } from '@sealflow/core/memory';
+import { runDocumentStoreContract } from '@sealflow/core/testing';
 import { type S3ServerSideEncryption, s3DocumentStore } from '../src/s3.js';
 
 /**

@@ -21,7 +21,7 @@ import {
   templateWorkflows,
   withIdNumberCheckChar,
 } from '@sealflow/core';
-import { createMemorySigningVendor } from '@sealflow/core/testing';
+import { createMemorySigningVendor } from '@sealflow/core/memory';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';

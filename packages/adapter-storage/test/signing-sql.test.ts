@@ -24,7 +24,7 @@ import {
   withCreditCodeCheckChar,
   withIdNumberCheckChar,
 } from '@sealflow/core';
-import { createMemoryDocumentStore } from '@sealflow/core/testing';
+import { createMemoryDocumentStore } from '@sealflow/core/memory';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';

@@ -7,7 +7,7 @@ import {
   createTemplateService,
   templateWorkflows,
 } from '@sealflow/core';
-import { createManualClock, createMemoryDocumentStore } from '@sealflow/core/testing';
+import { createManualClock, createMemoryDocumentStore } from '@sealflow/core/memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import { type Persistence, createRuntime, createWebhookRelay, verifyWebhookSignature } from '@sealflow/core';
-import { type ManualClock, createManualClock } from '@sealflow/core/testing';
+import { type ManualClock, createManualClock } from '@sealflow/core/memory';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type WebhookReceiver, publisherWorkflow, startReceiver } from '../../core/test/fixtures/webhook-receiver.js';

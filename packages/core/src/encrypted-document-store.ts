@@ -44,6 +44,7 @@ export interface DocumentEncryptionKeys {
   keys: Record<string, Uint8Array>;
 }
 
+/** Options of {@link encryptedDocumentStore}. */
 export interface EncryptedDocumentStoreOptions {
   keys: DocumentEncryptionKeys;
 }
@@ -78,6 +79,10 @@ interface Envelope {
   ciphertext: Buffer;
 }
 
+/**
+ * Wrap a document store so that every document is stored encrypted (AES-256-GCM) under the current key and read back
+ * under the key it names; the inner store only ever sees ciphertext. Integrity checks still apply to the plaintext.
+ */
 export function encryptedDocumentStore(inner: DocumentStore, options: EncryptedDocumentStoreOptions): DocumentStore {
   const keys = checkKeys(options?.keys);
   const name = `encrypted(${inner.name})`;

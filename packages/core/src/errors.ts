@@ -26,6 +26,7 @@ export type SealflowErrorCode =
   | 'VENDOR_TIMEOUT'
   | (string & {});
 
+/** What every sealflow error may carry besides its code and message. */
 export interface SealflowErrorOptions {
   cause?: unknown;
   retryable?: boolean;
@@ -33,6 +34,10 @@ export interface SealflowErrorOptions {
   details?: Record<string, unknown>;
 }
 
+/**
+ * The one base class of sealflow errors: a stable machine-readable `code`, whether retrying can help (`retryable`),
+ * masked `details`, and the underlying `cause`. Messages tell a person what to do and never carry unmasked personal data.
+ */
 export class SealflowError extends Error {
   readonly code: SealflowErrorCode;
   readonly retryable: boolean;
@@ -64,6 +69,7 @@ export class ValidationError extends SealflowError {
   }
 }
 
+/** A workflow, record, document or other entity that was asked for does not exist (`NOT_FOUND`). */
 export class NotFoundError extends SealflowError {
   constructor(message: string, options: SealflowErrorOptions = {}) {
     super('NOT_FOUND', message, options);
@@ -120,6 +126,7 @@ export class TimeoutError extends SealflowError {
   }
 }
 
+/** True if `value` is a {@link SealflowError} (of any subclass). */
 export function isSealflowError(value: unknown): value is SealflowError {
   return value instanceof SealflowError;
 }

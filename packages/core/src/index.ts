@@ -1,19 +1,390 @@
-export * from './errors.js';
-export * from './privacy.js';
-export * from './ports/clock.js';
-export * from './ports/logger.js';
-export * from './ports/persistence.js';
-export * from './runtime/index.js';
-export * from './ports/document-store.js';
-export * from './encrypted-document-store.js';
-export * from './repository.js';
-export * from './pdf/index.js';
-export * from './model/values.js';
-export * from './templates/formatters.js';
-export * from './ports/signing-vendor.js';
-export * from './ports/chain-notary.js';
-export * from './templates/index.js';
-export * from './signing/index.js';
+/**
+ * The public API of `@sealflow/core`: what a lending system (the host) and a port adapter build on. Every name is
+ * listed on purpose — a name missing here is an implementation detail that may change in any release. Other entry
+ * points: `@sealflow/core/memory` (in-memory ports for development, demos and tests) and `@sealflow/core/testing`
+ * (the contract suites every adapter runs; needs vitest). The committed API report (`api/*.api.md`) shows every
+ * change to this surface in review.
+ *
+ * @packageDocumentation
+ */
+
+// Errors: one base class with stable codes.
+export {
+  AdapterError,
+  ConflictError,
+  IllegalTransitionError,
+  isSealflowError,
+  NotFoundError,
+  PermissionError,
+  SealflowError,
+  type SealflowErrorCode,
+  type SealflowErrorOptions,
+  SnapshotError,
+  TimeoutError,
+  toSealflowError,
+  ValidationError,
+} from './errors.js';
+
+// Personal data masking for logs, errors and events.
+export { maskIdNumber, maskMobile, maskName, maskPersonalData, maskText } from './privacy.js';
+
+// Ports: time and logging.
+export { type Clock, type Scheduler, systemClock, systemScheduler } from './ports/clock.js';
+export {
+  consoleLogger,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  maskingLogger,
+  silentLogger,
+} from './ports/logger.js';
+
+// Port: persistence.
+export type {
+  AuditEntry,
+  AuditStore,
+  ClaimRequest,
+  EntityChange,
+  EntityQuery,
+  EntityRow,
+  EntityStore,
+  NewEntityRow,
+  NewOutboxEntry,
+  NewWorkflowRow,
+  OutboxEntry,
+  OutboxFilter,
+  OutboxKind,
+  OutboxStatus,
+  OutboxStore,
+  Persistence,
+  PersistenceTransaction,
+  ReleaseChange,
+  TimerClaimRequest,
+  TimerKey,
+  TimerRow,
+  TimerStore,
+  WorkflowChange,
+  WorkflowFilter,
+  WorkflowReadOptions,
+  WorkflowRow,
+  WorkflowStatus,
+  WorkflowStore,
+  WorkflowUpdate,
+} from './ports/persistence.js';
+
+// Port: document store, with the checks every implementation shares, and the encrypting wrapper.
+export {
+  type CheckedDocumentInput,
+  checkDocumentFileId,
+  checkDocumentInput,
+  DOCUMENT_FILE_ID_PATTERN,
+  DOCUMENT_LIMITS,
+  DocumentIntegrityError,
+  type DocumentStore,
+  type DocumentStoreOptions,
+  GENERATED_DOCUMENT_FILE_ID_PATTERN,
+  generateDocumentFileId,
+  newStoredDocument,
+  type PutDocumentInput,
+  type RetrievedDocument,
+  type StoredDocument,
+  sha256Hex,
+  verifyDocumentBytes,
+} from './ports/document-store.js';
+export {
+  type DocumentEncryptionKeys,
+  DocumentKeyError,
+  type EncryptedDocumentStoreOptions,
+  encryptedDocumentStore,
+} from './encrypted-document-store.js';
+
+// Ports: signing vendors, real-name verification, chain notaries.
+export type {
+  CreateFlowInput,
+  FlowLookup,
+  IdentityVerifier,
+  RawCallback,
+  SealPlacement,
+  SignedDocument,
+  SignerKind,
+  SignerSpec,
+  SigningCapabilities,
+  SigningVendor,
+  UsedSeal,
+  VendorCallbackEvent,
+  VendorCallContext,
+  VendorDocumentRef,
+  VendorFlow,
+  VendorFlowStatus,
+} from './ports/signing-vendor.js';
+export type { ChainAttestation, ChainHead, ChainNotary } from './ports/chain-notary.js';
+
+// The durable workflow runtime.
+export {
+  createRuntime,
+  type DomainEvent,
+  type DomainEventHandler,
+  type Runtime,
+  type RuntimeOptions,
+  type SendOptions,
+  type StartOptions,
+  type WorkflowAuditProblem,
+  type WorkflowAuditVerification,
+  type WorkflowEvent,
+  type WorkflowState,
+} from './runtime/runtime.js';
+export {
+  defineWorkflow,
+  type EffectContext,
+  type EffectDefinition,
+  type RetryPolicy,
+  type SerializedError,
+  type SnapshotMigration,
+  type TransitionHook,
+  type WorkflowDefinition,
+} from './runtime/workflow-definition.js';
+export type { Worker, WorkerOptions, WorkerPass } from './runtime/worker.js';
+export {
+  type AuditProblem,
+  type AuditVerification,
+  ChainKeyMissingError,
+  type ChainKeyring,
+  type ChainKeys,
+  chainKeyring,
+  verifyAuditEntries,
+} from './runtime/audit-chain.js';
+export { defineRepository, type Repository, type RepositoryDefinition, type Stored } from './repository.js';
+
+// Values of Chinese lending: ID numbers, credit codes, mobiles, money, bank cards, dates.
+export {
+  ageOn,
+  assertBankCard,
+  assertCreditCode,
+  assertFen,
+  assertIdNumber,
+  assertMobile,
+  bankCardProblem,
+  bankCardSchema,
+  creditCodeCheckChar,
+  creditCodeProblem,
+  creditCodeSchema,
+  dateInChina,
+  fenSchema,
+  formatFen,
+  type IdNumberOptions,
+  idNumberCheckChar,
+  idNumberProblem,
+  idNumberSchema,
+  isBankCard,
+  isCreditCode,
+  isIdNumber,
+  isMobile,
+  luhnValid,
+  mobileProblem,
+  mobileSchema,
+  moneyProblem,
+  moneySchema,
+  type ParsedIdNumber,
+  PROVINCE_NAMES,
+  parseIdNumber,
+  parseMoneyToFen,
+  withCreditCodeCheckChar,
+  withIdNumberCheckChar,
+} from './model/values.js';
+
+// PDF templates: inspection and rendering.
+export {
+  type Alignment,
+  type BlankSpec,
+  CjkFont,
+  DEFAULT_FONT_MODULE,
+  defaultCjkFont,
+  type FitOptions,
+  type GlyphInfo,
+  GlyphMissingError,
+  type InspectOptions,
+  inspectPdf,
+  type KeywordHit,
+  type PdfFieldInfo,
+  type PdfFieldType,
+  type PdfInspection,
+  PdfInvalidError,
+  type PdfInvalidReason,
+  type PdfRect,
+  type PdfSource,
+  PdfUpdateInconsistentError,
+  type PdfUpdateProblem,
+  type PreparedTemplate,
+  type PrepareOptions,
+  prepareTemplate,
+  type Rect,
+  type RenderOptions,
+  type TemplateFieldInfo,
+  UnknownFieldError,
+  ValueTooLongError,
+} from './pdf/index.js';
+
+// Contract templates: replacement rules, the model, checks, versions and their approval.
+export {
+  amountInChineseCapitals,
+  amountWithSeparators,
+  applyRule,
+  DATE_PATTERNS,
+  type DatePattern,
+  formatDate,
+  maskMiddle,
+  parseAmountInChineseCapitals,
+  parseReplacementRule,
+  type ReplacementRule,
+  type RuleInput,
+} from './templates/formatters.js';
+export {
+  type DateReference,
+  type DefinitionChange,
+  KNOWN_PARTY_ROLES,
+  KNOWN_TEMPLATE_SCENES,
+  type KnownPartyRole,
+  type KnownTemplateScene,
+  type LevelApproval,
+  MAX_VALUE_LENGTH,
+  type PartySealPlacement,
+  type PlacementRect,
+  TEMPLATE_HISTORY_ACTIONS,
+  TEMPLATE_STATUS_LABELS,
+  TEMPLATE_STATUSES,
+  type TemplateCheck,
+  type TemplateDecision,
+  type TemplateDefinition,
+  type TemplateDefinitionChanges,
+  type TemplateDefinitionInput,
+  type TemplateHead,
+  type TemplateHistoryEntry,
+  type TemplateParty,
+  type TemplatePdf,
+  type TemplatePdfField,
+  type TemplateStatus,
+  type TemplateVariable,
+  type TemplateVersion,
+  type TemplateVersionView,
+  VARIABLE_TYPES,
+  type VariablePlacement,
+  type VariableType,
+  type VariableValidation,
+  type VendorBindings,
+} from './templates/model.js';
+export {
+  assertChecksPass,
+  type CheckFailure,
+  type EvaluateChecksOptions,
+  evaluateChecks,
+  resolveValues,
+  TemplateCheckError,
+  TemplateValueError,
+  type TemplateValues,
+  type ValueProblem,
+  validateValues,
+  valueProblems,
+} from './templates/checks.js';
+export { MAX_PATTERN_LENGTH, MAX_PATTERN_STATES, matchesPattern, patternProblem } from './templates/patterns.js';
+export { REQUEST_SOURCES, type RequestSourceRoot, requestSourceProblem } from './templates/request-sources.js';
+export {
+  type DefinitionProblem,
+  type DefinitionProblemKind,
+  definitionProblems,
+  TemplateDefinitionError,
+  type TemplatePdfFacts,
+  type ValidateDefinitionOptions,
+  validateDefinition,
+} from './templates/validate-definition.js';
+export {
+  APPROVAL_ESCALATED_EVENT,
+  type ApprovalEscalatedEvent,
+  type ApprovalLevel,
+  ApprovalLevelMismatchError,
+  MakerCheckerError,
+  normaliseActorId,
+} from './templates/approval-workflow.js';
+export {
+  createTemplateService,
+  type DecisionOptions,
+  diffDefinitions,
+  type ImportTemplateInput,
+  type TemplateActor,
+  type TemplateListFilter,
+  type TemplateService,
+  type TemplateServiceOptions,
+  TemplateStatusError,
+  templateWorkflows,
+} from './templates/template-service.js';
+
+// Signing: the vendor gateway, scenes, records, evidence and the signing service.
+export {
+  adoptEvidence,
+  archivedDocuments,
+  attestEvidence,
+  createSigningGateway,
+  isSigningGateway,
+  createSigningService,
+  DEFAULT_SCENES,
+  type DownloadedDocument,
+  type EvidenceAnchor,
+  type EvidenceDependencies,
+  type EvidencedDocument,
+  type EvidenceFileCheck,
+  type EvidencePackage,
+  type EvidenceRecordProblem,
+  EvidenceTamperedError,
+  type EvidenceVerification,
+  exportEvidencePackage,
+  type Consent,
+  type FunderActor,
+  FunderNotAssignedError,
+  type FunderRef,
+  type Funding,
+  isSigningEvent,
+  type OrganizationParty,
+  type PartySigning,
+  type PdfSignatureCheck,
+  type RecordSealUsed,
+  type RecordSignedDocument,
+  type SceneDocument,
+  type SceneParty,
+  SealNotOwnedError,
+  type SealOwner,
+  type SealRegistration,
+  type SealedRequest,
+  SIGNING_EVENT_TYPES,
+  SIGNING_STATUS_LABELS,
+  SIGNING_STATUSES,
+  SIGNING_WORKFLOW,
+  type SignRequest,
+  type SigningActor,
+  type SigningDomainEvent,
+  type SigningDomainEventType,
+  type SigningEnvironment,
+  type SigningEventBase,
+  type SigningFailure,
+  type SigningGateway,
+  type SigningGatewayOptions,
+  type SigningQuery,
+  type SigningRecord,
+  SigningRefusedError,
+  type SigningRetryOptions,
+  type SigningRouting,
+  type SigningScene,
+  type SigningSceneInput,
+  type SigningService,
+  type SigningServiceOptions,
+  type SigningStatus,
+  SigningWaitTimeoutError,
+  signingRecordId,
+  signingWorkflows,
+  verifyEvidence,
+  type VerifyPdf,
+  type WaitForOptions,
+} from './signing/index.js';
+
+// Webhooks: domain events POSTed to HTTP endpoints, signed, retried; and the check receivers run.
 export {
   DEFAULT_WEBHOOK_RETRY,
   DEFAULT_WEBHOOK_TIMEOUT_MS,
@@ -31,6 +402,8 @@ export {
   createWebhookRelay,
   verifyWebhookSignature,
 } from './webhooks/index.js';
+
+// The facade: one call wires runtime, template and signing services, gateways and typed events.
 export {
   createSealflow,
   type Sealflow,

@@ -21,6 +21,7 @@ export interface RepositoryDefinition<S extends z.ZodType> {
   label: string;
 }
 
+/** A record read from a repository, with the version to pass back when updating it. */
 export interface Stored<T> {
   record: T;
   version: number;
@@ -28,6 +29,7 @@ export interface Stored<T> {
   updatedAt: number;
 }
 
+/** Typed, zod-validated access to one collection of the persistence port's entity store. */
 export interface Repository<T> {
   readonly kind: string;
   insert(tx: PersistenceTransaction, record: T, now: number): Promise<Stored<T>>;
@@ -38,6 +40,7 @@ export interface Repository<T> {
   find(tx: PersistenceTransaction, query?: EntityQuery): Promise<Stored<T>[]>;
 }
 
+/** Define a repository: records of one collection, validated by a zod schema on every write and read. */
 export function defineRepository<S extends z.ZodType>(definition: RepositoryDefinition<S>): Repository<z.output<S>> {
   type T = z.output<S>;
   const tagsOf = (record: T): Record<string, string> => {

@@ -62,11 +62,14 @@ import {
 } from './signing/signing-service.js';
 import type { ApprovalLevel, TemplateDomainEvent, TemplateDomainEventType } from './templates/approval-workflow.js';
 import { createTemplateService, type TemplateService, templateWorkflows } from './templates/template-service.js';
-import { createMemoryDocumentStore } from './testing/memory-document-store.js';
-import { createMemoryPersistence } from './testing/memory-persistence.js';
+import { createMemoryDocumentStore } from './memory/memory-document-store.js';
+import { createMemoryPersistence } from './memory/memory-persistence.js';
 import type { LoopOptions } from './webhooks/loop.js';
 import { createWebhookRelay, type WebhookRelay, type WebhookRelayOptions } from './webhooks/relay.js';
 
+/**
+ * Options of {@link createSealflow}: the stores, vendors, organisations and keys of a host, with development defaults.
+ */
 export interface SealflowOptions {
   /**
    * Where workflows, signing records and evidence are kept: `pglitePersistence()` or `postgresPersistence()` from
@@ -155,11 +158,14 @@ export interface SealflowOptions {
 export type SealflowEventPayloads = { [T in SigningDomainEventType]: Extract<SigningDomainEvent, { type: T }> } & {
   [T in TemplateDomainEventType]: Extract<TemplateDomainEvent, { type: T }>;
 };
+/** The type of a domain event a {@link Sealflow} instance delivers. */
 export type SealflowEventType = keyof SealflowEventPayloads;
+/** A domain event of one type, with its typed payload. */
 export type SealflowEvent<T extends SealflowEventType = SealflowEventType> = DomainEvent & {
   type: T;
   payload: SealflowEventPayloads[T];
 };
+/** A subscriber to {@link SealflowEvents}. */
 export type SealflowEventHandler<E> = (event: E) => void | Promise<void>;
 
 /**
@@ -173,6 +179,10 @@ export interface SealflowEvents {
   on(type: '*' | (string & {}), handler: SealflowEventHandler<DomainEvent>): () => void;
 }
 
+/**
+ * A wired sealflow instance (see {@link createSealflow}): the template and signing services, the runtime, typed
+ * events, the stores in use, and `close`.
+ */
 export interface Sealflow {
   templates: TemplateService;
   signing: SigningService;

@@ -9,7 +9,6 @@ import {
   MAX_VALUE_LENGTH,
   PROVINCE_NAMES,
   SealflowError,
-  TemplateDefinition,
   ageOn,
   amountInChineseCapitals,
   amountWithSeparators,
@@ -48,6 +47,7 @@ import {
   valueProblems,
   withIdNumberCheckChar,
 } from '../src/index.js';
+import { TemplateDefinition } from '../src/templates/model.js';
 import { PROPERTY_RUNS, PROTOTYPE_KEYS, anyValue } from './bad-input-fixtures.js';
 import { CONTRACT_FIELDS, loanDefinition } from './template-fixtures.js';
 

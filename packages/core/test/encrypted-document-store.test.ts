@@ -7,7 +7,8 @@ import {
   sha256Hex,
   ValidationError,
 } from '../src/index.js';
-import { createMemoryDocumentStore, runDocumentStoreContract } from '../src/testing/index.js';
+import { createMemoryDocumentStore } from '../src/memory/index.js';
+import { runDocumentStoreContract } from '../src/testing/index.js';
 
 const k1 = randomBytes(32);
 const k2 = randomBytes(32);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DocumentIntegrityError, NotFoundError, ValidationError, sha256Hex } from '../src/index.js';
-import { createManualClock, createMemoryDocumentStore, runDocumentStoreContract } from '../src/testing/index.js';
+import { createManualClock, createMemoryDocumentStore } from '../src/memory/index.js';
+import { runDocumentStoreContract } from '../src/testing/index.js';
 
 runDocumentStoreContract({ name: 'memory', create: async () => createMemoryDocumentStore() });
 

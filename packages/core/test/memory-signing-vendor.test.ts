@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSigningGateway, withCreditCodeCheckChar, withIdNumberCheckChar, type SignerSpec } from '../src/index.js';
-import { createMemorySigningVendor, runSigningVendorContract } from '../src/testing/index.js';
+import { createMemorySigningVendor } from '../src/memory/index.js';
+import { runSigningVendorContract } from '../src/testing/index.js';
 
 const PDF = new TextEncoder().encode('%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n');
 const idNumber = withIdNumberCheckChar;

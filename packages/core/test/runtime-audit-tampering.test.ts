@@ -4,15 +4,9 @@
  * as a changed row would be.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  type AuditEntry,
-  type ChainKeys,
-  type Persistence,
-  type WorkflowRow,
-  createRuntime,
-  hashAuditEntry,
-} from '../src/index.js';
-import { createManualClock, createMemoryPersistence } from '../src/testing/index.js';
+import { type AuditEntry, type ChainKeys, type Persistence, type WorkflowRow, createRuntime } from '../src/index.js';
+import { hashAuditEntry } from '../src/runtime/audit-chain.js';
+import { createManualClock, createMemoryPersistence } from '../src/memory/index.js';
 import { paymentWorkflow, scriptedCharge } from './fixtures/payment-workflow.js';
 import { expectError } from './template-fixtures.js';
 

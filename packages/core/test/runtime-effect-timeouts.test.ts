@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type EffectDefinition, SealflowError, createRuntime } from '../src/index.js';
-import { createManualClock, createMemoryLogger, createMemoryPersistence } from '../src/testing/index.js';
+import { createManualClock, createMemoryLogger, createMemoryPersistence } from '../src/memory/index.js';
 import { paymentWorkflow } from './fixtures/payment-workflow.js';
 
 /**

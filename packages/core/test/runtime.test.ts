@@ -7,7 +7,7 @@ import {
   defineWorkflow,
   verifyAuditEntries,
 } from '../src/index.js';
-import { createManualClock, createMemoryLogger, createMemoryPersistence } from '../src/testing/index.js';
+import { createManualClock, createMemoryLogger, createMemoryPersistence } from '../src/memory/index.js';
 import { paymentWorkflow, scriptedCharge } from './fixtures/payment-workflow.js';
 
 function setupRuntime(options: { outcomes?: Array<'ok' | 'retryable' | 'permanent'>; persistence?: Persistence } = {}) {

@@ -21,7 +21,7 @@ import {
   createMemoryPersistence,
   createMemorySigningVendor,
   type MemorySigningVendor,
-} from '../src/testing/index.js';
+} from '../src/memory/index.js';
 import { BORROWER, definitionWith, HASH_KEY, ORGANIZATIONS } from './signing-fixtures.js';
 import { CONTRACT_PDF, editor, expectError } from './template-fixtures.js';
 

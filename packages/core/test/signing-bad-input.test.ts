@@ -7,7 +7,7 @@ import {
   createSigningService,
   isSigningEvent,
 } from '../src/index.js';
-import { createMemorySigningVendor } from '../src/testing/index.js';
+import { createMemorySigningVendor } from '../src/memory/index.js';
 import {
   BORROWER,
   FUNDER,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type EntityRow, createSigningService } from '../src/index.js';
-import { createMemoryChainNotary } from '../src/testing/index.js';
+import { createMemoryChainNotary } from '../src/memory/index.js';
 import { databaseEditor } from './database-editor.js';
 import { TEMPLATE_CODES, UI_LOAN_SCENE, setupSigning } from './signing-fixtures.js';
 import { expectError } from './template-fixtures.js';

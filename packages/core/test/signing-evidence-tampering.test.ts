@@ -12,11 +12,11 @@ import {
   createRuntime,
   createSigningService,
   createTemplateService,
-  hashAuditEntry,
   sha256Hex,
   signingWorkflows,
   templateWorkflows,
 } from '../src/index.js';
+import { hashAuditEntry } from '../src/runtime/audit-chain.js';
 import { databaseEditor } from './database-editor.js';
 import { TEMPLATE_CODES, UI_LOAN_SCENE, setupSigning } from './signing-fixtures.js';
 import { LEVELS, expectError } from './template-fixtures.js';

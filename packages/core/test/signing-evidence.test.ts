@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AuditEntry, type DocumentStore, type Persistence, sha256Hex } from '../src/index.js';
 import { BORROWER, FUNDER, expectNoPersonalData, setupSigning } from './signing-fixtures.js';
-import { memorySealCertificate } from '../src/testing/index.js';
+import { memorySealCertificate } from '../src/memory/index.js';
 import { expectError } from './template-fixtures.js';
 
 /** What a person with database access could do to the evidence rows: edit, remove or reorder them on read-back. */

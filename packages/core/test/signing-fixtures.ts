@@ -28,7 +28,7 @@ import {
   createMemorySigningVendor,
   type ManualClock,
   type MemorySigningVendorOptions,
-} from '../src/testing/index.js';
+} from '../src/memory/index.js';
 import { CONTRACT_PDF, LEVELS, editor, legalLee, loanDefinition, riskRay } from './template-fixtures.js';
 
 export const idNumber = withIdNumberCheckChar;

@@ -9,7 +9,7 @@ import {
   TimeoutError,
   ValidationError,
 } from '../src/index.js';
-import { createManualClock, createMemoryLogger, createMemorySigningVendor } from '../src/testing/index.js';
+import { createManualClock, createMemoryLogger, createMemorySigningVendor } from '../src/memory/index.js';
 
 const PDF = new TextEncoder().encode('%PDF-1.7\n%%EOF\n');
 const idNumber = withIdNumberCheckChar;

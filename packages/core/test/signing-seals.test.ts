@@ -11,7 +11,7 @@ import {
   SealflowError,
   signingWorkflows,
 } from '../src/index.js';
-import { memorySealCertificate } from '../src/testing/index.js';
+import { memorySealCertificate } from '../src/memory/index.js';
 import { FUNDER, ORGANIZATIONS, SEALS, setupSigning } from './signing-fixtures.js';
 import { expectError } from './template-fixtures.js';
 

@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type ApprovalContext,
-  type ApprovalInput,
-  approvalRefusal,
-  createRuntime,
-  templateWorkflows,
-} from '../src/index.js';
-import { createManualClock } from '../src/testing/index.js';
-import { createMemoryPersistence } from '../src/testing/memory-persistence.js';
+import { createRuntime, templateWorkflows } from '../src/index.js';
+import { type ApprovalContext, type ApprovalInput, approvalRefusal } from '../src/templates/approval-workflow.js';
+import { createManualClock, createMemoryPersistence } from '../src/memory/index.js';
 import { expectError } from './template-fixtures.js';
 
 /** The machine on its own, driven through the runtime: its guards hold even for a caller that skips the service. */

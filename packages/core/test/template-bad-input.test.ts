@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ApprovalContext, TemplateDefinitionError } from '../src/index.js';
+import { TemplateDefinitionError } from '../src/index.js';
+import type { ApprovalContext } from '../src/templates/approval-workflow.js';
 import {
   CONTRACT_FIELDS,
   CONTRACT_PDF,

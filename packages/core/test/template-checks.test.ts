@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   TemplateCheckError,
-  TemplateDefinition,
   TemplateValueError,
   assertChecksPass,
   diffDefinitions,
@@ -11,6 +10,7 @@ import {
   validateValues,
   valueProblems,
 } from '../src/index.js';
+import { TemplateDefinition } from '../src/templates/model.js';
 import { expectSealflowError, loanDefinition } from './template-fixtures.js';
 
 const definition = TemplateDefinition.parse({

@@ -9,8 +9,7 @@ import {
   createTemplateService,
   templateWorkflows,
 } from '../src/index.js';
-import { createManualClock, createMemoryDocumentStore } from '../src/testing/index.js';
-import { createMemoryPersistence } from '../src/testing/memory-persistence.js';
+import { createManualClock, createMemoryDocumentStore, createMemoryPersistence } from '../src/memory/index.js';
 import { CONTRACT_TEMPLATE_PDF, CONTRACT_VALUES_JSON } from '../../../fixtures/paths.js';
 
 /** The 8-page, 25-field loan contract the benchmarks use. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ApprovalContext, type DomainEvent, sha256Hex } from '../src/index.js';
+import { type DomainEvent, sha256Hex } from '../src/index.js';
+import type { ApprovalContext } from '../src/templates/approval-workflow.js';
 import {
   CONTRACT_PDF,
   bothBo,

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  type ApprovalContext,
-  type Persistence,
-  type SealflowError,
-  type TemplateActor,
-  normaliseActorId,
-} from '../src/index.js';
+import { type Persistence, type SealflowError, type TemplateActor, normaliseActorId } from '../src/index.js';
+import type { ApprovalContext } from '../src/templates/approval-workflow.js';
 import {
   CONTRACT_PDF,
   editor,

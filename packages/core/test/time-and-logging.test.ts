@@ -1,6 +1,7 @@
 import { afterEach, vi } from 'vitest';
 import { consoleLogger, silentLogger, systemClock, systemScheduler } from '../src/index.js';
-import { createManualClock, createMemoryLogger, runLoggerContract, runTimeContract } from '../src/testing/index.js';
+import { createManualClock, createMemoryLogger } from '../src/memory/index.js';
+import { runLoggerContract, runTimeContract } from '../src/testing/index.js';
 
 runTimeContract({
   name: 'manual clock',

@@ -13,7 +13,7 @@ import {
   createManualClock,
   createMemoryLogger,
   createMemoryPersistence,
-} from '../src/testing/index.js';
+} from '../src/memory/index.js';
 import { type Reply, type WebhookReceiver, publisherWorkflow, startReceiver } from './fixtures/webhook-receiver.js';
 
 const SECRET_A = 'secret-a-0123456789abcdef';

@@ -69,6 +69,7 @@ export function withIdNumberCheckChar(first17: string): string {
   return first17 + idNumberCheckChar(first17);
 }
 
+/** Options of the resident ID number checks. */
 export interface IdNumberOptions {
   /** 'YYYY-MM-DD'. When given, a birth date after it is rejected. */
   today?: string;
@@ -100,15 +101,18 @@ export function idNumberProblem(value: string, options: IdNumberOptions = {}): s
   return undefined;
 }
 
+/** True if `value` is a valid 18-character resident ID number (GB 11643: region, birth date, check character). */
 export function isIdNumber(value: string, options?: IdNumberOptions): boolean {
   return idNumberProblem(value, options) === undefined;
 }
 
+/** Throw a `ValidationError` (`INVALID_ID_NUMBER`) unless `value` is a valid resident ID number. */
 export function assertIdNumber(value: string, options?: IdNumberOptions): void {
   const problem = idNumberProblem(value, options);
   if (problem !== undefined) throw new ValidationError(problem, { details: { kind: 'idNumber' } });
 }
 
+/** What a resident ID number says about its holder. */
 export interface ParsedIdNumber {
   /** 'YYYY-MM-DD' */
   birthDate: string;
@@ -147,6 +151,7 @@ export function ageOn(idNumber: string, date: string | Date): number {
   return on.slice(5) >= birthDate.slice(5) ? years : years - 1;
 }
 
+/** A zod schema for a resident ID number; invalid numbers fail with the reason, never echoing the number. */
 export const idNumberSchema = z.string().superRefine((value, ctx) => {
   const problem = idNumberProblem(value);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
@@ -185,6 +190,7 @@ function maskCode(value: string): string {
     : value.slice(0, 6) + '*'.repeat(value.length - 8) + value.slice(-2);
 }
 
+/** Why `value` is not a unified social credit code (GB 32100), or `undefined` if it is one. */
 export function creditCodeProblem(value: string): string | undefined {
   if (typeof value !== 'string') return 'A credit code must be text of 18 characters.';
   const shown = maskCode(value);
@@ -200,15 +206,18 @@ export function creditCodeProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** True if `value` is a valid unified social credit code (GB 32100). */
 export function isCreditCode(value: string): boolean {
   return creditCodeProblem(value) === undefined;
 }
 
+/** Throw a `ValidationError` unless `value` is a valid unified social credit code. */
 export function assertCreditCode(value: string): void {
   const problem = creditCodeProblem(value);
   if (problem !== undefined) throw new ValidationError(problem, { details: { kind: 'creditCode' } });
 }
 
+/** A zod schema for a unified social credit code. */
 export const creditCodeSchema = z.string().superRefine((value, ctx) => {
   const problem = creditCodeProblem(value);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
@@ -217,20 +226,24 @@ export const creditCodeSchema = z.string().superRefine((value, ctx) => {
 // ---------------------------------------------------------------------------------------------------------------
 // Mainland mobile number
 
+/** Why `value` is not a mainland China mobile number, or `undefined` if it is one. */
 export function mobileProblem(value: string): string | undefined {
   if (typeof value === 'string' && /^1[3-9]\d{9}$/.test(value)) return undefined;
   return `Mobile number ${maskMobile(value)} must be 11 digits starting 13–19, without spaces or +86.`;
 }
 
+/** True if `value` is a mainland China mobile number (11 digits starting 13 to 19). */
 export function isMobile(value: string): boolean {
   return mobileProblem(value) === undefined;
 }
 
+/** Throw a `ValidationError` unless `value` is a mainland China mobile number. */
 export function assertMobile(value: string): void {
   const problem = mobileProblem(value);
   if (problem !== undefined) throw new ValidationError(problem, { details: { kind: 'mobile' } });
 }
 
+/** A zod schema for a mainland China mobile number. */
 export const mobileSchema = z.string().superRefine((value, ctx) => {
   const problem = mobileProblem(value);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
@@ -285,6 +298,7 @@ export function formatFen(fen: number): string {
   return `${Math.floor(fen / 100)}.${String(fen % 100).padStart(2, '0')}`;
 }
 
+/** Throw a `ValidationError` unless `fen` is a safe, non-negative integer amount in fen (0.01 yuan). */
 export function assertFen(fen: number): void {
   if (!Number.isSafeInteger(fen) || fen < 0) {
     throw new ValidationError('An amount in fen must be a non-negative whole number (no floats, no negatives).', {
@@ -313,6 +327,7 @@ export const moneySchema = z.union([z.string(), z.number()]).transform((value, c
 // ---------------------------------------------------------------------------------------------------------------
 // Bank card number (Luhn)
 
+/** True if the digits pass the Luhn check used by bank card numbers. */
 export function luhnValid(digits: string): boolean {
   if (typeof digits !== 'string' || !/^\d+$/.test(digits)) return false;
   let sum = 0;
@@ -343,15 +358,18 @@ export function bankCardProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** True if `value` is a plausible bank card number (12 to 19 digits, spaces allowed, passing the Luhn check). */
 export function isBankCard(value: string): boolean {
   return bankCardProblem(value) === undefined;
 }
 
+/** Throw a `ValidationError` unless `value` is a plausible bank card number. */
 export function assertBankCard(value: string): void {
   const problem = bankCardProblem(value);
   if (problem !== undefined) throw new ValidationError(problem, { details: { kind: 'bankCard' } });
 }
 
+/** A zod schema for a bank card number. */
 export const bankCardSchema = z.string().superRefine((value, ctx) => {
   const problem = bankCardProblem(value);
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });

@@ -5,6 +5,7 @@
  */
 import { SealflowError, ValidationError } from '../errors.js';
 
+/** Why a PDF was refused: not a PDF at all, cut short, encrypted, without pages, or structurally damaged. */
 export type PdfInvalidReason = 'not-pdf' | 'truncated' | 'encrypted' | 'no-pages' | 'damaged';
 
 const PDF_INVALID_ADVICE: Record<PdfInvalidReason, string> = {
@@ -76,6 +77,7 @@ export class UnknownFieldError extends ValidationError {
   }
 }
 
+/** How an incremental update disagreed with its template (see {@link PdfUpdateInconsistentError}). */
 export type PdfUpdateProblem = 'duplicate' | 'out-of-range' | 'not-in-template' | 'changed-template';
 
 const PDF_UPDATE_PROBLEM: Record<PdfUpdateProblem, string> = {

@@ -41,6 +41,7 @@ interface GlyphData {
   components: { gid: number; at: number }[];
 }
 
+/** A glyph of a {@link CjkFont}: its id and advance width. */
 export interface GlyphInfo {
   gid: number;
   /** Advance width in font units. */
@@ -50,6 +51,10 @@ export interface GlyphInfo {
 const REQUIRED_TABLES = ['head', 'hhea', 'maxp', 'loca', 'glyf', 'hmtx'] as const;
 const COPIED_TABLES = ['cvt ', 'fpgm', 'prep'] as const;
 
+/**
+ * A parsed TrueType CJK font: glyph lookup and metrics for layout, and subsetting so a rendered contract embeds only
+ * the glyphs it uses.
+ */
 export class CjkFont {
   readonly unitsPerEm: number;
   /** Typographic ascender and descender (font units), used to place text vertically. */

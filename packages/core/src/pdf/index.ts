@@ -7,7 +7,7 @@ export {
   UnknownFieldError,
   ValueTooLongError,
 } from './errors.js';
-export { CjkFont, DEFAULT_FONT_MODULE, defaultCjkFont, type GlyphOutline } from './font.js';
+export { CjkFont, DEFAULT_FONT_MODULE, defaultCjkFont, type GlyphInfo, type GlyphOutline } from './font.js';
 export {
   inspectPdf,
   type InspectOptions,

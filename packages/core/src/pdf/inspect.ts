@@ -23,8 +23,10 @@ import { PdfInvalidError } from './errors.js';
 import { asPdfInvalid, loadCheckedPdf, type PdfSource, readAllBytes } from './load.js';
 import { findKeywords, pageGlyphs } from './text-positions.js';
 
+/** The kind of an AcroForm field found by {@link inspectPdf}. */
 export type PdfFieldType = 'text' | 'checkbox' | 'radio' | 'dropdown' | 'listbox' | 'button' | 'signature' | 'unknown';
 
+/** A rectangle in PDF points, from the bottom-left corner of its page. */
 export interface PdfRect {
   x: number;
   y: number;
@@ -32,6 +34,7 @@ export interface PdfRect {
   height: number;
 }
 
+/** An AcroForm field of an inspected PDF: its name, type and where its widgets are. */
 export interface PdfFieldInfo {
   name: string;
   type: PdfFieldType;
@@ -42,11 +45,13 @@ export interface PdfFieldInfo {
   multiline?: boolean;
 }
 
+/** Where a searched keyword was found on a page. */
 export interface KeywordHit extends PdfRect {
   keyword: string;
   page: number;
 }
 
+/** What {@link inspectPdf} found: pages, form fields and keyword positions. */
 export interface PdfInspection {
   sha256: string;
   byteLength: number;
@@ -57,10 +62,15 @@ export interface PdfInspection {
   keywordHits: KeywordHit[];
 }
 
+/** Options of {@link inspectPdf}. */
 export interface InspectOptions {
   keywords?: readonly string[];
 }
 
+/**
+ * Read a PDF template without changing it: page sizes, AcroForm fields and where given keywords appear, so a template
+ * definition can place values and seals. Refuses a damaged or encrypted PDF with `PdfInvalidError`.
+ */
 export async function inspectPdf(source: PdfSource, options: InspectOptions = {}): Promise<PdfInspection> {
   const bytes = await readAllBytes(source);
   const sha256 = createHash('sha256').update(bytes).digest('hex');

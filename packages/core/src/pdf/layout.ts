@@ -6,6 +6,7 @@
 import { GlyphMissingError, ValueTooLongError } from './errors.js';
 import type { CjkFont } from './font.js';
 
+/** Horizontal alignment of a value in its box. */
 export type Alignment = 'left' | 'center' | 'right';
 
 export interface BoxSpec {

@@ -7,6 +7,7 @@ import { PDFArray, PDFDict, PDFDocument, PDFName, type PDFObject, PDFPageLeaf, P
 import { SealflowError } from '../errors.js';
 import { PdfInvalidError } from './errors.js';
 
+/** A PDF as bytes, a web stream or an async iterable of chunks (for example a Node.js readable stream). */
 export type PdfSource = Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>;
 
 export async function readAllBytes(source: PdfSource): Promise<Uint8Array> {

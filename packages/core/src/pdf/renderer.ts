@@ -31,6 +31,7 @@ import { appendIncrementalUpdate, type UpdatedObject } from './incremental-write
 import { type Alignment, type BoxSpec, type Layout, layoutText, num, textOperators } from './layout.js';
 import { asPdfInvalid, loadCheckedPdf, type LastXref, type PdfSource, readAllBytes } from './load.js';
 
+/** A rectangle in PDF points, from the bottom-left corner of its page. */
 export interface Rect {
   x: number;
   y: number;
@@ -50,6 +51,7 @@ export interface BlankSpec {
   shrinkToFit?: boolean;
 }
 
+/** How values are fitted into their boxes. */
 export interface FitOptions {
   /** Let text shrink below the field's size to fit: for every field (`true`) or the named ones. */
   shrinkToFit?: boolean | readonly string[];
@@ -57,14 +59,17 @@ export interface FitOptions {
   minFontSize?: number;
 }
 
+/** Options of {@link prepareTemplate}. */
 export interface PrepareOptions extends FitOptions {
   /** A TrueType (glyf) font to use instead of the bundled Noto Sans SC. */
   font?: Uint8Array;
   blanks?: readonly BlankSpec[];
 }
 
+/** Options of one `PreparedTemplate.render` call. */
 export type RenderOptions = FitOptions;
 
+/** A fillable place of a prepared template: a form field or a blank, with where it is. */
 export interface TemplateFieldInfo {
   name: string;
   kind: 'field' | 'blank';
@@ -72,6 +77,10 @@ export interface TemplateFieldInfo {
   maxLength: number | undefined;
 }
 
+/**
+ * A parsed PDF template, ready to render many contracts: each `render` appends an incremental update with the
+ * values drawn in the embedded CJK font, leaving the template bytes unchanged.
+ */
 export interface PreparedTemplate {
   /** The template bytes every output starts with. */
   readonly templateBytes: Uint8Array;
@@ -124,6 +133,7 @@ const FAST_DEFLATE = { level: 1, memLevel: 9 } as const;
  */
 const FONT_NAME = 'SfCJK';
 
+/** Parse and check a PDF template once, for rendering many contracts from it (see {@link PreparedTemplate}). */
 export async function prepareTemplate(source: PdfSource, options: PrepareOptions = {}): Promise<PreparedTemplate> {
   const bytes = await readAllBytes(source);
   const { doc, lastXref } = await loadCheckedPdf(bytes);

@@ -6,7 +6,7 @@
  * A notary holds heads where a database editor cannot reach them — an RFC 3161 time-stamping authority, a
  * transparency log, write-once storage, a regulator's evidence platform — so a head attested once must still be in
  * the chain later. sealflow ships the port and an in-memory notary for tests (`createMemoryChainNotary` in
- * `@sealflow/core/testing`); an adapter for a particular authority implements these two methods.
+ * `@sealflow/core/memory`); an adapter for a particular authority implements these two methods.
  *
  * Rules every implementation keeps:
  * - `attest` stores the head durably outside sealflow's database before it returns, and never forgets one.
@@ -24,6 +24,7 @@ export interface ChainHead {
   head: string;
 }
 
+/** A head the notary has attested, with the notary's own proof of when it saw it. */
 export interface ChainAttestation extends ChainHead {
   /** When the notary attested it, epoch ms (the authority's time where it has one). */
   at: number;
@@ -32,6 +33,10 @@ export interface ChainAttestation extends ChainHead {
   token: string;
 }
 
+/**
+ * The chain-notary port: publishes the head of an evidence chain to an independent party, so that rewriting the
+ * chain later is detectable even by someone holding the database and the keys.
+ */
 export interface ChainNotary {
   /** A short name for errors and evidence packages, such as `memory` or `tsa-example`. */
   readonly name: string;

@@ -3,7 +3,7 @@
  *
  * Nothing in core reads `Date.now()` or calls `setTimeout` directly: signing deadlines, 24-hour offer windows and
  * retry backoff must be testable without waiting, and a host may want its own time source. Tests use
- * `createManualClock()` from `@sealflow/core/testing`, which implements both ports and advances only when told.
+ * `createManualClock()` from `@sealflow/core/memory`, which implements both ports and advances only when told.
  */
 
 /** Wall-clock time in milliseconds since the Unix epoch. */
@@ -22,8 +22,10 @@ export interface Scheduler {
   schedule(task: () => void, delayMs: number): () => void;
 }
 
+/** The {@link Clock} of the machine: `Date.now()`. */
 export const systemClock: Clock = { now: () => Date.now() };
 
+/** The {@link Scheduler} of the machine: `setTimeout`. */
 export const systemScheduler: Scheduler = {
   schedule(task, delayMs) {
     const handle = setTimeout(task, Math.max(0, delayMs));

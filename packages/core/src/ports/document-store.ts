@@ -6,7 +6,7 @@ import type { Clock } from './clock.js';
  * The document store port: where signed contracts and template PDFs are archived (the lender's 影像平台, "image
  * platform"). A store takes bytes, returns a `fileId`, and later hands back exactly those bytes or refuses.
  *
- * Implementations: `createMemoryDocumentStore()` in `@sealflow/core/testing` (the reference and test oracle), and
+ * Implementations: `createMemoryDocumentStore()` in `@sealflow/core/memory` (the reference and test oracle), and
  * `fsDocumentStore()` / `s3DocumentStore()` in `@sealflow/adapter-storage`. All of them pass
  * `runDocumentStoreContract()` from `@sealflow/core/testing`; that suite is the executable form of the rules below.
  * An adapter for a lender's own image platform implements the same interface and runs the same suite.
@@ -63,6 +63,7 @@ export interface DocumentStore {
   delete(fileId: string): Promise<void>;
 }
 
+/** What {@link DocumentStore.put} stores: the bytes, their content type, an optional key and metadata. */
 export interface PutDocumentInput {
   /** The document itself. At least one byte; no upper limit in the port (stores may set their own). */
   bytes: Uint8Array;
@@ -81,6 +82,10 @@ export interface PutDocumentInput {
   metadata?: Record<string, string>;
 }
 
+/**
+ * What a document store keeps about a document: file id, SHA-256, size, content type, key, metadata and when it was
+ * stored.
+ */
 export interface StoredDocument {
   /** Issued by the store; matches {@link DOCUMENT_FILE_ID_PATTERN}. */
   fileId: string;
@@ -97,6 +102,7 @@ export interface StoredDocument {
   metadata: Record<string, string>;
 }
 
+/** A document read back from a {@link DocumentStore}: its metadata and its verified bytes. */
 export interface RetrievedDocument {
   bytes: Uint8Array;
   document: StoredDocument;
@@ -117,6 +123,10 @@ export const DOCUMENT_FILE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 /** The format of ids issued by {@link generateDocumentFileId}: `doc_` and 32 lowercase hex characters. */
 export const GENERATED_DOCUMENT_FILE_ID_PATTERN = /^doc_[0-9a-f]{32}$/;
 
+/**
+ * Limits every document store enforces on input: key length, number and length of metadata entries, content-type
+ * length.
+ */
 export const DOCUMENT_LIMITS = {
   /** UTF-8 bytes of the suggested key. */
   keyBytes: 128,
@@ -159,6 +169,7 @@ export function checkDocumentFileId(
   );
 }
 
+/** The SHA-256 of `bytes` as lowercase hex, the form documents and evidence record. */
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
@@ -181,7 +192,9 @@ export function newStoredDocument(input: CheckedDocumentInput, storedAt: number)
 const CONTENT_TYPE =
   /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"\p{Cc}]*"|[A-Za-z0-9!#$&^_.+-]+))*$/u;
 const METADATA_KEY = /^[a-z0-9][a-z0-9-]*$/;
-/** Control characters break headers and log lines; lone surrogates cannot be encoded as UTF-8 and would not round-trip. */
+/**
+ * Control characters break headers and log lines; lone surrogates cannot be encoded as UTF-8 and would not round-trip.
+ */
 const UNSAFE_TEXT = /[\p{Cc}\p{Cs}]/u;
 const utf8 = new TextEncoder();
 

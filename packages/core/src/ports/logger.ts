@@ -7,10 +7,13 @@
  */
 import { maskPersonalData } from '../privacy.js';
 
+/** Severity of a log line. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** Structured fields of a log line; personal data in them is masked by the loggers sealflow creates. */
 export type LogFields = Record<string, unknown>;
 
+/** The logger port: four levels, a message and structured fields. Plug in pino, winston or the console. */
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
   info(message: string, fields?: LogFields): void;
@@ -18,6 +21,7 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
 }
 
+/** A {@link Logger} that writes nothing. */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**

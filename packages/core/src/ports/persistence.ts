@@ -1,7 +1,7 @@
 /**
  * The persistence port: everything sealflow keeps, behind one transactional interface.
  *
- * Implementations: `createMemoryPersistence()` in `@sealflow/core/testing` (the reference and test oracle), and
+ * Implementations: `createMemoryPersistence()` in `@sealflow/core/memory` (the reference and test oracle), and
  * `pglitePersistence()` / `postgresPersistence()` in `@sealflow/adapter-storage`. All of them pass
  * `runPersistenceContract()` from `@sealflow/core/testing`; that suite is the executable form of the rules below.
  *
@@ -47,8 +47,10 @@ export interface PersistenceTransaction {
 // ---------------------------------------------------------------------------------------------------------------
 // Workflows: one row per running or finished machine instance.
 
+/** Where a workflow stands: running, finished, failed, or stopped by an operator. */
 export type WorkflowStatus = 'active' | 'done' | 'error' | 'stopped';
 
+/** A stored workflow instance: its type, status, serialized machine snapshot and optimistic-concurrency version. */
 export interface WorkflowRow {
   id: string;
   /** The workflow definition's id, such as `template-approval`. */
@@ -66,8 +68,10 @@ export interface WorkflowRow {
   updatedAt: number;
 }
 
+/** A workflow row as first inserted (the store sets `rowVersion` and `updatedAt`). */
 export type NewWorkflowRow = Omit<WorkflowRow, 'rowVersion' | 'updatedAt'>;
 
+/** The fields of a workflow row an update changes. */
 export interface WorkflowChange {
   machineVersion: number;
   status: WorkflowStatus;
@@ -76,6 +80,7 @@ export interface WorkflowChange {
   updatedAt: number;
 }
 
+/** Which workflow rows to list. */
 export interface WorkflowFilter {
   machineId?: string;
   status?: WorkflowStatus;
@@ -86,6 +91,7 @@ export interface WorkflowFilter {
   limit?: number;
 }
 
+/** How a workflow row is read (for example, locked for update inside a transaction). */
 export interface WorkflowReadOptions {
   /**
    * Lock the rows read until the transaction ends, so no other transaction can update them meanwhile (it waits
@@ -102,6 +108,7 @@ export interface WorkflowUpdate {
   change: WorkflowChange;
 }
 
+/** Workflow rows: insert, read, list and version-checked update. */
 export interface WorkflowStore {
   /** Throws `ConflictError('DUPLICATE')` when the id exists. The stored row has `rowVersion` 1. */
   insert(row: NewWorkflowRow): Promise<void>;
@@ -144,6 +151,7 @@ export type OutboxKind = 'effect' | 'event' | 'webhook';
  */
 export type OutboxStatus = 'pending' | 'running' | 'done' | 'failed' | 'dead';
 
+/** An outbox entry: an effect to run or an event to deliver, with its attempts, lease and outcome. */
 export interface OutboxEntry {
   /** The idempotency key: derived from workflow, step and action, so a re-run of the same step gets the same id. */
   id: string;
@@ -166,10 +174,12 @@ export interface OutboxEntry {
   updatedAt: number;
 }
 
+/** An outbox entry as first enqueued. */
 export type NewOutboxEntry = Pick<OutboxEntry, 'id' | 'workflowId' | 'kind' | 'type' | 'payload' | 'availableAt'> & {
   createdAt: number;
 };
 
+/** A worker's request to claim due outbox entries under a lease. */
 export interface ClaimRequest {
   kind: OutboxKind;
   /** Unique per claim call; the claimed entries carry it until completed or released. */
@@ -179,6 +189,10 @@ export interface ClaimRequest {
   limit: number;
 }
 
+/**
+ * How a claimed outbox entry is released when it did not succeed: pending again (retried at `availableAt`), failed or
+ * dead.
+ */
 export interface ReleaseChange {
   status: 'pending' | 'failed' | 'dead';
   /** For `pending`: when the retry may run. */
@@ -187,6 +201,7 @@ export interface ReleaseChange {
   now: number;
 }
 
+/** Which outbox entries to list. */
 export interface OutboxFilter {
   workflowId?: string;
   kind?: OutboxKind;
@@ -199,6 +214,7 @@ export interface OutboxFilter {
   limit?: number;
 }
 
+/** The transactional outbox: effects and events written with the state change, claimed and released by workers. */
 export interface OutboxStore {
   /** Insert entries; an id that already exists is skipped silently (idempotent enqueue). */
   enqueue(entries: NewOutboxEntry[]): Promise<void>;
@@ -227,6 +243,7 @@ export interface OutboxStore {
 // ---------------------------------------------------------------------------------------------------------------
 // Timers: delayed events (`after` transitions), durable across restarts.
 
+/** A timer of a workflow (an xstate delayed event), due at `dueAt`. */
 export interface TimerRow {
   workflowId: string;
   /** The machine's id for the delayed event (XState's `sendId`); unique per workflow. */
@@ -239,6 +256,7 @@ export interface TimerRow {
   leaseUntil: number | null;
 }
 
+/** A worker's request to claim due timers under a lease. */
 export interface TimerClaimRequest {
   now: number;
   leaseMs: number;
@@ -251,6 +269,7 @@ export interface TimerKey {
   timerId: string;
 }
 
+/** Durable timers: scheduled with the state change, claimed when due, cancelled when the machine leaves the state. */
 export interface TimerStore {
   /** Insert or replace the timer `(workflowId, timerId)`; replacing clears any lease. */
   schedule(timer: Omit<TimerRow, 'leaseUntil'>): Promise<void>;
@@ -286,6 +305,7 @@ export interface TimerStore {
 // ---------------------------------------------------------------------------------------------------------------
 // Audit log: append-only, hash-chained per stream (a stream is usually one workflow or one business object).
 
+/** One entry of a hash-chained audit stream: what happened, who did it, when, and the link to the previous entry. */
 export interface AuditEntry {
   streamId: string;
   /** 1, 2, 3 … within the stream, without gaps. */
@@ -304,6 +324,7 @@ export interface AuditEntry {
   hash: string;
 }
 
+/** Append-only audit streams, read back in order for verification. */
 export interface AuditStore {
   /** Throws `ConflictError('DUPLICATE')` when `(streamId, seq)` exists. There is no update and no delete. */
   append(entry: AuditEntry): Promise<void>;
@@ -324,6 +345,7 @@ export interface AuditStore {
 // Entities: the storage under core's typed repositories (templates, signing records, institutions, …).
 // Stored as JSON with string tags for filtering, so a new repository needs no migration.
 
+/** A stored entity (a record kept by a repository): kind, id, JSON data, tags, optional unique key and version. */
 export interface EntityRow {
   /** The repository's name, such as `template-version`. */
   kind: string;
@@ -339,8 +361,10 @@ export interface EntityRow {
   updatedAt: number;
 }
 
+/** An entity row as first inserted. */
 export type NewEntityRow = Omit<EntityRow, 'version' | 'updatedAt'>;
 
+/** The fields of an entity row an update changes. */
 export interface EntityChange {
   data: unknown;
   tags: Record<string, string>;
@@ -348,6 +372,7 @@ export interface EntityChange {
   updatedAt: number;
 }
 
+/** Which entity rows to list from a collection. */
 export interface EntityQuery {
   /** Every given tag must match exactly. */
   tags?: Record<string, string>;
@@ -360,6 +385,7 @@ export interface EntityQuery {
   limit?: number;
 }
 
+/** Entities: insert, read, list and version-checked update of JSON records by collection and key. */
 export interface EntityStore {
   /** Throws `ConflictError('DUPLICATE')` when `(kind, id)` or `(kind, uniqueKey)` exists. Stored with version 1. */
   insert(row: NewEntityRow): Promise<void>;

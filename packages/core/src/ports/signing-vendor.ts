@@ -43,6 +43,7 @@ export type SealPlacement =
   | { documentKey: string; keyword: string; offsetX?: number; offsetY?: number }
   | { documentKey: string; page: number; x: number; y: number; width?: number; height?: number };
 
+/** One signer of a vendor flow: role, person or organisation, identity, seal and signing order. */
 export interface SignerSpec {
   /** The party's role in the scene: `borrower`, `platform`, `funder`, `guarantor`, `paymentCompany`, … */
   role: string;
@@ -67,6 +68,7 @@ export interface SignerSpec {
   placements: SealPlacement[];
 }
 
+/** A document uploaded to a vendor: the vendor's file id and the key the flow uses for it. */
 export interface VendorDocumentRef {
   /** Our key for the document within the flow, such as `credit-contract`. */
   key: string;
@@ -75,6 +77,10 @@ export interface VendorDocumentRef {
   fileName: string;
 }
 
+/**
+ * What a vendor needs to create a signing flow: title, business number, documents, signers, and optionally a deadline
+ * and a callback URL.
+ */
 export interface CreateFlowInput {
   /** Shown to signers by vendors that have a UI; also the business reference. */
   title: string;
@@ -88,6 +94,7 @@ export interface CreateFlowInput {
   callbackUrl?: string;
 }
 
+/** Where a vendor flow stands. */
 export type VendorFlowStatus = 'draft' | 'signing' | 'completed' | 'rejected' | 'revoked' | 'expired' | 'failed';
 
 /**
@@ -103,6 +110,7 @@ export interface UsedSeal {
   certificateSerial?: string;
 }
 
+/** A vendor's signing flow as the vendor reports it: its status, each signer's progress and seal, and why it ended. */
 export interface VendorFlow {
   flowId: string;
   status: VendorFlowStatus;
@@ -117,6 +125,7 @@ export interface VendorFlow {
   reason?: string;
 }
 
+/** A signed PDF downloaded from a vendor: the document key, file name and bytes. */
 export interface SignedDocument {
   key: string;
   fileName: string;
@@ -130,6 +139,7 @@ export interface RawCallback {
   rawBody: Uint8Array | string;
 }
 
+/** A vendor callback after its signature was verified: which flow, what happened, when. */
 export interface VendorCallbackEvent {
   /** Stable across the vendor's redeliveries of the same notification: the deduplication key. */
   eventId: string;
@@ -151,6 +161,7 @@ export interface FlowLookup {
   businessNo: string;
 }
 
+/** Who and what a vendor call is for (request ids, business number), for the vendor's logs and idempotency. */
 export interface VendorCallContext {
   /** Same key, same input → same result, never a second vendor object. */
   idempotencyKey: string;
@@ -162,6 +173,10 @@ export interface VendorCallContext {
   signal?: AbortSignal;
 }
 
+/**
+ * What a vendor supports: organisation auto-seal, person auto-sign, vendor templates, callbacks, appending signers,
+ * PAdES output, and how many signers a flow may have.
+ */
 export interface SigningCapabilities {
   /** An organisation's seal can be applied without a person (the platform's 自动盖章). */
   organizationAutoSeal: boolean;
@@ -178,6 +193,7 @@ export interface SigningCapabilities {
   maxSignersPerFlow: number;
 }
 
+/** The signing-vendor port: upload documents, create and query flows, download signed files, verify callbacks. */
 export interface SigningVendor {
   /** A short stable id used in routing, records and callback URLs: `local`, `esign`, `cfca`. */
   readonly id: string;

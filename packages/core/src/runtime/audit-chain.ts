@@ -174,6 +174,7 @@ export async function appendAuditBatch(
   return entries;
 }
 
+/** One problem found in an audit chain: a broken link, a wrong hash or key, or an entry that cannot be checked. */
 export type AuditProblem =
   | { seq: number; kind: 'hash-mismatch' }
   | { seq: number; kind: 'broken-link' }
@@ -181,6 +182,7 @@ export type AuditProblem =
   /** A plain hash where the chain is keyed: anyone with write access could have re-hashed it. */
   | { seq: number; kind: 'unkeyed' };
 
+/** The result of verifying an audit chain: whether it holds, and every problem found. */
 export interface AuditVerification {
   ok: boolean;
   entries: number;

@@ -53,6 +53,7 @@ import { createWorker, type RuntimeWorker, type Worker, type WorkerOptions, type
 /** An event for a workflow: a `type` and any JSON-serialisable fields. */
 export type WorkflowEvent = EventObject & Record<string, unknown>;
 
+/** A workflow as the runtime reports it: id, type, status, state value, context, output, versions and timestamps. */
 export interface WorkflowState {
   id: string;
   /** The definition id. */
@@ -71,6 +72,10 @@ export interface WorkflowState {
   updatedAt: number;
 }
 
+/**
+ * Options of {@link createRuntime}: persistence, the workflow definitions, audit keys, time, logging, retries and
+ * leases.
+ */
 export interface RuntimeOptions {
   persistence: Persistence;
   workflows: readonly WorkflowDefinition[];
@@ -98,6 +103,9 @@ export interface RuntimeOptions {
   random?: () => number;
 }
 
+/**
+ * Options of {@link Runtime.send}: an expected row version, the acting user, and writes made in the same transaction.
+ */
 export interface SendOptions {
   /** Fail with VERSION_CONFLICT unless the workflow is still at this row version. */
   expectedVersion?: number;
@@ -110,6 +118,9 @@ export interface SendOptions {
   alongside?: (tx: PersistenceTransaction, next: WorkflowState) => Promise<void>;
 }
 
+/**
+ * Options of {@link Runtime.start}: the workflow id, its input, the acting user, and what to do if it already exists.
+ */
 export interface StartOptions {
   id: string;
   input?: unknown;
@@ -169,6 +180,10 @@ export interface SettleReport {
 
 const MAX_STALE_RETRIES = 20;
 
+/**
+ * The durable workflow runtime: starts and drives xstate machines persisted through the persistence port, runs
+ * their effects and timers through the outbox, and delivers their domain events.
+ */
 export interface Runtime {
   start(type: string, options: StartOptions): Promise<WorkflowState>;
   send(id: string, event: WorkflowEvent, options?: SendOptions): Promise<WorkflowState>;
@@ -212,6 +227,7 @@ export type WorkflowAuditProblem =
   | { kind: 'truncated' | 'row-rolled-back'; rowVersion: number; auditedRowVersion: number }
   | { kind: 'row-mismatch'; rowVersion: number };
 
+/** An audit verification of one workflow: the chain, and whether its last entry matches the workflow row. */
 export interface WorkflowAuditVerification extends AuditVerification {
   /** Link of the last entry: publish or timestamp it to pin the whole chain. */
   head: string | null;
@@ -252,6 +268,7 @@ function workflowAuditProblems(row: WorkflowRow | null, entries: readonly AuditE
   return [];
 }
 
+/** A domain event emitted by a workflow, delivered at least once with a stable id. */
 export interface DomainEvent {
   /** Stable across redeliveries: use it to deduplicate. */
   id: string;
@@ -261,8 +278,10 @@ export interface DomainEvent {
   occurredAt: number;
 }
 
+/** A subscriber to domain events (see {@link Runtime.onEvent}). */
 export type DomainEventHandler = (event: DomainEvent) => void | Promise<void>;
 
+/** Create the durable workflow runtime over a persistence adapter and a set of workflow definitions. */
 export function createRuntime(options: RuntimeOptions): Runtime {
   const { persistence } = options;
   const clock = options.clock ?? systemClock;

@@ -36,6 +36,7 @@ export interface WorkerOptions {
   pollMs?: number;
 }
 
+/** What one worker pass processed: timers fired, effects run, events delivered. */
 export interface WorkerPass {
   timersFired: number;
   effectsSucceeded: number;
@@ -45,6 +46,7 @@ export interface WorkerPass {
   eventsDelivered: number;
 }
 
+/** A background worker started by {@link Runtime.startWorker}. */
 export interface Worker {
   start(): void;
   /** Finish the current pass, then stop. */

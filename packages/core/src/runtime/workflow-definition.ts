@@ -33,6 +33,7 @@ export interface SerializedError {
   retryable: boolean;
 }
 
+/** How often and how far apart a failing effect is retried before it becomes a dead letter. */
 export interface RetryPolicy {
   /** Attempts before an effect goes to the dead letters (default 5). */
   maxAttempts: number;
@@ -76,6 +77,7 @@ export interface EffectDefinition<Params = any, Output = any> {
 // biome-ignore lint/suspicious/noExplicitAny: a migration reads and writes an older, untyped snapshot shape.
 export type SnapshotMigration = (snapshot: any) => any;
 
+/** A workflow type the runtime can run: its xstate machine, effects, snapshot migrations and hooks. */
 export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateMachine> {
   /** Stable name stored with every row, such as `template-approval`. Never rename a definition in use. */
   readonly id: string;
@@ -97,6 +99,10 @@ export interface WorkflowDefinition<TMachine extends AnyStateMachine = AnyStateM
  */
 export type TransitionHook = (tx: PersistenceTransaction, state: WorkflowState) => Promise<void>;
 
+/**
+ * Define a workflow type for {@link createRuntime}: an xstate machine, the effects it asks for by name, and the
+ * migrations of snapshots written by older machine versions.
+ */
 export function defineWorkflow<TMachine extends AnyStateMachine>(definition: {
   id: string;
   version: number;

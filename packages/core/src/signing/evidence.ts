@@ -173,6 +173,10 @@ export async function appendEvidence(
 // ---------------------------------------------------------------------------------------------------------------
 // Verification and export
 
+/**
+ * What the evidence functions need: persistence, the document store, the time, the evidence keyring and an optional
+ * notary.
+ */
 export interface EvidenceDependencies {
   persistence: Persistence;
   documents: DocumentStore;
@@ -201,6 +205,7 @@ export type EvidenceRecordProblem =
   | { kind: 'signed-documents-differ' }
   | { kind: 'attested-head-missing'; attested: number; found: number; notary: string };
 
+/** The check of one archived file: the SHA-256 the evidence recorded against the bytes in the store. */
 export interface EvidenceFileCheck {
   kind: 'rendered' | 'signed';
   documentKey: string;
@@ -211,6 +216,7 @@ export interface EvidenceFileCheck {
   problem: 'missing' | 'corrupted' | 'replaced' | null;
 }
 
+/** The result of verifying a signing record's evidence chain and archived files. */
 export interface EvidenceVerification {
   ok: boolean;
   recordId: string;
@@ -447,6 +453,7 @@ export class EvidenceTamperedError extends SealflowError {
   }
 }
 
+/** An archived document of a signing record: its key, file name, file id, recorded SHA-256 and bytes. */
 export interface EvidencedDocument {
   documentKey: string;
   fileName: string;
@@ -485,6 +492,7 @@ export async function archivedDocuments(deps: EvidenceDependencies, recordId: st
   return out;
 }
 
+/** Everything needed to prove a signing to a third party: the record, the evidence chain and the archived files. */
 export interface EvidencePackage {
   manifest: {
     format: 'sealflow-evidence/1';

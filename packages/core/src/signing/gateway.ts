@@ -44,6 +44,10 @@ import {
   vendorIdSchema,
 } from './vendor-schemas.js';
 
+/**
+ * How many attempts the gateway makes at a vendor call that failed with a retryable error, and the backoff between
+ * them.
+ */
 export interface SigningRetryOptions {
   /** Tries in total, the first included. Default 3. */
   attempts?: number;
@@ -53,6 +57,7 @@ export interface SigningRetryOptions {
   maxDelayMs?: number;
 }
 
+/** Options of {@link createSigningGateway}. */
 export interface SigningGatewayOptions {
   logger?: Logger;
   /** Measures call durations. */
@@ -104,6 +109,10 @@ const METHODS_BY_CAPABILITY = [
   ['callbacks', 'parseCallback'],
 ] as const satisfies readonly (readonly [keyof SigningCapabilities, VendorMethod])[];
 
+/**
+ * Wrap a vendor in the gateway core always talks to: input validation, capability checks, retries with backoff,
+ * timeouts and masked logging, the same for every vendor.
+ */
 export function createSigningGateway(vendor: SigningVendor, options: SigningGatewayOptions = {}): SigningGateway {
   checkVendorShape(vendor);
   const capabilities = Object.freeze({ ...vendor.capabilities });

@@ -1,3 +1,7 @@
+/**
+ * The signing area's public names, re-exported by the package root. Everything else under `signing/` (the machine,
+ * its effects, the vendor-response schemas, record keys) is internal.
+ */
 export {
   createSigningGateway,
   isSigningGateway,
@@ -6,57 +10,48 @@ export {
   type SigningRetryOptions,
 } from './gateway.js';
 export {
-  callbackEventSchema,
-  callContextSchema,
-  cancelReasonSchema,
-  createFlowInputSchema,
-  fillTemplateInputSchema,
-  rawCallbackSchema,
-  roleSchema,
-  sealPlacementSchema,
-  signedDocumentsSchema,
-  signerSpecSchema,
-  signerUrlSchema,
-  signingCapabilitiesSchema,
-  uploadDocumentInputSchema,
-  vendorDocumentRefSchema,
-  vendorFlowSchema,
-  vendorIdSchema,
-} from './vendor-schemas.js';
-export * from './scenes.js';
-export * from './records.js';
-export * from './evidence.js';
+  DEFAULT_SCENES,
+  type Funding,
+  type PartySigning,
+  type SceneDocument,
+  type SceneParty,
+  type SigningScene,
+  type SigningSceneInput,
+} from './scenes.js';
 export {
-  describeOwner,
-  type SealOwner,
-  type SealRegistration,
-  type SealRegistry,
-  SealNotOwnedError,
-  sealRegistry,
-} from './seals.js';
+  type EvidenceAnchor,
+  type RecordSealUsed,
+  type RecordSignedDocument,
+  SIGNING_STATUS_LABELS,
+  SIGNING_STATUSES,
+  type SigningFailure,
+  type SigningRecord,
+  type SigningStatus,
+} from './records.js';
 export {
-  type ArchivedDocument,
+  adoptEvidence,
+  archivedDocuments,
+  attestEvidence,
+  type EvidenceDependencies,
+  type EvidencedDocument,
+  type EvidenceFileCheck,
+  type EvidencePackage,
+  type EvidenceRecordProblem,
+  EvidenceTamperedError,
+  type EvidenceVerification,
+  exportEvidencePackage,
+  verifyEvidence,
+} from './evidence.js';
+export { SealNotOwnedError, type SealOwner, type SealRegistration } from './seals.js';
+export {
   type Consent,
-  type FetchedDocument,
-  type FlowView,
   type FunderRef,
-  type PlannedDocument,
-  type PlannedParty,
-  type RenderedDocument,
   SIGNING_EVENT_TYPES,
-  type SigningContext,
   type SigningDomainEvent,
   type SigningDomainEventType,
-  type SigningEvent,
-  type SigningInput,
-  signingMachine,
+  type SigningEventBase,
 } from './signing-machine.js';
-export type {
-  OrganizationParty,
-  PdfSignatureCheck,
-  SealedRequest,
-  VerifyPdf,
-} from './signing-effects.js';
+export type { OrganizationParty, PdfSignatureCheck, SealedRequest, VerifyPdf } from './signing-effects.js';
 export {
   createSigningService,
   type DownloadedDocument,

@@ -10,8 +10,11 @@ import { z } from 'zod';
 import { defineRepository } from '../repository.js';
 import { Funding } from './scenes.js';
 
+/** Every status a signing record can have, in lifecycle order. */
 export const SIGNING_STATUSES = ['PENDING', 'SIGNING', 'AWAITING_FUNDER', 'COMPLETED', 'FAILED'] as const;
+/** The zod schema of {@link SigningStatus}. */
 export const SigningStatus = z.enum(SIGNING_STATUSES);
+/** The status of a signing record. */
 export type SigningStatus = z.infer<typeof SigningStatus>;
 
 /** The names operations use in the back office. */
@@ -25,6 +28,7 @@ export const SIGNING_STATUS_LABELS: Readonly<Record<SigningStatus, string>> = {
 
 const sha256 = z.string().regex(/^[0-9a-f]{64}$/);
 
+/** The zod schema of {@link SigningFailure}. */
 export const SigningFailure = z.object({
   /** A stable code hosts branch on, such as TEMPLATE_CHECK_FAILED or SIGNING_DEADLINE_PASSED. */
   code: z.string(),
@@ -33,6 +37,7 @@ export const SigningFailure = z.object({
   /** The workflow stage that failed: validating, rendering, startingVendorFlow, … */
   stage: z.string(),
 });
+/** Why a signing failed: the stage, a stable code and a message (masked). */
 export type SigningFailure = z.infer<typeof SigningFailure>;
 
 export const RecordTemplate = z.object({
@@ -51,6 +56,7 @@ export const RecordRenderedDocument = z.object({
   size: z.number().int(),
 });
 
+/** The zod schema of {@link RecordSignedDocument}. */
 export const RecordSignedDocument = z.object({
   documentKey: z.string(),
   fileName: z.string(),
@@ -60,6 +66,7 @@ export const RecordSignedDocument = z.object({
   /** Valid signatures found by the host's `verifyPdf`; null when the vendor's output cannot be checked locally. */
   signatures: z.number().int().nullable(),
 });
+/** A signed document of a signing record: where it is archived and its hash. */
 export type RecordSignedDocument = z.infer<typeof RecordSignedDocument>;
 
 /**
@@ -73,6 +80,7 @@ export const EvidenceAnchor = z.object({
   head: z.string(),
   seal: z.string(),
 });
+/** Where a signing record's evidence chain ends, as recorded on the record. */
 export type EvidenceAnchor = z.infer<typeof EvidenceAnchor>;
 
 /** A seal an organisation signed with, as the vendor reported it. */
@@ -83,8 +91,10 @@ export const RecordSealUsed = z.object({
   certificateSha256: sha256.nullable(),
   certificateSerial: z.string().nullable(),
 });
+/** A seal used in a signing, as the vendor reported it. */
 export type RecordSealUsed = z.infer<typeof RecordSealUsed>;
 
+/** The zod schema of {@link SigningRecord}. */
 export const SigningRecord = z.object({
   id: z.string(),
   businessNo: z.string(),
@@ -118,6 +128,10 @@ export const SigningRecord = z.object({
   /** Null only for records written before evidence was anchored; `verifyEvidence` reports those. */
   evidence: EvidenceAnchor.nullable().default(null),
 });
+/**
+ * A signing record: one attempt at signing one business number's documents in one scene, with its status,
+ * parties, documents, seals and evidence anchor.
+ */
 export type SigningRecord = z.infer<typeof SigningRecord>;
 
 /**

@@ -9,6 +9,7 @@ import { TemplateCode, TemplateDocumentType } from '../templates/model.js';
 
 /** Who pays out the loan: the platform itself, or an external funder (资金方) that signs with its own seal. */
 export const Funding = z.enum(['platform', 'funder']);
+/** Who funds a loan: the platform itself or an external funder. */
 export type Funding = z.infer<typeof Funding>;
 
 /**
@@ -20,12 +21,14 @@ export type Funding = z.infer<typeof Funding>;
  *   it. Its identity comes from the request's `funder`.
  */
 export const PartySigning = z.enum(['auto', 'vendorUi', 'ownCall']);
+/** How a party signs: automatically, in the vendor's UI, or by its own call. */
 export type PartySigning = z.infer<typeof PartySigning>;
 
 const documentKey = z.string().regex(/^[a-z][a-z0-9-]{0,39}$/, {
   message: 'a document key is lower-case kebab-case, such as credit-contract.',
 });
 
+/** The zod schema of {@link SceneDocument}. */
 export const SceneDocument = z
   .object({
     /** Our key for the document within the flow, such as `credit-contract`. */
@@ -45,8 +48,10 @@ export const SceneDocument = z
       .refine((name) => !/[/\\\r\n\0]/.test(name), { message: 'fileName must be a bare file name.' }),
   })
   .strict();
+/** A document a scene signs: which template, under which key. */
 export type SceneDocument = z.infer<typeof SceneDocument>;
 
+/** The zod schema of {@link SceneParty}. */
 export const SceneParty = z
   .object({
     /** Matches a party role in each document's template, which says where this party's seal goes. */
@@ -59,8 +64,10 @@ export const SceneParty = z
     funding: Funding.optional(),
   })
   .strict();
+/** A party of a scene: its role and how it signs. */
 export type SceneParty = z.infer<typeof SceneParty>;
 
+/** The zod schema of {@link SigningScene}. */
 export const SigningScene = z
   .object({
     /** UPPER_SNAKE code hosts pass in `sign({ scene })`. */
@@ -121,7 +128,9 @@ export const SigningScene = z
       }
     }
   });
+/** A signing scene (for example a loan contract): its documents and parties, after defaults are applied. */
 export type SigningScene = z.infer<typeof SigningScene>;
+/** A signing scene as a host writes it (see {@link SigningScene}). */
 export type SigningSceneInput = z.input<typeof SigningScene>;
 
 /** The parties that sign a scene under a funding, in signing order. */

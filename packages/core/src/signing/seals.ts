@@ -8,9 +8,12 @@ import { z } from 'zod';
 import { SealflowError } from '../errors.js';
 import type { OrganizationParty } from './signing-effects.js';
 
-/** An organisation by its party role (`platform`, `paymentCompany`, …), or a funder by the id hosts pass as `funder.id`. */
+/**
+ * An organisation by its party role (`platform`, `paymentCompany`, …), or a funder by the id hosts pass as `funder.id`.
+ */
 export type SealOwner = string | { funderId: string };
 
+/** A seal's registration: which organisation or funder owns it. */
 export interface SealRegistration {
   owner: SealOwner;
 }

@@ -102,6 +102,10 @@ export interface ArchivedDocument {
   size: number;
 }
 
+/**
+ * The borrower's recorded consent to sign: when, on which channel, from which IP and device, and which document
+ * versions were shown.
+ */
 export interface Consent {
   /** When the customer ticked the box, epoch ms. */
   at: number;
@@ -112,6 +116,7 @@ export interface Consent {
   documentVersionsShown: string[];
 }
 
+/** The funder assigned to a signing. */
 export interface FunderRef {
   id: string;
   name: string;
@@ -250,13 +255,15 @@ export type SigningEvent =
 // ---------------------------------------------------------------------------------------------------------------
 // Domain events (emitted through the outbox with stable ids)
 
-interface SigningEventBase {
+/** What every signing domain event carries: the record, the business number, the scene and the attempt. */
+export interface SigningEventBase {
   recordId: string;
   businessNo: string;
   scene: string;
   attempt: number;
 }
 
+/** The domain events of a signing, delivered through {@link Runtime.onEvent} (see {@link isSigningEvent}). */
 export type SigningDomainEvent =
   | (SigningEventBase & { type: 'signing.started'; templates: { documentKey: string; versionId: string }[] })
   | (SigningEventBase & { type: 'signing.documents-rendered'; documents: { documentKey: string; sha256: string }[] })
@@ -270,8 +277,10 @@ export type SigningDomainEvent =
     })
   | (SigningEventBase & { type: 'signing.failed'; failure: SigningFailure });
 
+/** The `type` of a {@link SigningDomainEvent}. */
 export type SigningDomainEventType = SigningDomainEvent['type'];
 
+/** Every signing domain event type. */
 export const SIGNING_EVENT_TYPES: readonly SigningDomainEventType[] = [
   'signing.started',
   'signing.documents-rendered',

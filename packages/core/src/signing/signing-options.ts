@@ -54,6 +54,7 @@ export interface SigningRouting {
   templates?: Readonly<Record<string, string>>;
 }
 
+/** Options of {@link createSigningService}: the signing environment plus the runtime, templates and identity checks. */
 export interface SigningServiceOptions extends SigningEnvironment {
   /** A runtime created with `signingWorkflows(environment)` among its workflows. */
   runtime: Runtime;

@@ -52,6 +52,7 @@ export { isSigningEvent, SIGNING_WORKFLOW, signingWorkflows } from './signing-wo
 // ---------------------------------------------------------------------------------------------------------------
 // Commands and queries
 
+/** Who asks for a signing (recorded in the evidence). */
 export interface SigningActor {
   id: string;
 }
@@ -62,6 +63,10 @@ export interface FunderActor {
   funderId: string;
 }
 
+/**
+ * A request to sign: business number, scene, funding and funder, the borrower, template values, consent and the acting
+ * user.
+ */
 export interface SignRequest {
   /** The host's business number (借据号, 授信申请号 …): with the scene, the idempotency key. */
   businessNo: string;
@@ -77,6 +82,7 @@ export interface SignRequest {
   actor: SigningActor;
 }
 
+/** Which signing records to find. */
 export interface SigningQuery {
   businessNo?: string;
   /** Matched by its keyed hash; the plaintext is neither stored nor indexed. */
@@ -91,6 +97,7 @@ export interface SigningQuery {
   afterId?: string;
 }
 
+/** A signed document read back from the archive: its key, file name, file id, SHA-256 and bytes. */
 export interface DownloadedDocument {
   documentKey: string;
   fileName: string;
@@ -99,6 +106,7 @@ export interface DownloadedDocument {
   bytes: Uint8Array;
 }
 
+/** The signing service: sign, resign and funder-sign commands, vendor callbacks, and the back office's queries. */
 export interface SigningService {
   /** Start signing, or return the signing already started for (businessNo, scene). Refusals throw, keeping a record. */
   sign(request: SignRequest): Promise<SigningRecord>;
@@ -144,6 +152,7 @@ export interface SigningService {
 
 // ---------------------------------------------------------------------------------------------------------------
 
+/** Create the signing service over a runtime that runs `signingWorkflows(environment)`. */
 export function createSigningService(options: SigningServiceOptions): SigningService {
   const ctx = createServiceContext(options);
   const actorShape = z.object({ id: z.string().min(1) });

@@ -21,10 +21,12 @@ import {
 } from './signing-machine.js';
 import type { SigningEnvironment } from './signing-options.js';
 
+/** True for a domain event emitted by a signing workflow. */
 export function isSigningEvent(event: DomainEvent): event is DomainEvent & { payload: SigningDomainEvent } {
   return (SIGNING_EVENT_TYPES as readonly string[]).includes(event.type);
 }
 
+/** The workflow type of signings. */
 export const SIGNING_WORKFLOW = 'signing';
 
 /** The workflow definitions to register in the runtime, with the same environment the service gets. */

@@ -24,6 +24,7 @@ import { defineWorkflow } from '../runtime/workflow-definition.js';
 
 export const TEMPLATE_APPROVAL_WORKFLOW = 'template-approval';
 
+/** One level of template approval: its name and the roles that may approve at it. */
 export interface ApprovalLevel {
   /** Shown to people: `legal`, `risk`, `法务审批`. */
   name: string;
@@ -81,8 +82,10 @@ export type ApprovalEvent =
   | { type: 'REJECT'; actorId: string; roles: string[]; level: number; reason: string }
   | { type: 'WITHDRAW'; actorId: string };
 
+/** The type of the domain event emitted when an approval waits too long and is escalated. */
 export const APPROVAL_ESCALATED_EVENT = 'template.approval.escalated';
 
+/** The domain event emitted when an approval level is escalated. */
 export interface ApprovalEscalatedEvent {
   type: typeof APPROVAL_ESCALATED_EVENT;
   versionId: string;

@@ -62,7 +62,9 @@ const definitionPart = (definition: unknown, key: 'variables' | 'checks') =>
 // ---------------------------------------------------------------------------------------------------------------
 // Taking values from a signing request
 
-/** Pick each variable's value from `request` by its `source` path (`borrower.name`); variables without one are skipped. */
+/**
+ * Pick each variable's value from `request` by its `source` path (`borrower.name`); variables without one are skipped.
+ */
 export function resolveValues(
   definition: Pick<TemplateDefinition, 'variables'>,
   request: unknown,
@@ -81,6 +83,7 @@ export function resolveValues(
 // ---------------------------------------------------------------------------------------------------------------
 // Type checks
 
+/** One value that does not fit its variable: which variable and why. */
 export interface ValueProblem {
   variable: string;
   /** Already masked. */
@@ -227,6 +230,7 @@ function toIsoDate(value: unknown): string | undefined {
 // ---------------------------------------------------------------------------------------------------------------
 // Business checks
 
+/** One business check a set of values failed: which check, on which variable, and why. */
 export interface CheckFailure {
   /** Position of the check in `definition.checks`. */
   index: number;
@@ -236,6 +240,7 @@ export interface CheckFailure {
   message: string;
 }
 
+/** Options of {@link evaluateChecks}. */
 export interface EvaluateChecksOptions {
   /** Epoch ms of the signing; "today" and ages are taken on this day in China (UTC+8). */
   now: number;

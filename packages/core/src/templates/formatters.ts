@@ -10,6 +10,7 @@ import { assertFen, dateInChina, parseMoneyToFen } from '../model/values.js';
 
 const moneyUnit = z.enum(['yuan', 'fen'], { message: "unit must be 'yuan' (the default) or 'fen'." }).optional();
 
+/** The date patterns a replacement rule can format to. */
 export const DATE_PATTERNS = [
   'YYYY年MM月DD日',
   'YYYY年M月D日',
@@ -18,6 +19,7 @@ export const DATE_PATTERNS = [
   'YYYY.MM.DD',
   'YYYYMMDD',
 ] as const;
+/** A date pattern (see {@link DATE_PATTERNS}). */
 export type DatePattern = (typeof DATE_PATTERNS)[number];
 
 const count = (what: string) =>
@@ -26,6 +28,7 @@ const count = (what: string) =>
     .int({ message: `${what} must be a whole number.` })
     .min(0, { message: `${what} must not be negative.` });
 
+/** The zod schema of {@link ReplacementRule}. */
 export const ReplacementRule = z.discriminatedUnion(
   'kind',
   [
@@ -63,6 +66,7 @@ export const ReplacementRule = z.discriminatedUnion(
       'kind must be one of amountInChineseCapitals, amountWithSeparators, date, mask, idNumberMasked, uppercase, text.',
   },
 );
+/** A replacement rule: how a value is turned into the text drawn on the contract. */
 export type ReplacementRule = z.infer<typeof ReplacementRule>;
 
 /** Validate a rule from a template; throws `ValidationError` listing every problem with its path. */
@@ -73,6 +77,7 @@ export function parseReplacementRule(input: unknown): ReplacementRule {
   throw new ValidationError(`Invalid replacement rule — ${problems.join('; ')}`, { details: { problems } });
 }
 
+/** A value a replacement rule accepts. */
 export type RuleInput = string | number | Date;
 
 /**

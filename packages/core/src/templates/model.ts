@@ -31,6 +31,7 @@ export const KNOWN_DOCUMENT_TYPES = [
   'CARD_BINDING_AGREEMENT',
   'PAYMENT_AGREEMENT',
 ] as const;
+/** A document type sealflow knows by name. */
 export type KnownDocumentType = (typeof KNOWN_DOCUMENT_TYPES)[number];
 
 export const TemplateDocumentType = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, {
@@ -41,12 +42,14 @@ export type TemplateDocumentType = z.infer<typeof TemplateDocumentType>;
 // ---------------------------------------------------------------------------------------------------------------
 // Geometry and placement
 
+/** The zod schema of {@link PlacementRect}. */
 export const PlacementRect = z.object({
   x: z.number().finite(),
   y: z.number().finite(),
   width: z.number().positive(),
   height: z.number().positive(),
 });
+/** A rectangle on a page of a template. */
 export type PlacementRect = z.infer<typeof PlacementRect>;
 
 const pageIndex = z.number().int().min(0, { message: 'page is 0-based and must not be negative.' });
@@ -56,6 +59,7 @@ export const VariablePlacement = z.union(
   [z.object({ field: z.string().min(1) }).strict(), z.object({ page: pageIndex, rect: PlacementRect }).strict()],
   { message: 'placement must be { field: name } or { page, rect: { x, y, width, height } }.' },
 );
+/** Where a variable is drawn: a form field or a rectangle. */
 export type VariablePlacement = z.infer<typeof VariablePlacement>;
 
 /** Where a party's seal goes: a (signature) field, next to a keyword in the text, or fixed coordinates. */
@@ -72,6 +76,7 @@ export const PartySealPlacement = z.union(
   ],
   { message: 'seal must be { field }, { keyword, offset? } or { page, rect }.' },
 );
+/** Where a party's seal goes: a form field, a keyword or a rectangle. */
 export type PartySealPlacement = z.infer<typeof PartySealPlacement>;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -83,6 +88,7 @@ export type PartySealPlacement = z.infer<typeof PartySealPlacement>;
  */
 export const MAX_VALUE_LENGTH = 4_000;
 
+/** Every variable type a template can declare. */
 export const VARIABLE_TYPES = [
   'text',
   'date',
@@ -94,7 +100,9 @@ export const VARIABLE_TYPES = [
   'integer',
   'enum',
 ] as const;
+/** The zod schema of {@link VariableType}. */
 export const VariableType = z.enum(VARIABLE_TYPES, { message: `type must be one of ${VARIABLE_TYPES.join(', ')}.` });
+/** The type of a template variable. */
 export type VariableType = z.infer<typeof VariableType>;
 
 /** A format pattern, matched in linear time (see `patterns.ts`): backreferences and lookarounds are refused. */
@@ -108,6 +116,7 @@ const yuanBound = z
   .union([z.string(), z.number()])
   .refine((v) => moneyProblem(v) === undefined, { message: 'an amount bound must be yuan such as "200000.00".' });
 
+/** The zod schema of {@link VariableValidation}. */
 export const VariableValidation = z
   .object({
     maxLength: z
@@ -123,8 +132,10 @@ export const VariableValidation = z
     max: z.number().finite().optional(),
   })
   .strict();
+/** Extra validation of a variable's value: maximum length, pattern, allowed values, range. */
 export type VariableValidation = z.infer<typeof VariableValidation>;
 
+/** The zod schema of {@link TemplateVariable}. */
 export const TemplateVariable = z
   .object({
     /** Referenced by checks, vendor bindings and values: letters, digits and _ (e.g. `borrowerName`). */
@@ -151,14 +162,18 @@ export const TemplateVariable = z
     message: 'an enum variable needs validation.enumValues.',
     path: ['validation', 'enumValues'],
   });
+/** A template variable: its name, type, validation, rule and placement. */
 export type TemplateVariable = z.infer<typeof TemplateVariable>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parties
 
+/** The party roles sealflow knows by name. */
 export const KNOWN_PARTY_ROLES = ['borrower', 'platform', 'funder', 'guarantor', 'paymentCompany'] as const;
+/** A party role sealflow knows by name. */
 export type KnownPartyRole = (typeof KNOWN_PARTY_ROLES)[number];
 
+/** The zod schema of {@link TemplateParty}. */
 export const TemplateParty = z
   .object({
     /** One of {@link KNOWN_PARTY_ROLES} or a host's own lowerCamel role. */
@@ -172,6 +187,7 @@ export const TemplateParty = z
     order: z.number().int().min(1),
   })
   .strict();
+/** A party of a template: its role and where its seal goes. */
 export type TemplateParty = z.infer<typeof TemplateParty>;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -184,10 +200,12 @@ export const DateReference = z.union([
   z.object({ date: isoDate }).strict(),
   z.object({ variable: z.string().min(1) }).strict(),
 ]);
+/** A date a business check compares with: today, a fixed date, or the value of a variable. */
 export type DateReference = z.infer<typeof DateReference>;
 
 const checkBase = { variable: z.string().min(1), message: z.string().min(1).max(200) };
 
+/** The zod schema of {@link TemplateCheck}. */
 export const TemplateCheck = z.discriminatedUnion(
   'kind',
   [
@@ -225,11 +243,13 @@ export const TemplateCheck = z.discriminatedUnion(
   ],
   { message: 'kind must be one of ageBetween, amountWithin, required, pattern, dateNotBefore, dateNotAfter, equals.' },
 );
+/** A business check of a template (for example an amount limit or an age rule). */
 export type TemplateCheck = z.infer<typeof TemplateCheck>;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Vendor bindings: the same template configured at the vendor with its own parameter names
 
+/** The zod schema of {@link VendorBindings}. */
 export const VendorBindings = z
   .object({
     /** e签宝: the document template and the component key each variable fills. */
@@ -244,6 +264,7 @@ export const VendorBindings = z
       .optional(),
   })
   .strict();
+/** A template's ids and field names at the signing vendors that fill templates themselves (e签宝, CFCA). */
 export type VendorBindings = z.infer<typeof VendorBindings>;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -264,6 +285,7 @@ export const TemplateDefinition = z
     vendorBindings: VendorBindings.default({}),
   })
   .strict();
+/** A template definition after parsing: code, name, scene, variables, parties, checks and vendor bindings. */
 export type TemplateDefinition = z.infer<typeof TemplateDefinition>;
 /** What callers pass: defaults (empty lists) may be left out. */
 export type TemplateDefinitionInput = z.input<typeof TemplateDefinition>;
@@ -274,6 +296,7 @@ export type TemplateDefinitionChanges = Partial<Omit<TemplateDefinitionInput, 'c
 // ---------------------------------------------------------------------------------------------------------------
 // Stored versions
 
+/** Every status a template version can have, in lifecycle order. */
 export const TEMPLATE_STATUSES = [
   'DRAFT',
   'PENDING_APPROVAL',
@@ -282,7 +305,9 @@ export const TEMPLATE_STATUSES = [
   'SUPERSEDED',
   'WITHDRAWN',
 ] as const;
+/** The zod schema of {@link TemplateStatus}. */
 export const TemplateStatus = z.enum(TEMPLATE_STATUSES);
+/** The status of a template version. */
 export type TemplateStatus = z.infer<typeof TemplateStatus>;
 
 /** The names operations use in the back office. */
@@ -305,30 +330,37 @@ export const TemplatePdfField = z.object({
   rect: PlacementRect,
   maxLength: z.number().int().optional(),
 });
+/** A form field of a template's PDF. */
 export type TemplatePdfField = z.infer<typeof TemplatePdfField>;
 
+/** The zod schema of {@link TemplatePdf}. */
 export const TemplatePdf = z.object({
   fileId: z.string(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   pageCount: z.number().int().positive(),
   fields: z.array(TemplatePdfField),
 });
+/** The PDF of a template version: where it is stored, its hash and its fields. */
 export type TemplatePdf = z.infer<typeof TemplatePdf>;
 
+/** The zod schema of {@link TemplateDecision}. */
 export const TemplateDecision = z.object({
   outcome: z.enum(['approved', 'rejected', 'withdrawn']),
   reason: z.string().nullable(),
   by: z.string(),
   at: z.number().int(),
 });
+/** An approval decision on a template version. */
 export type TemplateDecision = z.infer<typeof TemplateDecision>;
 
+/** The zod schema of {@link LevelApproval}. */
 export const LevelApproval = z.object({
   level: z.number().int().min(1),
   name: z.string(),
   actorId: z.string(),
   at: z.number().int(),
 });
+/** An approval given at one level. */
 export type LevelApproval = z.infer<typeof LevelApproval>;
 
 /**
@@ -342,6 +374,7 @@ function documentTypeFromScene(stored: unknown): unknown {
   return { ...rest, documentType: scene };
 }
 
+/** The zod schema of {@link TemplateVersion}. */
 export const TemplateVersion = z.object({
   /** `<code>.v<version, 4 digits>`, e.g. `LOAN_CONTRACT_V.v0002`: readable, ordered, never reused. */
   id: z.string(),
@@ -368,6 +401,7 @@ export const TemplateVersion = z.object({
   /** The version that replaced this one when it became SUPERSEDED. */
   supersededBy: z.string().nullable(),
 });
+/** A version of a template: its definition, PDF, status and approvals. */
 export type TemplateVersion = z.infer<typeof TemplateVersion>;
 
 /** A version as queries return it: the record plus when it was created and last changed. */
@@ -384,8 +418,10 @@ export const DefinitionChange = z.object({
   /** `variables.borrowerName.rule: text → mask(1,0)` */
   summary: z.string(),
 });
+/** One change between two definitions. */
 export type DefinitionChange = z.infer<typeof DefinitionChange>;
 
+/** Every kind of template history entry. */
 export const TEMPLATE_HISTORY_ACTIONS = [
   'imported',
   'revised',
@@ -399,6 +435,7 @@ export const TEMPLATE_HISTORY_ACTIONS = [
   'escalated',
 ] as const;
 
+/** The zod schema of {@link TemplateHistoryEntry}. */
 export const TemplateHistoryEntry = z.object({
   id: z.string(),
   code: TemplateCode,
@@ -416,6 +453,7 @@ export const TemplateHistoryEntry = z.object({
   /** Idempotency for entries written from redelivered domain events. */
   eventId: z.string().nullable().default(null),
 });
+/** An entry of a template's history: who did what to which version, when. */
 export type TemplateHistoryEntry = z.infer<typeof TemplateHistoryEntry>;
 
 /** Per-code bookkeeping: the version counter, the effective and the open (draft/pending) version. */
@@ -427,6 +465,7 @@ export const TemplateHead = z.object({
   openVersionId: z.string().nullable(),
   historySeq: z.number().int().min(0),
 });
+/** A template's head: its latest version number, its effective version and the version being edited or approved. */
 export type TemplateHead = z.infer<typeof TemplateHead>;
 
 export function templateVersionId(code: string, version: number): string {

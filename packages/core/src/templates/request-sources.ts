@@ -13,12 +13,14 @@
  * (`platform.name`, `platform.creditCode`); those depend on the host's configuration and are checked at signing.
  */
 
+/** The fields of a signing request a template variable can take its value from, by root (`borrower.name`, …). */
 export const REQUEST_SOURCES = {
   borrower: ['name', 'idNumber', 'mobile'],
   funder: ['id', 'name', 'creditCode'],
   signing: ['businessNo', 'date'],
 } as const satisfies Record<string, readonly string[]>;
 
+/** A root of {@link REQUEST_SOURCES}: `borrower`, `funder` or `signing`. */
 export type RequestSourceRoot = keyof typeof REQUEST_SOURCES;
 
 function rootOf(source: string): RequestSourceRoot | undefined {

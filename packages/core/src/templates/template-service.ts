@@ -44,6 +44,7 @@ export interface TemplateActor {
   roles: readonly string[];
 }
 
+/** Options of {@link createTemplateService}. */
 export interface TemplateServiceOptions {
   /** A runtime created with {@link templateWorkflows} among its workflows. */
   runtime: Runtime;
@@ -59,6 +60,7 @@ export interface TemplateServiceOptions {
   approvalDeadlineMs?: number | null;
 }
 
+/** A new template to import: code, name, scene, the PDF and optionally the rest of its definition. */
 export interface ImportTemplateInput {
   code: string;
   name: string;
@@ -70,6 +72,7 @@ export interface ImportTemplateInput {
   definition?: Omit<TemplateDefinitionInput, 'code' | 'name' | 'documentType'>;
 }
 
+/** Which template versions to list. */
 export interface TemplateListFilter {
   code?: string;
   documentType?: string;
@@ -83,11 +86,16 @@ export interface TemplateListFilter {
   afterId?: string;
 }
 
+/** Options of an approval or rejection. */
 export interface DecisionOptions {
   /** The level the approver saw on screen; defaults to the level deciding now. A stale level is refused. */
   level?: number;
 }
 
+/**
+ * The template service: import and edit drafts, submit, approve, reject and withdraw them, revise the effective
+ * version, and read versions and history.
+ */
 export interface TemplateService {
   importTemplate(actor: TemplateActor, input: ImportTemplateInput): Promise<TemplateVersionView>;
   updateDraft(
@@ -123,6 +131,7 @@ export function templateWorkflows(): WorkflowDefinition[] {
 // ---------------------------------------------------------------------------------------------------------------
 // The service
 
+/** Create the template service over a runtime that runs `templateWorkflows()`. */
 export function createTemplateService(options: TemplateServiceOptions): TemplateService {
   const ctx = serviceContext(options);
   const unsubscribe = recordEscalations(ctx);

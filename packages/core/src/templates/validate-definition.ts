@@ -9,6 +9,7 @@ import { ValidationError } from '../errors.js';
 import { type TemplatePdfField, TemplateDefinition, type TemplateVariable } from './model.js';
 import { requestSourceProblem } from './request-sources.js';
 
+/** The kind of a problem found in a template definition. */
 export type DefinitionProblemKind =
   | 'schema'
   | 'invalidRule'
@@ -23,6 +24,7 @@ export type DefinitionProblemKind =
   | 'unknownSource'
   | 'checkVariableType';
 
+/** One problem found in a template definition: its kind, path and message. */
 export interface DefinitionProblem {
   /** Readable dotted path, list items by key: `variables.borrowerName.rule.kind`. */
   path: string;
@@ -38,6 +40,7 @@ export interface TemplatePdfFacts {
   keywordsFound?: readonly string[];
 }
 
+/** Options of {@link validateDefinition}. */
 export interface ValidateDefinitionOptions {
   /** `draft` (default) accepts an incomplete configuration; `submit` also demands two or three parties. */
   stage?: 'draft' | 'submit';

@@ -8,11 +8,15 @@ import {
   type DocumentStore,
 } from '../ports/document-store.js';
 
+/**
+ * A document store under test; with the optional `corrupt` hook the suite also checks that damaged bytes are refused.
+ */
 export type ContractDocumentStore = DocumentStore & {
   /** Damage the stored bytes of `fileId` behind the store's back; enables the integrity test. */
   corrupt?(fileId: string): Promise<void>;
 };
 
+/** Options of `runDocumentStoreContract`. */
 export interface DocumentStoreContractOptions {
   /** Shown in test names, such as `fs` or `s3 (s3rver)`. */
   name: string;

@@ -1,12 +1,28 @@
-export * from './manual-clock.js';
-export * from './memory-logger.js';
-export * from './memory-document-store.js';
-export * from './document-store-contract.js';
-export * from './memory-persistence.js';
-export * from './memory-chain-notary.js';
-export * from './persistence-contract.js';
-export * from './memory-signing-vendor.js';
-export * from './signing-vendor-contract.js';
-export * from './time-contract.js';
-export * from './logger-contract.js';
-export * from './lost-responses.js';
+/**
+ * `@sealflow/core/testing`: the contract suites — the executable form of each port's rules — that every adapter runs
+ * against itself, and `withLostResponses`, which makes a vendor lose its answers to prove crash safety. The suites
+ * call vitest's `describe`/`it`/`expect`, so import this entry only from vitest test files. The in-memory ports are
+ * in `@sealflow/core/memory`.
+ *
+ * @packageDocumentation
+ */
+export {
+  type ContractDocumentStore,
+  type DocumentStoreContractOptions,
+  runDocumentStoreContract,
+} from './document-store-contract.js';
+export { type LoggerContractOptions, runLoggerContract } from './logger-contract.js';
+export {
+  type KeyedVendorMethod,
+  type LostResponsesOptions,
+  type LostResponsesVendor,
+  withLostResponses,
+} from './lost-responses.js';
+export { type PersistenceContractOptions, runPersistenceContract } from './persistence-contract.js';
+export {
+  CONTRACT_DOCUMENT_KEY,
+  runSigningVendorContract,
+  type SigningVendorContractOptions,
+  type SigningVendorContractSetup,
+} from './signing-vendor-contract.js';
+export { runTimeContract, type TimeContractOptions } from './time-contract.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Logger } from '../ports/logger.js';
 
+/** Options of `runLoggerContract`. */
 export interface LoggerContractOptions {
   name: string;
   create: () => Logger;

@@ -15,8 +15,10 @@ const KEYED_METHODS = [
   'cancelFlow',
 ] as const;
 
+/** The vendor methods `withLostResponses` can make lose their answers. */
 export type KeyedVendorMethod = (typeof KEYED_METHODS)[number];
 
+/** Options of `withLostResponses`. */
 export interface LostResponsesOptions {
   /** How many times each (method, idempotency key) loses its answer before one gets through. Default 1. */
   times?: number;
@@ -26,6 +28,10 @@ export interface LostResponsesOptions {
   onLost?: (call: { method: KeyedVendorMethod; idempotencyKey: string }) => void;
 }
 
+/**
+ * A vendor whose calls do their work and then lose their answer; it records the answers lost and any conflicting
+ * requests.
+ */
 export interface LostResponsesVendor extends SigningVendor {
   /** Every answer that was lost, in order. */
   readonly lost: { method: KeyedVendorMethod; idempotencyKey: string }[];

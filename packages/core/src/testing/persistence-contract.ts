@@ -11,6 +11,7 @@ import type {
   WorkflowChange,
 } from '../ports/persistence.js';
 
+/** Options of `runPersistenceContract`. */
 export interface PersistenceContractOptions {
   /** Shown in the suite title, such as `pglite`. */
   name: string;

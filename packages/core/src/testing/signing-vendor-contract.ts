@@ -10,11 +10,12 @@ import type {
   VendorFlowStatus,
 } from '../ports/signing-vendor.js';
 import { createSigningGateway, type SigningGateway } from '../signing/gateway.js';
-import { createMemoryLogger, type MemoryLogger } from './memory-logger.js';
+import { createMemoryLogger, type MemoryLogger } from '../memory/memory-logger.js';
 
 /** The document key every contract flow uses: the `signers`' placements must name it. */
 export const CONTRACT_DOCUMENT_KEY = 'contract';
 
+/** What the signing-vendor contract suite needs from a vendor under test. */
 export interface SigningVendorContractSetup {
   vendor: SigningVendor;
   /** A PDF this vendor accepts; signers' placements point into it with `documentKey: 'contract'`. */
@@ -33,6 +34,7 @@ export interface SigningVendorContractSetup {
   unknownFlowId?: string;
 }
 
+/** Options of `runSigningVendorContract`. */
 export interface SigningVendorContractOptions {
   /** Shown in test names, such as `memory`, `local` or `esign (emulator)`. */
   name: string;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Clock, Scheduler } from '../ports/clock.js';
 
+/** Options of `runTimeContract`. */
 export interface TimeContractOptions {
   name: string;
   /** A clock and a scheduler that share one notion of time, plus a way to let `ms` of it pass. */

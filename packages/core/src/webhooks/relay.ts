@@ -73,12 +73,17 @@ export interface WebhookDeadLetter {
   deadAt: number;
 }
 
+/** What one relay pass did: deliveries sent, retried and dead-lettered. */
 export interface WebhookPass {
   delivered: number;
   retried: number;
   dead: number;
 }
 
+/**
+ * The webhook relay: sends recorded domain events to subscribers, in the background or one pass at a time, with dead
+ * letters.
+ */
 export interface WebhookRelay {
   /** Send what is due once (up to `limit` deliveries, default 16, in parallel); for tests and cron hosts. */
   runOnce(options?: { limit?: number }): Promise<WebhookPass>;
@@ -103,6 +108,10 @@ interface DeliveryPayload {
   event: DomainEvent;
 }
 
+/**
+ * Create a relay that records domain events for each subscriber in the outbox and POSTs them, signed with HMAC-SHA256,
+ * retrying until delivered or dead-lettered.
+ */
 export function createWebhookRelay(options: WebhookRelayOptions): WebhookRelay {
   const { runtime } = options;
   const { persistence, clock, logger } = runtime;

@@ -22,6 +22,10 @@ export type WebhookSignatureErrorCode =
   | 'WEBHOOK_SIGNATURE_MISMATCH'
   | 'WEBHOOK_TIMESTAMP_OUT_OF_TOLERANCE';
 
+/**
+ * A webhook whose `Sealflow-Signature` header is missing, malformed, wrong, or too old (see {@link
+ * verifyWebhookSignature}).
+ */
 export class WebhookSignatureError extends SealflowError {
   constructor(code: WebhookSignatureErrorCode, message: string, options: SealflowErrorOptions = {}) {
     super(code, message, options);
@@ -38,6 +42,7 @@ export function signatureHeader(secret: string, timestamp: number, body: string)
   return `t=${timestamp},${SIGNATURE_SCHEME}=${webhookSignature(secret, timestamp, body)}`;
 }
 
+/** Options of {@link verifyWebhookSignature}: the secret(s), the header and the raw body as received. */
 export interface VerifyWebhookSignatureOptions {
   /** The subscriber's secret; during a rotation, the old and the new one (either may have signed). */
   secret: string | readonly string[];

@@ -9,6 +9,7 @@ import type { DomainEvent } from '../runtime/runtime.js';
  */
 export type WebhookEventFilter = readonly string[] | ((event: DomainEvent) => boolean);
 
+/** An endpoint that receives webhooks: its id, URL, signing secret and which events it wants. */
 export interface WebhookSubscriber {
   /**
    * A stable name for the endpoint, such as `funder-acme`: part of every delivery id, so renaming it orphans the
@@ -27,6 +28,7 @@ export interface WebhookSubscriber {
   timeoutMs?: number;
 }
 
+/** How long one delivery attempt waits for the response by default, in ms. */
 export const DEFAULT_WEBHOOK_TIMEOUT_MS = 10_000;
 
 const SubscriberShape = z.object({

@@ -1,5 +1,9 @@
 import type { Clock, Scheduler } from '../ports/clock.js';
 
+/**
+ * A clock and scheduler for tests and demos: time stands still until `advance` or `set` moves it, running due tasks
+ * in order.
+ */
 export interface ManualClock extends Clock, Scheduler {
   /** Move time forward, running every task that falls due, in due order, at its due time. */
   advance(ms: number): void;

@@ -10,6 +10,10 @@ import {
   verifyDocumentBytes,
 } from '../ports/document-store.js';
 
+/**
+ * An in-memory {@link DocumentStore}, the reference implementation, with a `corrupt` hook and a document count for
+ * tests.
+ */
 export interface MemoryDocumentStore extends DocumentStore {
   /** Test hook: flip one bit of the stored bytes, as damaged storage would, so the next `get` must refuse them. */
   corrupt(fileId: string): Promise<void>;

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { type Clock, systemClock } from '../ports/clock.js';
 import type { ChainAttestation, ChainNotary } from '../ports/chain-notary.js';
 
+/** An in-memory {@link ChainNotary} that also lets a test read what was attested. */
 export interface MemoryChainNotary extends ChainNotary {
   /** Every attestation made, in order. */
   readonly attestations: readonly ChainAttestation[];

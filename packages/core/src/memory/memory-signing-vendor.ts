@@ -15,8 +15,10 @@ import type {
   VendorFlowStatus,
 } from '../ports/signing-vendor.js';
 
+/** The vendor methods whose calls a {@link MemorySigningVendor} records and can be scripted to fail. */
 export type SigningVendorMethod = Exclude<keyof SigningVendor, 'id' | 'capabilities'>;
 
+/** Options of `createMemorySigningVendor`. */
 export interface MemorySigningVendorOptions {
   /** Default `memory`. */
   id?: string;
@@ -33,6 +35,9 @@ export interface MemorySigningVendorOptions {
   callbackSecret?: string;
 }
 
+/**
+ * An in-memory {@link SigningVendor} that follows the port contract, records its calls and counts the flows it holds.
+ */
 export interface MemorySigningVendor extends SigningVendor {
   /** Every call that reached this vendor, in order, including the ones that failed as scripted. */
   readonly calls: { method: SigningVendorMethod; idempotencyKey?: string }[];

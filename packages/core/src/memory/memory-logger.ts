@@ -1,11 +1,13 @@
 import type { LogFields, Logger, LogLevel } from '../ports/logger.js';
 
+/** One line written to a {@link MemoryLogger}. */
 export interface LogRecord {
   level: LogLevel;
   message: string;
   fields: LogFields;
 }
 
+/** A {@link Logger} that keeps every line in memory, so a test can assert on what was (and was not) logged. */
 export interface MemoryLogger extends Logger {
   readonly records: LogRecord[];
   /** Every record rendered as one JSON string per line, for asserting that no personal data leaked. */
