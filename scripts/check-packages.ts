@@ -24,9 +24,14 @@ for (const dir of readdirSync(path.join(ROOT, 'packages')).sort()) {
   const manifest = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8'));
   if (manifest.private) continue;
   const esmOnly = ESM_ONLY[manifest.name] ?? [];
+  // Subpaths that export a data file (the font's .ttf) are not modules: nothing for attw to resolve types for.
+  const dataFiles = Object.entries(manifest.exports ?? {})
+    .filter(([, target]) => typeof target === 'string' && !/\.(c|m)?js$|\.json$/.test(target))
+    .map(([subpath]) => subpath);
+  const excluded = [...esmOnly, ...dataFiles];
   const runs: [string, string[]][] = [
     ['publint', ['--strict', '--pack', 'npm', packageDir]],
-    ['attw', ['--pack', packageDir, '--profile', 'node16', ...esmOnly.flatMap((e) => ['--exclude-entrypoints', e])]],
+    ['attw', ['--pack', packageDir, '--profile', 'node16', ...excluded.flatMap((e) => ['--exclude-entrypoints', e])]],
   ];
   if (esmOnly.length > 0) {
     // The ESM-only entries are still checked, for ESM consumers only.

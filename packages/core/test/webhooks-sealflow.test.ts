@@ -7,7 +7,7 @@ import {
   silentLogger,
   verifyWebhookSignature,
 } from '../src/index.js';
-import { createMemorySigningVendor } from '../src/testing/index.js';
+import { createMemorySigningVendor } from '../src/memory/index.js';
 import { type WebhookReceiver, publisherWorkflow, startReceiver } from './fixtures/webhook-receiver.js';
 import { HASH_KEY, ORGANIZATIONS } from './signing-fixtures.js';
 

@@ -258,6 +258,7 @@ export class CjkFont {
   }
 }
 
+/** A glyph's outline as PDF path operators, with its bounding box (for drawing text as shapes, e.g. a name seal). */
 export interface GlyphOutline {
   /** Path-construction operators, ready to be filled (nonzero winding, as TrueType outlines are drawn). */
   operators: string;

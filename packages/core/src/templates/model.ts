@@ -34,9 +34,11 @@ export const KNOWN_DOCUMENT_TYPES = [
 /** A document type sealflow knows by name. */
 export type KnownDocumentType = (typeof KNOWN_DOCUMENT_TYPES)[number];
 
+/** The zod schema of {@link TemplateDocumentType}. */
 export const TemplateDocumentType = z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, {
   message: `documentType must be UPPER_SNAKE_CASE, e.g. one of ${KNOWN_DOCUMENT_TYPES.join(', ')}.`,
 });
+/** A template's document type (what kind of contract it is), in UPPER_SNAKE_CASE, such as a loan contract. */
 export type TemplateDocumentType = z.infer<typeof TemplateDocumentType>;
 
 // ---------------------------------------------------------------------------------------------------------------
