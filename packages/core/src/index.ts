@@ -303,8 +303,12 @@ export {
   type ApprovalEscalatedEvent,
   type ApprovalLevel,
   ApprovalLevelMismatchError,
+  isTemplateEvent,
   MakerCheckerError,
   normaliseActorId,
+  TEMPLATE_EVENT_TYPES,
+  type TemplateDomainEvent,
+  type TemplateDomainEventType,
 } from './templates/approval-workflow.js';
 export {
   createTemplateService,

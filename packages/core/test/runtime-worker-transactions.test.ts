@@ -7,7 +7,7 @@
 import { emit, setup } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import { type DomainEvent, type Persistence, createRuntime, defineWorkflow } from '../src/index.js';
-import { createMemoryPersistence } from '../src/testing/index.js';
+import { createMemoryPersistence } from '../src/memory/index.js';
 
 const threeSteps = setup({
   types: { events: {} as { type: 'one.done' } | { type: 'two.done' } | { type: 'three.done' } },

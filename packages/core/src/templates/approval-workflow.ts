@@ -123,8 +123,10 @@ export type TemplateDomainEvent =
   | (TemplateEventBase & { type: 'template.withdrawn' })
   | ApprovalEscalatedEvent;
 
+/** The `type` of a {@link TemplateDomainEvent}. */
 export type TemplateDomainEventType = TemplateDomainEvent['type'];
 
+/** Every template lifecycle event type. */
 export const TEMPLATE_EVENT_TYPES: readonly TemplateDomainEventType[] = [
   'template.submitted',
   'template.level-approved',
@@ -136,6 +138,7 @@ export const TEMPLATE_EVENT_TYPES: readonly TemplateDomainEventType[] = [
   APPROVAL_ESCALATED_EVENT,
 ];
 
+/** True for a domain event emitted by the template approval workflow. */
 export function isTemplateEvent(event: DomainEvent): event is DomainEvent & { payload: TemplateDomainEvent } {
   return (TEMPLATE_EVENT_TYPES as readonly string[]).includes(event.type);
 }
