@@ -6,8 +6,9 @@
  * Windows and OpenSSL 1.x still produce. Certificates come back as their original DER bytes, never re-encoded.
  */
 import { createDecipheriv, createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { ContentInfo, EncryptedContentInfo } from '@peculiar/asn1-cms';
-import {
+import { createRequire } from 'node:module';
+import type { ContentInfo, EncryptedContentInfo } from '@peculiar/asn1-cms';
+import type {
   AuthenticatedSafe,
   CertBag,
   MacData,
@@ -17,9 +18,9 @@ import {
   SafeBag,
   SafeContents,
 } from '@peculiar/asn1-pfx';
-import { DigestInfo } from '@peculiar/asn1-rsa';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import { AlgorithmIdentifier } from '@peculiar/asn1-x509';
+import type { DigestInfo } from '@peculiar/asn1-rsa';
+import type { AsnConvert, OctetString } from '@peculiar/asn1-schema';
+import type { AlgorithmIdentifier } from '@peculiar/asn1-x509';
 import * as asn1js from 'asn1js';
 import { SealingError } from './errors.js';
 import { rc2CbcDecrypt } from './rc2.js';
@@ -61,6 +62,53 @@ const CIPHER_BY_OID: Record<string, string> = {
   '1.2.840.113549.3.7': 'des-ede3-cbc',
 };
 
+interface Pkcs12Schemas {
+  AsnConvert: typeof AsnConvert;
+  OctetString: typeof OctetString;
+  ContentInfo: typeof ContentInfo;
+  EncryptedContentInfo: typeof EncryptedContentInfo;
+  AuthenticatedSafe: typeof AuthenticatedSafe;
+  CertBag: typeof CertBag;
+  MacData: typeof MacData;
+  PFX: typeof PFX;
+  PKCS8ShroudedKeyBag: typeof PKCS8ShroudedKeyBag;
+  PKCS12Attribute: typeof PKCS12Attribute;
+  SafeBag: typeof SafeBag;
+  SafeContents: typeof SafeContents;
+  DigestInfo: typeof DigestInfo;
+  AlgorithmIdentifier: typeof AlgorithmIdentifier;
+}
+
+let schemas: Pkcs12Schemas | undefined;
+
+/**
+ * The ASN.1 schema classes, required on the first PKCS#12 read or write rather than imported: they are about a
+ * quarter of a second of CPU to load, and a host that signs with PEM keys (or only verifies) never needs them.
+ */
+function pkcs12Schemas(): Pkcs12Schemas {
+  if (schemas === undefined) {
+    const require = createRequire(import.meta.url);
+    schemas = {
+      ...(require('@peculiar/asn1-schema') as Pick<Pkcs12Schemas, 'AsnConvert' | 'OctetString'>),
+      ...(require('@peculiar/asn1-cms') as Pick<Pkcs12Schemas, 'ContentInfo' | 'EncryptedContentInfo'>),
+      ...(require('@peculiar/asn1-pfx') as Pick<
+        Pkcs12Schemas,
+        | 'AuthenticatedSafe'
+        | 'CertBag'
+        | 'MacData'
+        | 'PFX'
+        | 'PKCS8ShroudedKeyBag'
+        | 'PKCS12Attribute'
+        | 'SafeBag'
+        | 'SafeContents'
+      >),
+      ...(require('@peculiar/asn1-rsa') as Pick<Pkcs12Schemas, 'DigestInfo'>),
+      ...(require('@peculiar/asn1-x509') as Pick<Pkcs12Schemas, 'AlgorithmIdentifier'>),
+    };
+  }
+  return schemas;
+}
+
 export interface Pkcs12Contents {
   /** Every certificate in the file, as the DER bytes stored in it. */
   certificates: Uint8Array[];
@@ -75,6 +123,8 @@ const passwordError = () =>
   );
 
 export function readPkcs12(pfxBytes: Uint8Array, password: string): Pkcs12Contents {
+  const { AsnConvert, AuthenticatedSafe, CertBag, EncryptedContentInfo, PFX, PKCS8ShroudedKeyBag, SafeContents } =
+    pkcs12Schemas();
   let pfx: PFX;
   try {
     pfx = AsnConvert.parse(pfxBytes, PFX);
@@ -144,6 +194,9 @@ export function writePkcs12(input: {
   encryptedPkcs8: Uint8Array;
   password: string;
 }): Uint8Array {
+  const { AsnConvert, OctetString, ContentInfo, AuthenticatedSafe, CertBag, MacData, PFX, PKCS12Attribute } =
+    pkcs12Schemas();
+  const { SafeBag, SafeContents, DigestInfo, AlgorithmIdentifier } = pkcs12Schemas();
   const localKeyId = createHash('sha1').update(input.certificates[0]!).digest();
   // PKCS12Attribute's constructor drops its params (asn1-pfx 2.11.1 does `Object.assign(params)`), so assign after.
   const keyIdAttr = Object.assign(new PKCS12Attribute(), {

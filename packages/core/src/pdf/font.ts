@@ -10,7 +10,7 @@
  */
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
-import fontkit from '@pdf-lib/fontkit';
+import type fontkit from '@pdf-lib/fontkit';
 import { ValidationError } from '../errors.js';
 
 /**
@@ -20,6 +20,18 @@ import { ValidationError } from '../errors.js';
 export const DEFAULT_FONT_MODULE = '@sealflow/font-noto-sans-sc/NotoSansSC-Regular.ttf';
 
 let defaultFont: CjkFont | undefined;
+
+let fontkitModule: typeof fontkit | undefined;
+
+/**
+ * fontkit, required on the first font parse rather than imported: its 1.5 MB bundle is the largest single cost of
+ * importing core (over half a second of CPU through Node's ESM-to-CommonJS bridge), and a host that only runs
+ * workflows, or renders nothing until its first signing, should not pay it at start-up.
+ */
+function loadFontkit(): typeof fontkit {
+  fontkitModule ??= createRequire(import.meta.url)('@pdf-lib/fontkit') as typeof fontkit;
+  return fontkitModule;
+}
 
 /** The bundled font, read and parsed on first use and then shared by every template. */
 export function defaultCjkFont(): CjkFont {
@@ -102,7 +114,7 @@ export class CjkFont {
     const hhea = this.table('hhea');
     this.ascent = os2 ? this.view.getInt16(os2.offset + 68) : this.view.getInt16(hhea.offset + 4);
     this.descent = os2 ? this.view.getInt16(os2.offset + 70) : this.view.getInt16(hhea.offset + 6);
-    this.fontkitFont = fontkit.create(bytes);
+    this.fontkitFont = loadFontkit().create(bytes);
     this.postScriptName = (this.fontkitFont.postscriptName || 'CJKFont').replace(/[^A-Za-z0-9-]/g, '');
   }
 

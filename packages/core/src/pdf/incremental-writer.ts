@@ -9,7 +9,7 @@
  */
 import { xrefSection } from '@sealflow/pdf-toolkit';
 import type { PDFObject } from 'pdf-lib';
-import { PDFName, PDFNumber, PDFRawStream, PDFRef } from 'pdf-lib';
+import { PDFName, PDFNumber, PDFRawStream, PDFRef } from './pdf-lib.js';
 import { PdfUpdateInconsistentError } from './errors.js';
 import type { LastXref } from './load.js';
 

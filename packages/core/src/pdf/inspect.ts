@@ -18,7 +18,7 @@ import {
   PDFTextField,
   type PDFDocument,
   type PDFField,
-} from 'pdf-lib';
+} from './pdf-lib.js';
 import { PdfInvalidError } from './errors.js';
 import { asPdfInvalid, loadCheckedPdf, type PdfSource, readAllBytes } from './load.js';
 import { findKeywords, pageGlyphs } from './text-positions.js';

@@ -3,7 +3,16 @@
  * truncated, encrypted, empty) before pdf-lib sees it, and find the last cross-reference section, which an incremental
  * update has to point back to.
  */
-import { PDFArray, PDFDict, PDFDocument, PDFName, type PDFObject, PDFPageLeaf, PDFPageTree, PDFRef } from 'pdf-lib';
+import {
+  PDFArray,
+  PDFDict,
+  PDFDocument,
+  PDFName,
+  type PDFObject,
+  PDFPageLeaf,
+  PDFPageTree,
+  PDFRef,
+} from './pdf-lib.js';
 import { SealflowError } from '../errors.js';
 import { PdfInvalidError } from './errors.js';
 

@@ -23,7 +23,7 @@ import {
   type PDFDocument,
   type PDFObject,
   type PDFPageLeaf,
-} from 'pdf-lib';
+} from './pdf-lib.js';
 import { ValidationError } from '../errors.js';
 import { PdfUpdateInconsistentError, UnknownFieldError, ValueTooLongError } from './errors.js';
 import { CjkFont, defaultCjkFont } from './font.js';

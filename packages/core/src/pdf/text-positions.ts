@@ -21,7 +21,7 @@ import {
   type PDFContext,
   type PDFObject,
   type PDFPageLeaf,
-} from 'pdf-lib';
+} from './pdf-lib.js';
 
 export interface GlyphBox {
   text: string;
