@@ -122,6 +122,11 @@ export interface SealflowOptions {
   callbackUrl?: (vendorId: string) => string;
   /** How many template versions each process keeps parsed for rendering; default 32. */
   preparedTemplates?: number;
+  /**
+   * The TrueType (glyf) font contract values are drawn in, as the bytes of a `.ttf`; default the bundled Noto Sans SC
+   * Regular (`@sealflow/font-noto-sans-sc`). Checked when the SDK is created.
+   */
+  font?: Uint8Array;
   /** How long a vendor flow may take; default 30 minutes (a scene may set its own). */
   deadlineMs?: number;
   /** Polling of vendors without callbacks; see `SigningServiceOptions.polling`. */
@@ -254,6 +259,7 @@ const OptionsShape = z.strictObject({
   verifyPdf: fn('a function, such as verifyPdfSignatures').optional(),
   callbackUrl: fn('a function from vendor id to URL').optional(),
   preparedTemplates: z.number().optional(),
+  font: z.instanceof(Uint8Array, { message: 'the bytes of a TrueType .ttf file' }).optional(),
   deadlineMs: ms.optional(),
   polling: z.record(z.string(), z.number()).optional(),
   clock: port('a Clock: { now() }', ['now']).optional(),
@@ -389,6 +395,7 @@ function assemble(
       seals: options.seals,
       callbackUrl: options.callbackUrl,
       preparedTemplates: options.preparedTemplates,
+      font: options.font,
     }),
   };
   const builtIn = [...templateWorkflows(), ...signingWorkflows(environment)];

@@ -55,7 +55,7 @@ export class GlyphMissingError extends ValidationError {
   constructor(field: string, char: string) {
     const codePoint = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
     super(
-      `The font has no glyph for ${codePoint} "${char}" in field "${field}": pass a font that covers it (prepareTemplate(bytes, { font })) or replace the character.`,
+      `The font has no glyph for ${codePoint} "${char}" in field "${field}": pass a font that covers it (createSealflow({ font }) or prepareTemplate(bytes, { font })) or replace the character.`,
       {
         details: { field, codePoint },
       },

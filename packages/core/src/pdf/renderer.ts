@@ -133,11 +133,24 @@ const FAST_DEFLATE = { level: 1, memLevel: 9 } as const;
  */
 const FONT_NAME = 'SfCJK';
 
+/** Host fonts parsed once per byte array: every template a process prepares shares the same parsed font. */
+const parsedFonts = new WeakMap<Uint8Array, CjkFont>();
+
+/** The parsed form of a host-supplied font; throws a ValidationError when the bytes are not a usable TrueType font. */
+export function parsedFont(bytes: Uint8Array): CjkFont {
+  let font = parsedFonts.get(bytes);
+  if (!font) {
+    font = CjkFont.parse(bytes);
+    parsedFonts.set(bytes, font);
+  }
+  return font;
+}
+
 /** Parse and check a PDF template once, for rendering many contracts from it (see {@link PreparedTemplate}). */
 export async function prepareTemplate(source: PdfSource, options: PrepareOptions = {}): Promise<PreparedTemplate> {
   const bytes = await readAllBytes(source);
   const { doc, lastXref } = await loadCheckedPdf(bytes);
-  const font = options.font ? CjkFont.parse(options.font) : defaultCjkFont();
+  const font = options.font ? parsedFont(options.font) : defaultCjkFont();
   let fontName: string;
   let fields: Map<string, PreparedField>;
   let blanks: Map<string, PreparedBlank>;

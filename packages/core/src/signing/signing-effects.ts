@@ -64,6 +64,8 @@ export interface SigningEffectDependencies {
   callbackUrl?: (vendorId: string) => string;
   /** How many parsed template versions to keep; default `DEFAULT_PREPARED_TEMPLATES`. */
   preparedTemplates?: number;
+  /** The host's font for contract values; default the bundled one. */
+  font?: Uint8Array;
 }
 
 /** Parsed templates kept per process: enough for every version a lender has in use, bounded for the years after. */
@@ -138,7 +140,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
             ? [{ name: blankName(f.variable), page: f.placement.page, rect: f.placement.rect }]
             : [],
         );
-        return prepareTemplate(bytes, { blanks });
+        return prepareTemplate(bytes, deps.font ? { blanks, font: deps.font } : { blanks });
       })();
       const failed = entry;
       failed.catch(() => {

@@ -45,6 +45,11 @@ export interface SigningEnvironment {
    * default 32. A dropped version is read and parsed again the next time a contract uses it.
    */
   preparedTemplates?: number;
+  /**
+   * The TrueType (glyf) font contract values are drawn in, as the bytes of a `.ttf`; default the bundled Noto Sans SC
+   * Regular. A host supplies its own for a house typeface or for characters the bundled font lacks (生僻字 in names).
+   */
+  font?: Uint8Array;
 }
 
 /** Which vendor signs what: by scene first, then by template code, then the default (or the only vendor). */

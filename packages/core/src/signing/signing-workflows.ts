@@ -7,6 +7,7 @@ import type { PersistenceTransaction } from '../ports/persistence.js';
 import type { ChainKeyring } from '../runtime/audit-chain.js';
 import type { DomainEvent, WorkflowState } from '../runtime/runtime.js';
 import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow-definition.js';
+import { parsedFont } from '../pdf/renderer.js';
 import { customerKeys } from './customer-data.js';
 import { appendEvidence, evidenceEntries, evidenceKeyring } from './evidence.js';
 import { type SigningRecord, signingRecordRepository, statusForState } from './records.js';
@@ -45,6 +46,8 @@ export function signingWorkflows(environment: SigningEnvironment): WorkflowDefin
       details: { path: 'preparedTemplates' },
     });
   }
+  // A font that cannot be used is a configuration error at start-up, not a failed signing hours later.
+  if (environment.font !== undefined) checkFont(environment.font);
   return [
     defineWorkflow({
       id: SIGNING_WORKFLOW,
@@ -58,10 +61,20 @@ export function signingWorkflows(environment: SigningEnvironment): WorkflowDefin
         ...(environment.verifyPdf ? { verifyPdf: environment.verifyPdf } : {}),
         ...(environment.callbackUrl ? { callbackUrl: environment.callbackUrl } : {}),
         ...(preparedTemplates !== undefined ? { preparedTemplates } : {}),
+        ...(environment.font !== undefined ? { font: environment.font } : {}),
       }),
       onTransition: (tx, state) => projectSigning(tx, state, keyring),
     }),
   ];
+}
+
+function checkFont(font: unknown): void {
+  if (!(font instanceof Uint8Array)) {
+    throw new ValidationError('font must be the bytes of a TrueType .ttf file (a Uint8Array or Buffer).', {
+      details: { path: 'font' },
+    });
+  }
+  parsedFont(font);
 }
 
 /** Keep the record and the evidence in step with the workflow, inside the transition's transaction. */
