@@ -6,10 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { createSealflow, dateInChina, type SealflowOptions, type SignRequest, silentLogger } from '../src/index.js';
-import { createMemorySigningVendor } from '../src/memory/index.js';
-import { BORROWER, definitionWith, HASH_KEY, ORGANIZATIONS } from './signing-fixtures.js';
-import { CONTRACT_PDF, editor } from './template-fixtures.js';
+import { createSealflow } from '../src/index.js';
+import { approvedLoanTemplate, loan, minimal } from './sealflow-fixtures.js';
 
 const LATIN_ONLY_FONT = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 const inCi = process.env.CI !== undefined && process.env.CI !== '' && process.env.CI !== 'false';
@@ -22,47 +20,10 @@ function hasLatinOnlyFont(): boolean {
   return false;
 }
 
-function options(font: Uint8Array): SealflowOptions {
-  return {
-    vendors: { memory: createMemorySigningVendor() },
-    identityVerifier: { check: async () => ({ verified: true, method: 'three-element' }) },
-    hashKey: HASH_KEY,
-    organizations: { platform: ORGANIZATIONS.platform },
-    templateCodes: { LOAN_CONTRACT: { 'loan-contract': 'LOAN_V' } },
-    logger: silentLogger,
-    worker: { pollMs: 5 },
-    font,
-  };
-}
-
 async function signLoan(font: Uint8Array, businessNo: string) {
-  const sealflow = await createSealflow(options(font));
+  const sealflow = await createSealflow(minimal({ font }));
   try {
-    const draft = await sealflow.templates.importTemplate(editor, {
-      code: 'LOAN_V',
-      name: '个人借款合同',
-      documentType: 'LOAN_CONTRACT',
-      pdf: CONTRACT_PDF,
-      definition: definitionWith(['platform']),
-    });
-    await sealflow.templates.submit(editor, draft.id);
-    await sealflow.templates.approve({ id: 'amy', roles: ['template-approver'] }, draft.id);
-    const startDate = dateInChina(new Date());
-    const request: SignRequest = {
-      businessNo,
-      scene: 'LOAN_CONTRACT',
-      borrower: BORROWER,
-      values: { loan: { amount: '50000.00', startDate, termMonths: 12 }, credit: { limit: '100000.00' } },
-      consent: {
-        at: Date.now(),
-        channel: 'app',
-        ip: '203.0.113.7',
-        device: 'iPhone',
-        documentVersionsShown: [draft.id],
-      },
-      actor: { id: 'lending-system' },
-    };
-    const record = await sealflow.signing.sign(request);
+    const record = await sealflow.signing.sign(loan(businessNo, await approvedLoanTemplate(sealflow)));
     return await sealflow.signing.waitFor(record.id, { timeoutMs: 30_000 });
   } finally {
     await sealflow.close();
@@ -71,11 +32,11 @@ async function signLoan(font: Uint8Array, businessNo: string) {
 
 describe('createSealflow({ font })', () => {
   it('refuses bytes that are not a TrueType font when the SDK is created, naming the option', async () => {
-    await expect(createSealflow(options(new Uint8Array([1, 2, 3, 4])))).rejects.toMatchObject({
+    await expect(createSealflow(minimal({ font: new Uint8Array([1, 2, 3, 4]) }))).rejects.toMatchObject({
       code: 'INVALID_INPUT',
       message: expect.stringMatching(/TrueType/),
     });
-    await expect(createSealflow(options('font.ttf' as unknown as Uint8Array))).rejects.toMatchObject({
+    await expect(createSealflow(minimal({ font: 'font.ttf' as unknown as Uint8Array }))).rejects.toMatchObject({
       code: 'INVALID_INPUT',
       message: expect.stringMatching(/font/),
     });
