@@ -23,6 +23,10 @@ export type SealingErrorCode =
   | 'SIGNATURE_FIELD'
   | 'INVALID_INPUT';
 
+/**
+ * What the local sealer throws for bad certificates, PDFs and options: a `SealflowError` with a stable
+ * {@link SealingErrorCode} to branch on, and a message that says what to fix.
+ */
 export class SealingError extends SealflowError {
   declare readonly code: SealingErrorCode;
   constructor(code: SealingErrorCode, message: string, options: SealflowErrorOptions = {}) {

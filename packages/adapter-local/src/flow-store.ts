@@ -38,6 +38,10 @@ export interface LocalDocumentRecord {
   bytes: Uint8Array;
 }
 
+/**
+ * The state of one local signing flow as a {@link LocalFlowStore} keeps it: plain data, no personal data beyond what
+ * the documents themselves hold, with a `revision` for optimistic concurrency between signer instances.
+ */
 export interface LocalFlowRecord {
   flowId: string;
   /**
@@ -112,6 +116,7 @@ export function memoryLocalFlowStore(): LocalFlowStore {
 
 // -----------------------------------------------------------------------------------------------------------------
 
+/** Where {@link persistentLocalFlowStore} keeps flow records (the database) and their PDFs (the document store). */
 export interface PersistentLocalFlowStoreOptions {
   /** The database every signer instance shares. Flow records hold no names, ID numbers or mobiles. */
   persistence: Persistence;

@@ -49,6 +49,7 @@ import { type SealAppearance, type SealField, sealPdf } from './seal-pdf.js';
 import type { SigningIdentity } from './signing-identity.js';
 import { verifyPdfSignatures } from './verify.js';
 
+/** An organisation seal: the certificate that signs for the organisation and the picture shown where it seals. */
 export interface LocalSeal {
   identity: SigningIdentity;
   /** The seal picture drawn in the placement (PNG or JPEG); without it the signature box is left blank. */
@@ -62,6 +63,7 @@ export interface LocalSeal {
  */
 export type PersonAppearance = 'name-seal' | 'none' | { image: Uint8Array };
 
+/** Configuration of {@link localSigner}: the seals and certificates it signs with and where its flows are kept. */
 export interface LocalSignerOptions {
   /** Organisation seals by `SignerSpec.sealId`. */
   seals: Record<string, LocalSeal>;
@@ -92,6 +94,11 @@ export interface LocalSignerOptions {
 const DEFAULT_SEAL_SIZE = 119;
 const VENDOR = 'local';
 
+/**
+ * A `SigningVendor` that seals PDFs locally (PAdES, incremental updates) with the host's own certificates, so signing
+ * flows run with no e-signature vendor. Without `persistence` + `documents` (or `store`) flows are kept in memory and
+ * lost on restart: give them in production.
+ */
 export function localSigner(options: LocalSignerOptions): SigningVendor {
   const { seals, personIdentity } = options;
   const signingTime = options.signingTime ?? (() => new Date());

@@ -28,6 +28,7 @@ import {
 } from '@sealflow/pdf-toolkit';
 import type { SigningIdentity } from './signing-identity.js';
 
+/** A rectangle on a PDF page, in PDF points from the page's lower-left corner. */
 export interface Rect {
   /** From the page's lower-left corner, in PDF points (1/72 inch). */
   x: number;
@@ -36,12 +37,14 @@ export interface Rect {
   height: number;
 }
 
+/** Where a signature goes: a new field at a rectangle on a page, or an existing empty signature field by name. */
 export type SealField =
   /** A new signature field; `page` is 0-based (like the template fixtures). A 0×0 rect makes an invisible signature. */
   | { name?: string; page: number; rect: Rect }
   /** An empty signature field already in the document (fully qualified name, "parent.child"). */
   | { existingFieldName: string };
 
+/** What the signature shows on the page; with none of these the field is an empty box (the signature still verifies). */
 export interface SealAppearance {
   /** The seal picture, PNG (transparency kept) or JPEG, fitted into the field keeping its aspect ratio. */
   image?: Uint8Array;
@@ -58,6 +61,7 @@ export interface SealAppearance {
   text?: string;
 }
 
+/** One signature for {@link sealPdf}: who signs, where, how it looks, and the descriptive entries of the signature. */
 export interface SealOptions {
   identity: SigningIdentity;
   field: SealField;
@@ -73,6 +77,11 @@ export interface SealOptions {
 
 const BYTE_RANGE_WIDTH = 36; // "0 " + three 10-digit numbers and spaces: fits files up to 9.3 GB
 
+/**
+ * Returns `pdf` with one more PAdES baseline-B signature appended as an incremental update, so earlier signatures stay
+ * valid. Throws a `SealingError` (PDF_MALFORMED, PDF_UNSUPPORTED, SIGNATURE_FIELD, INVALID_INPUT) for a PDF or an
+ * option it cannot seal.
+ */
 export function sealPdf(pdf: Uint8Array, options: SealOptions): Uint8Array {
   return withSealingErrors(() => seal(pdf, options));
 }

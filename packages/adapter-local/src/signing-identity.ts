@@ -32,10 +32,15 @@ export interface SigningIdentity {
   readonly maxSignatureLength: number;
 }
 
+/**
+ * Where a signing identity comes from: a PKCS#12 file (.p12/.pfx, as CAs issue them) with its password, or PEM
+ * certificate and private key (optionally encrypted with `password`) plus an optional PEM chain to embed.
+ */
 export type SigningIdentitySource =
   | { pkcs12: Uint8Array; password: string }
   | { certificatePem: string; privateKeyPem: string; chainPem?: string; password?: string };
 
+/** How strictly {@link loadSigningIdentity} treats the certificate's validity period. */
 export interface LoadSigningIdentityOptions {
   /** What to do with a certificate outside its validity period: 'warn' (default, adds to `warnings`) or 'reject'. */
   validity?: 'warn' | 'reject';
@@ -43,6 +48,12 @@ export interface LoadSigningIdentityOptions {
   now?: Date;
 }
 
+/**
+ * Parses a certificate and its private key once into a reusable {@link SigningIdentity}, so each seal only signs.
+ * Throws a `SealingError` (CERTIFICATE_PASSWORD, CERTIFICATE_KEY_MISMATCH, CERTIFICATE_INVALID, and with
+ * `validity: 'reject'` CERTIFICATE_EXPIRED / CERTIFICATE_NOT_YET_VALID) when the material cannot be used; a usable
+ * but questionable identity loads with `warnings` instead.
+ */
 export function loadSigningIdentity(
   source: SigningIdentitySource,
   options: LoadSigningIdentityOptions = {},

@@ -18,6 +18,7 @@ import { readTlv } from './der.js';
 import { withSealingErrors } from './errors.js';
 import { issuerAndSerial } from './signing-identity.js';
 
+/** The verdict on one signature field of a PDF, as returned by {@link verifyPdfSignatures}. */
 export interface SignatureReport {
   fieldName: string;
   /** Signer subject from the embedded certificate ("CN=…,O=…,C=CN"), when found. */
@@ -45,6 +46,12 @@ const DIGESTS: Record<string, string> = {
 const verdicts = new Map<string, readonly SignatureReport[]>();
 const VERDICTS_KEPT = 256;
 
+/**
+ * Checks the integrity of every signature in `pdf` (byte ranges, digest, CMS signature), one report per signed field.
+ * It does not judge trust (chain, revocation): use a validator for that. Verdicts are cached per process by the
+ * document's SHA-256, so checking the same bytes again is cheap. Throws a `SealingError` (PDF_MALFORMED,
+ * PDF_UNSUPPORTED) when the PDF itself cannot be read.
+ */
 export function verifyPdfSignatures(pdf: Uint8Array): SignatureReport[] {
   const key = createHash('sha256').update(pdf).digest('base64');
   let reports = verdicts.get(key);

@@ -6,6 +6,7 @@
  */
 import { crc32, deflateSync } from 'node:zlib';
 
+/** Size and colour of the demo seal made by {@link createSealImage}. */
 export interface SealImageOptions {
   /** Width and height in pixels (default 240). */
   size?: number;
@@ -13,6 +14,10 @@ export interface SealImageOptions {
   color?: [number, number, number];
 }
 
+/**
+ * Draws a red round seal (ring and star, no lettering) as a transparent PNG, so demos and tests have a seal picture.
+ * Real deployments use the company's registered seal image.
+ */
 export function createSealImage(options: SealImageOptions = {}): Uint8Array {
   const size = Math.max(16, Math.round(options.size ?? 240));
   const [r, g, b] = options.color ?? [0xd7, 0x1f, 0x1f];

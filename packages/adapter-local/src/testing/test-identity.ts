@@ -28,6 +28,7 @@ import { SealingError } from '../errors.js';
 import { writePkcs12 } from '../pkcs12.js';
 import { loadSigningIdentity, type SigningIdentity } from '../signing-identity.js';
 
+/** The subject, key type and validity of a test identity made by {@link createTestIdentity}. */
 export interface TestIdentityOptions {
   commonName: string;
   /** The company, e.g. '某某消费金融股份有限公司'. */
@@ -40,6 +41,7 @@ export interface TestIdentityOptions {
   password?: string;
 }
 
+/** A test identity in the forms `loadSigningIdentity` accepts: PKCS#12 with its password, and PEM. */
 export interface TestIdentity {
   pkcs12: Uint8Array;
   password: string;
@@ -49,6 +51,10 @@ export interface TestIdentity {
   certificate: Uint8Array;
 }
 
+/**
+ * Makes a self-signed certificate and key shaped like a company signing certificate, for demos and tests. No CA
+ * vouches for it, so validators will not trust it: never use one in production.
+ */
 export function createTestIdentity(options: TestIdentityOptions): TestIdentity {
   if (!options.commonName) throw new SealingError('INVALID_INPUT', 'createTestIdentity: commonName is required.');
   const keyType = options.keyType ?? 'rsa';

@@ -15,6 +15,7 @@ import {
   verifyDocumentBytes,
 } from '@sealflow/core';
 
+/** The directory an `fsDocumentStore` keeps documents in, plus the options every document store takes. */
 export interface FsDocumentStoreOptions extends DocumentStoreOptions {
   /** The directory that holds the documents; created (mode 0700) on the first put. Nothing is written outside it. */
   root: string;

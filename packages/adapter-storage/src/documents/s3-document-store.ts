@@ -15,6 +15,7 @@ import {
   verifyDocumentBytes,
 } from '@sealflow/core';
 
+/** The bucket, client and checksum/encryption settings of an S3-compatible document store. */
 export interface S3DocumentStoreOptions extends DocumentStoreOptions {
   /** The bucket must exist; the store never creates buckets (that needs permissions a runtime should not hold). */
   bucket: string;

@@ -2,6 +2,10 @@ import { createHash } from 'node:crypto';
 import { SealflowError } from '@sealflow/core';
 import { type SqlDriver, quoteIdentifier } from './sql-persistence.js';
 
+/**
+ * One step of the database schema history, applied once per schema in `version` order. Exposed so hosts can review
+ * the SQL or apply it with their own migration tooling.
+ */
 export interface Migration {
   /** 1, 2, 3 …; applied in this order, each exactly once per schema. */
   readonly version: number;

@@ -10,6 +10,7 @@ import {
   driverFailure,
 } from './sql-persistence.js';
 
+/** Where the embedded PGlite database lives (a directory, memory, or an instance you own) and its schema. */
 export interface PglitePersistenceOptions {
   /**
    * Where PGlite keeps its files; created (with its missing parents) when absent. Without it (and without `db`)

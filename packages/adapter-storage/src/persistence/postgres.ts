@@ -9,6 +9,7 @@ import {
   driverFailure,
 } from './sql-persistence.js';
 
+/** The PostgreSQL connection (a pool you own, or a connection string) and the schema sealflow's tables live in. */
 export interface PostgresPersistenceOptions {
   /** A pool the host owns and may share with its own queries; `close()` leaves it open. */
   pool?: pg.Pool;
