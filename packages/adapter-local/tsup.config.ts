@@ -3,6 +3,10 @@ import { packageBuild } from '../../tsup.base.js';
 
 // The workspace's private PDF toolkit is bundled in, so the published package does not depend on it.
 export default defineConfig({
-  ...packageBuild({ index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' }),
+  ...packageBuild({
+    index: 'src/index.ts',
+    'testing/index': 'src/testing/index.ts',
+    'seal-worker': 'src/seal-worker.ts',
+  }),
   noExternal: ['@sealflow/pdf-toolkit'],
 });

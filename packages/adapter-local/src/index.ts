@@ -4,6 +4,7 @@
  */
 export { buildCadesSignature } from './cms.js';
 export { SealingError, type SealingErrorCode } from './errors.js';
+export { createSealingPool, type SealingPool, type SealingPoolOptions } from './seal-pool.js';
 export { type Rect, type SealAppearance, type SealField, type SealOptions, sealPdf } from './seal-pdf.js';
 export {
   type LoadSigningIdentityOptions,

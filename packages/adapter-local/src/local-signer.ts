@@ -46,6 +46,7 @@ import {
   persistentLocalFlowStore,
 } from './flow-store.js';
 import { type SealAppearance, type SealField, sealPdf } from './seal-pdf.js';
+import type { SealingPool } from './seal-pool.js';
 import type { SigningIdentity } from './signing-identity.js';
 import { verifyPdfSignatures } from './verify.js';
 
@@ -88,6 +89,11 @@ export interface LocalSignerOptions {
   documents?: DocumentStore;
   /** A custom flow store, instead of `persistence` + `documents`. */
   store?: LocalFlowStore;
+  /**
+   * Seal in worker threads (see `createSealingPool`) instead of this thread; the signer never closes it, the host
+   * does at shutdown. Default: seal in-process.
+   */
+  pool?: SealingPool;
 }
 
 /** 42 mm, the diameter of a standard round company seal, in PDF points. */
@@ -205,7 +211,7 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
       const inspection = await inspectionFor(originals.get(document.vendorFileId), placements);
       for (const [index, placement] of placements.entries()) {
         const field = fieldFor(placement, `sealflow_${signer.role}_${index + 1}`, inspection);
-        const sealed = seal(document.bytes, {
+        const sealed = await seal(options.pool, document.bytes, {
           identity,
           field,
           appearance,
@@ -552,9 +558,13 @@ function fieldFor(placement: SealPlacement, newName: string, inspection: PdfInsp
 }
 
 /** A refused placement or certificate is the request's fault: retrying the same request cannot help. */
-function seal(pdf: Uint8Array, options: Parameters<typeof sealPdf>[1]): Uint8Array {
+async function seal(
+  pool: SealingPool | undefined,
+  pdf: Uint8Array,
+  options: Parameters<typeof sealPdf>[1],
+): Promise<Uint8Array> {
   try {
-    return sealPdf(pdf, options);
+    return pool ? await pool.seal(pdf, options) : sealPdf(pdf, options);
   } catch (error) {
     if (error instanceof SealingError) {
       throw new SealflowError('VENDOR_REJECTED', `The local signer could not seal: ${error.message}`, {
