@@ -123,19 +123,9 @@ export async function importTemplate(
       id: templateVersionId(definition.code, number),
       code: definition.code,
       version: number,
-      status: 'DRAFT',
       definition,
       pdf: { fileId: document.fileId, sha256: document.sha256, pageCount: inspection.pageCount, fields: pdfFields },
-      createdBy: actor.id,
-      makers: [normaliseActorId(actor.id)],
-      revisedFrom: null,
-      submittedBy: null,
-      submittedAt: null,
-      approvals: [],
-      escalatedAt: null,
-      decision: null,
-      approvalWorkflowId: null,
-      supersededBy: null,
+      ...freshDraft(actor, null),
     };
     const stored = await versions.insert(tx, version, ctx.clock.now());
     await recordChange(ctx, tx, head, version.code, { latestVersion: number, openVersionId: version.id }, [
@@ -214,18 +204,8 @@ export async function reviseEffective(
       ...effective.record,
       id: templateVersionId(code, number),
       version: number,
-      status: 'DRAFT',
-      createdBy: actor.id,
       // The people who made the effective version are not makers of this one unless they edit it.
-      makers: [normaliseActorId(actor.id)],
-      revisedFrom: effective.record.id,
-      submittedBy: null,
-      submittedAt: null,
-      approvals: [],
-      escalatedAt: null,
-      decision: null,
-      approvalWorkflowId: null,
-      supersededBy: null,
+      ...freshDraft(actor, effective.record.id),
     };
     const stored = await versions.insert(tx, version, ctx.clock.now());
     await recordChange(ctx, tx, head, code, { latestVersion: number, openVersionId: version.id }, [
@@ -302,4 +282,21 @@ export async function submit(
     },
   });
   return view(await ctx.transaction((tx) => loadVersion(tx, versionId)));
+}
+
+/** The state of a version just opened as a draft by `actor`: its only maker, nothing submitted or decided yet. */
+function freshDraft(actor: { id: string }, revisedFrom: string | null) {
+  return {
+    status: 'DRAFT' as const,
+    createdBy: actor.id,
+    makers: [normaliseActorId(actor.id)],
+    revisedFrom,
+    submittedBy: null,
+    submittedAt: null,
+    approvals: [],
+    escalatedAt: null,
+    decision: null,
+    approvalWorkflowId: null,
+    supersededBy: null,
+  };
 }
