@@ -5,12 +5,17 @@
  *
  * Keys never cross threads as `KeyObject`s: the pool exports each identity once to PEM (PKCS#8 key, certificates) and
  * sends that text with every task; each worker parses it once and caches it by an id private to this process.
+ *
+ * The seal image and a name seal's font are treated the same way: the first time the pool meets a byte array it
+ * copies it once into shared memory under an id, and every task sends that shared view (no copy per task). A worker
+ * keeps the first array it received under each id and seals with it, so the image it decoded or the font it parsed
+ * for one seal serves all later ones — as a byte array passed again does in the calling thread.
  */
 import { randomUUID } from 'node:crypto';
 import { Tinypool } from 'tinypool';
 import { SealingError } from './errors.js';
 import type { SealOptions } from './seal-pdf.js';
-import type { IdentityMaterial, SealOutcome, SealTask } from './seal-worker.js';
+import type { IdentityMaterial, SealOutcome, SealTask, SharedBytes } from './seal-worker.js';
 import type { SigningIdentity } from './signing-identity.js';
 
 /** Options for `createSealingPool`. */
@@ -42,11 +47,21 @@ export function createSealingPool(options: SealingPoolOptions = {}): SealingPool
   let closed = false;
   return {
     size,
-    async seal(pdf, { identity, ...rest }) {
+    async seal(pdf, { identity, appearance, ...rest }) {
       if (closed) {
         throw new SealingError('INVALID_INPUT', 'The sealing pool is closed: create a new one with createSealingPool.');
       }
-      const task: SealTask = { pdf, identity: materialOf(identity), options: rest };
+      const { image, nameSeal, ...appearanceRest } = appearance ?? {};
+      const task: SealTask = {
+        pdf,
+        identity: materialOf(identity),
+        options: rest,
+        appearance: appearance && {
+          ...appearanceRest,
+          image: image && sharedBytesOf(image),
+          nameSeal: nameSeal && { name: nameSeal.name, font: nameSeal.font && sharedBytesOf(nameSeal.font) },
+        },
+      };
       const outcome = (await workers.run(task)) as SealOutcome;
       if (!outcome.ok) throw new SealingError(outcome.code, outcome.message);
       return outcome.pdf;
@@ -85,6 +100,20 @@ function materialOf(identity: SigningIdentity): IdentityMaterial {
     materials.set(identity, material);
   }
   return material;
+}
+
+const sharedAssets = new WeakMap<Uint8Array, SharedBytes>();
+
+/** The bytes' one copy in shared memory, made the first time the pool sees this array. */
+function sharedBytesOf(bytes: Uint8Array): SharedBytes {
+  let shared = sharedAssets.get(bytes);
+  if (!shared) {
+    const view = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+    view.set(bytes);
+    shared = { id: randomUUID(), bytes: view };
+    sharedAssets.set(bytes, shared);
+  }
+  return shared;
 }
 
 function pem(der: Uint8Array): string {

@@ -7,7 +7,7 @@
  * `SealingError` comes back as a plain `{ code, message }` outcome and the pool re-throws it as a `SealingError`.
  */
 import { SealingError, type SealingErrorCode } from './errors.js';
-import { type SealOptions, sealPdf } from './seal-pdf.js';
+import { type SealAppearance, type SealOptions, sealPdf } from './seal-pdf.js';
 import { loadSigningIdentity, type SigningIdentity } from './signing-identity.js';
 
 /** What a worker needs to rebuild an identity: PEM text, which every worker can parse with node:crypto. */
@@ -19,10 +19,20 @@ export interface IdentityMaterial {
   readonly privateKeyPem: string;
 }
 
+/** A byte array the pool placed in shared memory once, under an id unique in the host thread. */
+export interface SharedBytes {
+  readonly id: string;
+  readonly bytes: Uint8Array;
+}
+
 export interface SealTask {
   readonly pdf: Uint8Array;
   readonly identity: IdentityMaterial;
-  readonly options: Omit<SealOptions, 'identity'>;
+  readonly options: Omit<SealOptions, 'identity' | 'appearance'>;
+  readonly appearance?: Omit<SealAppearance, 'image' | 'nameSeal'> & {
+    image?: SharedBytes;
+    nameSeal?: { name: string; font?: SharedBytes };
+  };
 }
 
 export type SealOutcome =
@@ -45,9 +55,36 @@ function identityFor(material: IdentityMaterial): SigningIdentity {
   return identity;
 }
 
+const assets = new Map<string, Uint8Array>();
+
+/** The array first received under this id: the image and font caches of `sealPdf` are keyed by array identity. */
+function assetFor(shared: SharedBytes): Uint8Array {
+  let bytes = assets.get(shared.id);
+  if (!bytes) {
+    bytes = shared.bytes;
+    assets.set(shared.id, bytes);
+  }
+  return bytes;
+}
+
+function appearanceOf(task: SealTask): SealAppearance | undefined {
+  if (!task.appearance) return undefined;
+  const { image, nameSeal, ...rest } = task.appearance;
+  return {
+    ...rest,
+    ...(image && { image: assetFor(image) }),
+    ...(nameSeal && { nameSeal: { name: nameSeal.name, ...(nameSeal.font && { font: assetFor(nameSeal.font) }) } }),
+  };
+}
+
 export default function sealInWorker(task: SealTask): SealOutcome {
   try {
-    const pdf = sealPdf(task.pdf, { ...task.options, identity: identityFor(task.identity) });
+    const appearance = appearanceOf(task);
+    const pdf = sealPdf(task.pdf, {
+      ...task.options,
+      ...(appearance && { appearance }),
+      identity: identityFor(task.identity),
+    });
     return { ok: true, pdf };
   } catch (error) {
     // Only the stable code and the message travel: both are written to carry no personal data.

@@ -63,6 +63,25 @@ describe('createSealingPool', () => {
     expect(pdfsig(pooled).signatures[0]?.commonName).toBe('某某消费金融股份有限公司');
   });
 
+  it('seals with the same image and name seal again and again as in-process, the assets shared once with the workers', async () => {
+    const withImage = { identity: rsa, field, appearance: { image, text: 'Seal' }, signingTime };
+    const withNameSeal = { identity: rsa, field, appearance: { nameSeal: { name: '欧阳娜娜' } }, signingTime };
+    // Several rounds on both workers: a worker that kept a stale or wrong asset under an id would differ here.
+    for (let round = 0; round < 3; round++) {
+      const [a, b] = await Promise.all([pool.seal(fixture, withImage), pool.seal(fixture, withNameSeal)]);
+      expect(Buffer.from(a).equals(Buffer.from(sealPdf(fixture, withImage)))).toBe(true);
+      expect(Buffer.from(b).equals(Buffer.from(sealPdf(fixture, withNameSeal)))).toBe(true);
+    }
+    // A different image with the same size must not be mistaken for the first one.
+    const other = createSealImage({ size: 200, color: [0x20, 0x40, 0xc0] });
+    const withOther = { identity: rsa, field, appearance: { image: other }, signingTime };
+    const pooled = await pool.seal(fixture, withOther);
+    expect(Buffer.from(pooled).equals(Buffer.from(sealPdf(fixture, withOther)))).toBe(true);
+    expect(Buffer.from(pooled).equals(Buffer.from(sealPdf(fixture, { ...withOther, appearance: { image } })))).toBe(
+      false,
+    );
+  });
+
   it('runs two seals at once on a pool of 2, with different identities, and each result verifies', async () => {
     const [a, b] = await Promise.all([
       pool.seal(fixture, { identity: rsa, field, signingTime }),
