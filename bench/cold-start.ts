@@ -6,6 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestIdentity } from '../packages/adapter-local/src/testing/index.js';
@@ -51,6 +52,25 @@ console.log(JSON.stringify({
 }));
 `;
 
+/**
+ * The floor beside it, measured the same way in the same run: a child that only loads the two libraries a render
+ * cannot do without and does the least with each — pdf-lib loads the template, fontkit parses the bundled CJK font —
+ * with no sealflow code at all.
+ */
+const FLOOR_CHILD = `
+const started = performance.now();
+const { createRequire } = await import('node:module');
+const require = createRequire(process.env.CORE);
+const { PDFDocument } = require('pdf-lib');
+const fontkit = require('@pdf-lib/fontkit');
+const { readFileSync } = await import('node:fs');
+const input = JSON.parse(readFileSync(process.env.INPUT, 'utf8'));
+await PDFDocument.load(readFileSync(input.pdf));
+(fontkit.default ?? fontkit).create(readFileSync(process.env.FONT));
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ ms: performance.now() - started, cpuMs: (cpu.user + cpu.system) / 1000 }));
+`;
+
 function newestMtime(dir: string): number {
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
@@ -92,7 +112,22 @@ export async function coldStartRows(): Promise<BenchRow[]> {
     return JSON.parse(out) as ColdStartSample;
   });
   const median = (key: keyof ColdStartSample) => summarize(samples.map((s) => s[key])).median;
+  const font = createRequire(join(ROOT, 'packages/core/package.json')).resolve(
+    '@sealflow/font-noto-sans-sc/NotoSansSC-Regular.ttf',
+  );
+  const floors = Array.from({ length: SAMPLES }, () => {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', FLOOR_CHILD], {
+      env: { ...env, FONT: font },
+      encoding: 'utf8',
+    });
+    return JSON.parse(out) as { ms: number; cpuMs: number };
+  });
+  const floorName = 'cold start floor: load pdf-lib + fontkit, load the template, parse the CJK font; nothing else';
+  const floorMs = summarize(floors.map((f) => f.ms)).median;
+  const firstSealedMs = median('firstSealedMs');
   return [
+    { name: floorName, unit: 'ms', value: floorMs },
+    { name: `${floorName}, CPU time`, unit: 'ms', value: summarize(floors.map((f) => f.cpuMs)).median },
     {
       name: `cold start: import core + adapter-local (median of ${SAMPLES} processes)`,
       unit: 'ms',
@@ -101,7 +136,10 @@ export async function coldStartRows(): Promise<BenchRow[]> {
     {
       name: 'cold start: import to the first sealed document (render + seal)',
       unit: 'ms',
-      value: median('firstSealedMs'),
+      value: firstSealedMs,
+      baseline: floorName,
+      baselineValue: floorMs,
+      ratio: floorMs / firstSealedMs,
     },
     // CPU time (user + system) of the child: what a loaded machine inflates far less than wall time.
     { name: 'cold start: import, CPU time', unit: 'ms', value: median('importCpuMs') },

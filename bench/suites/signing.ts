@@ -18,6 +18,11 @@
  * shared with other work inflates far less than wall time. The clock runs from the
  * first `sign()` to the last `signing.completed` event delivered to the host. A warm-up of 20 signings comes first.
  *
+ * On PostgreSQL the same run is repeated with `localSigner({ pool })` and a `createSealingPool({ size: 2 })`, side by
+ * side with the in-thread run, and the PostgreSQL server's own CPU time per signing is read from /proc (when the
+ * server runs on this machine): this process plus the server is what the machine spends on one signing, and the
+ * core count divided by that is the most this machine could give — the ceiling any throughput target must fit under.
+ *
  * The split comes from a further pass of 30 signings strictly one after another (`sign()`, then `runOnce` until
  * COMPLETED), so nothing overlaps: each workflow effect's `run` is timed, and the vendor's `createFlow` (the sealing)
  * inside `startVendorFlow`; `sign()` is timed on its own (validation, workflow start, record, evidence), and what is
@@ -25,7 +30,8 @@
  * evidence, outbox and event delivery. (Timing effects in the concurrent run would count the time they spend waiting
  * for each other.)
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { PGlite } from '@electric-sql/pglite';
 import {
   type DomainEvent,
@@ -43,7 +49,12 @@ import {
 import { createMemoryDocumentStore, createMemoryPersistence } from '../../packages/core/src/memory/index.js';
 import { pglitePersistence } from '../../packages/adapter-storage/src/pglite.js';
 import { postgresPersistence } from '../../packages/adapter-storage/src/postgres.js';
-import { localSigner, verifyPdfSignatures } from '../../packages/adapter-local/src/index.js';
+import {
+  createSealingPool,
+  localSigner,
+  type SealingPool,
+  verifyPdfSignatures,
+} from '../../packages/adapter-local/src/index.js';
 import { createSealImage, createTestSigningIdentity } from '../../packages/adapter-local/src/testing/index.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
@@ -136,10 +147,41 @@ interface SigningRates {
   transactionsPerSigning: number;
   /** CPU time this process spent per signing (user + system, every thread; PGlite runs in it, PostgreSQL does not). */
   cpuMsPerSigning: number;
+  /** CPU time the PostgreSQL server's processes spent per signing, when they run on this machine; else null. */
+  serverCpuMsPerSigning: number | null;
+}
+
+/**
+ * CPU time (ms) used so far by every `postgres` process on this machine, from /proc; null when there is no /proc or
+ * no local server. A server on another machine cannot be measured this way, and the row is then left out.
+ */
+function postgresServerCpuMs(): number | null {
+  let ticks = 0;
+  let found = false;
+  try {
+    for (const pid of readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      } catch {
+        continue; // the process ended meanwhile
+      }
+      if (!stat.includes('(postgres)')) continue;
+      // Fields after the ")" that ends the command name: state is the 1st, utime the 12th, stime the 13th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+      found = true;
+    }
+  } catch {
+    return null;
+  }
+  // Linux reports these in clock ticks of 1/100 s on every common architecture (USER_HZ).
+  return found ? ticks * 10 : null;
 }
 
 /** A host: runtime with the signing workflows, template service, signing service, one approved loan contract. */
-async function createHost(base: Persistence) {
+async function createHost(base: Persistence, sealing?: SealingPool) {
   const persistence = countingPersistence(base);
   const timings: Split = {};
   const documents = createMemoryDocumentStore();
@@ -147,6 +189,7 @@ async function createHost(base: Persistence) {
     localSigner({
       seals: { 'platform-seal': { identity: platformIdentity, image: sealImage } },
       personIdentity,
+      ...(sealing && { pool: sealing }),
     }),
     timings,
   );
@@ -226,6 +269,7 @@ async function createHost(base: Persistence) {
     });
     const workers = Array.from({ length: WORKER_LOOPS }, () => runtime.startWorker({ concurrency: 8 }));
     const transactionsBefore = persistence.count;
+    const serverCpuBefore = postgresServerCpuMs();
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     try {
@@ -248,6 +292,7 @@ async function createHost(base: Persistence) {
     }
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
+    const serverCpuAfter = postgresServerCpuMs();
     const transactions = persistence.count - transactionsBefore;
     const done = await signing.find({ status: 'COMPLETED', limit: 100_000 });
     const mine = done.filter((r) => r.businessNo.startsWith(`${label}-`));
@@ -257,6 +302,8 @@ async function createHost(base: Persistence) {
       msPerSigning: (seconds * 1000) / count,
       transactionsPerSigning: transactions / count,
       cpuMsPerSigning: (cpu.user + cpu.system) / 1000 / count,
+      serverCpuMsPerSigning:
+        serverCpuBefore === null || serverCpuAfter === null ? null : (serverCpuAfter - serverCpuBefore) / count,
     };
   }
 
@@ -406,13 +453,82 @@ async function postgresRows(): Promise<BenchRow[]> {
     } finally {
       await host.close();
     }
+    // The same host with its seals made by two worker threads, on the same database, right after.
+    const sealing = createSealingPool({ size: 2 });
+    let pooled: SigningRates;
+    try {
+      const pooledHost = await createHost(base, sealing);
+      try {
+        await pooledHost.run('pool-warm-up', WARM_UP);
+        pooled = await pooledHost.run('pool-measured', signings);
+      } finally {
+        await pooledHost.close();
+      }
+    } finally {
+      await sealing.close();
+    }
     // The floor, exactly as the runtime suite measures it on PostgreSQL: 8 connections, BEGIN; UPDATE …; COMMIT.
     const floorRate = await floor(await postgresFloor(pool, schema, 1_000), 5_000, concurrency);
-    return rows('PostgreSQL', rates, floorRate, signings, split);
+    return [...rows('PostgreSQL', rates, floorRate, signings, split), ...machineRows(rates, pooled, floorRate)];
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await pool.end();
   }
+}
+
+/**
+ * The sealing pool beside the in-thread run, and what the whole machine spends on one signing: this process (every
+ * thread) plus the PostgreSQL server. Cores × 1000 / that is the most signings per second this machine could give
+ * if nothing ever waited — the ceiling any target on it has to fit under.
+ */
+function machineRows(inThread: SigningRates, pooled: SigningRates, floorRate: number): BenchRow[] {
+  const cores = availableParallelism();
+  const inThreadName = 'PostgreSQL: complete signings (200, localSigner)';
+  const out: BenchRow[] = [
+    {
+      name: 'PostgreSQL: complete signings (200, localSigner({ pool }) with 2 sealing workers)',
+      unit: 'signings/s',
+      value: pooled.signingsPerSecond,
+      baseline: inThreadName,
+      baselineValue: inThread.signingsPerSecond,
+      ratio: pooled.signingsPerSecond / inThread.signingsPerSecond,
+    },
+    {
+      name: 'PostgreSQL, 2 sealing workers: CPU time of this process per signing',
+      unit: 'ms/signing',
+      value: pooled.cpuMsPerSigning,
+    },
+    {
+      name: 'PostgreSQL, 2 sealing workers: a signing costs the time of',
+      unit: 'floor tx',
+      value: floorRate / pooled.signingsPerSecond,
+    },
+  ];
+  for (const [label, rates] of [
+    ['in-thread', inThread],
+    ['2 sealing workers', pooled],
+  ] as const) {
+    if (rates.serverCpuMsPerSigning === null) continue;
+    const machine = rates.cpuMsPerSigning + rates.serverCpuMsPerSigning;
+    out.push(
+      {
+        name: `PostgreSQL, ${label}: server CPU time per signing`,
+        unit: 'ms/signing',
+        value: rates.serverCpuMsPerSigning,
+      },
+      {
+        name: `PostgreSQL, ${label}: machine CPU time per signing (process + server)`,
+        unit: 'ms/signing',
+        value: machine,
+      },
+      {
+        name: `PostgreSQL, ${label}: CPU ceiling of this ${cores}-core machine`,
+        unit: 'signings/s',
+        value: (cores * 1000) / machine,
+      },
+    );
+  }
+  return out;
 }
 
 const suite: BenchSuite = {
