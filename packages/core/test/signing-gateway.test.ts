@@ -148,7 +148,11 @@ describe('createSigningGateway: inputs', () => {
       const error = await rejection(gateway.getFlow('f1', context as never));
       expect(error).toBeInstanceOf(ValidationError);
       expect(error.message).toContain('context.idempotencyKey');
+      // The same readable wording as a signing request's, not zod's raw "expected string, received undefined".
+      expect(error.message).not.toMatch(/received undefined|Invalid input/);
     }
+    const missing = await rejection(gateway.getFlow('f1', {} as never));
+    expect(missing.message).toContain('context.idempotencyKey is required');
   });
 
   it('refuses an upload that is not a PDF', async () => {

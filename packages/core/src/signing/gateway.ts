@@ -10,6 +10,7 @@
  * personal data masked — including the names the vendor may echo back in its own error texts.
  */
 import type { z } from 'zod';
+import { parseShape } from './request-shape.js';
 import { SealflowError, TimeoutError, ValidationError } from '../errors.js';
 import { type Clock, type Scheduler, systemClock, systemScheduler } from '../ports/clock.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
@@ -485,13 +486,9 @@ function parseContext(context: VendorCallContext): VendorCallContext {
   return parse(callContextSchema, context ?? {}, 'context');
 }
 
+/** The same readable problems as a signing request's: each names the field and what it is for. */
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${[what, ...i.path].join('.')}: ${i.message}`);
-  throw new ValidationError(`Invalid signing request — ${problems.join('; ')}`, {
-    details: { paths: result.error.issues.map((i) => [what, ...i.path].join('.')) },
-  });
+  return parseShape(schema, value, what);
 }
 
 function zodProblems(error: z.ZodError): string {
