@@ -109,6 +109,7 @@ const FULLY_DOCUMENTED = new Set([
   '@sealflow/adapter-local',
   '@sealflow/adapter-storage',
   '@sealflow/font-noto-sans-sc',
+  '@sealflow/reports',
 ]);
 
 let failed = false;

@@ -80,13 +80,17 @@ export interface StatisticsGroup {
 
 /** The business statistics of a period, ready for {@link toXlsx} or {@link toPdf}. */
 export interface BusinessStatisticsReport {
+  /** Tells the writers which report this is. */
   kind: 'businessStatistics';
+  /** The period covered, both ends included. */
   period: { from: string; to: string };
+  /** What the groups are keyed on. */
   groupBy: StatisticsGrouping;
   /** Groups in ascending order of `key` (chronological for `period`). */
   groups: StatisticsGroup[];
   /** Every application of the period, by date then application number; managers' names masked unless shown. */
   applications: ApplicationRow[];
+  /** Applications of the period and their amounts added up, integer fen. */
   totals: { count: number; amountFen: number };
 }
 

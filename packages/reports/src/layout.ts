@@ -10,7 +10,9 @@ export type CellKind = 'text' | 'integer' | 'money' | 'duration' | 'rate';
 
 /** A column of a report table. */
 export interface ReportColumn {
+  /** The column title printed in the header row (Chinese). */
   title: string;
+  /** How the column's values are written. */
   kind: CellKind;
   /** Relative width, shared by both writers (characters in a spreadsheet, shares of the page in a PDF). */
   width: number;
@@ -23,15 +25,21 @@ export type Cell = string | number | null;
 export interface ReportTable {
   /** The sheet name in a workbook and the heading above the table in a PDF. */
   name: string;
+  /** The columns, left to right. */
   columns: ReportColumn[];
+  /** The entries, one cell per column. */
   rows: Cell[][];
+  /** The 合计 row, one cell per column (empty where a total means nothing, e.g. a rank). */
   totals?: Cell[];
 }
 
 /** A report laid out for writing: a title, a line saying what it covers, and its tables. */
 export interface ReportLayout {
+  /** The report's title, e.g. 业务统计报表. */
   title: string;
+  /** What the report covers: the period and grouping, or the ranking criterion. */
   subtitle: string;
+  /** The tables, in the order they are written. */
   tables: ReportTable[];
 }
 

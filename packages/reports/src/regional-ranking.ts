@@ -57,12 +57,15 @@ export interface RankedInstitution extends InstitutionPerformance {
 
 /** The institutions of one region, best first. */
 export interface RegionRanking {
+  /** The region's name, as given in the rows. */
   region: string;
+  /** Best first, `rank` 1…n. */
   institutions: RankedInstitution[];
 }
 
 /** A regional ranking, ready for {@link toXlsx} or {@link toPdf}. */
 export interface RegionalRankingReport {
+  /** Tells the writers which report this is. */
   kind: 'regionalRanking';
   /** The criterion the institutions are ordered by. */
   by: RankingCriterion;

@@ -152,6 +152,20 @@ describe('toPdf: rows that wrap', () => {
   });
 });
 
+describe('toPdf: a period without applications', () => {
+  it.skipIf(!poppler)('still draws both tables’ headers and zero totals on one page', async () => {
+    const empty = businessStatistics(applications(5), {
+      period: { from: '2027-01-01', to: '2027-01-31' },
+      groupBy: 'period',
+    });
+    const file = await written('empty.pdf', toPdf(empty));
+    expect(pdfPageCount(file)).toBe(1);
+    const text = pdfText(file);
+    expect(text).toContain('日期申请笔数金额（元）合计00.00');
+    expect(text).toContain('申请编号日期产品状态客户经理金额（元）机构合计0.00');
+  });
+});
+
 describe('toPdf: bad input', () => {
   it('refuses negative or fractional fen in a hand-built report before drawing anything', async () => {
     const good = regionalRanking([institution('上海市', 'A')], { by: 'amount' });

@@ -132,6 +132,19 @@ describe('toXlsx: money', () => {
   });
 });
 
+describe('toXlsx: a period without applications', () => {
+  it('still writes the headers and a zero totals row', async () => {
+    const empty = businessStatistics(applications(5), {
+      period: { from: '2027-01-01', to: '2027-01-31' },
+      groupBy: 'status',
+    });
+    expect(empty.totals).toEqual({ count: 0, amountFen: 0 });
+    const sheet = (await readBack(empty)).getWorksheet('业务统计')!;
+    expect(values(sheet, XLSX_HEADER_ROW)).toEqual(['状态', '申请笔数', '金额（元）']);
+    expect(values(sheet, XLSX_HEADER_ROW + 1)).toEqual(['合计', 0, 0]);
+  });
+});
+
 describe('toXlsx: regional ranking', () => {
   it('writes ranks, durations as h:mm:ss and rates as percentages, with totals of amount and successes', async () => {
     const report = regionalRanking(
