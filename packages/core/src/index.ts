@@ -409,6 +409,62 @@ export {
   verifyWebhookSignature,
 } from './webhooks/index.js';
 
+// Funder dispatch: institutions and the position (头寸) ledger.
+export {
+  abandonmentRate,
+  DispatchStats,
+  dispatchIdSchema,
+  emptyDispatchStats,
+  getInstitution,
+  INSTITUTION_STATUSES,
+  Institution,
+  type InstitutionFilter,
+  InstitutionInput,
+  type InstitutionStatus,
+  institutionRepository,
+  listInstitutions,
+  meanResponseMs,
+  registerInstitution,
+  successRate,
+} from './dispatch/institution.js';
+export {
+  applicationLedgerMovements,
+  createLedger,
+  type HoldInput,
+  type Ledger,
+  type LedgerMovementResult,
+  type LedgerOptions,
+  ledgerBalances,
+  ledgerConsume,
+  ledgerFreeze,
+  ledgerMovements,
+  ledgerRelease,
+  ledgerRestore,
+  ledgerTopUp,
+  ledgerTransfer,
+  type MovementPage,
+  type MovementPageOptions,
+  type TopUpInput,
+  type TransferInput,
+  verifyLedger,
+} from './dispatch/ledger.js';
+export {
+  applyMovement,
+  LEDGER_ACCOUNTS,
+  LEDGER_MOVEMENT_TYPES,
+  type LedgerAccount,
+  LedgerAmounts,
+  LedgerBalances,
+  type LedgerBucket,
+  LedgerError,
+  type LedgerErrorCode,
+  LedgerMovement,
+  type LedgerMovementType,
+  type LedgerVerification,
+  type MovementRequest,
+  verifyMovements,
+} from './dispatch/ledger-repositories.js';
+
 // The facade: one call wires runtime, template and signing services, gateways and typed events.
 export {
   createSealflow,
