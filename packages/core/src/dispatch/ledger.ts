@@ -49,10 +49,13 @@ const base = {
   actorId: z.string().min(1).max(128).optional(),
 };
 const account = z.enum(LEDGER_ACCOUNTS);
+/** Schema of {@link ledgerTopUp}'s input. */
 const TopUpInput = z.strictObject({ ...base, account });
+/** Schema of {@link ledgerTransfer}'s input: two different accounts. */
 const TransferInput = z
   .strictObject({ ...base, from: account, to: account })
   .refine((input) => input.from !== input.to, { message: 'must name two different accounts', path: ['to'] });
+/** Schema of the input of freezes, releases, consumes and restores: one application's hold. */
 const HoldInput = z.strictObject({ ...base, applicationId: dispatchIdSchema });
 
 /** A top-up: money from outside into one of the institution's accounts. */
