@@ -119,6 +119,20 @@ export type {
 } from './ports/signing-vendor.js';
 export type { ChainAttestation, ChainHead, ChainNotary } from './ports/chain-notary.js';
 
+// Port: notifier — notifications sent by workflow effects through the outbox, at least once, deduplicated by id.
+export {
+  checkNotification,
+  NOTIFICATION_TYPES,
+  type Notification,
+  type NotificationRecipient,
+  type NotificationType,
+  type NotificationValue,
+  notificationEffect,
+  type Notifier,
+  type NotifyContext,
+  recipientKey,
+} from './ports/notifier.js';
+
 // The durable workflow runtime.
 export {
   createRuntime,
@@ -389,6 +403,67 @@ export {
   type VerifyPdf,
   type WaitForOptions,
 } from './signing/index.js';
+
+// Funder dispatch: who acts, complaints (投诉) and ratings (互相评价).
+export {
+  checkDispatchActor,
+  DISPATCH_ROLES,
+  type DispatchActor,
+  type DispatchRole,
+  requireDispatchRole,
+  requireInstitutionStaff,
+} from './dispatch/roles.js';
+export {
+  COMPLAINT_NO_PATTERN,
+  COMPLAINT_STAGES,
+  COMPLAINT_TEAMS,
+  type ComplaintContact,
+  type ComplaintIntake,
+  type ComplaintRecord,
+  type ComplaintRoute,
+  type ComplaintStage,
+  type ComplaintTeam,
+  type Penalty,
+} from './dispatch/complaint.js';
+export {
+  COMPLAINT_COMMAND_ROLES,
+  COMPLAINT_TEAM_ROLES,
+  type ComplaintCommand,
+  type ComplaintContext,
+  TwoPersonRuleError,
+} from './dispatch/complaint-rules.js';
+export {
+  COMPLAINT_EVENT_TYPES,
+  COMPLAINT_WORKFLOW,
+  type ComplaintDomainEvent,
+  type ComplaintDomainEventType,
+  type ComplaintWorkflowDependencies,
+  complaintWorkflow,
+  DEFAULT_REPORT_WITHIN_MS,
+  isComplaintEvent,
+} from './dispatch/complaint-workflow.js';
+export {
+  type ComplaintDecision,
+  type ComplaintFilter,
+  type ComplaintService,
+  type ComplaintServiceOptions,
+  type ComplaintView,
+  createComplaintService,
+  type InstitutionReport,
+} from './dispatch/complaint-service.js';
+export {
+  createRatingService,
+  type InstitutionScore,
+  PLATFORM_RATER_ROLES,
+  RATING_SIDES,
+  type Rating,
+  type RatingInput,
+  type RatingService,
+  type RatingServiceOptions,
+  type RatingSide,
+  ratingId,
+  recordRating,
+} from './dispatch/rating.js';
 
 // Webhooks: domain events POSTed to HTTP endpoints, signed, retried; and the check receivers run.
 export {

@@ -1,7 +1,7 @@
 /**
  * `@sealflow/core/memory`: in-memory implementations of every port — persistence, document store, signing vendor,
- * chain notary, logger, and a clock that moves only when told. They keep the full port contracts (they are the
- * reference the contract suites check adapters against), hold everything in the process and lose it on exit: for
+ * chain notary, logger, notifier, and a clock that moves only when told. They keep the full port contracts (they are
+ * the reference the contract suites check adapters against), hold everything in the process and lose it on exit: for
  * development, demos, single-process tools and tests. No test framework is imported here, so production code may
  * use them.
  *
@@ -19,3 +19,4 @@ export {
   memorySealCertificate,
   type SigningVendorMethod,
 } from './memory-signing-vendor.js';
+export { createMemoryNotifier, type MemoryNotifier } from './memory-notifier.js';

@@ -26,3 +26,4 @@ export {
   type SigningVendorContractSetup,
 } from './signing-vendor-contract.js';
 export { runTimeContract, type TimeContractOptions } from './time-contract.js';
+export { type ContractNotifier, type NotifierContractOptions, runNotifierContract } from './notifier-contract.js';
