@@ -423,13 +423,21 @@ export {
   type ComplaintRoute,
   type ComplaintStage,
   type ComplaintTeam,
+  complaintContactSchema,
+  complaintIntakeSchema,
+  complaintRecordSchema,
+  complaintRouteSchema,
   type Penalty,
+  penaltySchema,
 } from './dispatch/complaint.js';
 export {
   COMPLAINT_COMMAND_ROLES,
   COMPLAINT_TEAM_ROLES,
   type ComplaintCommand,
   type ComplaintContext,
+  type ComplaintEvent,
+  type ComplaintEventActor,
+  type ComplaintInput,
   TwoPersonRuleError,
 } from './dispatch/complaint-rules.js';
 export {
@@ -462,6 +470,7 @@ export {
   type RatingServiceOptions,
   type RatingSide,
   ratingId,
+  ratingSchema,
   recordRating,
 } from './dispatch/rating.js';
 
