@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import {
+  type ComplaintIntake,
+  complaintWorkflow,
+  createComplaintService,
+  createRatingService,
+  createRuntime,
+  type DispatchActor,
+  type DomainEvent,
+  type Persistence,
+} from '@sealflow/core';
+import { createManualClock, createMemoryNotifier } from '@sealflow/core/memory';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pglitePersistence } from '../src/pglite.js';
+import { postgresPersistence } from '../src/postgres.js';
+import { probePostgres } from './support/postgres.js';
+
+/**
+ * Complaints and ratings on real SQL: the record, the workflow and its timer commit together, and the races the
+ * rules must win — many people confirming one penalty, many ratings of one side of one application — hold with
+ * concurrent transactions.
+ */
+const DAY = 86_400_000;
+const cs: DispatchActor = { id: 'cs-lin', roles: ['customer-service'] };
+const supervisor: DispatchActor = { id: 'sup-wang', roles: ['review-supervisor'] };
+const director: DispatchActor = { id: 'dir-chen', roles: ['review-supervisor'] };
+const staffA: DispatchActor = { id: 'a-staff', roles: ['institution'], institutionId: 'inst-a' };
+
+const { url, skip: noPostgres } = await probePostgres();
+const schema = `complaints_${randomBytes(4).toString('hex')}`;
+const backends = [
+  { name: 'PGlite', skip: undefined, open: () => pglitePersistence(), cleanup: async () => {} },
+  {
+    name: 'PostgreSQL',
+    skip: noPostgres,
+    open: () => postgresPersistence({ connectionString: url, schema }),
+    async cleanup() {
+      const pool = new pg.Pool({ connectionString: url, max: 1 });
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
+    },
+  },
+];
+
+let persistence: Persistence;
+
+function setup() {
+  const clock = createManualClock();
+  const notifier = createMemoryNotifier();
+  const runtime = createRuntime({ persistence, clock, scheduler: clock, workflows: [complaintWorkflow({ notifier })] });
+  const service = createComplaintService({ runtime, reportWithinMs: 3 * DAY });
+  const events: DomainEvent[] = [];
+  runtime.onEvent((event) => void events.push(event));
+  const drain = async () => {
+    for (let i = 0; i < 20; i++) {
+      const pass = await runtime.runOnce();
+      if (pass.timersFired + pass.effectsSucceeded + pass.effectsRetried + pass.eventsDelivered === 0) return;
+    }
+  };
+  return { clock, notifier, runtime, service, events, drain };
+}
+
+const intake = (complaintNo: string): ComplaintIntake => ({
+  complaintNo,
+  subject: '多收服务费',
+  content: '客户反映机构多收服务费。',
+  contact: { name: '王小明', mobile: '13812345678' },
+  customerId: 'cust-001',
+  institutionId: 'inst-a',
+});
+
+async function toPenaltyConfirmation(service: ReturnType<typeof setup>['service'], no: string) {
+  await service.receive(cs, intake(no));
+  await service.accept(cs, no);
+  await service.route(cs, no, { kind: 'institution', institutionId: 'inst-a' });
+  await service.report(staffA, no, { talk: '已联系客户。', outcome: '已退还。' });
+  await service.confirmReport(supervisor, no);
+  await service.investigate(supervisor, no, { founded: true, findings: '属实。' });
+  await service.decide(supervisor, no, {
+    penalty: { kind: 'fine', amountFen: 20_000 },
+    responsibleId: 'sup-wang',
+    superiorId: 'dir-chen',
+    summary: '罚款 200 元。',
+  });
+}
+
+for (const backend of backends) {
+  describe.skipIf(backend.skip !== undefined)(`complaints and ratings on ${backend.name}`, () => {
+    beforeAll(async () => {
+      persistence = await backend.open();
+    });
+    afterAll(async () => {
+      await persistence.close();
+      await backend.cleanup();
+    });
+
+    it('the report deadline fires from the database and escalates once; the record follows the workflow', async () => {
+      const { service, clock, drain, events, notifier } = setup();
+      await service.receive(cs, intake('SQL-C-1'));
+      await service.accept(cs, 'SQL-C-1');
+      await service.route(cs, 'SQL-C-1', { kind: 'institution', institutionId: 'inst-a' });
+      clock.advance(3 * DAY);
+      await drain();
+      clock.advance(3 * DAY);
+      await drain();
+      expect(events.filter((e) => e.type === 'dispatch.complaint.report-overdue')).toHaveLength(1);
+      expect(await service.get(staffA, 'SQL-C-1')).toMatchObject({ stage: 'with-institution', reportOverdue: true });
+      expect(notifier.for({ kind: 'institution', id: 'inst-a' }).map((n) => n.type)).toEqual([
+        'complaint.routed',
+        'complaint.report-overdue',
+      ]);
+    });
+
+    it('twenty people confirming one penalty at once: the two named ones count, decided is published once', async () => {
+      const { service, drain, events } = setup();
+      await toPenaltyConfirmation(service, 'SQL-C-2');
+      const callers: DispatchActor[] = [];
+      for (let i = 0; i < 6; i++)
+        callers.push(supervisor, director, { id: `other-${i}`, roles: ['review-supervisor'] });
+      const results = await Promise.allSettled(callers.map((actor) => service.confirmPenalty(actor, 'SQL-C-2')));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
+      for (const result of results) {
+        if (result.status === 'rejected') {
+          expect(['FORBIDDEN', 'TWO_PERSON_RULE', 'EVENT_NOT_ACCEPTED']).toContain(result.reason.code);
+        }
+      }
+      const view = await service.get(cs, 'SQL-C-2');
+      expect(view.stage).toBe('awaiting-feedback');
+      expect(view.confirmations.map((c) => c.actorId).sort()).toEqual(['dir-chen', 'sup-wang']);
+      await drain();
+      expect(events.filter((e) => e.type === 'dispatch.complaint.decided').map((e) => e.payload)).toEqual([
+        {
+          type: 'dispatch.complaint.decided',
+          complaintNo: 'SQL-C-2',
+          institutionId: 'inst-a',
+          founded: true,
+          penalty: { kind: 'fine', amountFen: 20_000 },
+        },
+      ]);
+    });
+
+    it('many concurrent ratings of one side of one application store exactly one', async () => {
+      const clock = createManualClock();
+      const ratings = createRatingService({ persistence, clock, settled: async () => true });
+      const settler: DispatchActor = { id: 'set-1', roles: ['settler'] };
+      const followUp: DispatchActor = { id: 'fu-1', roles: ['follow-up-manager'] };
+      const rate = (i: number) =>
+        ratings.rate(i % 3 === 0 ? followUp : settler, {
+          applicationId: 'SQL-APP-1',
+          from: 'platform',
+          institutionId: 'inst-sql',
+          score: i % 2 ? 5 : 4,
+          comment: '',
+        });
+      const results = await Promise.allSettled(Array.from({ length: 24 }, (_, i) => rate(i)));
+      const stored = await ratings.ratings(settler, 'inst-sql');
+      expect(stored).toHaveLength(1);
+      for (const result of results) {
+        if (result.status === 'fulfilled') expect(result.value).toEqual(stored[0]);
+        else expect(result.reason.code).toBe('DUPLICATE');
+      }
+      expect(results.some((r) => r.status === 'fulfilled')).toBe(true);
+      expect(await ratings.meanScore(settler, 'inst-sql')).toMatchObject({ count: 1, mean: stored[0]!.score });
+    });
+  });
+}
