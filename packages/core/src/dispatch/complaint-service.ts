@@ -26,6 +26,7 @@ import {
   COMPLAINT_TEAM_ROLES,
   type ComplaintContext,
   type ComplaintEvent,
+  type ComplaintInput,
   complaintRefusal,
   complaintStageOf,
   stageRefusal,
@@ -161,236 +162,229 @@ function viewOf(record: ComplaintRecord, state: WorkflowState): ComplaintView {
 
 type RecordWrite = (record: ComplaintRecord, at: number, actorId: string) => Partial<ComplaintRecord>;
 
+/** What the service's functions share: the runtime, its clock, and the report window new complaints get. */
+interface ServiceContext {
+  runtime: Runtime;
+  reportWithinMs: number;
+}
+
+const inTransaction = <T>(ctx: ServiceContext, work: (tx: PersistenceTransaction) => Promise<T>) =>
+  ctx.runtime.persistence.transaction(work);
+
+async function load(
+  ctx: ServiceContext,
+  complaintNo: string,
+): Promise<{ record: ComplaintRecord; state: WorkflowState }> {
+  const stored =
+    typeof complaintNo === 'string' ? await inTransaction(ctx, (tx) => complaintRecords.get(tx, complaintNo)) : null;
+  const state = stored ? await ctx.runtime.get(complaintNo) : null;
+  if (!stored || !state || state.type !== COMPLAINT_WORKFLOW) {
+    throw new NotFoundError(`There is no complaint ${String(complaintNo)}. Check the complaint number.`);
+  }
+  return { record: stored.record, state };
+}
+
+/**
+ * Send one command: check it against the rules first (so the refusal names the rule), send it with the record's
+ * text written in the same transaction, and if someone moved the complaint first, explain the refusal as it now is.
+ */
+async function command(
+  ctx: ServiceContext,
+  actor: DispatchActor,
+  complaintNo: string,
+  event: (base: { actorId: string; roles: string[]; institutionId?: string; at: number }) => ComplaintEvent,
+  write?: RecordWrite,
+): Promise<ComplaintView> {
+  checkDispatchActor(actor);
+  const before = await load(ctx, complaintNo);
+  const sent = event({
+    actorId: actor.id,
+    roles: [...actor.roles],
+    ...(actor.institutionId !== undefined ? { institutionId: actor.institutionId } : {}),
+    at: ctx.runtime.clock.now(),
+  });
+  // Scoping first: another institution's staff learn nothing about the complaint, not even its stage.
+  if (isInstitutionStaff(actor)) requireVisible(actor, before.record, 'act on this complaint');
+  const refusalIn = (state: WorkflowState) =>
+    stageRefusal(complaintNo, complaintStageOf(state.stateValue), sent.type) ??
+    complaintRefusal(state.context as ComplaintContext, sent);
+  const refusal = refusalIn(before.state);
+  if (refusal) throw refusal;
+  const alongside = write
+    ? async (tx: PersistenceTransaction) => {
+        const stored = await complaintRecords.get(tx, complaintNo);
+        if (!stored) throw new NotFoundError(`There is no complaint ${complaintNo}.`);
+        const change = write(stored.record, sent.at, actor.id);
+        await complaintRecords.update(tx, stored, { ...stored.record, ...change }, sent.at);
+      }
+    : undefined;
+  try {
+    await ctx.runtime.send(complaintNo, sent, { actor: actor.id, alongside });
+  } catch (error) {
+    if (!(error instanceof IllegalTransitionError)) throw error;
+    throw refusalIn((await load(ctx, complaintNo)).state) ?? error;
+  }
+  const after = await load(ctx, complaintNo);
+  return viewOf(after.record, after.state);
+}
+
+function newRecord(actor: DispatchActor, intake: ComplaintIntake, at: number): ComplaintRecord {
+  const parsed = parseComplaintInput(complaintIntakeSchema, intake, 'complaint');
+  return {
+    complaintNo: parsed.complaintNo,
+    subject: parsed.subject,
+    content: parsed.content,
+    contact: parsed.contact,
+    receivedAt: parsed.receivedAt ?? at,
+    receivedBy: actor.id,
+    customerId: parsed.customerId ?? null,
+    applicationId: parsed.applicationId ?? null,
+    institutionId: parsed.institutionId ?? null,
+    routedInstitutionId: null,
+    stage: 'received',
+    reportOverdue: false,
+    reply: null,
+    report: null,
+    findings: null,
+    decision: null,
+    feedback: null,
+  };
+}
+
+async function receive(ctx: ServiceContext, actor: DispatchActor, intake: ComplaintIntake): Promise<ComplaintView> {
+  checkDispatchActor(actor);
+  if (isInstitutionStaff(actor) || !actor.roles.includes('customer-service')) {
+    throw new PermissionError(`Only platform customer-service may take a complaint in; actor ${actor.id} cannot.`);
+  }
+  const at = ctx.runtime.clock.now();
+  const record = newRecord(actor, intake, at);
+  const input: ComplaintInput = {
+    complaintNo: record.complaintNo,
+    applicationId: record.applicationId,
+    institutionId: record.institutionId,
+    customerId: record.customerId,
+    receivedBy: actor.id,
+    reportWithinMs: ctx.reportWithinMs,
+  };
+  try {
+    await ctx.runtime.start(COMPLAINT_WORKFLOW, {
+      id: record.complaintNo,
+      actor: actor.id,
+      input,
+      alongside: async (tx) => void (await complaintRecords.insert(tx, record, at)),
+    });
+  } catch (error) {
+    if (error instanceof ConflictError && error.code === 'DUPLICATE') {
+      throw new ConflictError('DUPLICATE', `Complaint ${record.complaintNo} was already taken in; open it instead.`, {
+        details: { complaintNo: record.complaintNo },
+      });
+    }
+    throw error;
+  }
+  const loaded = await load(ctx, record.complaintNo);
+  return viewOf(loaded.record, loaded.state);
+}
+
+async function list(ctx: ServiceContext, actor: DispatchActor, filter: ComplaintFilter): Promise<ComplaintView[]> {
+  checkDispatchActor(actor);
+  let institution = filter.institutionId;
+  if (isInstitutionStaff(actor)) {
+    requireInstitutionStaff(actor, filter.institutionId ?? actor.institutionId ?? '', 'list complaints');
+    institution = actor.institutionId;
+  } else if (!hasAny(actor, PLATFORM_VIEW_ROLES)) {
+    throw new PermissionError(`Only dispatch staff may list complaints; actor ${actor.id} has no dispatch role.`);
+  }
+  const tags: Record<string, string> = {};
+  if (institution !== undefined) tags.institution = institution;
+  if (filter.stage !== undefined) tags.stage = filter.stage;
+  const stored = await inTransaction(ctx, (tx) =>
+    complaintRecords.find(tx, { tags, afterId: filter.afterId, limit: filter.limit }),
+  );
+  const views: ComplaintView[] = [];
+  for (const { record } of stored) {
+    const state = await ctx.runtime.get(record.complaintNo);
+    if (state) views.push(viewOf(record, state));
+  }
+  return views;
+}
+
+async function contact(ctx: ServiceContext, actor: DispatchActor, complaintNo: string): Promise<ComplaintContact> {
+  checkDispatchActor(actor);
+  const loaded = await load(ctx, complaintNo);
+  requireVisible(actor, loaded.record, "read a complainant's contact");
+  if (!isInstitutionStaff(actor) && !hasAny(actor, CONTACT_ROLES)) {
+    throw new PermissionError(
+      `Only ${CONTACT_ROLES.join(', ')} or the routed institution may read a complainant's contact.`,
+    );
+  }
+  return { ...loaded.record.contact };
+}
+
 /** Create the complaint service over a runtime that has the complaint workflow registered. */
 export function createComplaintService(options: ComplaintServiceOptions): ComplaintService {
-  const { runtime } = options;
-  const clock = runtime.clock;
   const reportWithinMs = options.reportWithinMs ?? DEFAULT_REPORT_WITHIN_MS;
   if (!Number.isSafeInteger(reportWithinMs) || reportWithinMs <= 0) {
     throw new ValidationError('reportWithinMs must be a positive whole number of milliseconds.', {
       details: { field: 'reportWithinMs' },
     });
   }
-  const transaction = <T>(work: (tx: PersistenceTransaction) => Promise<T>) => runtime.persistence.transaction(work);
-
-  async function load(complaintNo: string): Promise<{ record: ComplaintRecord; state: WorkflowState }> {
-    const stored =
-      typeof complaintNo === 'string' ? await transaction((tx) => complaintRecords.get(tx, complaintNo)) : null;
-    const state = stored ? await runtime.get(complaintNo) : null;
-    if (!stored || !state || state.type !== COMPLAINT_WORKFLOW) {
-      throw new NotFoundError(`There is no complaint ${String(complaintNo)}. Check the complaint number.`);
-    }
-    return { record: stored.record, state };
-  }
-
-  async function command(
-    actor: DispatchActor,
-    complaintNo: string,
-    event: (base: { actorId: string; roles: string[]; institutionId?: string; at: number }) => ComplaintEvent,
-    write?: RecordWrite,
-  ): Promise<ComplaintView> {
-    checkDispatchActor(actor);
-    const before = await load(complaintNo);
-    const sent = event({
-      actorId: actor.id,
-      roles: [...actor.roles],
-      ...(actor.institutionId !== undefined ? { institutionId: actor.institutionId } : {}),
-      at: clock.now(),
-    });
-    if (isInstitutionStaff(actor)) requireVisible(actor, before.record, 'act on this complaint');
-    const refusalIn = (state: WorkflowState) =>
-      stageRefusal(complaintNo, complaintStageOf(state.stateValue), sent.type) ??
-      complaintRefusal(state.context as ComplaintContext, sent);
-    const refusal = refusalIn(before.state);
-    if (refusal) throw refusal;
-    try {
-      await runtime.send(complaintNo, sent, {
-        actor: actor.id,
-        alongside: write
-          ? async (tx) => {
-              const stored = await complaintRecords.get(tx, complaintNo);
-              if (!stored) throw new NotFoundError(`There is no complaint ${complaintNo}.`);
-              const change = write(stored.record, sent.at, actor.id);
-              await complaintRecords.update(tx, stored, { ...stored.record, ...change }, sent.at);
-            }
-          : undefined,
-      });
-    } catch (error) {
-      if (!(error instanceof IllegalTransitionError)) throw error;
-      // Someone else moved the complaint first: say which rule refuses this now.
-      const explained = refusalIn((await load(complaintNo)).state);
-      throw explained ?? error;
-    }
-    const after = await load(complaintNo);
-    return viewOf(after.record, after.state);
-  }
-
+  const ctx: ServiceContext = { runtime: options.runtime, reportWithinMs };
+  const noted = (field: keyof ComplaintRecord, text: string) => (_: ComplaintRecord, at: number, by: string) => ({
+    [field]: { text, by, at },
+  });
   return {
-    async receive(actor, intake) {
-      checkDispatchActor(actor);
-      if (isInstitutionStaff(actor) || !actor.roles.includes('customer-service')) {
-        throw new PermissionError(`Only platform customer-service may take a complaint in; actor ${actor.id} cannot.`);
-      }
-      const parsed = parseComplaintInput(complaintIntakeSchema, intake, 'complaint');
-      const at = clock.now();
-      const record: ComplaintRecord = {
-        complaintNo: parsed.complaintNo,
-        subject: parsed.subject,
-        content: parsed.content,
-        contact: parsed.contact,
-        receivedAt: parsed.receivedAt ?? at,
-        receivedBy: actor.id,
-        customerId: parsed.customerId ?? null,
-        applicationId: parsed.applicationId ?? null,
-        institutionId: parsed.institutionId ?? null,
-        routedInstitutionId: null,
-        stage: 'received',
-        reportOverdue: false,
-        reply: null,
-        report: null,
-        findings: null,
-        decision: null,
-        feedback: null,
-      };
-      try {
-        await runtime.start(COMPLAINT_WORKFLOW, {
-          id: record.complaintNo,
-          actor: actor.id,
-          input: {
-            complaintNo: record.complaintNo,
-            applicationId: record.applicationId,
-            institutionId: record.institutionId,
-            customerId: record.customerId,
-            receivedBy: actor.id,
-            reportWithinMs,
-          },
-          alongside: async (tx) => void (await complaintRecords.insert(tx, record, at)),
-        });
-      } catch (error) {
-        if (error instanceof ConflictError && error.code === 'DUPLICATE') {
-          throw new ConflictError(
-            'DUPLICATE',
-            `Complaint ${record.complaintNo} was already taken in; open it instead.`,
-            {
-              details: { complaintNo: record.complaintNo },
-            },
-          );
-        }
-        throw error;
-      }
-      const loaded = await load(record.complaintNo);
-      return viewOf(loaded.record, loaded.state);
-    },
-    accept: (actor, no) => command(actor, no, (base) => ({ ...base, type: 'ACCEPT' })),
+    receive: (actor, intake) => receive(ctx, actor, intake),
+    accept: (actor, no) => command(ctx, actor, no, (base) => ({ ...base, type: 'ACCEPT' })),
     async refuse(actor, no, reply) {
-      const text = note('reply', reply);
-      return command(
-        actor,
-        no,
-        (base) => ({ ...base, type: 'REFUSE' }),
-        (_, at, by) => ({ reply: { text, by, at } }),
-      );
+      const write = noted('reply', note('reply', reply));
+      return command(ctx, actor, no, (base) => ({ ...base, type: 'REFUSE' }), write);
     },
     async recordSuggestion(actor, no, thanks) {
-      const text = note('thanks', thanks);
-      return command(
-        actor,
-        no,
-        (base) => ({ ...base, type: 'SUGGESTION' }),
-        (_, at, by) => ({ reply: { text, by, at } }),
-      );
+      const write = noted('reply', note('thanks', thanks));
+      return command(ctx, actor, no, (base) => ({ ...base, type: 'SUGGESTION' }), write);
     },
     async route(actor, no, route) {
       const parsed = parseComplaintInput(complaintRouteSchema, route, 'route');
-      return command(actor, no, (base) => ({ ...base, type: 'ROUTE', route: parsed }));
+      return command(ctx, actor, no, (base) => ({ ...base, type: 'ROUTE', route: parsed }));
     },
     async report(actor, no, report) {
       const talk = note('report.talk', report?.talk);
       const outcome = note('report.outcome', report?.outcome);
-      return command(
-        actor,
-        no,
-        (base) => ({ ...base, type: 'REPORT' }),
-        (_, at, by) => ({ report: { talk, outcome, by, at } }),
-      );
+      const write: RecordWrite = (_, at, by) => ({ report: { talk, outcome, by, at } });
+      return command(ctx, actor, no, (base) => ({ ...base, type: 'REPORT' }), write);
     },
-    confirmReport: (actor, no) => command(actor, no, (base) => ({ ...base, type: 'CONFIRM_REPORT' })),
+    confirmReport: (actor, no) => command(ctx, actor, no, (base) => ({ ...base, type: 'CONFIRM_REPORT' })),
     async investigate(actor, no, finding) {
       if (typeof finding?.founded !== 'boolean') {
         throw new ValidationError('founded must be true or false.', { details: { field: 'founded' } });
       }
-      const text = note('findings', finding.findings);
-      return command(
-        actor,
-        no,
-        (base) => ({ ...base, type: 'INVESTIGATE', founded: finding.founded }),
-        (_, at, by) => ({ findings: { text, by, at } }),
-      );
+      const write = noted('findings', note('findings', finding.findings));
+      return command(ctx, actor, no, (base) => ({ ...base, type: 'INVESTIGATE', founded: finding.founded }), write);
     },
     async decide(actor, no, decision) {
       const penalty = parseComplaintInput(penaltySchema, decision?.penalty, 'penalty');
-      const text = note('summary', decision?.summary);
+      const write = noted('decision', note('summary', decision?.summary));
+      const { responsibleId, superiorId } = decision;
       return command(
+        ctx,
         actor,
         no,
-        (base) => ({
-          ...base,
-          type: 'DECIDE',
-          penalty,
-          responsibleId: decision.responsibleId,
-          superiorId: decision.superiorId,
-        }),
-        (_, at, by) => ({ decision: { text, by, at } }),
+        (base) => ({ ...base, type: 'DECIDE', penalty, responsibleId, superiorId }),
+        write,
       );
     },
-    confirmPenalty: (actor, no) => command(actor, no, (base) => ({ ...base, type: 'CONFIRM_PENALTY' })),
+    confirmPenalty: (actor, no) => command(ctx, actor, no, (base) => ({ ...base, type: 'CONFIRM_PENALTY' })),
     async giveFeedback(actor, no, reply) {
-      const text = note('reply', reply);
-      return command(
-        actor,
-        no,
-        (base) => ({ ...base, type: 'FEEDBACK' }),
-        (_, at, by) => ({ feedback: { text, by, at } }),
-      );
+      const write = noted('feedback', note('reply', reply));
+      return command(ctx, actor, no, (base) => ({ ...base, type: 'FEEDBACK' }), write);
     },
     async get(actor, no) {
       checkDispatchActor(actor);
-      const loaded = await load(no);
+      const loaded = await load(ctx, no);
       requireVisible(actor, loaded.record, 'see this complaint');
       return viewOf(loaded.record, loaded.state);
     },
-    async list(actor, filter = {}) {
-      checkDispatchActor(actor);
-      let institution = filter.institutionId;
-      if (isInstitutionStaff(actor)) {
-        requireInstitutionStaff(actor, filter.institutionId ?? actor.institutionId ?? '', 'list complaints');
-        institution = actor.institutionId;
-      } else if (!hasAny(actor, PLATFORM_VIEW_ROLES)) {
-        throw new PermissionError(`Only dispatch staff may list complaints; actor ${actor.id} has no dispatch role.`);
-      }
-      const tags: Record<string, string> = {};
-      if (institution !== undefined) tags.institution = institution;
-      if (filter.stage !== undefined) tags.stage = filter.stage;
-      const stored = await transaction((tx) =>
-        complaintRecords.find(tx, { tags, afterId: filter.afterId, limit: filter.limit }),
-      );
-      const views: ComplaintView[] = [];
-      for (const { record } of stored) {
-        const state = await runtime.get(record.complaintNo);
-        if (state) views.push(viewOf(record, state));
-      }
-      return views;
-    },
-    async contact(actor, no) {
-      checkDispatchActor(actor);
-      const loaded = await load(no);
-      requireVisible(actor, loaded.record, "read a complainant's contact");
-      if (!isInstitutionStaff(actor) && !hasAny(actor, CONTACT_ROLES)) {
-        throw new PermissionError(
-          `Only ${CONTACT_ROLES.join(', ')} or the routed institution may read a complainant's contact.`,
-        );
-      }
-      return { ...loaded.record.contact };
-    },
+    list: (actor, filter = {}) => list(ctx, actor, filter),
+    contact: (actor, no) => contact(ctx, actor, no),
   };
 }
