@@ -115,6 +115,14 @@ describe('complaint workflow: the paths a complaint takes', () => {
         data: { complaintNo: 'TS-0003' },
       },
     ]);
+    expect(payloads('dispatch.complaint.received')).toEqual([
+      {
+        type: 'dispatch.complaint.received',
+        complaintNo: 'TS-0003',
+        applicationId: 'APP-001',
+        institutionId: 'inst-a',
+      },
+    ]);
     expect(payloads('dispatch.complaint.suggestion-recorded')).toHaveLength(1);
     expect(payloads('dispatch.complaint.decided')).toEqual([]);
   });
