@@ -474,6 +474,59 @@ export {
   recordRating,
 } from './dispatch/rating.js';
 
+// Funder dispatch: offers in rounds with deadlines, the customer's choice, interventions.
+export {
+  DEFAULT_DISPATCH_CONFIG,
+  DISPATCH_EVENT_TYPES,
+  type DispatchCommandEvent,
+  type DispatchConfig,
+  DispatchConfigSchema,
+  type DispatchDomainEvent,
+  type DispatchDomainEventType,
+  type DispatchEventBase,
+  type DispatchInput,
+  type DispatchIntervention,
+  type DispatchNotification,
+  type DispatchOutcome,
+  type DispatchRequest,
+  DispatchRequestSchema,
+  dispatchIdOf,
+  OFFER_STATUSES,
+  type Offer,
+  type OfferClosedReason,
+  type OfferEventBase,
+  type OfferStatus,
+  type PositionMovement,
+} from './dispatch/offer.js';
+export {
+  type DispatchContext,
+  type DispatchRefusalCode,
+  DispatchRuleError,
+  offerDeadline,
+} from './dispatch/dispatch-rules.js';
+export {
+  DISPATCH_WORKFLOW,
+  type DispatchEvent,
+  type DispatchOutput,
+  type DispatchWorkflowOptions,
+  dispatchWorkflow,
+  isDispatchEvent,
+} from './dispatch/dispatch-workflow.js';
+export type { DispatchTimerEvent } from './dispatch/dispatch-steps.js';
+export { type OfferView, OfferViewSchema } from './dispatch/offer-projection.js';
+export {
+  createOfferService,
+  type DispatchPositions,
+  type DispatchView,
+  type Notify,
+  type OfferFilter,
+  type OfferService,
+  type OfferServiceOptions,
+  type PositionMovementRequest,
+  type RankCandidates,
+  type RankCandidatesInput,
+} from './dispatch/offer-service.js';
+
 // Webhooks: domain events POSTed to HTTP endpoints, signed, retried; and the check receivers run.
 export {
   DEFAULT_WEBHOOK_RETRY,
