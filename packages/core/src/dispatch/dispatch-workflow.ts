@@ -255,7 +255,11 @@ function checkRanking(ranked: unknown): string[] {
   return ranked;
 }
 
-/** Apply the movements the latest step asked for, each under its own idempotency key. */
+/**
+ * Apply the movements the latest step asked for, each under its own idempotency key. Several timer events may settle
+ * in one transaction with one call of this hook for the final state; that never hides a movement, because only
+ * callers' commands and the choice window's expiry (which ends the dispatch, so nothing follows it) move positions.
+ */
 async function applyMovements(tx: PersistenceTransaction, state: WorkflowState, positions: DispatchPositions) {
   const context = state.context as DispatchContext;
   for (const movement of context.movements) {
@@ -264,6 +268,7 @@ async function applyMovements(tx: PersistenceTransaction, state: WorkflowState, 
       applicationId: context.applicationId,
       amountFen: context.amountFen,
       key: movement.key,
+      at: state.updatedAt,
     };
     if (movement.kind === 'freeze') await positions.freeze(tx, request);
     else await positions.release(tx, request);

@@ -46,6 +46,8 @@ export interface PositionMovementRequest {
   amountFen: number;
   /** The same key twice is one movement: a retried transaction never freezes or releases twice. */
   key: string;
+  /** When the transition that asked for the movement was saved (the runtime's clock). */
+  at: number;
 }
 
 /**

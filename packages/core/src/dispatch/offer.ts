@@ -56,7 +56,7 @@ const id = (what: string) =>
   z
     .string()
     .min(1)
-    .max(100)
+    .max(64)
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits and . _ : - only')
     .describe(what);
 
