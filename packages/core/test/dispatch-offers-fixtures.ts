@@ -117,7 +117,14 @@ const letters = 'ABCDEFGHIJKL'.split('').map((l) => `inst-${l}`);
 
 /** A runtime with the dispatch workflow on memory (or the given persistence) and a manual clock. */
 export function setupDispatch(
-  options: { persistence?: Persistence; clock?: ManualClock; ids?: string[]; available?: Record<string, number> } = {},
+  options: {
+    persistence?: Persistence;
+    clock?: ManualClock;
+    ids?: string[];
+    available?: Record<string, number>;
+    /** Instead of the test positions (which then record nothing). */
+    positions?: DispatchPositions;
+  } = {},
 ): DispatchSetup {
   const clock = options.clock ?? createManualClock();
   const persistence = options.persistence ?? createMemoryPersistence();
@@ -133,7 +140,7 @@ export function setupDispatch(
       scheduler: clock,
       workflows: [
         dispatchWorkflow({
-          positions: positions.positions,
+          positions: options.positions ?? positions.positions,
           rankCandidates: async (input) => {
             rankCalls.push(input);
             return ranking.ids.filter((id) => !input.excluded.includes(id)).slice(0, input.limit);
