@@ -614,3 +614,25 @@ export {
   type SealflowEvents,
   type SealflowOptions,
 } from './sealflow.js';
+
+// Funder dispatch: ranking the institutions that may be offered an application.
+export {
+  DEFAULT_RANKING_WEIGHTS,
+  RANKING_NEUTRAL_PRIOR,
+  RANKING_REJECTION_REASONS,
+  RANKING_TERMS,
+  type RankedCandidate,
+  type RankingApplication,
+  type RankingCandidate,
+  type RankingExplanation,
+  type RankingOptions,
+  type RankingRejection,
+  type RankingRejectionReason,
+  type RankingResult,
+  type RankingStats,
+  type RankingTerm,
+  type RankingTermExplanation,
+  type RankingWeights,
+  rankingWeightsSchema,
+  rankInstitutions,
+} from './dispatch/ranking.js';
