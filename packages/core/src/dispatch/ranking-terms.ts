@@ -9,7 +9,19 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 
-/** The scoring terms, in the order their contributions are added up. */
+/**
+ * The scoring terms, in the order their contributions are added up. Each maps a raw figure to [0, 1], higher better:
+ * - `abandonment`: raw = abandoned / accepted (弃单率); normalised 1 − rate, floored at 0;
+ * - `success`: raw = successes / accepted; normalised the rate, capped at 1;
+ * - `response`: raw = mean ms from offer to answer (responseMsTotal / responses); normalised 2 h / (2 h + mean);
+ * - `volume`: raw = successes; normalised log(1 + successes) / log(1 + 1000), capped at 1;
+ * - `amount`: raw = amount disbursed in fen; normalised log(1 + yuan) / log(1 + 1,000,000,000), capped at 1;
+ * - `headroom`: raw = position left after freezing the application's amount, in fen; normalised as a share of the
+ *   position.
+ *
+ * With no accepted application yet, `abandonment` and `success`, and with no answered offer, `response`, take
+ * {@link RANKING_NEUTRAL_PRIOR} (their raw figure is reported as `null`).
+ */
 export const RANKING_TERMS = ['abandonment', 'success', 'response', 'volume', 'amount', 'headroom'] as const;
 
 /** One of {@link RANKING_TERMS}. */
@@ -98,7 +110,7 @@ export function normaliseTerms(amountFen: number, candidate: TermInput, out: Flo
     const abandonment = s.abandoned / accepted;
     out[0] = abandonment >= 1 ? 0 : 1 - abandonment;
     const success = s.successes / accepted;
-    out[1] = success >= 1 ? 1 : success;
+    out[1] = Math.min(success, 1);
   }
   out[2] =
     s.responses === 0

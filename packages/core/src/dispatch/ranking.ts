@@ -36,7 +36,9 @@ export {
 
 /** An institution as ranking sees it: its dispatch parameters, its current load and position, its history. */
 export interface RankingCandidate {
+  /** The institution's id: unique, and the last key of the order. */
   id: string;
+  /** Only `ACTIVE` institutions are offered applications. */
   status: 'ACTIVE' | 'SUSPENDED';
   /** Region codes it serves; matched exactly against the application's region. */
   regions: readonly string[];
@@ -48,13 +50,17 @@ export interface RankingCandidate {
   openApplications: number;
   /** Its available position (头寸) in fen: what it can still freeze for new loans. */
   positionFen: number;
+  /** Its dispatch history, which the scoring terms read. */
   stats: RankingStats;
 }
 
 /** The application being dispatched: its amount in fen, its region and its business category. */
 export interface RankingApplication {
+  /** The loan amount in fen: a positive whole number. */
   amountFen: number;
+  /** The region code the customer is in, at the granularity institutions list in `regions`. */
   region: string;
+  /** The business category (product type), as institutions list it in `categories`. */
   category: string;
 }
 
@@ -73,14 +79,17 @@ export type RankingRejectionReason = keyof typeof RANKING_REJECTION_REASONS;
 
 /** A candidate the filters left out, and the first filter that did. */
 export interface RankingRejection {
+  /** The candidate's id. */
   id: string;
+  /** The first filter it failed; {@link RANKING_REJECTION_REASONS} says it in words. */
   reason: RankingRejectionReason;
 }
 
 /** One term of a score: `contribution = share × normalised`, and the contributions of all terms sum to the score. */
 export interface RankingTermExplanation {
+  /** Which term this is. */
   term: RankingTerm;
-  /** The figure the term is computed from (see `RANKING_TERMS` docs for units); `null` when the neutral prior stood in. */
+  /** The figure the term is computed from (units in {@link RANKING_TERMS}); `null` when the neutral prior stood in. */
   raw: number | null;
   /** The raw figure mapped to [0, 1], higher is better. */
   normalised: number;
@@ -88,12 +97,15 @@ export interface RankingTermExplanation {
   weight: number;
   /** The weight divided by the sum of all weights. */
   share: number;
+  /** `share × normalised`: this term's part of the score. */
   contribution: number;
 }
 
 /** Why a candidate scored what it scored. */
 export interface RankingExplanation {
+  /** The candidate's id. */
   id: string;
+  /** The score, equal to the sum of the terms' contributions. */
   score: number;
   /** One entry per term, in {@link RANKING_TERMS} order. */
   terms: RankingTermExplanation[];
@@ -101,11 +113,13 @@ export interface RankingExplanation {
 
 /** A candidate that passed every filter, with its place in the order. */
 export interface RankedCandidate {
+  /** The candidate's id. */
   id: string;
   /** 1 for the best. */
   rank: number;
   /** In [0, 1]: Σ share × normalised term. */
   score: number;
+  /** The candidate as passed in. */
   candidate: RankingCandidate;
   /** Each term's raw value, normalised value, weight and contribution; computed on demand. */
   explain(): RankingExplanation;
