@@ -78,9 +78,24 @@ describe('rankInstitutions: filters', () => {
     expect(result.eligible).toBe(0);
   });
 
-  it('matches region and category exactly', () => {
-    const result = rankInstitutions({ ...APPLICATION, region: '3100' }, [institution('a')]);
-    expect(result.rejected).toEqual([{ id: 'a', reason: 'REGION_NOT_SERVED' }]);
+  it('serves a region by code prefix (province covers its districts) and a category exactly', () => {
+    const district = { ...APPLICATION, region: '440305' };
+    const result = rankInstitutions(district, [
+      institution('province', { regions: ['44'] }),
+      institution('city', { regions: ['110000', '4403'] }),
+      institution('district', { regions: ['440305'] }),
+      institution('other-city', { regions: ['4401'] }),
+      institution('finer-than-asked', { regions: ['44030501'] }),
+      institution('blank', { regions: [''] }),
+      institution('category', { regions: ['44'], categories: ['ca', 'cars'] }),
+    ]);
+    expect(ids(result).sort()).toEqual(['city', 'district', 'province']);
+    expect(result.rejected).toEqual([
+      { id: 'other-city', reason: 'REGION_NOT_SERVED' },
+      { id: 'finer-than-asked', reason: 'REGION_NOT_SERVED' },
+      { id: 'blank', reason: 'REGION_NOT_SERVED' },
+      { id: 'category', reason: 'CATEGORY_NOT_HANDLED' },
+    ]);
   });
 });
 

@@ -40,7 +40,7 @@ export interface RankingCandidate {
   id: string;
   /** Only `ACTIVE` institutions are offered applications. */
   status: 'ACTIVE' | 'SUSPENDED';
-  /** Region codes it serves; matched exactly against the application's region. */
+  /** Region codes it serves; each covers every application whose region code starts with it ('44' covers '440305'). */
   regions: readonly string[];
   /** Business categories it handles; matched exactly against the application's category. */
   categories: readonly string[];
@@ -58,7 +58,7 @@ export interface RankingCandidate {
 export interface RankingApplication {
   /** The loan amount in fen: a positive whole number. */
   amountFen: number;
-  /** The region code the customer is in, at the granularity institutions list in `regions`. */
+  /** The most precise region code of the customer (a district such as '440305'). */
   region: string;
   /** The business category (product type), as institutions list it in `categories`. */
   category: string;
@@ -243,6 +243,18 @@ export function rankInstitutions(
   return { ranked, rejected, eligible: count };
 }
 
+/**
+ * Region codes are hierarchical (GB/T 2260 style: '44' province, '4403' city, '440305' district), so an institution
+ * listing '44' serves an application in '440305'; one listing '4403' does not serve '4401'.
+ */
+function servesRegion(regions: readonly string[], region: string): boolean {
+  for (let r = 0; r < regions.length; r++) {
+    const served = regions[r]!;
+    if (served !== '' && region.startsWith(served)) return true;
+  }
+  return false;
+}
+
 /** The first filter `c` fails, or `undefined` when it may be offered the application. */
 function rejectionOf(
   c: RankingCandidate,
@@ -253,7 +265,7 @@ function rejectionOf(
 ): RankingRejectionReason | undefined {
   if (c.status !== 'ACTIVE') return 'NOT_ACTIVE';
   if (excluded?.has(c.id)) return 'EXCLUDED';
-  if (!c.regions.includes(region)) return 'REGION_NOT_SERVED';
+  if (!servesRegion(c.regions, region)) return 'REGION_NOT_SERVED';
   if (!c.categories.includes(category)) return 'CATEGORY_NOT_HANDLED';
   if (c.openApplications >= c.capacity) return 'NO_FREE_CAPACITY';
   if (c.positionFen < amountFen) return 'POSITION_TOO_LOW';
