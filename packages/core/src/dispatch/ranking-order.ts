@@ -61,20 +61,60 @@ export function selectBest(
   return top;
 }
 
-/** Below this many elements a range is finished by insertion sort. */
-const INSERTION_MAX = 16;
+const POSITION_SPAN = 2 ** 20;
+const BUCKETS = 2 ** 32;
 
-/** Sort `indexes[0..count)` best first, in place (quicksort, median-of-three pivot, insertion sort for short ranges). */
+/**
+ * Sort `indexes[0..count)` best first, in place. Scores are first cut into 2^32 buckets and sorted by the engine's
+ * numeric sort (no callback) on a key of bucket and position; the bucket is monotone in the score, so only the
+ * candidates within one bucket still need the exact comparison, which `sortRange` gives them. Past 2^20 candidates
+ * the key would lose precision, so the exact sort does everything.
+ */
 export function sortAll(
   candidates: readonly Orderable[],
   scores: Float64Array,
   indexes: Int32Array,
   count: number,
 ): Int32Array {
+  if (count > POSITION_SPAN) return sortRange(candidates, scores, indexes, 0, count - 1);
+  const keys = new Float64Array(count);
+  for (let p = 0; p < count; p++) {
+    const score = Math.min(1, Math.max(0, scores[indexes[p]!]!));
+    keys[p] = Math.floor((1 - score) * BUCKETS) * POSITION_SPAN + p;
+  }
+  keys.sort();
+  const unsorted = indexes.slice(0, count);
+  let runStart = 0;
+  let runBucket = -1;
+  for (let p = 0; p < count; p++) {
+    const key = keys[p]!;
+    const bucket = Math.floor(key / POSITION_SPAN);
+    indexes[p] = unsorted[key - bucket * POSITION_SPAN]!;
+    if (bucket !== runBucket) {
+      if (p - runStart > 1) sortRange(candidates, scores, indexes, runStart, p - 1);
+      runStart = p;
+      runBucket = bucket;
+    }
+  }
+  if (count - runStart > 1) sortRange(candidates, scores, indexes, runStart, count - 1);
+  return indexes.subarray(0, count);
+}
+
+/** Below this many elements a range is finished by insertion sort. */
+const INSERTION_MAX = 16;
+
+/** Sort `indexes[first..last]` best first, in place (quicksort, median-of-three pivot, insertion sort for short ranges). */
+function sortRange(
+  candidates: readonly Orderable[],
+  scores: Float64Array,
+  indexes: Int32Array,
+  first: number,
+  last: number,
+): Int32Array {
   const stack = new Int32Array(128);
   let top = 0;
-  let lo = 0;
-  let hi = count - 1;
+  let lo = first;
+  let hi = last;
   for (;;) {
     if (hi - lo < INSERTION_MAX) {
       insertionSort(candidates, scores, indexes, lo, hi);
@@ -95,7 +135,7 @@ export function sortAll(
       lo = split + 1;
     }
   }
-  return indexes.subarray(0, count);
+  return indexes.subarray(first, last + 1);
 }
 
 function insertionSort(
