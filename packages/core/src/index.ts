@@ -603,6 +603,54 @@ export {
   verifyMovements,
 } from './dispatch/ledger-repositories.js';
 
+// Funder dispatch: the loan application from intake through review, processing and settlement.
+export {
+  APPLICATION_STATUSES,
+  ApplicationContext,
+  ApplicationStatus,
+  CustomerTags,
+  INCOMPLETE_SUBMISSIONS_BEFORE_INTERVENTION,
+  LoanApplication,
+  LoanProduct,
+  MaterialItem,
+  NewApplicationInput,
+  REVIEW_DECISIONS,
+  ReviewDecision,
+  SettlementFigures,
+} from './dispatch/application.js';
+export { checkSettlement, settlementProblem } from './dispatch/settlement.js';
+export {
+  type ApplicationEvent,
+  type ApplicationEventBase,
+  type ApplicationEventType,
+  IdentityNotVerifiedError,
+} from './dispatch/application-rules.js';
+export {
+  APPLICATION_EVENT_TYPES,
+  type ApplicationDomainEvent,
+  type ApplicationDomainEventType,
+  type ApplicationEventIds,
+  type ApplicationWorkflowInput,
+  applicationWorkflow,
+  DISPATCH_APPLICATION_WORKFLOW,
+  isApplicationEvent,
+} from './dispatch/application-workflow.js';
+export type {
+  ApplicationHistoryEntry,
+  ApplicationListFilter,
+  ApplicationVisibility,
+} from './dispatch/application-queries.js';
+export {
+  type ApplicationAlongside,
+  type ApplicationService,
+  type ApplicationServiceOptions,
+  type ApplicationStepOptions,
+  applicationIdOf,
+  applicationWorkflows,
+  type CustomerIdentity,
+  createApplicationService,
+} from './dispatch/application-service.js';
+
 // The facade: one call wires runtime, template and signing services, gateways and typed events.
 export {
   createSealflow,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { LoanApplication } from '../src/dispatch/application.js';
 import { isApplicationEvent } from '../src/dispatch/application-workflow.js';
+import { ratingRecords } from '../src/dispatch/rating.js';
 import {
   admin,
   COMPLETE,
@@ -314,6 +315,11 @@ describe('loan application: settlement, ratings, close', () => {
     expect(app.ratings.map((r) => [r.side, r.score, r.actorId])).toEqual([
       ['platform', 5, 'fu-zhou'],
       ['institution', 4, 'a-staff'],
+    ]);
+    const stored = await s.persistence.transaction((tx) => ratingRecords.find(tx, { tags: { institution: 'inst-a' } }));
+    expect(stored.map((r) => [r.record.from, r.record.score, r.record.applicationId])).toEqual([
+      ['institution', 4, id],
+      ['platform', 5, id],
     ]);
     app = await s.applications.close(admin, id);
     expect(app.status).toBe('closed');

@@ -20,9 +20,9 @@ import {
   type ApplicationContext,
   INCOMPLETE_SUBMISSIONS_BEFORE_INTERVENTION,
   MaterialItem,
-  type RatingSide,
   type SettlementFigures,
 } from './application.js';
+import type { RatingSide } from './rating.js';
 import { type DispatchActor, type DispatchRole, requireDispatchRole, requireInstitutionStaff } from './roles.js';
 import { settlementProblem } from './settlement.js';
 
@@ -433,8 +433,8 @@ function ratingRefusal(
   if (typeof event.score !== 'number' || !Number.isInteger(event.score) || event.score < 1 || event.score > 5) {
     return invalid('score must be a whole number from 1 to 5.', 'score');
   }
-  if (typeof event.comment !== 'string' || event.comment.length > 2000) {
-    return invalid('comment must be text of at most 2000 characters (it may be empty).', 'comment');
+  if (typeof event.comment !== 'string' || event.comment.length > 500) {
+    return invalid('comment must be text of at most 500 characters (it may be empty).', 'comment');
   }
   if (context.ratings.some((r) => r.side === event.side)) {
     return new ConflictError('DUPLICATE', `The ${event.side} side has already rated ${named(context).toLowerCase()}.`, {

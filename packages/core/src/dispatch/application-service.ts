@@ -8,23 +8,21 @@
  * them; a refusal there is explained by re-reading the application. The stored record is written by the workflow's
  * own transition hook, in the transition's transaction: a refused command writes nothing.
  */
-import { AdapterError, ConflictError, IllegalTransitionError, NotFoundError, ValidationError } from '../errors.js';
+import { AdapterError, ConflictError, ValidationError } from '../errors.js';
 import { idNumberProblem, mobileProblem } from '../model/values.js';
 import type { Clock } from '../ports/clock.js';
 import type { Persistence, PersistenceTransaction } from '../ports/persistence.js';
 import type { IdentityVerifier } from '../ports/signing-vendor.js';
 import { maskIdNumber, maskMobile, maskName, maskText } from '../privacy.js';
-import type { Runtime, WorkflowEvent, WorkflowState } from '../runtime/runtime.js';
+import type { Runtime } from '../runtime/runtime.js';
 import type { WorkflowDefinition } from '../runtime/workflow-definition.js';
 import { customerKeys } from '../signing/customer-data.js';
 import {
-  type ApplicationContext,
   type CustomerTags,
   type LoanApplication,
   LoanProduct,
   type MaterialItem,
   NewApplicationInput,
-  type RatingSide,
   type SettlementFigures,
 } from './application.js';
 import {
@@ -35,23 +33,24 @@ import {
   readApplication,
   readHistory,
 } from './application-queries.js';
-import {
-  APPLICATION_EVENT_RULES,
-  type ApplicationEvent,
-  type ApplicationEventType,
-  actorRefusal,
-  contentRefusal,
-  eventRefusal,
-  stageRefusal,
-} from './application-rules.js';
+import type { ApplicationEventType } from './application-rules.js';
 import {
   type ApplicationWorkflowInput,
   applicationOf,
-  applicationRepository,
   applicationWorkflow,
   DISPATCH_APPLICATION_WORKFLOW,
 } from './application-workflow.js';
-import { type DispatchActor, type DispatchRole, requireDispatchRole } from './roles.js';
+import { type RatingSide, recordRating } from './rating.js';
+import { type DispatchActor, requireDispatchRole } from './roles.js';
+import {
+  type ApplicationAlongside,
+  type EventFields,
+  precheck,
+  type ServiceContext,
+  sendStep,
+} from './application-steps.js';
+
+export type { ApplicationAlongside } from './application-steps.js';
 
 /** The customer's personal data, given only to open an application and to register the customer; never stored. */
 export interface CustomerIdentity {
@@ -59,9 +58,6 @@ export interface CustomerIdentity {
   idNumber: string;
   mobile: string;
 }
-
-/** Domain writes that commit with a dispatch step (the dispatch integration moves positions here). */
-export type ApplicationAlongside = (tx: PersistenceTransaction, application: LoanApplication) => Promise<void>;
 
 /** Options of the dispatch-outcome and processing-failure commands. */
 export interface ApplicationStepOptions {
@@ -96,7 +92,7 @@ export interface ApplicationServiceOptions {
 }
 
 /** A rating after settlement: the platform rates the institution, or the institution rates the platform. */
-export interface RatingInput {
+export interface ApplicationRatingInput {
   side: RatingSide;
   /** 1 to 5. */
   score: number;
@@ -157,7 +153,7 @@ export interface ApplicationService {
   confirmWithCustomer(actor: DispatchActor, applicationId: string): Promise<LoanApplication>;
   /** The settler confirms payment: settled, and `onSettled` runs in the same transaction. */
   confirmPayment(actor: DispatchActor, applicationId: string): Promise<LoanApplication>;
-  rate(actor: DispatchActor, applicationId: string, rating: RatingInput): Promise<LoanApplication>;
+  rate(actor: DispatchActor, applicationId: string, rating: ApplicationRatingInput): Promise<LoanApplication>;
   close(actor: DispatchActor, applicationId: string): Promise<LoanApplication>;
   /** The application if the actor may see it, else null (an institution never learns of others' applications). */
   get(actor: DispatchActor, applicationId: string): Promise<LoanApplication | null>;
@@ -170,23 +166,6 @@ export interface ApplicationService {
 export function applicationWorkflows(): WorkflowDefinition[] {
   return [applicationWorkflow];
 }
-
-interface ServiceContext {
-  runtime: Runtime;
-  persistence: Persistence;
-  clock: Clock;
-  identityVerifier: IdentityVerifier;
-  products: ReadonlyMap<string, LoanProduct>;
-  keys: ReturnType<typeof customerKeys>;
-  onSettled: ApplicationAlongside | undefined;
-  visibility: ApplicationVisibility;
-}
-
-/** The event fields a command adds to who and when. */
-type EventFields<T extends ApplicationEventType> = Omit<
-  Extract<ApplicationEvent, { type: T }>,
-  'type' | 'actorId' | 'roles' | 'actorInstitutionId' | 'at'
->;
 
 /** Create the application service over a runtime that runs {@link applicationWorkflows}. */
 export function createApplicationService(options: ApplicationServiceOptions): ApplicationService {
@@ -221,7 +200,7 @@ export function createApplicationService(options: ApplicationServiceOptions): Ap
     confirmSettlement: (actor, id, figures) => step('CONFIRM_SETTLEMENT', actor, id, settlementFields(figures)),
     confirmWithCustomer: (actor, id) => step('CUSTOMER_CONFIRMED', actor, id, {}),
     confirmPayment: (actor, id) => step('PAYMENT_CONFIRMED', actor, id, {}, ctx.onSettled),
-    rate: (actor, id, rating) => step('RATE', actor, id, ratingFields(rating)),
+    rate: (actor, id, rating) => step('RATE', actor, id, ratingFields(rating), storeRating),
     close: (actor, id) => step('CLOSE', actor, id, {}),
     get: (actor, id) => ctx.persistence.transaction((tx) => readApplication(tx, ctx.visibility, actor, id)),
     find: (actor, filter) => ctx.persistence.transaction((tx) => findApplications(tx, ctx.visibility, actor, filter)),
@@ -282,8 +261,23 @@ function settlementFields(figures: SettlementFigures): SettlementFigures {
   };
 }
 
-function ratingFields(rating: RatingInput): RatingInput {
-  const r = (rating ?? {}) as Partial<RatingInput>;
+/** The rating just given, kept also where institution scores are computed, in the same transaction. */
+async function storeRating(tx: PersistenceTransaction, application: LoanApplication): Promise<void> {
+  const rating = application.ratings.at(-1);
+  if (!rating || !application.institutionId) return;
+  await recordRating(tx, {
+    applicationId: application.applicationId,
+    from: rating.side,
+    institutionId: application.institutionId,
+    score: rating.score,
+    comment: rating.comment,
+    by: rating.actorId,
+    at: rating.at,
+  });
+}
+
+function ratingFields(rating: ApplicationRatingInput): ApplicationRatingInput {
+  const r = (rating ?? {}) as Partial<ApplicationRatingInput>;
   return {
     side: r.side as RatingSide,
     score: r.score as number,
@@ -463,108 +457,4 @@ async function confirmProduct(
     productCode: product.code,
     requiredMaterials: [...product.requiredMaterials],
   });
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Sending a step
-
-function eventOf<T extends ApplicationEventType>(
-  type: T,
-  actor: DispatchActor,
-  fields: EventFields<T>,
-  at: number,
-): ApplicationEvent {
-  return {
-    ...fields,
-    type,
-    actorId: actor.id,
-    roles: [...actor.roles],
-    actorInstitutionId: actor.institutionId ?? null,
-    at,
-  } as ApplicationEvent;
-}
-
-/**
- * Every check a step makes before it is sent: the actor's roles (no application read yet), the application exists,
- * the actor may act on it, it is at a stage that takes the step, and — with `fields` — what the step carries.
- */
-async function precheck<T extends ApplicationEventType>(
-  ctx: ServiceContext,
-  type: T,
-  actor: DispatchActor,
-  id: string,
-  fields: EventFields<T> | null,
-): Promise<LoanApplication> {
-  const rule = APPLICATION_EVENT_RULES[type];
-  const roles: readonly DispatchRole[] =
-    type === 'RATE' && fields ? ratingRoles((fields as unknown as EventFields<'RATE'>).side) : rule.roles;
-  requireDispatchRole(actor, roles, rule.action);
-  if (typeof id !== 'string' || id === '') {
-    throw new ValidationError('applicationId must be the id of an application.', {
-      details: { field: 'applicationId' },
-    });
-  }
-  const stored = await ctx.persistence.transaction((tx) => applicationRepository.get(tx, id));
-  if (!stored) throw new NotFoundError(`There is no application ${id}.`, { details: { applicationId: id } });
-  const application = stored.record;
-  const event = eventOf(type, actor, (fields ?? {}) as EventFields<T>, ctx.clock.now());
-  const refusal =
-    actorRefusal(application, event) ??
-    stageRefusal(application, application.stage, type) ??
-    (fields ? contentRefusal(application, event) : null);
-  if (refusal) throw refusal;
-  return application;
-}
-
-function ratingRoles(side: unknown): readonly DispatchRole[] {
-  if (side === 'institution') return ['institution'];
-  if (side === 'platform') return ['follow-up-manager', 'customer-manager'];
-  return APPLICATION_EVENT_RULES.RATE.roles;
-}
-
-async function sendStep<T extends ApplicationEventType>(
-  ctx: ServiceContext,
-  type: T,
-  actor: DispatchActor,
-  id: string,
-  fields: EventFields<T>,
-  alongside?: ApplicationAlongside,
-): Promise<LoanApplication> {
-  await precheck(ctx, type, actor, id, fields);
-  const event = eventOf(type, actor, fields, ctx.clock.now());
-  let state: WorkflowState;
-  try {
-    state = await ctx.runtime.send(id, event as unknown as WorkflowEvent, {
-      actor: actor.id,
-      ...(alongside ? { alongside: (tx, next) => runAlongside(tx, next, type, alongside) } : {}),
-    });
-  } catch (error) {
-    if (error instanceof IllegalTransitionError) throw await explain(ctx, id, event, error);
-    throw error;
-  }
-  return applicationOf(state);
-}
-
-/** `onSettled` runs only on the transition into `settled`; the dispatch options on their own step. */
-async function runAlongside(
-  tx: PersistenceTransaction,
-  next: WorkflowState,
-  type: ApplicationEventType,
-  alongside: ApplicationAlongside,
-): Promise<void> {
-  if (type === 'PAYMENT_CONFIRMED' && next.stateValue !== 'settled') return;
-  await alongside(tx, applicationOf(next));
-}
-
-/** The machine refused a step the checks allowed: someone moved the application first. Say which rule refuses it now. */
-async function explain(
-  ctx: ServiceContext,
-  id: string,
-  event: ApplicationEvent,
-  error: IllegalTransitionError,
-): Promise<Error> {
-  const after = await ctx.runtime.get(id);
-  if (!after) return error;
-  const context = after.context as ApplicationContext;
-  return stageRefusal(context, after.stateValue, event.type) ?? eventRefusal(context, event) ?? error;
 }

@@ -11,7 +11,7 @@ import { and, assign, emit, not, setup } from 'xstate';
 import type { PersistenceTransaction } from '../ports/persistence.js';
 import { defineRepository } from '../repository.js';
 import type { DomainEvent, WorkflowState } from '../runtime/runtime.js';
-import { defineWorkflow } from '../runtime/workflow-definition.js';
+import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow-definition.js';
 import {
   type ApplicationContext,
   ApplicationStatus,
@@ -48,7 +48,7 @@ export interface ApplicationWorkflowInput {
 }
 
 /** What every application domain event names: the application, never the customer. */
-interface ApplicationEventIds {
+export interface ApplicationEventIds {
   applicationId: string;
   applicationNumber: string;
 }
@@ -465,8 +465,11 @@ async function storeApplication(tx: PersistenceTransaction, state: WorkflowState
   else await applicationRepository.insert(tx, application, state.updatedAt);
 }
 
-/** The definition to register with `createRuntime({ workflows })` (or `createSealflow`'s `workflows`). */
-export const applicationWorkflow = defineWorkflow({
+/**
+ * The definition to register with `createRuntime({ workflows })` (or `createSealflow`'s `workflows`). Typed as a plain
+ * definition: the machine's own type is an implementation detail that changes with every state added.
+ */
+export const applicationWorkflow: WorkflowDefinition = defineWorkflow({
   id: DISPATCH_APPLICATION_WORKFLOW,
   version: 1,
   machine: applicationMachine,

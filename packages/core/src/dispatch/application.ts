@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { fenSchema } from '../model/values.js';
+import { RATING_SIDES } from './rating.js';
 
 /**
  * The stages of an application, named after the machine's top-level states:
@@ -134,21 +135,19 @@ export const SettlementFigures = z.object({
 /** The settlement figures, all in integer fen. */
 export type SettlementFigures = z.infer<typeof SettlementFigures>;
 
-/** Which side gives a rating: the platform rates the institution, the institution rates the platform. */
-export const RATING_SIDES = ['platform', 'institution'] as const;
-/** One of {@link RATING_SIDES}. */
-export type RatingSide = (typeof RATING_SIDES)[number];
-
-/** A rating after settlement (互相评价): 1 to 5 with a comment. */
-export const Rating = z.object({
+/**
+ * A rating after settlement (互相评价) as the application keeps it: 1 to 5 with a comment. The same rating is stored
+ * in the ratings repository (`recordRating`) in the same transaction, where institution scores are computed.
+ */
+export const ApplicationRating = z.object({
   side: z.enum(RATING_SIDES),
   actorId: z.string(),
   score: z.number().int().min(1).max(5),
-  comment: z.string().max(2000),
+  comment: z.string().max(500),
   at: z.number().int(),
 });
-/** A rating after settlement. */
-export type Rating = z.infer<typeof Rating>;
+/** A rating after settlement, as the application keeps it. */
+export type ApplicationRating = z.infer<typeof ApplicationRating>;
 
 /**
  * The workflow's context: everything the machine knows about an application. Times in it were carried in by the
@@ -187,7 +186,7 @@ export const ApplicationContext = z.object({
   settlement: SettlementFigures.nullable(),
   customerConfirmedAt: z.number().int().nullable(),
   paymentConfirmedAt: z.number().int().nullable(),
-  ratings: z.array(Rating),
+  ratings: z.array(ApplicationRating),
   openedAt: z.number().int(),
 });
 /** The workflow's context: everything the machine knows about an application. */
