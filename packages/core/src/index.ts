@@ -513,7 +513,7 @@ export {
   isDispatchEvent,
 } from './dispatch/dispatch-workflow.js';
 export type { DispatchTimerEvent } from './dispatch/dispatch-steps.js';
-export { ledgerPositions } from './dispatch/dispatch-wiring.js';
+export { type InstitutionRankingOptions, institutionRanking, ledgerPositions } from './dispatch/dispatch-wiring.js';
 export { type OfferView, OfferViewSchema } from './dispatch/offer-projection.js';
 export {
   createOfferService,

@@ -12,6 +12,7 @@ import {
   type Persistence,
   type PersistenceTransaction,
   type PositionMovementRequest,
+  type RankCandidates,
   type RankCandidatesInput,
   SealflowError,
 } from '../src/index.js';
@@ -124,6 +125,8 @@ export function setupDispatch(
     available?: Record<string, number>;
     /** Instead of the test positions (which then record nothing). */
     positions?: DispatchPositions;
+    /** Instead of the ranking by `ids`. */
+    rankCandidates?: (persistence: Persistence) => RankCandidates;
   } = {},
 ): DispatchSetup {
   const clock = options.clock ?? createManualClock();
@@ -141,10 +144,12 @@ export function setupDispatch(
       workflows: [
         dispatchWorkflow({
           positions: options.positions ?? positions.positions,
-          rankCandidates: async (input) => {
-            rankCalls.push(input);
-            return ranking.ids.filter((id) => !input.excluded.includes(id)).slice(0, input.limit);
-          },
+          rankCandidates:
+            options.rankCandidates?.(persistence) ??
+            (async (input) => {
+              rankCalls.push(input);
+              return ranking.ids.filter((id) => !input.excluded.includes(id)).slice(0, input.limit);
+            }),
           notify: async (notification) => void notifications.push(notification),
         }),
       ],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ledgerBalances, ledgerTopUp, registerInstitution } from '../src/index.js';
 import { institutionInput } from './dispatch-ledger-scenarios.js';
-import { ledgerPositions } from '../src/dispatch/dispatch-wiring.js';
+import { institutionRanking, ledgerPositions } from '../src/dispatch/dispatch-wiring.js';
 import {
   customerManager,
   expectError,
@@ -38,5 +38,30 @@ describe('dispatch on the position ledger', () => {
     await setup.service.choose(dispatchId, 'inst-A', customerManager);
     expect(await balances('inst-A')).toMatchObject({ deposit: 4_000_000, frozen: 5_000_000 });
     expect(await balances('inst-B')).toMatchObject({ deposit: 5_000_000, frozen: 0 });
+  });
+});
+
+describe('dispatch ranked from the registered institutions', () => {
+  it('offers only eligible institutions whose position covers the amount, never an excluded one', async () => {
+    const setup = setupDispatch({
+      positions: ledgerPositions(),
+      rankCandidates: (persistence) => institutionRanking({ persistence }),
+    });
+    await setup.persistence.transaction(async (tx) => {
+      for (const [id, fen, regions] of [
+        ['inst-A', 9_000_000, ['4403']],
+        ['inst-B', 9_000_000, ['44']],
+        ['inst-C', 9_000_000, ['4403']],
+        ['inst-D', 4_000_000, ['4403']],
+        ['inst-E', 9_000_000, ['1100']],
+        ['inst-F', 9_000_000, ['4403']],
+      ] as const) {
+        await registerInstitution(tx, institutionInput(id, { regions: [...regions] }), 0);
+        await ledgerTopUp(tx, { institutionId: id, key: `seed-${id}`, amountFen: fen, account: 'deposit' }, 0);
+      }
+    });
+    const { context } = await startDispatch(setup, { region: '440305', category: 'credit', excluded: ['inst-C'] });
+    const offered = context.offers.map((o) => o.institutionId).sort();
+    expect(offered).toEqual(['inst-A', 'inst-B', 'inst-F']);
   });
 });
