@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   applicationWorkflows,
   createApplicationService,
@@ -8,11 +7,8 @@ import {
   type Persistence,
 } from '@sealflow/core';
 import { createManualClock } from '@sealflow/core/memory';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pglitePersistence } from '../src/pglite.js';
-import { postgresPersistence } from '../src/postgres.js';
-import { probePostgres } from './support/postgres.js';
+import { persistenceBackends } from './support/postgres.js';
 
 /**
  * Loan applications on real SQL: the record commits with the workflow, and the races the rules must win — many
@@ -24,21 +20,7 @@ const followUp: DispatchActor = { id: 'fu-zhou', roles: ['follow-up-manager'] };
 const staffA: DispatchActor = { id: 'a-staff', roles: ['institution'], institutionId: 'inst-a' };
 const CUSTOMER = { name: '张三丰', idNumber: '11010519491231002X', mobile: '13812345678' };
 
-const { url, skip: noPostgres } = await probePostgres();
-const schema = `applications_${randomBytes(4).toString('hex')}`;
-const backends = [
-  { name: 'PGlite', skip: undefined, open: () => pglitePersistence(), cleanup: async () => {} },
-  {
-    name: 'PostgreSQL',
-    skip: noPostgres,
-    open: () => postgresPersistence({ connectionString: url, schema }),
-    async cleanup() {
-      const pool = new pg.Pool({ connectionString: url, max: 1 });
-      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await pool.end();
-    },
-  },
-];
+const backends = await persistenceBackends('applications');
 
 let persistence: Persistence;
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   type ComplaintIntake,
   complaintWorkflow,
@@ -10,11 +9,8 @@ import {
   type Persistence,
 } from '@sealflow/core';
 import { createManualClock, createMemoryNotifier } from '@sealflow/core/memory';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pglitePersistence } from '../src/pglite.js';
-import { postgresPersistence } from '../src/postgres.js';
-import { probePostgres } from './support/postgres.js';
+import { persistenceBackends } from './support/postgres.js';
 
 /**
  * Complaints and ratings on real SQL: the record, the workflow and its timer commit together, and the races the
@@ -27,21 +23,7 @@ const supervisor: DispatchActor = { id: 'sup-wang', roles: ['review-supervisor']
 const director: DispatchActor = { id: 'dir-chen', roles: ['review-supervisor'] };
 const staffA: DispatchActor = { id: 'a-staff', roles: ['institution'], institutionId: 'inst-a' };
 
-const { url, skip: noPostgres } = await probePostgres();
-const schema = `complaints_${randomBytes(4).toString('hex')}`;
-const backends = [
-  { name: 'PGlite', skip: undefined, open: () => pglitePersistence(), cleanup: async () => {} },
-  {
-    name: 'PostgreSQL',
-    skip: noPostgres,
-    open: () => postgresPersistence({ connectionString: url, schema }),
-    async cleanup() {
-      const pool = new pg.Pool({ connectionString: url, max: 1 });
-      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await pool.end();
-    },
-  },
-];
+const backends = await persistenceBackends('complaints');
 
 let persistence: Persistence;
 

@@ -9,11 +9,7 @@ import {
 } from '@sealflow/core';
 import { createManualClock, createMemoryDocumentStore } from '@sealflow/core/memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { pglitePersistence } from '../src/pglite.js';
-import { postgresPersistence } from '../src/postgres.js';
-import { probePostgres } from './support/postgres.js';
+import { persistenceBackends } from './support/postgres.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 
 /**
@@ -26,21 +22,7 @@ const legalLee: TemplateActor = { id: 'lee', roles: ['legal'] };
 const legalLin: TemplateActor = { id: 'lin', roles: ['legal'] };
 const riskRay: TemplateActor = { id: 'ray', roles: ['risk'] };
 
-const { url, skip: noPostgres } = await probePostgres();
-const schema = `templates_${randomBytes(4).toString('hex')}`;
-const backends = [
-  { name: 'PGlite', skip: undefined, open: () => pglitePersistence(), cleanup: async () => {} },
-  {
-    name: 'PostgreSQL',
-    skip: noPostgres,
-    open: () => postgresPersistence({ connectionString: url, schema }),
-    async cleanup() {
-      const pool = new pg.Pool({ connectionString: url, max: 1 });
-      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-      await pool.end();
-    },
-  },
-];
+const backends = await persistenceBackends('templates');
 
 let persistence: Persistence;
 
