@@ -513,7 +513,12 @@ export {
   isDispatchEvent,
 } from './dispatch/dispatch-workflow.js';
 export type { DispatchTimerEvent } from './dispatch/dispatch-steps.js';
-export { type InstitutionRankingOptions, institutionRanking, ledgerPositions } from './dispatch/dispatch-wiring.js';
+export {
+  type InstitutionRankingOptions,
+  institutionRanking,
+  ledgerPositions,
+  settlementRestoresPosition,
+} from './dispatch/dispatch-wiring.js';
 export { type OfferView, OfferViewSchema } from './dispatch/offer-projection.js';
 export {
   createOfferService,

@@ -5,10 +5,11 @@
  * institution's position with `ledgerFreeze`, and an acceptance not taken is given back with `ledgerRelease`, both in
  * the transaction of the dispatch transition and under the movement's idempotency key.
  */
-import { NotFoundError } from '../errors.js';
+import { NotFoundError, SnapshotError } from '../errors.js';
 import type { Persistence } from '../ports/persistence.js';
-import { listInstitutions } from './institution.js';
-import { ledgerBalances, ledgerFreeze, ledgerRelease } from './ledger.js';
+import type { ApplicationAlongside } from './application-steps.js';
+import { getInstitution, institutionRepository, listInstitutions } from './institution.js';
+import { ledgerBalances, ledgerFreeze, ledgerRelease, ledgerRestore } from './ledger.js';
 import type { DispatchPositions, RankCandidates } from './offer-service.js';
 import { type RankingCandidate, type RankingWeights, rankInstitutions } from './ranking.js';
 
@@ -75,5 +76,48 @@ export function institutionRanking(options: InstitutionRankingOptions): RankCand
       ...(options.weights ? { weights: options.weights } : {}),
     });
     return result.ranked.map((ranked) => ranked.id);
+  };
+}
+
+/**
+ * The application service's `onSettled` hook wired to the ledger and the institution's statistics: when the settler
+ * confirms payment, the position frozen for the application is restored to the institution (跟单确认，恢复头寸) and
+ * the institution's successes and disbursed amount go up, which the next ranking reads — all in the payment
+ * confirmation's own transaction, so a settlement is counted exactly once or not at all.
+ *
+ * The restore uses the key `settlement:<applicationId>`, and its time is the payment confirmation's, so the movement
+ * is the same whoever retries it. An application with nothing frozen (its hold was already given back) restores
+ * nothing and is still counted.
+ */
+export function settlementRestoresPosition(): ApplicationAlongside {
+  return async (tx, application) => {
+    const { institutionId, paymentConfirmedAt, settlement } = application;
+    if (institutionId === null || paymentConfirmedAt === null || settlement === null) {
+      // The machine cannot settle without all three, so a stored application lacking one was changed by hand.
+      throw new SnapshotError(
+        'CORRUPT_SNAPSHOT',
+        `Application ${application.applicationId} is settled without an institution, a payment time or figures: restore it from a backup.`,
+      );
+    }
+    const hold = (await ledgerBalances(tx, institutionId)).holds[application.applicationId] ?? 0;
+    if (hold > 0) {
+      const key = `settlement:${application.applicationId}`;
+      await ledgerRestore(
+        tx,
+        { institutionId, applicationId: application.applicationId, amountFen: hold, key },
+        paymentConfirmedAt,
+      );
+    }
+    const stored = await getInstitution(tx, institutionId);
+    const stats = stored.record.stats;
+    await institutionRepository.update(
+      tx,
+      stored,
+      {
+        ...stored.record,
+        stats: { ...stats, successes: stats.successes + 1, amountFen: stats.amountFen + settlement.disbursedFen },
+      },
+      paymentConfirmedAt,
+    );
   };
 }
