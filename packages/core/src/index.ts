@@ -517,6 +517,8 @@ export {
   type InstitutionRankingOptions,
   institutionRanking,
   ledgerPositions,
+  type NotifierDeliveryOptions,
+  notifierDelivery,
   settlementRestoresPosition,
 } from './dispatch/dispatch-wiring.js';
 export { type OfferView, OfferViewSchema } from './dispatch/offer-projection.js';

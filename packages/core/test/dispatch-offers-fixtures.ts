@@ -9,6 +9,7 @@ import {
   type DispatchRequest,
   type DomainEvent,
   dispatchWorkflow,
+  type Notify,
   type Persistence,
   type PersistenceTransaction,
   type PositionMovementRequest,
@@ -127,6 +128,8 @@ export function setupDispatch(
     positions?: DispatchPositions;
     /** Instead of the ranking by `ids`. */
     rankCandidates?: (persistence: Persistence) => RankCandidates;
+    /** Instead of recording the notifications in `notifications`. */
+    notify?: Notify;
   } = {},
 ): DispatchSetup {
   const clock = options.clock ?? createManualClock();
@@ -150,7 +153,7 @@ export function setupDispatch(
               rankCalls.push(input);
               return ranking.ids.filter((id) => !input.excluded.includes(id)).slice(0, input.limit);
             }),
-          notify: async (notification) => void notifications.push(notification),
+          notify: options.notify ?? (async (notification) => void notifications.push(notification)),
         }),
       ],
     });

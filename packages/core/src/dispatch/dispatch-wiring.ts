@@ -6,11 +6,13 @@
  * the transaction of the dispatch transition and under the movement's idempotency key.
  */
 import { NotFoundError, SnapshotError } from '../errors.js';
+import type { Notification, Notifier } from '../ports/notifier.js';
 import type { Persistence } from '../ports/persistence.js';
 import type { ApplicationAlongside } from './application-steps.js';
 import { getInstitution, institutionRepository, listInstitutions } from './institution.js';
 import { ledgerBalances, ledgerFreeze, ledgerRelease, ledgerRestore } from './ledger.js';
-import type { DispatchPositions, RankCandidates } from './offer-service.js';
+import type { DispatchNotification } from './offer.js';
+import type { DispatchPositions, Notify, RankCandidates } from './offer-service.js';
 import { type RankingCandidate, type RankingWeights, rankInstitutions } from './ranking.js';
 
 /**
@@ -120,4 +122,63 @@ export function settlementRestoresPosition(): ApplicationAlongside {
       paymentConfirmedAt,
     );
   };
+}
+
+/** Options of {@link notifierDelivery}. */
+export interface NotifierDeliveryOptions {
+  /**
+   * The staff recipient told that the customer may now choose (`dispatch.choice-open`): the host's id of the desk or
+   * person who contacts customers, such as the follow-up managers' queue.
+   */
+  choiceDesk: string;
+}
+
+/**
+ * The dispatch workflow's notifications delivered through the {@link Notifier} port: a new offer and its approaching
+ * deadline to the institution (`offer.new`, `offer.deadline-approaching`), and the opening of the customer's choice to
+ * `choiceDesk`. Pass it as `dispatchWorkflow({ notify })`. Each notification's id is derived from the dispatch, the
+ * offer and the kind of message — saved state only — so a redelivery carries the same id and the receiver dedupes it.
+ */
+export function notifierDelivery(notifier: Notifier, options: NotifierDeliveryOptions): Notify {
+  return async (notification, context) => {
+    await notifier.notify(notificationFor(notification, options), { idempotencyKey: context.idempotencyKey });
+  };
+}
+
+function notificationFor(notification: DispatchNotification, options: NotifierDeliveryOptions): Notification {
+  const { dispatchId, applicationId } = notification;
+  switch (notification.type) {
+    case 'offer.created':
+      return {
+        id: `${dispatchId}:${notification.offerId}:new`,
+        recipient: { kind: 'institution', id: notification.institutionId },
+        type: 'offer.new',
+        data: {
+          dispatchId,
+          applicationId,
+          offerId: notification.offerId,
+          deadline: notification.deadline,
+          amountFen: notification.amountFen,
+        },
+      };
+    case 'offer.deadline-approaching':
+      return {
+        id: `${dispatchId}:${notification.offerId}:reminder:${notification.deadline}`,
+        recipient: { kind: 'institution', id: notification.institutionId },
+        type: 'offer.deadline-approaching',
+        data: { dispatchId, applicationId, offerId: notification.offerId, deadline: notification.deadline },
+      };
+    case 'dispatch.choice-open':
+      return {
+        id: `${dispatchId}:choice-open:${notification.choiceDeadline}`,
+        recipient: { kind: 'staff', id: options.choiceDesk },
+        type: 'dispatch.choice-open',
+        data: {
+          dispatchId,
+          applicationId,
+          choiceDeadline: notification.choiceDeadline,
+          acceptedInstitutionIds: notification.acceptedInstitutionIds,
+        },
+      };
+  }
 }

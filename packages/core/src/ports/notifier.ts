@@ -59,6 +59,7 @@ export interface NotificationRecipient {
  * - `offer.new`: an institution has a new application to accept or decline;
  * - `offer.deadline-approaching`: its answer is due soon;
  * - `offer.chosen` / `offer.not-chosen`: the customer chose it, or another institution;
+ * - `dispatch.choice-open`: an institution accepted; the customer may choose until `choiceDeadline`;
  * - `complaint.refused`: a complaint was not accepted (the reply is with the complaint);
  * - `complaint.suggestion-recorded`: a suggestion was recorded, with thanks;
  * - `complaint.routed`: a complaint was routed to an institution, which must report back by `reportDueAt`;
@@ -70,6 +71,7 @@ export const NOTIFICATION_TYPES = [
   'offer.deadline-approaching',
   'offer.chosen',
   'offer.not-chosen',
+  'dispatch.choice-open',
   'complaint.refused',
   'complaint.suggestion-recorded',
   'complaint.routed',
