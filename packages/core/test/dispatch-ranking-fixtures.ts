@@ -1,5 +1,5 @@
 /** Institutions and applications for the ranking tests. */
-import type { RankingApplication, RankingCandidate, RankingStats } from '../src/index.js';
+import { emptyDispatchStats, type RankingApplication, type RankingCandidate, type RankingStats } from '../src/index.js';
 
 /** An application every {@link institution} serves by default: 100,000.00 yuan, region 310000, category 'car'. */
 export const APPLICATION: RankingApplication = { amountFen: 10_000_000, region: '310000', category: 'car' };
@@ -37,18 +37,7 @@ export function institution(
 
 /** An onboarded institution with no dispatch history at all. */
 export function newcomer(id: string, overrides: Partial<Omit<RankingCandidate, 'stats'>> = {}): RankingCandidate {
-  return institution(id, overrides, {
-    offered: 0,
-    accepted: 0,
-    declined: 0,
-    expired: 0,
-    abandoned: 0,
-    successes: 0,
-    failures: 0,
-    amountFen: 0,
-    responseMsTotal: 0,
-    responses: 0,
-  });
+  return institution(id, overrides, emptyDispatchStats());
 }
 
 /** A Fisher–Yates shuffle driven by a seeded PRNG (mulberry32), so a failing case can be replayed. */
