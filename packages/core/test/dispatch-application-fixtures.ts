@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { createRuntime, type DomainEvent, SealflowError } from '../src/index.js';
+import { createRuntime, type DomainEvent } from '../src/index.js';
 import { createManualClock, createMemoryPersistence } from '../src/memory/index.js';
 import {
   applicationWorkflows,
@@ -134,18 +134,7 @@ export const FIGURES = {
   commissionFen: 435_000,
 };
 
-/** Expect `promise` to fail with a SealflowError of `code`; returns the error. */
-export async function expectError(promise: Promise<unknown>, code: string): Promise<SealflowError> {
-  const error = await promise.then(
-    () => {
-      throw new Error(`expected ${code}, but it succeeded`);
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(SealflowError);
-  expect((error as SealflowError).code).toBe(code);
-  return error as SealflowError;
-}
+export { expectError } from './expect-error.js';
 
 /** No personal data of the fixture customer anywhere in `value` (serialised). */
 export function expectNoPersonalData(value: unknown) {

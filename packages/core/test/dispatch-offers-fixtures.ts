@@ -221,15 +221,7 @@ export function offerOf(context: DispatchContext, institutionId: string) {
   return offer;
 }
 
-export async function expectError(promise: Promise<unknown>, code: string): Promise<SealflowError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected an error with code ${code}`).toBeInstanceOf(SealflowError);
-  expect((error as SealflowError).code).toBe(code);
-  return error as SealflowError;
-}
+export { expectError } from './expect-error.js';
 
 export const eventTypes = (setup: DispatchSetup) => setup.events.map((e) => e.type);
 

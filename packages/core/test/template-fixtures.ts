@@ -162,15 +162,7 @@ export async function importLoanContract(
   });
 }
 
-export async function expectError(promise: Promise<unknown>, code: string): Promise<SealflowError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected an error with code ${code}`).toBeInstanceOf(SealflowError);
-  expect((error as SealflowError).code).toBe(code);
-  return error as SealflowError;
-}
+export { expectError } from './expect-error.js';
 
 export function expectSealflowError(error: unknown, code: string): SealflowError {
   expect(error).toBeInstanceOf(SealflowError);
