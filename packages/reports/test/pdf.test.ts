@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { businessStatistics, regionalRanking, toPdf } from '../src/index.js';
 import { rejection } from './support/captured.js';
 import { hasTool, pdfFonts, pdfPageCount, pdfText, qpdfCheck } from './support/pdf-tools.js';
-import { applications, institution } from './support/rows.js';
+import { applications, institution, rankingRows } from './support/rows.js';
 
 const poppler = hasTool('pdftotext', 'the checks of the PDF reports’ text') && hasTool('pdffonts', 'the font check');
 const qpdf = hasTool('qpdf', 'qpdf --check of the PDF reports');
@@ -86,26 +86,7 @@ describe('toPdf: business statistics over many pages', () => {
 });
 
 describe('toPdf: regional ranking', () => {
-  const report = regionalRanking(
-    [
-      institution('上海市', 'A', {
-        institutionName: '甲银行',
-        amountFen: 12_345_67,
-        meanResponseMs: 5_400_000,
-        successes: 4,
-        abandonmentRate: 0.125,
-      }),
-      institution('上海市', 'B', {
-        institutionName: '乙小贷',
-        amountFen: 99,
-        meanResponseMs: 90_500,
-        successes: 1,
-        abandonmentRate: 0,
-      }),
-      institution('北京市', 'C', { institutionName: '丙信托', amountFen: 1, successes: 0 }),
-    ],
-    { by: 'speed' },
-  );
+  const report = regionalRanking(rankingRows(), { by: 'speed' });
   let file: string;
   beforeAll(async () => {
     file = await written('ranking.pdf', toPdf(report));

@@ -10,7 +10,7 @@ import {
   XLSX_HEADER_ROW,
 } from '../src/index.js';
 import { rejection } from './support/captured.js';
-import { applications, institution } from './support/rows.js';
+import { applications, rankingRows } from './support/rows.js';
 
 async function readBack(report: DispatchReport, generatedAt?: Date): Promise<ExcelJS.Workbook> {
   const bytes = await toXlsx(report, generatedAt ? { generatedAt } : {});
@@ -147,26 +147,7 @@ describe('toXlsx: a period without applications', () => {
 
 describe('toXlsx: regional ranking', () => {
   it('writes ranks, durations as h:mm:ss and rates as percentages, with totals of amount and successes', async () => {
-    const report = regionalRanking(
-      [
-        institution('上海市', 'A', {
-          institutionName: '甲银行',
-          amountFen: 12_345_67,
-          meanResponseMs: 5_400_000,
-          successes: 4,
-          abandonmentRate: 0.125,
-        }),
-        institution('上海市', 'B', {
-          institutionName: '乙小贷',
-          amountFen: 99,
-          meanResponseMs: 90_500,
-          successes: 1,
-          abandonmentRate: 0,
-        }),
-        institution('北京市', 'C', { institutionName: '丙信托', amountFen: 1, successes: 0 }),
-      ],
-      { by: 'amount' },
-    );
+    const report = regionalRanking(rankingRows(), { by: 'amount' });
     const sheet = (await readBack(report)).getWorksheet('区域排名')!;
     expect(sheet.getCell('A1').value).toBe('机构区域排名');
     expect(sheet.getCell('A2').value).toBe('排序方式：放款金额　机构数：3');

@@ -42,3 +42,24 @@ export function institution(
     ...fields,
   };
 }
+
+/** Three institutions in two regions with distinct figures on every criterion: the rows the export tests draw. */
+export function rankingRows(): InstitutionPerformance[] {
+  return [
+    institution('上海市', 'A', {
+      institutionName: '甲银行',
+      amountFen: 12_345_67,
+      meanResponseMs: 5_400_000,
+      successes: 4,
+      abandonmentRate: 0.125,
+    }),
+    institution('上海市', 'B', {
+      institutionName: '乙小贷',
+      amountFen: 99,
+      meanResponseMs: 90_500,
+      successes: 1,
+      abandonmentRate: 0,
+    }),
+    institution('北京市', 'C', { institutionName: '丙信托', amountFen: 1, successes: 0 }),
+  ];
+}
