@@ -488,6 +488,7 @@ export {
   type DispatchIntervention,
   type DispatchNotification,
   type DispatchOutcome,
+  type DispatchOutcomeReport,
   type DispatchRequest,
   DispatchRequestSchema,
   dispatchIdOf,
@@ -533,6 +534,7 @@ export {
   type PositionMovementRequest,
   type RankCandidates,
   type RankCandidatesInput,
+  startDispatchWorkflow,
 } from './dispatch/offer-service.js';
 
 // Webhooks: domain events POSTed to HTTP endpoints, signed, retried; and the check receivers run.
@@ -614,6 +616,8 @@ export {
 export {
   APPLICATION_STATUSES,
   ApplicationContext,
+  ApplicationFunder,
+  ApplicationLoanContract,
   ApplicationStatus,
   CustomerTags,
   INCOMPLETE_SUBMISSIONS_BEFORE_INTERVENTION,
@@ -637,9 +641,15 @@ export {
   type ApplicationDomainEvent,
   type ApplicationDomainEventType,
   type ApplicationEventIds,
+  type ApplicationLinks,
   type ApplicationWorkflowInput,
   applicationWorkflow,
+  applicationWorkflowWith,
   DISPATCH_APPLICATION_WORKFLOW,
+  type DispatchRequestParams,
+  type LoanContractParams,
+  type LoanContractResult,
+  loanContractBusinessNo,
   isApplicationEvent,
 } from './dispatch/application-workflow.js';
 export type {
@@ -669,6 +679,23 @@ export {
   type SealflowEvents,
   type SealflowOptions,
 } from './sealflow.js';
+
+// Funder dispatch wired in one piece (`createSealflow({ dispatch })` → `sealflow.dispatch`).
+export {
+  type Dispatch,
+  type DispatchOptions,
+  type DispatchParts,
+  dispatchSetup,
+  type InstitutionDesk,
+} from './dispatch/dispatch-facade.js';
+export {
+  type BorrowerIdentity,
+  type LoanContractStarterOptions,
+  type LoanContractTerms,
+  loanContractStarter,
+  sealedCustomers,
+  sealLoanContractTerms,
+} from './dispatch/loan-contract.js';
 
 // Funder dispatch: ranking the institutions that may be offered an application.
 export {

@@ -33,7 +33,10 @@
  */
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
+import { type Dispatch, type DispatchOptions, dispatchSetup } from './dispatch/dispatch-facade.js';
+import { createMemoryNotifier } from './memory/memory-notifier.js';
 import type { ChainNotary } from './ports/chain-notary.js';
+import type { Notifier } from './ports/notifier.js';
 import { type Clock, type Scheduler, systemClock, systemScheduler } from './ports/clock.js';
 import type { DocumentStore } from './ports/document-store.js';
 import { consoleLogger, type Logger, maskingLogger } from './ports/logger.js';
@@ -157,6 +160,13 @@ export interface SealflowOptions {
    * idle poll), and is closed after the runtime. Default: no relay.
    */
   webhooks?: Omit<WebhookRelayOptions, 'runtime' | 'scheduler'> & { loop?: LoopOptions };
+  /**
+   * Funder dispatch (loan applications, offers to institutions, positions, settlement, complaints), reachable as
+   * `sealflow.dispatch`: its products, where the customer's choice is announced (`choiceDesk`), and optionally the
+   * notifier (default in memory), rules and ranking weights. Its workflows run on the same runtime, and a choice
+   * made with the customer's terms starts the funder-funded LOAN_CONTRACT signing. Default: no dispatch.
+   */
+  dispatch?: Omit<DispatchOptions, 'notifier'> & { notifier?: Notifier };
 }
 
 /** Domain events by type, with their payloads. */
@@ -197,6 +207,8 @@ export interface Sealflow {
   documents: DocumentStore;
   /** The webhook relay, when `webhooks` was given: `deadLetters()`, `replay(id)`, `runOnce()`. */
   webhooks: WebhookRelay | undefined;
+  /** Funder dispatch, when `dispatch` was given: applications, offers, institutions, complaints, ratings. */
+  dispatch: Dispatch | undefined;
   /**
    * Stop: pending `waitFor` calls reject, event subscriptions end, the worker finishes its current pass, and the
    * persistence is closed if `createSealflow` created it. Safe to call twice.
@@ -271,6 +283,18 @@ const OptionsShape = z.strictObject({
   workflows: fn('a function from the built-in workflows to the ones to run').optional(),
   // Checked in full by createWebhookRelay, which names each subscriber's field.
   webhooks: z.looseObject({ subscribers: z.array(z.unknown()) }).optional(),
+  // Products are checked in full by the application service, which names each product's field.
+  dispatch: z
+    .strictObject({
+      products: z.array(z.unknown()).min(1, { message: 'needs at least one loan product' }),
+      choiceDesk: z.string().min(1),
+      notifier: port('a Notifier: { notify(notification, { idempotencyKey }) }', ['notify']).optional(),
+      config: z.record(z.string(), z.unknown()).optional(),
+      weights: z.record(z.string(), z.number()).optional(),
+      complaintReportWithinMs: ms.optional(),
+      loanContractScene: z.string().min(1).optional(),
+    })
+    .optional(),
 });
 
 function checkOptions(options: unknown): asserts options is SealflowOptions {
@@ -398,7 +422,19 @@ function assemble(
       font: options.font,
     }),
   };
-  const builtIn = [...templateWorkflows(), ...signingWorkflows(environment)];
+  const dispatchParts = options.dispatch
+    ? dispatchSetup({
+        ...options.dispatch,
+        notifier: options.dispatch.notifier ?? createMemoryNotifier(),
+        identityVerifier: options.identityVerifier,
+        hashKey: options.hashKey,
+      })
+    : undefined;
+  const builtIn = [
+    ...templateWorkflows(),
+    ...signingWorkflows(environment),
+    ...(dispatchParts?.workflows ?? []),
+  ];
   const runtime = createRuntime({
     ...options.runtimeOptions,
     persistence,
@@ -435,6 +471,14 @@ function assemble(
     templates.close();
     throw error;
   }
+  let dispatch: Dispatch | undefined;
+  try {
+    dispatch = dispatchParts?.connect(runtime, signing);
+  } catch (error) {
+    signing.close();
+    templates.close();
+    throw error;
+  }
   const events = createEvents(runtime);
   // Before the worker starts, so no event is handed out while the relay is not listening.
   const webhooks = relayOf(options, runtime, scheduler, () => {
@@ -455,6 +499,7 @@ function assemble(
     persistence,
     documents,
     webhooks,
+    dispatch,
     close() {
       closing ??= (async () => {
         // Waiters and subscribers first (nothing new starts), then the worker's current pass, then the database.

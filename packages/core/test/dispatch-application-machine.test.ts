@@ -25,8 +25,9 @@ describe('application machine and its rule table agree', () => {
     for (const stage of all) {
       const value = stage.includes('.') ? { [stage.split('.')[0]!]: stage.split('.')[1]! } : stage;
       const snapshot = applicationMachine.resolveState({ value, context: {} as never });
+      // The loan contract's start is an effect's result, taken in every stage, not a command with rules.
       const accepted = acceptedEventTypes(snapshot)
-        .filter((e) => !e.startsWith('xstate.'))
+        .filter((e) => !e.startsWith('xstate.') && !e.startsWith('LOAN_CONTRACT_'))
         .sort();
       const listed = Object.entries(APPLICATION_EVENT_RULES)
         .filter(([, rule]) => rule.stages.includes(stage))

@@ -18,6 +18,7 @@ import {
 } from '../errors.js';
 import {
   type ApplicationContext,
+  type ApplicationFunder,
   INCOMPLETE_SUBMISSIONS_BEFORE_INTERVENTION,
   MaterialItem,
   type SettlementFigures,
@@ -56,7 +57,14 @@ export type ApplicationEvent = ApplicationEventBase &
     | { type: 'ASK_MORE'; reason: string }
     | { type: 'REJECTION_UPHELD'; reason: string | null }
     | { type: 'REJECTION_OVERTURNED'; reason: string }
-    | { type: 'DISPATCH_SUCCEEDED'; institutionId: string }
+    | {
+        type: 'DISPATCH_SUCCEEDED';
+        institutionId: string;
+        /** The institution as a funder, read when the dispatch reported its outcome. */
+        funder?: ApplicationFunder | null;
+        /** The sealed loan-contract terms recorded with the customer's choice. */
+        contract?: string | null;
+      }
     | { type: 'DISPATCH_EXHAUSTED' }
     | { type: 'FACE_SIGNED' }
     | { type: 'DISBURSED'; amountFen: number }

@@ -35,11 +35,14 @@ import {
 } from './application-queries.js';
 import type { ApplicationEventType } from './application-rules.js';
 import {
+  type ApplicationLinks,
   type ApplicationWorkflowInput,
   applicationOf,
   applicationWorkflow,
+  applicationWorkflowWith,
   DISPATCH_APPLICATION_WORKFLOW,
 } from './application-workflow.js';
+import { storeSealedCustomer } from './loan-contract.js';
 import { type RatingSide, recordRating } from './rating.js';
 import { type DispatchActor, requireDispatchRole } from './roles.js';
 import {
@@ -162,9 +165,12 @@ export interface ApplicationService {
   history(actor: DispatchActor, applicationId: string): Promise<ApplicationHistoryEntry[]>;
 }
 
-/** The workflow definitions the runtime must be created with for the application service. */
-export function applicationWorkflows(): WorkflowDefinition[] {
-  return [applicationWorkflow];
+/**
+ * The workflow definitions the runtime must be created with for the application service; `links` say how a requested
+ * dispatch and a loan contract are started (`createDispatch` wires them; without them nothing is started).
+ */
+export function applicationWorkflows(links?: ApplicationLinks): WorkflowDefinition[] {
+  return [links ? applicationWorkflowWith(links) : applicationWorkflow];
 }
 
 /** Create the application service over a runtime that runs {@link applicationWorkflows}. */
@@ -390,6 +396,9 @@ async function openApplication(
       id: workflowInput.applicationId,
       input: workflowInput,
       actor: actor.id,
+      // Sealed for the loan contract the dispatch ends in; the application record keeps only masks and hashes.
+      alongside: (tx) =>
+        storeSealedCustomer(tx, ctx.keys, workflowInput.applicationId, input.customer, workflowInput.openedAt),
     });
     return applicationOf(state);
   } catch (error) {

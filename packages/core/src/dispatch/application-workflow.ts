@@ -7,13 +7,15 @@
  * time) arrives in the event, and every guard is a rule from `application-rules.ts` that the service also uses to
  * explain a refusal. Domain events name the application by id and number, never the customer.
  */
-import { and, assign, emit, not, setup } from 'xstate';
+import { createHash } from 'node:crypto';
+import { and, assign, emit, enqueueActions, not, setup } from 'xstate';
 import type { PersistenceTransaction } from '../ports/persistence.js';
 import { defineRepository } from '../repository.js';
 import type { DomainEvent, WorkflowState } from '../runtime/runtime.js';
 import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow-definition.js';
 import {
   type ApplicationContext,
+  type ApplicationFunder,
   ApplicationStatus,
   type CustomerTags,
   LoanApplication,
@@ -21,6 +23,7 @@ import {
 } from './application.js';
 import {
   type ApplicationEvent,
+  type ApplicationEventBase,
   actingRole,
   completesMaterials,
   completesRatings,
@@ -45,6 +48,61 @@ export interface ApplicationWorkflowInput {
   region: string;
   businessCategory: string;
   openedAt: number;
+}
+
+/**
+ * What the application asks for when dispatch is requested (the `requestDispatch` effect's input), from saved state:
+ * the round is the dispatch number, `requestedAt` the pass or failure that requested it.
+ */
+export interface DispatchRequestParams {
+  applicationId: string;
+  dispatchNo: number;
+  amountFen: number;
+  region: string;
+  category: string;
+  /** Institutions that took the application before and failed to process it. */
+  excluded: string[];
+  requestedAt: number;
+}
+
+/**
+ * What the application asks for once an institution took it with the customer's contract terms (the
+ * `startLoanContract` effect's input), from saved state and the event that recorded the choice.
+ */
+export interface LoanContractParams {
+  applicationId: string;
+  applicationNumber: string;
+  businessNo: string;
+  amountFen: number;
+  productCode: string;
+  funder: ApplicationFunder;
+  /** The sealed terms the customer agreed to: consent and template values. */
+  contract: string;
+  /** Who recorded the customer's choice; the signing is asked for in their name. */
+  requestedBy: string;
+  at: number;
+}
+
+/** The results of the `startLoanContract` effect, as events the machine records. */
+export type LoanContractResult = ApplicationEventBase &
+  (
+    | { type: 'LOAN_CONTRACT_STARTED'; businessNo: string; recordId: string }
+    | { type: 'LOAN_CONTRACT_FAILED'; businessNo: string; error: { code: string; message: string } }
+  );
+
+function isLoanContractResult(event: { type: string }): event is LoanContractResult {
+  return event.type === 'LOAN_CONTRACT_STARTED' || event.type === 'LOAN_CONTRACT_FAILED';
+}
+
+/**
+ * The business number of an application's loan contract in a dispatch round: a new institution after a failed one
+ * signs a new contract. Printable ASCII of at most 64 characters, as signing requires.
+ */
+export function loanContractBusinessNo(context: Pick<ApplicationContext, 'applicationNumber' | 'dispatchRound'>) {
+  const plain = `${context.applicationNumber}-${context.dispatchRound}`;
+  if (plain.length <= 64) return plain;
+  const digest = createHash('sha256').update(context.applicationNumber).digest('hex').slice(0, 16);
+  return `${context.applicationNumber.slice(0, 40)}-${digest}-${context.dispatchRound}`;
 }
 
 /** What every application domain event names: the application, never the customer. */
@@ -135,11 +193,11 @@ export const applicationMachine = setup({
   types: {
     context: {} as ApplicationContext,
     input: {} as ApplicationWorkflowInput,
-    events: {} as ApplicationEvent,
+    events: {} as ApplicationEvent | LoanContractResult,
     emitted: {} as ApplicationDomainEvent,
   },
   guards: {
-    allowed: ({ context, event }) => eventRefusal(context, event) === null,
+    allowed: ({ context, event }) => !isLoanContractResult(event) && eventRefusal(context, event) === null,
     materialsComplete: ({ context, event }) =>
       event.type === 'SUBMIT_MATERIALS' && completesMaterials(context, event.materials),
     interventionDue: ({ context }) => needsIntervention(context),
@@ -147,6 +205,8 @@ export const applicationMachine = setup({
     completesRatings: ({ context, event }) => event.type === 'RATE' && completesRatings(context, event.side),
   },
   actions: {
+    requestDispatch: (_, _params: DispatchRequestParams) => {},
+    startLoanContract: (_, _params: LoanContractParams) => {},
     recordRegistration: assign(({ event }) =>
       event.type === 'CUSTOMER_REGISTERED' ? { identity: { method: event.method, verifiedAt: event.verifiedAt } } : {},
     ),
@@ -185,6 +245,7 @@ export const applicationMachine = setup({
         : {},
     ),
     recordDecision: assign(({ context, event }) => {
+      if (isLoanContractResult(event)) return {};
       const kinds: Partial<Record<ApplicationEvent['type'], ReviewDecision['decision']>> = {
         PASS: 'PASS',
         REJECT: 'REJECT',
@@ -202,10 +263,28 @@ export const applicationMachine = setup({
           : null;
       return { reviewDecisions: [...context.reviewDecisions, decision(event, kind, reason)], pendingRejection };
     }),
-    startDispatchRound: assign(({ context }) => ({ dispatchRound: context.dispatchRound + 1 })),
-    recordInstitution: assign(({ event }) =>
-      event.type === 'DISPATCH_SUCCEEDED' ? { institutionId: event.institutionId } : {},
+    startDispatchRound: assign(({ context, event }) => ({
+      dispatchRound: context.dispatchRound + 1,
+      dispatchRequestedAt: event.at,
+    })),
+    recordInstitution: assign(({ context, event }) =>
+      event.type === 'DISPATCH_SUCCEEDED'
+        ? {
+            institutionId: event.institutionId,
+            funder: event.funder ?? null,
+            loanContract: event.contract
+              ? { businessNo: loanContractBusinessNo(context), recordId: null, error: null }
+              : null,
+          }
+        : {},
     ),
+    recordLoanContract: assign(({ context, event }) => {
+      const result = event as unknown as LoanContractResult;
+      if (context.loanContract?.businessNo !== result.businessNo) return {};
+      return result.type === 'LOAN_CONTRACT_STARTED'
+        ? { loanContract: { ...context.loanContract, recordId: result.recordId, error: null } }
+        : { loanContract: { ...context.loanContract, error: result.error } };
+    }),
     recordFaceSigning: assign(({ event }) => ({ faceSignedAt: event.at })),
     recordDisbursement: assign(({ event }) => (event.type === 'DISBURSED' ? { disbursedFen: event.amountFen } : {})),
     releaseInstitution: assign(({ context }) => ({
@@ -213,6 +292,7 @@ export const applicationMachine = setup({
         ? [...new Set([...context.failedInstitutions, context.institutionId])]
         : context.failedInstitutions,
       institutionId: null,
+      funder: null,
       faceSignedAt: null,
       disbursedFen: null,
     })),
@@ -301,6 +381,9 @@ export const applicationMachine = setup({
     dispatchRound: 0,
     institutionId: null,
     failedInstitutions: [],
+    dispatchRequestedAt: null,
+    funder: null,
+    loanContract: null,
     faceSignedAt: null,
     disbursedFen: null,
     settlement: null,
@@ -309,6 +392,11 @@ export const applicationMachine = setup({
     ratings: [],
   }),
   initial: 'registering',
+  // A loan contract's start is recorded wherever the application has got to by then.
+  on: {
+    LOAN_CONTRACT_STARTED: { actions: 'recordLoanContract' },
+    LOAN_CONTRACT_FAILED: { actions: 'recordLoanContract' },
+  },
   states: {
     registering: {
       on: { CUSTOMER_REGISTERED: { guard: 'allowed', target: 'collectingMaterials', actions: 'recordRegistration' } },
@@ -368,6 +456,18 @@ export const applicationMachine = setup({
     },
     rejected: { type: 'final' },
     dispatching: {
+      entry: {
+        type: 'requestDispatch',
+        params: ({ context }) => ({
+          applicationId: context.applicationId,
+          dispatchNo: context.dispatchRound,
+          amountFen: context.amountFen,
+          region: context.region,
+          category: context.businessCategory,
+          excluded: context.failedInstitutions,
+          requestedAt: context.dispatchRequestedAt ?? context.openedAt,
+        }),
+      },
       on: {
         DISPATCH_SUCCEEDED: { guard: 'allowed', target: 'institutionProcessing', actions: 'recordInstitution' },
         // No institution accepted: review again before the next cluster is tried.
@@ -375,6 +475,23 @@ export const applicationMachine = setup({
       },
     },
     institutionProcessing: {
+      entry: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'DISPATCH_SUCCEEDED' || !event.contract || !context.funder || !context.loanContract) return;
+        enqueue({
+          type: 'startLoanContract',
+          params: {
+            applicationId: context.applicationId,
+            applicationNumber: context.applicationNumber,
+            businessNo: context.loanContract.businessNo,
+            amountFen: context.amountFen,
+            productCode: context.productCode,
+            funder: context.funder,
+            contract: event.contract,
+            requestedBy: event.actorId,
+            at: event.at,
+          },
+        });
+      }),
       initial: 'awaitingFaceSigning',
       states: {
         awaitingFaceSigning: {
@@ -466,12 +583,59 @@ async function storeApplication(tx: PersistenceTransaction, state: WorkflowState
 }
 
 /**
- * The definition to register with `createRuntime({ workflows })` (or `createSealflow`'s `workflows`). Typed as a plain
- * definition: the machine's own type is an implementation detail that changes with every state added.
+ * What the application workflow's effects do, supplied by the host's wiring (`createDispatch` does it): start the
+ * dispatch a pass or a processing failure requested, and start the funder-funded loan contract once an institution
+ * took the application with the customer's terms. Each is run at least once with the same input and idempotency key;
+ * both must be idempotent. Without them the requests are recorded and nothing is started.
  */
-export const applicationWorkflow: WorkflowDefinition = defineWorkflow({
-  id: DISPATCH_APPLICATION_WORKFLOW,
-  version: 1,
-  machine: applicationMachine,
-  onTransition: storeApplication,
-});
+export interface ApplicationLinks {
+  requestDispatch?: (request: DispatchRequestParams, context: { idempotencyKey: string }) => Promise<void>;
+  /** Returns the signing record's id; a refusal (thrown) is recorded on the application's `loanContract.error`. */
+  startLoanContract?: (request: LoanContractParams, context: { idempotencyKey: string }) => Promise<string>;
+}
+
+const SYSTEM = { actorId: 'system', roles: [] as string[] };
+
+/**
+ * The definition to register with `createRuntime({ workflows })` (or `createSealflow`'s `workflows`), with the links
+ * its effects follow. Typed as a plain definition: the machine's own type is an implementation detail that changes
+ * with every state added.
+ */
+export function applicationWorkflowWith(links: ApplicationLinks = {}): WorkflowDefinition {
+  return defineWorkflow({
+    id: DISPATCH_APPLICATION_WORKFLOW,
+    version: 1,
+    machine: applicationMachine,
+    effects: {
+      requestDispatch: {
+        async run(request: DispatchRequestParams, effect) {
+          await links.requestDispatch?.(request, { idempotencyKey: effect.idempotencyKey });
+        },
+        onDone: () => null,
+        onFailed: () => null,
+      },
+      startLoanContract: {
+        async run(request: LoanContractParams, effect) {
+          if (!links.startLoanContract) return null;
+          const recordId = await links.startLoanContract(request, { idempotencyKey: effect.idempotencyKey });
+          return { businessNo: request.businessNo, recordId, at: request.at };
+        },
+        onDone: (output: { businessNo: string; recordId: string; at: number } | null) =>
+          output && { type: 'LOAN_CONTRACT_STARTED', ...SYSTEM, ...output },
+        // The failure keeps no input, so the business number is the current contract's: a late failure of an earlier
+        // round's contract cannot reach here, since each round's effect ends before the next round can start.
+        onFailed: (error, params: LoanContractParams) => ({
+          type: 'LOAN_CONTRACT_FAILED',
+          ...SYSTEM,
+          at: params.at,
+          businessNo: params.businessNo,
+          error: { code: error.code, message: error.message },
+        }),
+      },
+    },
+    onTransition: storeApplication,
+  });
+}
+
+/** The application workflow without links: dispatch and loan contracts are started by the host itself. */
+export const applicationWorkflow: WorkflowDefinition = applicationWorkflowWith();

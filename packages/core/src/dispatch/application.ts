@@ -149,6 +149,29 @@ export const ApplicationRating = z.object({
 /** A rating after settlement, as the application keeps it. */
 export type ApplicationRating = z.infer<typeof ApplicationRating>;
 
+/** The chosen institution as the loan contract names it (资金方), fixed when dispatch succeeded. */
+export const ApplicationFunder = z.object({
+  id: z.string(),
+  name: z.string(),
+  creditCode: z.string(),
+  /** The seal it signs loan contracts with, when it signs through sealflow. */
+  sealId: z.string().nullable(),
+});
+/** The chosen institution as the loan contract names it. */
+export type ApplicationFunder = z.infer<typeof ApplicationFunder>;
+
+/**
+ * The funder-funded loan contract started after the customer's choice: its business number (the signing's key), the
+ * signing record once started, or why it could not be started.
+ */
+export const ApplicationLoanContract = z.object({
+  businessNo: z.string(),
+  recordId: z.string().nullable(),
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+/** The loan contract of an application: see {@link ApplicationLoanContract}. */
+export type ApplicationLoanContract = z.infer<typeof ApplicationLoanContract>;
+
 /**
  * The workflow's context: everything the machine knows about an application. Times in it were carried in by the
  * events that set them (the service reads its clock before sending), so the machine itself stays pure.
@@ -181,6 +204,12 @@ export const ApplicationContext = z.object({
   institutionId: z.string().nullable(),
   /** Institutions that took the application before and failed to process it. */
   failedInstitutions: z.array(z.string()),
+  /** When dispatch was last requested (the pass, or the processing failure): the dispatch starts as of then. */
+  dispatchRequestedAt: z.number().int().nullable().default(null),
+  /** The institution that took the application, as a funder; null while it is with none. */
+  funder: ApplicationFunder.nullable().default(null),
+  /** The loan contract with that funder, when the customer's choice carried its terms. */
+  loanContract: ApplicationLoanContract.nullable().default(null),
   faceSignedAt: z.number().int().nullable(),
   disbursedFen: fenSchema.nullable(),
   settlement: SettlementFigures.nullable(),

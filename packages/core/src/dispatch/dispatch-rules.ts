@@ -30,6 +30,10 @@ export interface DispatchContext extends DispatchInput {
   interventions: DispatchIntervention[];
   /** The position movements the latest step asked for; applied in that step's transaction. */
   movements: PositionMovement[];
+  /** The time of the latest step (its event's `at`, or the deadline a timer was set for). */
+  lastStepAt: number;
+  /** The sealed loan-contract terms recorded with the customer's choice; null until then, or without signing. */
+  contract: string | null;
 }
 
 /** The stable codes of a dispatch's refusals. */

@@ -54,7 +54,7 @@ class StepBuilder {
     readonly at: number,
   ) {
     this.step = {
-      context: { ...context, offers: [...context.offers], movements: [] },
+      context: { ...context, offers: [...context.offers], movements: [], lastStepAt: at },
       emits: [],
       notifications: [],
       schedule: [],
@@ -272,14 +272,17 @@ export function remindStep(context: DispatchContext, event: { offerId: string; d
 }
 
 /** The customer chooses an institution that accepted: its freeze stands, every other is released or withdrawn. */
-export function chooseStep(context: DispatchContext, event: { institutionId: string; at: number; actorId: string }) {
+export function chooseStep(
+  context: DispatchContext,
+  event: { institutionId: string; at: number; actorId: string; contract?: string | null },
+) {
   const b = new StepBuilder(context, event.at);
   const offer = b.offerOf((o) => o.institutionId === event.institutionId)!;
   b.update(offer.offerId, { status: 'chosen' });
   b.closeAll('other-chosen', event.institutionId);
   b.emit({ ...base(context), type: 'dispatch.chosen', institutionId: event.institutionId });
   b.intervene({ action: 'CHOOSE', actorId: event.actorId, reason: '', institutionId: event.institutionId });
-  b.set({ chosenInstitutionId: event.institutionId, outcome: 'CHOSEN' });
+  b.set({ chosenInstitutionId: event.institutionId, outcome: 'CHOSEN', contract: event.contract ?? null });
   return b.step;
 }
 

@@ -53,6 +53,7 @@ import {
   type DispatchInput,
   type DispatchNotification,
   type DispatchOutcome,
+  type DispatchOutcomeReport,
 } from './offer.js';
 import { projectOffers } from './offer-projection.js';
 import type { DispatchPositions, Notify, RankCandidates, RankCandidatesInput } from './offer-service.js';
@@ -102,6 +103,27 @@ function stepAction<E extends DispatchEvent['type']>(
 const offerIsOpen = (context: DispatchContext, offerId: string, deadline: number) =>
   context.offers.some((o) => o.offerId === offerId && o.status === 'open' && o.deadline === deadline);
 
+/** The report a final state hands to the `reportOutcome` effect; the outcome is the state's own, not read back. */
+function outcomeReport(context: DispatchContext, outcome: DispatchOutcome): DispatchOutcomeReport {
+  const choice = context.interventions.findLast((i) => i.action === 'CHOOSE');
+  return {
+    dispatchId: context.dispatchId,
+    applicationId: context.applicationId,
+    dispatchNo: context.dispatchNo,
+    outcome,
+    institutionId: outcome === 'CHOSEN' ? context.chosenInstitutionId : null,
+    at: context.lastStepAt,
+    chosenBy: outcome === 'CHOSEN' ? (choice?.actorId ?? null) : null,
+    contract: outcome === 'CHOSEN' ? context.contract : null,
+  };
+}
+
+const reportOutcome = (outcome: DispatchOutcome) =>
+  ({
+    type: 'reportOutcome',
+    params: ({ context }: { context: DispatchContext }) => outcomeReport(context, outcome),
+  }) as const;
+
 export const dispatchMachine = setup({
   types: {
     context: {} as DispatchContext,
@@ -113,6 +135,7 @@ export const dispatchMachine = setup({
   actions: {
     rankCandidates: (_, _params: RankCandidatesInput) => {},
     notify: (_, _params: DispatchNotification) => {},
+    reportOutcome: (_, _params: DispatchOutcomeReport) => {},
   },
   guards: {
     mayAccept: ({ context, event }) => event.type === 'ACCEPT' && acceptRefusal(context, event) === null,
@@ -143,6 +166,8 @@ export const dispatchMachine = setup({
     outcome: null,
     interventions: [],
     movements: [],
+    lastStepAt: input.startedAt,
+    contract: null,
   }),
   initial: 'ranking',
   output: ({ context }) => ({ outcome: context.outcome!, chosenInstitutionId: context.chosenInstitutionId }),
@@ -184,21 +209,24 @@ export const dispatchMachine = setup({
         CANCEL: { guard: 'mayCancel', target: 'cancelled', actions: stepAction<'CANCEL'>(cancelStep) },
       },
     },
-    chosen: { type: 'final' },
+    chosen: { type: 'final', entry: reportOutcome('CHOSEN') },
     exhausted: {
       type: 'final',
-      entry: enqueueActions(({ context, enqueue }) => {
-        enqueue.assign({ outcome: 'EXHAUSTED' });
-        enqueue.emit({
-          type: 'dispatch.exhausted',
-          dispatchId: context.dispatchId,
-          applicationId: context.applicationId,
-          offeredInstitutionIds: context.offers.map((o) => o.institutionId),
-        });
-      }),
+      entry: [
+        enqueueActions(({ context, enqueue }) => {
+          enqueue.assign({ outcome: 'EXHAUSTED' });
+          enqueue.emit({
+            type: 'dispatch.exhausted',
+            dispatchId: context.dispatchId,
+            applicationId: context.applicationId,
+            offeredInstitutionIds: context.offers.map((o) => o.institutionId),
+          });
+        }),
+        reportOutcome('EXHAUSTED'),
+      ],
     },
-    choiceExpired: { type: 'final' },
-    cancelled: { type: 'final' },
+    choiceExpired: { type: 'final', entry: reportOutcome('CHOICE_EXPIRED') },
+    cancelled: { type: 'final', entry: reportOutcome('CANCELLED') },
   },
 });
 
@@ -208,6 +236,11 @@ export interface DispatchWorkflowOptions {
   rankCandidates: RankCandidates;
   /** Sends a notification to people; without it notifications are dropped. */
   notify?: Notify;
+  /**
+   * Told once a dispatch has ended, how it ended (at least once, with the same report and idempotency key on a
+   * retry): where the application learns its institution, or goes back to review. Without it nothing is told.
+   */
+  onOutcome?: (report: DispatchOutcomeReport, context: { idempotencyKey: string }) => Promise<void>;
 }
 
 /**
@@ -235,6 +268,13 @@ export function dispatchWorkflow(options: DispatchWorkflowOptions): WorkflowDefi
       notify: {
         async run(notification: DispatchNotification, effect) {
           await options.notify?.(notification, { idempotencyKey: effect.idempotencyKey });
+        },
+        onDone: () => null,
+        onFailed: () => null,
+      },
+      reportOutcome: {
+        async run(report: DispatchOutcomeReport, effect) {
+          await options.onOutcome?.(report, { idempotencyKey: effect.idempotencyKey });
         },
         onDone: () => null,
         onFailed: () => null,

@@ -115,8 +115,16 @@ export interface OfferService {
   accept(offerId: string, actor: DispatchActor): Promise<DispatchView>;
   /** An institution declines its offer, with a reason; the next candidate is offered. */
   decline(offerId: string, reason: string, actor: DispatchActor): Promise<DispatchView>;
-  /** The customer manager records the customer's choice of an institution that accepted. */
-  choose(dispatchId: string, institutionId: string, actor: DispatchActor): Promise<DispatchView>;
+  /**
+   * The customer manager records the customer's choice of an institution that accepted. `options.contract` carries
+   * the loan-contract terms the customer agreed to, sealed, on to the application (the dispatch facade fills it).
+   */
+  choose(
+    dispatchId: string,
+    institutionId: string,
+    actor: DispatchActor,
+    options?: { contract?: string },
+  ): Promise<DispatchView>;
   /** The customer manager records that the customer is satisfied with none of those who accepted. */
   rejectAll(dispatchId: string, reason: string, actor: DispatchActor): Promise<DispatchView>;
   /** A follow-up manager withdraws an open offer and gives its place to the next candidate. */
@@ -206,18 +214,7 @@ export function createOfferService(options: OfferServiceOptions): OfferService {
   return {
     async startDispatch(request, actor) {
       requireDispatchRole(actor, STARTERS, 'start a dispatch');
-      const input = dispatchInput(request, now());
-      const earlier = await earlierDispatches(runtime, input.applicationId, input.dispatchNo);
-      const running = earlier.find((state) => state.status === 'active');
-      if (running) {
-        throw new ConflictError(
-          'DUPLICATE',
-          `Dispatch ${running.id} of application ${input.applicationId} is still running; finish or cancel it first.`,
-        );
-      }
-      const offered = earlier.flatMap((state) => (state.context as DispatchContext).offers.map((o) => o.institutionId));
-      input.excluded = [...new Set([...input.excluded, ...offered])];
-      return viewOf(await runtime.start(DISPATCH_WORKFLOW, { id: input.dispatchId, input, actor: actor.id }));
+      return startDispatchWorkflow(runtime, request, now(), { actor: actor.id });
     },
 
     async accept(offerId, actor) {
@@ -234,14 +231,15 @@ export function createOfferService(options: OfferServiceOptions): OfferService {
       return command(offer.dispatchId, event, actor, (context) => declineRefusal(context, event));
     },
 
-    async choose(dispatchId, institutionId, actor) {
+    async choose(dispatchId, institutionId, actor, options) {
       requireDispatchRole(actor, CHOOSERS, "record the customer's choice");
       if (typeof institutionId !== 'string' || institutionId === '') {
         throw new ValidationError('institutionId must name the institution the customer chose.', {
           details: { field: 'institutionId' },
         });
       }
-      const event = { type: 'CHOOSE', institutionId, at: now(), actorId: actor.id };
+      const contract = options?.contract ?? null;
+      const event = { type: 'CHOOSE', institutionId, at: now(), actorId: actor.id, contract };
       return command(dispatchId, event, actor, (context) => chooseRefusal(context, event));
     },
 
@@ -308,6 +306,41 @@ function finished(state: WorkflowState, eventType: string): DispatchRuleError {
     `Dispatch ${state.id} has ended (${outcome ?? state.stateValue}); ${eventType} was not applied.`,
     { details: { dispatchId: state.id, outcome } },
   );
+}
+
+/**
+ * Start dispatch `dispatchNo` of an application as of `startedAt`, institutions offered in its earlier dispatches
+ * excluded. With `ifExists: 'return'` (a retried start, whose `startedAt` comes from saved state) the dispatch
+ * already started is returned instead of refused.
+ */
+export async function startDispatchWorkflow(
+  runtime: Runtime,
+  request: DispatchRequest,
+  startedAt: number,
+  options: { actor: string; ifExists?: 'throw' | 'return' },
+): Promise<DispatchView> {
+  const input = dispatchInput(request, startedAt);
+  if (options.ifExists === 'return') {
+    const existing = await runtime.get(input.dispatchId);
+    if (existing?.type === DISPATCH_WORKFLOW) return viewOf(existing);
+  }
+  const earlier = await earlierDispatches(runtime, input.applicationId, input.dispatchNo);
+  const running = earlier.find((state) => state.status === 'active');
+  if (running) {
+    throw new ConflictError(
+      'DUPLICATE',
+      `Dispatch ${running.id} of application ${input.applicationId} is still running; finish or cancel it first.`,
+    );
+  }
+  const offered = earlier.flatMap((state) => (state.context as DispatchContext).offers.map((o) => o.institutionId));
+  input.excluded = [...new Set([...input.excluded, ...offered])];
+  const state = await runtime.start(DISPATCH_WORKFLOW, {
+    id: input.dispatchId,
+    input,
+    actor: options.actor,
+    ...(options.ifExists ? { ifExists: options.ifExists } : {}),
+  });
+  return viewOf(state);
 }
 
 async function earlierDispatches(runtime: Runtime, applicationId: string, dispatchNo: number) {

@@ -157,6 +157,22 @@ export interface Offer {
 /** How a dispatch ended. */
 export type DispatchOutcome = 'CHOSEN' | 'EXHAUSTED' | 'CHOICE_EXPIRED' | 'CANCELLED';
 
+/**
+ * How a finished dispatch reports back to its application (the `reportOutcome` effect's input), from saved state
+ * only: `at` is the time of the step that ended it, `chosenBy` the customer manager who recorded a choice.
+ */
+export interface DispatchOutcomeReport {
+  dispatchId: string;
+  applicationId: string;
+  dispatchNo: number;
+  outcome: DispatchOutcome;
+  institutionId: string | null;
+  at: number;
+  chosenBy: string | null;
+  /** The sealed loan-contract terms recorded with the choice, if any. */
+  contract: string | null;
+}
+
 /** A manager's intervention in a running dispatch, as recorded in its context. */
 export interface DispatchIntervention {
   action: 'REASSIGN' | 'EXTEND' | 'CANCEL' | 'CHOOSE' | 'REJECT_ALL';
@@ -184,7 +200,14 @@ export interface PositionMovement {
 export type DispatchCommandEvent =
   | { type: 'ACCEPT'; institutionId: string; at: number }
   | { type: 'DECLINE'; institutionId: string; at: number; reason: string }
-  | { type: 'CHOOSE'; institutionId: string; at: number; actorId: string }
+  | {
+      type: 'CHOOSE';
+      institutionId: string;
+      at: number;
+      actorId: string;
+      /** The loan-contract terms the customer agreed to with the choice, sealed (opaque here); null without signing. */
+      contract?: string | null;
+    }
   | { type: 'REJECT_ALL'; at: number; actorId: string; reason: string }
   | { type: 'REASSIGN'; offerId: string; at: number; actorId: string; reason: string }
   | { type: 'EXTEND'; offerId: string; untilMs: number; at: number; actorId: string; reason: string }

@@ -89,14 +89,14 @@ function article(type: string): string {
   return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
-export function parseShape<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+export function parseShape<T>(schema: z.ZodType<T>, value: unknown, what: string, title = 'signing request'): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   // The request's own fields are named as the caller wrote them (consent.ip); other arguments by their name.
   const named = (path: readonly PropertyKey[]) =>
     (what === 'request' && path.length > 0 ? path : [what, ...path]).map(String).join('.');
   const problems = result.error.issues.map((i) => requestProblem(schema, value, i, named(i.path)));
-  throw new ValidationError(`Invalid signing request — ${problems.join('; ')}`, {
+  throw new ValidationError(`Invalid ${title} — ${problems.join('; ')}`, {
     details: { paths: result.error.issues.map((i) => [what, ...i.path].join('.')) },
   });
 }
