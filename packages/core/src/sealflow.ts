@@ -430,11 +430,7 @@ function assemble(
         hashKey: options.hashKey,
       })
     : undefined;
-  const builtIn = [
-    ...templateWorkflows(),
-    ...signingWorkflows(environment),
-    ...(dispatchParts?.workflows ?? []),
-  ];
+  const builtIn = [...templateWorkflows(), ...signingWorkflows(environment), ...(dispatchParts?.workflows ?? [])];
   const runtime = createRuntime({
     ...options.runtimeOptions,
     persistence,

@@ -9,7 +9,6 @@ import {
   dateInChina,
   type DispatchActor,
   type LoanContractTerms,
-  type Sealflow,
   silentLogger,
   type WorkflowDefinition,
 } from '../src/index.js';

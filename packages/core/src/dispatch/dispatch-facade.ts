@@ -99,7 +99,11 @@ export interface InstitutionDesk {
   /** Move between an institution's accounts (platform administrators, settlers). */
   transfer(actor: DispatchActor, input: Omit<TransferInput, 'actorId'>): ReturnType<Ledger['transfer']>;
   balances(actor: DispatchActor, institutionId: string): ReturnType<Ledger['balances']>;
-  movements(actor: DispatchActor, institutionId: string, options?: MovementPageOptions): ReturnType<Ledger['movements']>;
+  movements(
+    actor: DispatchActor,
+    institutionId: string,
+    options?: MovementPageOptions,
+  ): ReturnType<Ledger['movements']>;
   /** Re-add an institution's movements and compare with its balances. */
   verify(actor: DispatchActor, institutionId: string): ReturnType<Ledger['verify']>;
 }
@@ -166,7 +170,7 @@ export function dispatchSetup(parts: DispatchParts): {
   };
 
   const workflows: WorkflowDefinition[] = [
-    ...applicationWorkflows({
+    ...(applicationWorkflows({
       requestDispatch: (request) => startRequestedDispatch(wired().runtime, request, parts.config),
       startLoanContract: (request) => {
         const { runtime, signing } = wired();
@@ -181,7 +185,7 @@ export function dispatchSetup(parts: DispatchParts): {
         });
         return start(request);
       },
-    }) as WorkflowDefinition[],
+    }) as WorkflowDefinition[]),
     dispatchWorkflow({
       positions: ledgerPositions(),
       rankCandidates: (input) =>
@@ -237,8 +241,7 @@ function createDispatchFacade(
     settled: async (tx, applicationId, institutionId) => {
       const application = (await applicationRepository.get(tx, applicationId))?.record;
       return (
-        application?.institutionId === institutionId &&
-        ['settled', 'rated', 'closed'].includes(application.status)
+        application?.institutionId === institutionId && ['settled', 'rated', 'closed'].includes(application.status)
       );
     },
   });
