@@ -1,3 +1,4 @@
+import { dispatchIdSchema } from '../src/dispatch/institution.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { settlementProblem } from '../src/dispatch/settlement.js';
@@ -79,12 +80,23 @@ describe('loan application: bad input writes nothing', () => {
       expect(error.message).not.toContain('23812345678');
     }
     await expectError(s.applications.open(cm, input({ applicationNumber: '../etc' })), 'INVALID_INPUT');
+    // Ids and codes that dispatch and ranking could not use later are refused now, not when dispatch starts.
+    await expectError(s.applications.open(cm, input({ applicationNumber: 'A'.repeat(61) })), 'INVALID_INPUT', /max 60/);
+    await expectError(s.applications.open(cm, input({ region: '上海市' })), 'INVALID_INPUT', /region code/);
+    await expectError(
+      s.applications.open(cm, input({ businessCategory: 'house loan' })),
+      'INVALID_INPUT',
+      /business category/,
+    );
     expect(await s.runtime.list()).toEqual([]);
     await s.applications.open(cm, input());
     const before = await everything(s);
     const duplicate = await expectError(s.applications.open(otherCm, input()), 'DUPLICATE');
     expect(duplicate.message).toContain('SQ-BAD-1');
     expect(await everything(s)).toBe(before);
+    // The longest number still gives an id that dispatch and the ledger accept.
+    const longest = await s.applications.open(cm, input({ applicationNumber: 'A'.repeat(60) }));
+    expect(dispatchIdSchema.safeParse(longest.applicationId).success).toBe(true);
   });
 
   it('refuses malformed materials, reasons, disbursements and ratings without writing', async () => {

@@ -235,14 +235,20 @@ export type LoanApplication = z.infer<typeof LoanApplication>;
 
 /** What a customer manager gives to open an application. The customer's data is checked, masked and hashed. */
 export const NewApplicationInput = z.object({
+  // At most 60, so the application id (`app:<number>`) fits every dispatch and ledger record that names it.
   applicationNumber: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'an application number is letters, digits, ".", "_" or "-" (max 64)'),
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,59}$/, 'an application number is letters, digits, ".", "_" or "-" (max 60)'),
   customer: z.object({ name: z.string(), idNumber: z.string(), mobile: z.string() }),
   productCode: z.string(),
   amountFen: z.number(),
-  region: ref,
-  businessCategory: ref,
+  // The same codes institutions register, so ranking can match them.
+  region: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,32}$/, 'a region code is 1–32 letters, digits, "_" or "-", such as 310000 (GB/T 2260)'),
+  businessCategory: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a business category is 1–64 letters, digits, "_", "." or "-", such as mortgage'),
 });
 /** What a customer manager gives to open an application. */
 export type NewApplicationInput = z.infer<typeof NewApplicationInput>;
