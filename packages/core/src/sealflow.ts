@@ -1,7 +1,7 @@
 /**
- * `createSealflow`: the SDK wired in one call — the durable runtime with the template-approval and signing workflows,
- * the template service, the signing service (with `waitFor`), the vendors behind their gateways, typed domain events,
- * and one `close()` that stops it all in the right order.
+ * `createSealflow`: the SDK wired in one call — the durable runtime with the template-approval and signing workflows
+ * (and, with `dispatch`, the funder-dispatch ones), the template service, the signing service (with `waitFor`), the
+ * vendors behind their gateways, typed domain events, and one `close()` that stops it all in the right order.
  *
  * ```ts
  * const sealflow = await createSealflow({
@@ -33,7 +33,10 @@
  */
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
+import type { ApplicationDomainEvent, ApplicationDomainEventType } from './dispatch/application-workflow.js';
+import type { ComplaintDomainEvent, ComplaintDomainEventType } from './dispatch/complaint-workflow.js';
 import { type Dispatch, type DispatchOptions, dispatchSetup } from './dispatch/dispatch-facade.js';
+import type { DispatchDomainEvent, DispatchDomainEventType } from './dispatch/offer.js';
 import { createMemoryNotifier } from './memory/memory-notifier.js';
 import type { ChainNotary } from './ports/chain-notary.js';
 import type { Notifier } from './ports/notifier.js';
@@ -172,7 +175,9 @@ export interface SealflowOptions {
 /** Domain events by type, with their payloads. */
 export type SealflowEventPayloads = { [T in SigningDomainEventType]: Extract<SigningDomainEvent, { type: T }> } & {
   [T in TemplateDomainEventType]: Extract<TemplateDomainEvent, { type: T }>;
-};
+} & { [T in ApplicationDomainEventType]: Extract<ApplicationDomainEvent, { type: T }> } & {
+  [T in DispatchDomainEventType]: Extract<DispatchDomainEvent, { type: T }>;
+} & { [T in ComplaintDomainEventType]: Extract<ComplaintDomainEvent, { type: T }> };
 /** The type of a domain event a {@link Sealflow} instance delivers. */
 export type SealflowEventType = keyof SealflowEventPayloads;
 /** A domain event of one type, with its typed payload. */

@@ -179,6 +179,10 @@ describe('sealflow.dispatch', () => {
 
   it('runs pass → offers → choice → loan contract signed with the funder’s seal → settlement', async () => {
     const s = await setup();
+    const chosen: string[] = [];
+    s.sealflow.events.on('dispatch.chosen', (event) => {
+      chosen.push(event.payload.institutionId);
+    });
     const id = await passed(s);
 
     const started = await s.dispatch.offers.get(dispatchOf(id), followUp);
@@ -193,6 +197,7 @@ describe('sealflow.dispatch', () => {
     await s.dispatch.offers.choose(dispatchOf(id), FUNDER.id, cm, terms(s));
     await s.drain();
 
+    expect(chosen).toEqual([FUNDER.id]);
     const processing = (await s.dispatch.applications.get(cm, id))!;
     expect(processing.stage).toBe('institutionProcessing.awaitingFaceSigning');
     expect(processing.institutionId).toBe(FUNDER.id);
@@ -206,6 +211,10 @@ describe('sealflow.dispatch', () => {
     const recordId = processing.loanContract!.recordId!;
     const record = (await s.sealflow.signing.get(recordId))!;
     expect(record).toMatchObject({ scene: 'LOAN_CONTRACT', funding: 'funder', funderId: FUNDER.id });
+    // The hand-over is the system's; the contract is asked for by the customer manager who recorded the choice.
+    const handOver = (await s.dispatch.applications.history(admin, id)).find((e) => e.event === 'DISPATCH_SUCCEEDED');
+    expect(handOver).toMatchObject({ actorId: 'system:dispatch', role: 'platform-admin' });
+    expect(record.requestedBy).toBe(cm.id);
     // The application keeps no personal data; the contract names the borrower from the sealed identity.
     expect(JSON.stringify(processing)).not.toContain(CUSTOMER.idNumber);
 

@@ -64,6 +64,8 @@ export type ApplicationEvent = ApplicationEventBase &
         funder?: ApplicationFunder | null;
         /** The sealed loan-contract terms recorded with the customer's choice. */
         contract?: string | null;
+        /** Who recorded the customer's choice: the loan contract is asked for in their name. */
+        chosenBy?: string | null;
       }
     | { type: 'DISPATCH_EXHAUSTED' }
     | { type: 'FACE_SIGNED' }

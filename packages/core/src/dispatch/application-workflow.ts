@@ -487,7 +487,7 @@ export const applicationMachine = setup({
             productCode: context.productCode,
             funder: context.funder,
             contract: event.contract,
-            requestedBy: event.actorId,
+            requestedBy: event.chosenBy ?? event.actorId,
             at: event.at,
           },
         });

@@ -371,7 +371,7 @@ async function reportToApplication(runtime: Runtime, report: DispatchOutcomeRepo
     return state.stateValue === 'dispatching' && context.dispatchRound === report.dispatchNo;
   };
   if (!(await waiting())) return;
-  const base = { actorId: report.chosenBy ?? SYSTEM_ACTOR, roles: ['platform-admin'], at: report.at };
+  const base = { actorId: SYSTEM_ACTOR, roles: ['platform-admin'], at: report.at };
   let event: WorkflowEvent;
   if (report.outcome === 'CHOSEN' && report.institutionId) {
     const institution = (await runtime.persistence.transaction((tx) => getInstitution(tx, report.institutionId!)))
@@ -387,6 +387,7 @@ async function reportToApplication(runtime: Runtime, report: DispatchOutcomeRepo
         sealId: institution.sealId ?? null,
       },
       contract: report.contract,
+      chosenBy: report.chosenBy,
     };
   } else {
     event = { ...base, type: 'DISPATCH_EXHAUSTED' };
