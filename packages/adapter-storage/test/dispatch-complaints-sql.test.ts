@@ -6,10 +6,13 @@ import {
   createRuntime,
   type DispatchActor,
   type DomainEvent,
+  getInstitution,
   type Persistence,
+  registerInstitution,
 } from '@sealflow/core';
 import { createManualClock, createMemoryNotifier } from '@sealflow/core/memory';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { institutionInput } from '../../core/test/dispatch-ledger-scenarios.js';
 import { persistenceBackends } from './support/postgres.js';
 
 /**
@@ -71,6 +74,7 @@ for (const backend of backends) {
   describe.skipIf(backend.skip !== undefined)(`complaints and ratings on ${backend.name}`, () => {
     beforeAll(async () => {
       persistence = await backend.open();
+      await persistence.transaction((tx) => registerInstitution(tx, institutionInput('inst-a'), 0));
     });
     afterAll(async () => {
       await persistence.close();
@@ -94,7 +98,7 @@ for (const backend of backends) {
       ]);
     });
 
-    it('twenty people confirming one penalty at once: the two named ones count, decided is published once', async () => {
+    it('twenty people confirming one penalty at once: the two named ones count, decided and recorded once', async () => {
       const { service, drain, events } = setup();
       await toPenaltyConfirmation(service, 'SQL-C-2');
       const callers: DispatchActor[] = [];
@@ -120,6 +124,8 @@ for (const backend of backends) {
           penalty: { kind: 'fine', amountFen: 20_000 },
         },
       ]);
+      const { stats } = (await persistence.transaction((tx) => getInstitution(tx, 'inst-a'))).record;
+      expect(stats).toMatchObject({ complaintsFounded: 1, penaltiesFen: 20_000 });
     });
 
     it('many concurrent ratings of one side of one application store exactly one', async () => {

@@ -1,5 +1,6 @@
 import { expect } from 'vitest';
 import { complaintWorkflow } from '../src/dispatch/complaint-workflow.js';
+import { getInstitution, registerInstitution } from '../src/dispatch/institution.js';
 import type { ComplaintIntake } from '../src/dispatch/complaint.js';
 import { createComplaintService } from '../src/dispatch/complaint-service.js';
 import type { DispatchActor } from '../src/dispatch/roles.js';
@@ -7,6 +8,7 @@ import { SealflowError } from '../src/errors.js';
 import { createManualClock, createMemoryNotifier, createMemoryPersistence } from '../src/memory/index.js';
 import type { Persistence } from '../src/ports/persistence.js';
 import { createRuntime, type DomainEvent } from '../src/runtime/runtime.js';
+import { institutionInput } from './dispatch-ledger-scenarios.js';
 
 export const DAY = 24 * 60 * 60 * 1000;
 
@@ -36,10 +38,18 @@ export function intake(complaintNo: string, overrides: Partial<ComplaintIntake> 
   };
 }
 
-/** A runtime with the complaint workflow, a manual clock, the memory notifier and every domain event collected. */
-export function complaintSetup(options: { persistence?: Persistence; reportWithinMs?: number } = {}) {
+/**
+ * A runtime with the complaint workflow, a manual clock, the memory notifier and every domain event collected; the
+ * institutions complaints are about (`inst-a`, `inst-b`) are registered, as a confirmed penalty is recorded on them.
+ */
+export async function complaintSetup(options: { persistence?: Persistence; reportWithinMs?: number } = {}) {
   const clock = createManualClock();
   const persistence = options.persistence ?? createMemoryPersistence();
+  await persistence.transaction(async (tx) => {
+    for (const id of ['inst-a', 'inst-b']) await registerInstitution(tx, institutionInput(id), clock.now());
+  });
+  /** The stored institution, as ranking and statistics read it. */
+  const institution = (id: string) => persistence.transaction(async (tx) => (await getInstitution(tx, id)).record);
   const notifier = createMemoryNotifier();
   const runtime = createRuntime({ persistence, clock, scheduler: clock, workflows: [complaintWorkflow({ notifier })] });
   const service = createComplaintService({ runtime, reportWithinMs: options.reportWithinMs ?? 3 * DAY });
@@ -57,7 +67,7 @@ export function complaintSetup(options: { persistence?: Persistence; reportWithi
     }
   };
   const payloads = (type: string) => events.filter((e) => e.type === type).map((e) => e.payload);
-  return { clock, persistence, notifier, runtime, service, events, drain, payloads };
+  return { clock, persistence, notifier, runtime, service, events, drain, payloads, institution };
 }
 
 export async function expectCode(promise: Promise<unknown>, code: string): Promise<SealflowError> {

@@ -15,7 +15,7 @@ import {
 
 describe('complaint workflow: the paths a complaint takes', () => {
   it('accept → route to the institution → report → confirm → founded → decision → two confirmations → feedback', async () => {
-    const { service, notifier, drain, payloads, persistence, events, runtime } = complaintSetup();
+    const { service, notifier, drain, payloads, persistence, events, runtime } = await complaintSetup();
     const received = await service.receive(cs, intake('TS-0001'));
     expect(received).toMatchObject({ stage: 'received', contact: { name: '王**', mobile: '138****5678' } });
     await service.accept(cs, 'TS-0001');
@@ -89,7 +89,7 @@ describe('complaint workflow: the paths a complaint takes', () => {
   });
 
   it('refused with a reply: closed at once, the reply kept, the customer notified', async () => {
-    const { service, notifier, drain, payloads } = complaintSetup();
+    const { service, notifier, drain, payloads } = await complaintSetup();
     await service.receive(cs, intake('TS-0002'));
     const refused = await service.refuse(cs, 'TS-0002', '该事项不属于平台受理范围，请联系发卡银行。');
     expect(refused).toMatchObject({ stage: 'refused', reply: { text: '该事项不属于平台受理范围，请联系发卡银行。' } });
@@ -102,7 +102,7 @@ describe('complaint workflow: the paths a complaint takes', () => {
   });
 
   it('a suggestion is recorded and thanked; without a customer id the thanks go to the staff who took it in', async () => {
-    const { service, notifier, drain, payloads } = complaintSetup();
+    const { service, notifier, drain, payloads } = await complaintSetup();
     await service.receive(cs, intake('TS-0003', { customerId: undefined }));
     const view = await service.recordSuggestion(cs, 'TS-0003', '感谢您的建议，我们会优化还款提醒。');
     expect(view.stage).toBe('suggestion');
@@ -128,7 +128,7 @@ describe('complaint workflow: the paths a complaint takes', () => {
   });
 
   it('unfounded: decided at once against the institution with no penalty, then feedback', async () => {
-    const { service, drain, payloads } = complaintSetup();
+    const { service, drain, payloads } = await complaintSetup();
     await service.receive(cs, intake('TS-0004'));
     await service.accept(cs, 'TS-0004');
     await service.route(cs, 'TS-0004', { kind: 'institution', institutionId: 'inst-a' });
@@ -158,7 +158,7 @@ describe('complaint workflow: the paths a complaint takes', () => {
   });
 
   it('routed to a platform team: the team reviews it directly; no institution is notified', async () => {
-    const { service, notifier, drain, payloads } = complaintSetup();
+    const { service, notifier, drain, payloads } = await complaintSetup();
     await service.receive(cs, intake('TS-0005', { institutionId: undefined }));
     await service.accept(cs, 'TS-0005');
     const routed = await service.route(supervisor, 'TS-0005', { kind: 'platform', team: 'customer-team' });
@@ -196,7 +196,7 @@ describe('complaint workflow: the paths a complaint takes', () => {
   });
 
   it('a second intake of the same number is a DUPLICATE and changes nothing', async () => {
-    const { service } = complaintSetup();
+    const { service } = await complaintSetup();
     await service.receive(cs, intake('TS-0006'));
     await expect(service.receive(cs, intake('TS-0006', { subject: '另一件事' }))).rejects.toMatchObject({
       code: 'DUPLICATE',
@@ -205,7 +205,7 @@ describe('complaint workflow: the paths a complaint takes', () => {
   });
 
   it('the report deadline is a durable timer: overdue escalates with an event and notifications; the report is still taken', async () => {
-    const { service, clock, notifier, drain, payloads, runtime } = complaintSetup({ reportWithinMs: 3 * DAY });
+    const { service, clock, notifier, drain, payloads, runtime } = await complaintSetup({ reportWithinMs: 3 * DAY });
     await service.receive(cs, intake('TS-0007'));
     await service.accept(cs, 'TS-0007');
     const routed = await service.route(cs, 'TS-0007', { kind: 'institution', institutionId: 'inst-a' });
@@ -243,7 +243,7 @@ describe('complaint workflow: the paths a complaint takes', () => {
   });
 
   it('a report in time cancels the deadline: nothing escalates later', async () => {
-    const { service, clock, drain, payloads } = complaintSetup();
+    const { service, clock, drain, payloads } = await complaintSetup();
     await service.receive(cs, intake('TS-0008'));
     await service.accept(cs, 'TS-0008');
     await service.route(cs, 'TS-0008', { kind: 'institution', institutionId: 'inst-a' });

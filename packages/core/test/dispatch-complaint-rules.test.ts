@@ -36,7 +36,7 @@ async function confirmingPenalty(setup: Setup, no: string) {
 
 describe('complaint rules: roles, institution scoping and the two-person rule', () => {
   it('each step needs its role; a refusal leaves the complaint where it was', async () => {
-    const setup = complaintSetup();
+    const setup = await complaintSetup();
     const { service } = setup;
     await expectCode(service.receive(supervisor, intake('TR-0001')), 'FORBIDDEN');
     await expectCode(service.receive(staffA, intake('TR-0001')), 'FORBIDDEN');
@@ -70,7 +70,7 @@ describe('complaint rules: roles, institution scoping and the two-person rule', 
   });
 
   it('institution staff see and act on a complaint only once it is routed to their own institution', async () => {
-    const setup = complaintSetup();
+    const setup = await complaintSetup();
     const { service } = setup;
     await service.receive(cs, intake('TR-0002'));
     await expectCode(service.get(staffA, 'TR-0002'), 'FORBIDDEN');
@@ -94,7 +94,7 @@ describe('complaint rules: roles, institution scoping and the two-person rule', 
   });
 
   it('the penalty needs two different people: the one named responsible and the named superior, once each', async () => {
-    const setup = complaintSetup();
+    const setup = await complaintSetup();
     const { service, drain, payloads } = setup;
     await routedToA(setup, 'TR-0003');
     await service.report(staffA, 'TR-0003', { talk: '已联系。', outcome: '已处理。' });
@@ -138,7 +138,7 @@ describe('complaint rules: roles, institution scoping and the two-person rule', 
   });
 
   it('the machine itself refuses a caller who skips the service', async () => {
-    const setup = complaintSetup();
+    const setup = await complaintSetup();
     await confirmingPenalty(setup, 'TR-0004');
     const base = { actorId: 'sup-wang', roles: ['review-supervisor'], at: setup.clock.now() };
     await setup.runtime.send('TR-0004', { type: 'CONFIRM_PENALTY', ...base });
@@ -151,7 +151,7 @@ describe('complaint rules: roles, institution scoping and the two-person rule', 
   });
 
   it('many people confirming at once: exactly the two named confirm, the penalty is decided once', async () => {
-    const setup = complaintSetup();
+    const setup = await complaintSetup();
     await confirmingPenalty(setup, 'TR-0005');
     const callers: DispatchActor[] = [];
     for (let i = 0; i < 10; i++) callers.push(supervisor, director, { id: `other-${i}`, roles: ['review-supervisor'] });
@@ -170,7 +170,7 @@ describe('complaint rules: roles, institution scoping and the two-person rule', 
   });
 
   it('commands out of turn say what the complaint waits for', async () => {
-    const setup = complaintSetup();
+    const setup = await complaintSetup();
     await setup.service.receive(cs, intake('TR-0006'));
     const error = await expectCode(
       setup.service.route(cs, 'TR-0006', { kind: 'platform', team: 'review' }),
@@ -181,7 +181,7 @@ describe('complaint rules: roles, institution scoping and the two-person rule', 
   });
 
   it('bad intake is refused naming the field, never the value, and writes nothing', async () => {
-    const setup = complaintSetup();
+    const setup = await complaintSetup();
     const bad = [
       intake('x'),
       intake('TR-0007', { subject: '   ' }),

@@ -249,7 +249,11 @@ describe('rankInstitutions: bad input', () => {
     ['weights.volume', { volume: '0.3' }, /weights\.volume must be a number/],
     ['weights.headroom', { headroom: 2_000_000 }, /weights\.headroom must be at most/],
     ['weights.sucess', { sucess: 1 }, /weights\.sucess is not a ranking weight/],
-    ['weights.abandonment', { abandonment: 0, success: 0, response: 0, volume: 0, amount: 0, headroom: 0 }, /all zero/],
+    [
+      'weights.abandonment',
+      { abandonment: 0, success: 0, response: 0, volume: 0, amount: 0, headroom: 0, complaints: 0 },
+      /all zero/,
+    ],
   ];
   it.each(badWeights)('rejects weights naming %s', (field, weights, pattern) => {
     rejects(() => rankInstitutions(APPLICATION, [institution('a')], { weights: weights as never }), field, pattern);

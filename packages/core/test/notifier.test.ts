@@ -13,7 +13,7 @@ runNotifierContract({
 
 describe('notifications go through the outbox', () => {
   it('a transport that fails is retried under the same id, and the notification is delivered once', async () => {
-    const { service, notifier, clock, drain } = complaintSetup();
+    const { service, notifier, clock, drain } = await complaintSetup();
     await service.receive(cs, intake('TN-0001'));
     await service.accept(cs, 'TN-0001');
     notifier.failNext(2);
@@ -32,7 +32,7 @@ describe('notifications go through the outbox', () => {
   });
 
   it('nothing is sent inline by a command: only the worker delivers, after the transition committed', async () => {
-    const { service, notifier, drain } = complaintSetup();
+    const { service, notifier, drain } = await complaintSetup();
     await service.receive(cs, intake('TN-0002'));
     await service.accept(cs, 'TN-0002');
     await service.route(cs, 'TN-0002', { kind: 'institution', institutionId: 'inst-a' });
@@ -42,8 +42,8 @@ describe('notifications go through the outbox', () => {
   });
 
   it('the notification is a pure function of saved state: the same id and data whenever the worker runs', async () => {
-    const first = complaintSetup();
-    const later = complaintSetup();
+    const first = await complaintSetup();
+    const later = await complaintSetup();
     for (const setup of [first, later]) {
       await setup.service.receive(cs, intake('TN-0003'));
       await setup.service.accept(cs, 'TN-0003');

@@ -28,6 +28,7 @@ import type { PersistenceTransaction } from '../ports/persistence.js';
 import type { DomainEvent, WorkflowState } from '../runtime/runtime.js';
 import { defineWorkflow } from '../runtime/workflow-definition.js';
 import { type ComplaintRecord, complaintRecords, type Penalty } from './complaint.js';
+import { recordPenalty } from './complaint-penalties.js';
 import {
   type ComplaintContext,
   type ComplaintEvent,
@@ -414,11 +415,26 @@ function investigate() {
  * Keep the complaint record's stage, overdue flag and routed institution in step with the workflow, in the
  * transition's own transaction — whoever caused it: a command, or the report timer. The record does not exist yet
  * while the workflow starts: the service inserts it right after, in the same transaction.
+ *
+ * The stage stored before this transition tells when the penalty has just been confirmed (the record still says
+ * `confirming-penalty`, the workflow has moved on): then, and only then, the penalty is recorded against the
+ * accountable institution, in this same transaction, so it counts exactly once whoever sent the confirmation.
  */
 async function mirrorIntoRecord(tx: PersistenceTransaction, state: WorkflowState): Promise<void> {
   const stored = await complaintRecords.get(tx, state.id);
   if (!stored) return;
   const context = state.context as ComplaintContext;
+  const institutionId = accountableInstitution(context);
+  if (
+    stored.record.stage === 'confirming-penalty' &&
+    complaintStageOf(state.stateValue) !== 'confirming-penalty' &&
+    context.founded === true &&
+    context.penalty !== null &&
+    institutionId !== null
+  ) {
+    const at = context.decidedAt ?? state.updatedAt;
+    await recordPenalty(tx, { complaintNo: context.complaintNo, institutionId, penalty: context.penalty, at });
+  }
   const next: ComplaintRecord = {
     ...stored.record,
     stage: complaintStageOf(state.stateValue),

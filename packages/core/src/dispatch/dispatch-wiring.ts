@@ -9,7 +9,13 @@ import { NotFoundError, SnapshotError } from '../errors.js';
 import type { Notification, Notifier } from '../ports/notifier.js';
 import type { Persistence } from '../ports/persistence.js';
 import type { ApplicationAlongside } from './application-steps.js';
-import { getInstitution, institutionRepository, listInstitutions } from './institution.js';
+import {
+  getInstitution,
+  type Institution,
+  institutionRepository,
+  isSuspendedAt,
+  listInstitutions,
+} from './institution.js';
 import { ledgerBalances, ledgerFreeze, ledgerRelease, ledgerRestore } from './ledger.js';
 import type { DispatchNotification } from './offer.js';
 import type { DispatchPositions, Notify, RankCandidates } from './offer-service.js';
@@ -40,36 +46,45 @@ export interface InstitutionRankingOptions {
 }
 
 /**
- * Ranking from the registered institutions: every ACTIVE institution, with its available position read from the
- * ledger (the deposit account, which a freeze draws on), scored by `rankInstitutions`. Reads one page of
- * institutions and one balance per institution in a single transaction, so every candidate is seen as of one moment.
+ * Ranking from the registered institutions: every ACTIVE institution, and every one whose penalty suspension has run
+ * out by the ranking's time (`input.at`, taken from the dispatch's saved state, never from a clock), with its
+ * available position read from the ledger (the deposit account, which a freeze draws on), scored by
+ * `rankInstitutions`. An institution suspended by hand stays out until someone lifts it. Reads the institutions and
+ * one balance per institution in a single transaction, so every candidate is seen as of one moment.
  */
 export function institutionRanking(options: InstitutionRankingOptions): RankCandidates {
   return async (input) => {
+    // Without a time (a ranking requested before rankings carried one), every suspension still counts.
+    const eligible = (record: Institution) =>
+      input.at === undefined ? record.status === 'ACTIVE' : !isSuspendedAt(record, input.at);
     const candidates = await options.persistence.transaction(async (tx) => {
       const found: RankingCandidate[] = [];
-      for (let afterId: string | undefined; ; ) {
-        const page = await listInstitutions(tx, { status: 'ACTIVE', limit: 500, ...(afterId ? { afterId } : {}) });
-        for (const { record } of page) {
-          // An institution with no ledger yet has no position to offer against.
-          const balances = await ledgerBalances(tx, record.id).catch((error: unknown) => {
-            if (error instanceof NotFoundError) return null;
-            throw error;
-          });
-          found.push({
-            id: record.id,
-            status: record.status,
-            regions: record.regions,
-            categories: record.categories,
-            capacity: record.capacity,
-            openApplications: record.openCount,
-            positionFen: balances?.deposit ?? 0,
-            stats: record.stats,
-          });
+      for (const status of ['ACTIVE', 'SUSPENDED'] as const) {
+        for (let afterId: string | undefined; ; ) {
+          const page = await listInstitutions(tx, { status, limit: 500, ...(afterId ? { afterId } : {}) });
+          for (const { record } of page) {
+            if (!eligible(record)) continue;
+            // An institution with no ledger yet has no position to offer against.
+            const balances = await ledgerBalances(tx, record.id).catch((error: unknown) => {
+              if (error instanceof NotFoundError) return null;
+              throw error;
+            });
+            found.push({
+              id: record.id,
+              status: 'ACTIVE',
+              regions: record.regions,
+              categories: record.categories,
+              capacity: record.capacity,
+              openApplications: record.openCount,
+              positionFen: balances?.deposit ?? 0,
+              stats: record.stats,
+            });
+          }
+          if (page.length < 500) break;
+          afterId = page.at(-1)!.record.id;
         }
-        if (page.length < 500) return found;
-        afterId = page.at(-1)!.record.id;
       }
+      return found;
     });
     const { amountFen, region, category, excluded, limit } = input;
     const result = rankInstitutions({ amountFen, region, category }, candidates, {

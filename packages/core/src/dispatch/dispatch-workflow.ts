@@ -182,6 +182,7 @@ export const dispatchMachine = setup({
           category: context.category,
           excluded: context.excluded,
           limit: context.config.maxInstitutions,
+          at: context.startedAt,
         }),
       },
       on: {

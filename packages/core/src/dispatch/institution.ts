@@ -32,7 +32,9 @@ const counter = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
  * - `abandoned` (弃单): accepted applications it later dropped;
  * - `successes` / `failures`: accepted applications that were disbursed / that failed after acceptance;
  * - `amountFen`: the total disbursed, in fen;
- * - `responseMsTotal` / `responses`: the summed time from offer to answer, and how many answers it sums.
+ * - `responseMsTotal` / `responses`: the summed time from offer to answer, and how many answers it sums;
+ * - `complaintsFounded`: founded complaints whose decision was confirmed against it; `penaltiesFen`: the fines those
+ *   decisions imposed, in fen. Both default to 0, so statistics stored before they existed still load.
  */
 export const DispatchStats = z.strictObject({
   offered: counter,
@@ -45,6 +47,8 @@ export const DispatchStats = z.strictObject({
   amountFen: fenSchema,
   responseMsTotal: counter,
   responses: counter,
+  complaintsFounded: counter.default(0),
+  penaltiesFen: fenSchema.default(0),
 });
 
 /** An institution's dispatch statistics: see {@link DispatchStats}. */
@@ -76,6 +80,11 @@ export const Institution = z.strictObject({
   /** The seal it signs loan contracts with, when it signs through sealflow. */
   sealId: z.string().min(1).max(128).optional(),
   status: z.enum(INSTITUTION_STATUSES),
+  /**
+   * When a suspension imposed by a complaint's penalty ends, epoch ms; null when the institution is active or was
+   * suspended by hand (which lasts until someone lifts it). Records stored before it existed load as null.
+   */
+  suspendedUntil: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER).nullable().default(null),
   stats: DispatchStats,
 });
 
@@ -105,12 +114,29 @@ export function emptyDispatchStats(): DispatchStats {
     amountFen: 0,
     responseMsTotal: 0,
     responses: 0,
+    complaintsFounded: 0,
+    penaltiesFen: 0,
   };
+}
+
+/**
+ * Whether the institution is kept out of dispatch at `at` (epoch ms): `SUSPENDED` by hand, or by a complaint's
+ * penalty that has not yet run out. A penalty suspension ends by itself at `suspendedUntil`, whether or not anyone
+ * writes the institution again, so every reader decides from the time of the step it serves, never from a clock.
+ */
+export function isSuspendedAt(institution: Pick<Institution, 'status' | 'suspendedUntil'>, at: number): boolean {
+  if (institution.status !== 'SUSPENDED') return false;
+  return institution.suspendedUntil === null || at < institution.suspendedUntil;
 }
 
 /** 弃单率: abandoned / accepted (0 when it has accepted nothing yet). */
 export function abandonmentRate(stats: DispatchStats): number {
   return stats.abandoned / Math.max(stats.accepted, 1);
+}
+
+/** Founded complaints per accepted offer (0 when it has neither). */
+export function complaintRate(stats: DispatchStats): number {
+  return stats.complaintsFounded / Math.max(stats.accepted, 1);
 }
 
 /** 成功率: successes / accepted (0 when it has accepted nothing yet). */
@@ -149,9 +175,11 @@ function parseInstitutionInput(input: InstitutionInput): z.output<typeof Institu
 
 /**
  * Register an institution, or update the profile of one already registered (same id): name, credit code, regions,
- * categories, capacity, seal and status change; its open count and statistics are kept. A new institution starts
- * with empty statistics and a ledger of zero balances, written in the same transaction. Another institution with the
- * same credit code fails with `DUPLICATE`.
+ * categories, capacity and seal change; its open count and statistics are kept. A status given is a person's
+ * decision: it replaces the current one and ends any penalty suspension's time limit (so `SUSPENDED` lasts until
+ * lifted, and `ACTIVE` lifts a penalty early). An update without a status keeps the status and suspension as they
+ * are. A new institution starts `ACTIVE` unless told otherwise, with empty statistics and a ledger of zero balances,
+ * written in the same transaction. Another institution with the same credit code fails with `DUPLICATE`.
  */
 export async function registerInstitution(
   tx: PersistenceTransaction,
@@ -162,9 +190,18 @@ export async function registerInstitution(
   const existing = await institutionRepository.get(tx, profile.id);
   if (existing) {
     const { sealId: _dropped, ...kept } = existing.record;
-    return institutionRepository.update(tx, existing, { ...kept, ...profile }, now);
+    // Editing a profile must not lift a suspension by accident: only a status actually given changes it.
+    const status =
+      input.status === undefined
+        ? { status: kept.status, suspendedUntil: kept.suspendedUntil }
+        : { status: profile.status, suspendedUntil: null };
+    return institutionRepository.update(tx, existing, { ...kept, ...profile, ...status }, now);
   }
-  const stored = await institutionRepository.insert(tx, { ...profile, openCount: 0, stats: emptyDispatchStats() }, now);
+  const stored = await institutionRepository.insert(
+    tx,
+    { ...profile, openCount: 0, suspendedUntil: null, stats: emptyDispatchStats() },
+    now,
+  );
   await ledgerBalancesRepository.insert(tx, zeroBalances(profile.id), now);
   return stored;
 }

@@ -68,6 +68,11 @@ export interface RankCandidatesInput {
   category: string;
   excluded: string[];
   limit: number;
+  /**
+   * The time the ranking is for (epoch ms, the dispatch's start as saved), so a suspension that has run out by then
+   * counts as over; absent in a ranking requested before this field existed, where every suspension still counts.
+   */
+  at?: number;
 }
 
 /** Rank institutions for an application: ids, best first, none of `excluded`, at most `limit`. */

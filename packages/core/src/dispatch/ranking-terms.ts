@@ -17,12 +17,22 @@ import { ValidationError } from '../errors.js';
  * - `volume`: raw = successes; normalised log(1 + successes) / log(1 + 1000), capped at 1;
  * - `amount`: raw = amount disbursed in fen; normalised log(1 + yuan) / log(1 + 1,000,000,000), capped at 1;
  * - `headroom`: raw = position left after freezing the application's amount, in fen; normalised as a share of the
- *   position.
+ *   position;
+ * - `complaints`: raw = founded complaints per accepted offer (complaintsFounded / max(accepted, 1));
+ *   normalised 5 % / (5 % + rate), so none scores 1 and one founded complaint in twenty accepted offers scores 0.5.
  *
  * With no accepted application yet, `abandonment` and `success`, and with no answered offer, `response`, take
  * {@link RANKING_NEUTRAL_PRIOR} (their raw figure is reported as `null`).
  */
-export const RANKING_TERMS = ['abandonment', 'success', 'response', 'volume', 'amount', 'headroom'] as const;
+export const RANKING_TERMS = [
+  'abandonment',
+  'success',
+  'response',
+  'volume',
+  'amount',
+  'headroom',
+  'complaints',
+] as const;
 
 /** One of {@link RANKING_TERMS}. */
 export type RankingTerm = (typeof RANKING_TERMS)[number];
@@ -40,6 +50,9 @@ export type RankingWeights = Record<RankingTerm, number>;
  * count a quarter each. Response speed counts 0.15 because each round of offers waits up to 24 hours for answers.
  * Volume of successes and amount handled (0.15 and 0.1) reward proven capacity without letting the largest
  * institutions take every application; position headroom (0.1) prefers funders not about to run out of 头寸.
+ * Founded complaints (0.15, as much as speed) mark harm to customers that two people confirmed. Every institution
+ * without a founded complaint scores 1 on that term, which adds the same amount to each of their scores and shrinks
+ * the other shares in one proportion: among them, the order is what it was before the term existed.
  */
 export const DEFAULT_RANKING_WEIGHTS: Readonly<RankingWeights> = Object.freeze({
   abandonment: 0.25,
@@ -48,6 +61,7 @@ export const DEFAULT_RANKING_WEIGHTS: Readonly<RankingWeights> = Object.freeze({
   volume: 0.15,
   amount: 0.1,
   headroom: 0.1,
+  complaints: 0.15,
 });
 
 /**
@@ -62,6 +76,8 @@ export const RESPONSE_HALF_SCORE_MS = 2 * 60 * 60 * 1000;
 export const VOLUME_FULL_SUCCESSES = 1000;
 /** `amount` reaches 1 at this total handled, in fen (1,000,000,000 yuan; log-scaled below it). */
 export const AMOUNT_FULL_FEN = 100_000_000_000;
+/** Founded complaints per accepted offer at which `complaints` scores 0.5 (one in twenty); more tends to 0. */
+export const COMPLAINT_HALF_SCORE_RATE = 0.05;
 
 const LOG_VOLUME_FULL = Math.log1p(VOLUME_FULL_SUCCESSES);
 const LOG_AMOUNT_FULL_YUAN = Math.log1p(AMOUNT_FULL_FEN / 100);
@@ -88,6 +104,8 @@ export interface RankingStats {
   responseMsTotal: number;
   /** Offers it answered (accepted or declined). */
   responses: number;
+  /** Founded complaints confirmed against it; 0 when left out. */
+  complaintsFounded?: number;
 }
 
 /** The part of an institution that the terms read. */
@@ -120,6 +138,10 @@ export function normaliseTerms(amountFen: number, candidate: TermInput, out: Flo
   out[4] = Math.min(1, Math.log1p(s.amountFen / 100) / LOG_AMOUNT_FULL_YUAN);
   const position = candidate.positionFen;
   out[5] = position === 0 ? 0 : (position - amountFen) / position;
+  const complaints = s.complaintsFounded ?? 0;
+  // Exactly 1 with no complaint, so institutions without any keep the order they had before this term.
+  out[6] =
+    complaints === 0 ? 1 : COMPLAINT_HALF_SCORE_RATE / (COMPLAINT_HALF_SCORE_RATE + complaints / Math.max(accepted, 1));
 }
 
 /** Σ share × normalised value, added in term order: the single definition of a score. */
@@ -132,7 +154,7 @@ export function sumContributions(shares: Float64Array, values: Float64Array): nu
 /**
  * The raw figure behind each term, in {@link RANKING_TERMS} order; `null` where the institution has no history and
  * the neutral prior stands in. Units: rates as fractions; mean answer time in ms; successes; amount handled in fen;
- * position left after freezing this application's amount, in fen.
+ * position left after freezing this application's amount, in fen; founded complaints per accepted offer.
  */
 export function rawTerms(amountFen: number, candidate: TermInput): (number | null)[] {
   const s = candidate.stats;
@@ -144,6 +166,7 @@ export function rawTerms(amountFen: number, candidate: TermInput): (number | nul
     s.successes,
     s.amountFen,
     candidate.positionFen - amountFen,
+    (s.complaintsFounded ?? 0) / accepted,
   ];
 }
 

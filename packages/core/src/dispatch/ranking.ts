@@ -307,7 +307,8 @@ function isWellFormed(c: RankingCandidate): boolean {
     isCount(s.failures) &&
     isCount(s.amountFen) &&
     isCount(s.responseMsTotal) &&
-    isCount(s.responses)
+    isCount(s.responses) &&
+    (s.complaintsFounded === undefined || isCount(s.complaintsFounded))
   );
 }
 
@@ -322,7 +323,7 @@ function malformedCandidate(c: RankingCandidate, index: number): ValidationError
     if (!Array.isArray(c.categories)) return '.categories';
     for (const key of ['capacity', 'openApplications', 'positionFen'] as const) if (!isCount(c[key])) return `.${key}`;
     if (typeof c.stats !== 'object' || c.stats === null) return '.stats';
-    return `.stats.${STAT_FIELDS.find((key) => !isCount(c.stats[key])) ?? ''}`;
+    return `.stats.${STAT_FIELDS.find((key) => !isCount(c.stats[key])) ?? 'complaintsFounded'}`;
   })();
   const what: Record<string, string> = {
     '': 'must be an institution object',
