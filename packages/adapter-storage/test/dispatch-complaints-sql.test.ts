@@ -7,6 +7,8 @@ import {
   type DispatchActor,
   type DomainEvent,
   getInstitution,
+  institutionRanking,
+  ledgerTopUp,
   type Persistence,
   registerInstitution,
 } from '@sealflow/core';
@@ -126,6 +128,77 @@ for (const backend of backends) {
       ]);
       const { stats } = (await persistence.transaction((tx) => getInstitution(tx, 'inst-a'))).record;
       expect(stats).toMatchObject({ complaintsFounded: 1, penaltiesFen: 20_000 });
+    });
+
+    it('a suspension penalty: recorded once under racing confirmations; ranked again only once it has run out', async () => {
+      const { service, clock } = setup();
+      const staffS: DispatchActor = { id: 's-staff', roles: ['institution'], institutionId: 'inst-s' };
+      await persistence.transaction(async (tx) => {
+        for (const id of ['inst-s', 'inst-t']) {
+          await registerInstitution(tx, institutionInput(id), 0);
+          await ledgerTopUp(tx, { institutionId: id, key: `seed-${id}`, amountFen: 90_000_000, account: 'deposit' }, 0);
+        }
+      });
+      const no = 'SQL-C-3';
+      await service.receive(cs, { ...intake(no), institutionId: 'inst-s' });
+      await service.accept(cs, no);
+      await service.route(cs, no, { kind: 'institution', institutionId: 'inst-s' });
+      await service.report(staffS, no, { talk: '已联系客户。', outcome: '已处理。' });
+      await service.confirmReport(supervisor, no);
+      await service.investigate(supervisor, no, { founded: true, findings: '属实。' });
+      await service.decide(supervisor, no, {
+        penalty: { kind: 'suspension', days: 5 },
+        responsibleId: 'sup-wang',
+        superiorId: 'dir-chen',
+        summary: '暂停派单 5 天。',
+      });
+      await service.confirmPenalty(supervisor, no);
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => service.confirmPenalty(director, no)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const suspended = (await persistence.transaction((tx) => getInstitution(tx, 'inst-s'))).record;
+      expect(suspended).toMatchObject({
+        status: 'SUSPENDED',
+        suspendedUntil: clock.now() + 5 * DAY,
+        stats: { complaintsFounded: 1, penaltiesFen: 0 },
+      });
+      const rank = institutionRanking({ persistence });
+      const input = { applicationId: 'SQL-APP-2', amountFen: 1_000_000, region: '440305', category: 'credit' };
+      const ranked = async () =>
+        (await rank({ ...input, excluded: ['inst-a'], limit: 10, at: clock.now() })).filter((id) =>
+          ['inst-s', 'inst-t'].includes(id),
+        );
+      expect(await ranked()).toEqual(['inst-t']);
+      clock.advance(5 * DAY - 1);
+      expect(await ranked()).toEqual(['inst-t']);
+      clock.advance(1);
+      expect((await ranked()).sort()).toEqual(['inst-s', 'inst-t']);
+    });
+
+    it('an institution stored before complaint statistics existed loads with none', async () => {
+      const input = institutionInput('inst-old');
+      const { status: _status, ...profile } = input;
+      const stats = { offered: 3, accepted: 2, declined: 1, expired: 0, abandoned: 0, successes: 1, failures: 0 };
+      const data = {
+        ...profile,
+        status: 'ACTIVE',
+        openCount: 0,
+        stats: { ...stats, amountFen: 100, responseMsTotal: 9, responses: 3 },
+      };
+      await persistence.transaction((tx) =>
+        tx.entities.insert({
+          kind: 'dispatch-institution',
+          id: 'inst-old',
+          data,
+          tags: { status: 'ACTIVE' },
+          uniqueKey: `credit-code:${input.creditCode}`,
+          createdAt: 0,
+        }),
+      );
+      const loaded = (await persistence.transaction((tx) => getInstitution(tx, 'inst-old'))).record;
+      expect(loaded).toMatchObject({
+        suspendedUntil: null,
+        stats: { ...stats, complaintsFounded: 0, penaltiesFen: 0 },
+      });
     });
 
     it('many concurrent ratings of one side of one application store exactly one', async () => {

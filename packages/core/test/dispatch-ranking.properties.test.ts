@@ -21,6 +21,7 @@ const candidateData = fc.record({
   successes: count(4),
   amountFen: fc.constantFrom(0, 1_000, 10 ** 9, 10 ** 13),
   responses: count(3),
+  complaintsFounded: fc.constantFrom(0, 0, 0, 1, 3),
   meanResponseMs: fc.constantFrom(0, 60_000, 7_200_000, 10 ** 9),
 });
 
@@ -50,6 +51,7 @@ const pool = rowsWithTies.map((rows) =>
         amountFen: row.amountFen,
         responseMsTotal: row.meanResponseMs * row.responses,
         responses: row.responses,
+        complaintsFounded: row.complaintsFounded,
       },
     }),
   ),
@@ -94,6 +96,24 @@ describe('rankInstitutions properties', () => {
         expect(again).toEqual(full);
         const head = rankInstitutions(APPLICATION, shuffled(candidates, seed + 1), { limit }).ranked;
         expect(head.map((r) => [r.id, r.score])).toEqual(full.slice(0, limit));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('among institutions without complaints, the order follows the score without the complaints term', () => {
+    fc.assert(
+      fc.property(pool, (candidates) => {
+        const clean = candidates.filter((c) => c.stats.complaintsFounded === 0);
+        const without = new Map(
+          rankInstitutions(APPLICATION, clean, { weights: { complaints: 0 } }).ranked.map((r) => [r.id, r.score]),
+        );
+        const ranked = rankInstitutions(APPLICATION, clean).ranked;
+        expect(ranked.map((r) => r.id).sort()).toEqual([...without.keys()].sort());
+        for (let i = 1; i < ranked.length; i++) {
+          // Scores equal but for rounding may swap; any real difference keeps its order.
+          expect(without.get(ranked[i - 1]!.id)!).toBeGreaterThanOrEqual(without.get(ranked[i]!.id)! - 1e-12);
+        }
       }),
       { numRuns: 300 },
     );

@@ -124,6 +124,11 @@ describe('rankInstitutions: ordering by each term', () => {
       institution('better', { positionFen: 500_000_000 }),
       institution('worse', { positionFen: 12_000_000 }),
     ],
+    [
+      'complaints',
+      institution('better', {}, { complaintsFounded: 1 }),
+      institution('worse', {}, { complaintsFounded: 8 }),
+    ],
   ];
 
   it.each(pairs)('%s: the better figure ranks first, alone and under the default weights', (term, better, worse) => {
@@ -151,6 +156,35 @@ describe('rankInstitutions: ordering by each term', () => {
     }
     expect(terms.find((t) => t.term === 'volume')).toMatchObject({ raw: 0, normalised: 0 });
     expect(result.ranked[1]!.score).toBeGreaterThan(0);
+  });
+
+  it('complaints: none scores 1, founded complaints per accepted offer lower it, explained with the rate', () => {
+    const clean = institution('clean', { openApplications: 5 });
+    const complained = institution('complained', { openApplications: 0 }, { complaintsFounded: 5 });
+    const result = rankInstitutions(APPLICATION, [complained, clean]);
+    expect(ids(result)).toEqual(['clean', 'complained']);
+    const term = (r: (typeof result.ranked)[number]) => r.explain().terms.find((t) => t.term === 'complaints')!;
+    expect(term(result.ranked[0]!)).toMatchObject({ raw: 0, normalised: 1, weight: 0.15 });
+    // 5 founded per 100 accepted is the half-score rate.
+    expect(term(result.ranked[1]!)).toMatchObject({ raw: 0.05, normalised: 0.5 });
+    // Without any accepted offer the rate is per one, and leaving the counter out means none.
+    const [fresh] = rankInstitutions(APPLICATION, [newcomer('n')]).ranked;
+    expect(term(fresh!)).toMatchObject({ raw: 0, normalised: 1 });
+    const { complaintsFounded: _none, ...older } = institution('older').stats;
+    const [legacy] = rankInstitutions(APPLICATION, [{ ...institution('older'), stats: older }]).ranked;
+    expect(term(legacy!)).toMatchObject({ raw: 0, normalised: 1 });
+  });
+
+  it('complaints: institutions without any keep the order the six other terms give them', () => {
+    const pool = [
+      institution('a', {}, { abandoned: 1 }),
+      institution('b', { positionFen: 900_000_000 }),
+      newcomer('c'),
+      institution('d', {}, { successes: 40, responseMsTotal: 115 * 3_600_000 }),
+      institution('e', { openApplications: 0 }),
+    ];
+    const before = rankInstitutions(APPLICATION, pool, { weights: { complaints: 0 } });
+    expect(ids(rankInstitutions(APPLICATION, pool))).toEqual(ids(before));
   });
 
   it('relative weights: scaling every weight leaves scores and order unchanged', () => {
