@@ -559,6 +559,7 @@ export {
 // Funder dispatch: institutions and the position (头寸) ledger.
 export {
   abandonmentRate,
+  complaintRate,
   DispatchStats,
   dispatchIdSchema,
   emptyDispatchStats,
@@ -569,6 +570,7 @@ export {
   InstitutionInput,
   type InstitutionStatus,
   institutionRepository,
+  isSuspendedAt,
   listInstitutions,
   meanResponseMs,
   registerInstitution,

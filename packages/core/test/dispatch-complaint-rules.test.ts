@@ -13,7 +13,7 @@ import {
   teamLeader,
 } from './dispatch-complaint-fixtures.js';
 
-type Setup = ReturnType<typeof complaintSetup>;
+type Setup = Awaited<ReturnType<typeof complaintSetup>>;
 
 async function routedToA(setup: Setup, no: string) {
   await setup.service.receive(cs, intake(no));
