@@ -26,6 +26,7 @@ describe('dispatch offers', () => {
         category: 'consumer',
         excluded: ['inst-B'],
         limit: 9,
+        at: context.startedAt,
       },
     ]);
     expect(state.stateValue).toBe('offering');
