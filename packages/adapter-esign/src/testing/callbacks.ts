@@ -1,0 +1,172 @@
+/**
+ * Callback (notify) delivery: JSON POSTs to a flow's notifyUrl, signed as e签宝 signs them, through the global fetch
+ * (looked up on every call, so msw or a real server receives them). One queue for the whole emulator delivers events
+ * in the order they happened unless a test asks otherwise.
+ */
+import type { Clock } from '@sealflow/core';
+
+/** One event the emulator emitted to a notifyUrl (lost ones included). */
+export interface EsignCallbackEvent {
+  url: string;
+  appId: string;
+  action: string;
+  signFlowId: string;
+  /** The exact JSON text posted. */
+  body: string;
+  /** What a fault did to it. */
+  fault: 'lost' | 'duplicated' | 'held' | undefined;
+}
+
+/** One HTTP attempt to deliver an event. */
+export interface EsignCallbackAttempt {
+  event: EsignCallbackEvent;
+  attempt: number;
+  headers: Record<string, string>;
+  /** The receiver's HTTP status; undefined when the request failed (`error`). */
+  status: number | undefined;
+  error: string | undefined;
+}
+
+/** Which events a callback fault applies to. */
+export interface CallbackMatch {
+  action?: string;
+  signFlowId?: string;
+}
+
+/** Controls and records of callback delivery. */
+export interface EsignCallbacks {
+  /** Every event emitted, in the order it happened. */
+  readonly events: readonly EsignCallbackEvent[];
+  /** Every delivery attempt, in the order made. */
+  readonly attempts: readonly EsignCallbackAttempt[];
+  /** Resolves when every event emitted so far (and not held) has been delivered or given up on. */
+  idle(): Promise<void>;
+  /** The next `times` matching events are never sent. */
+  lose(times?: number, match?: CallbackMatch): void;
+  /** The next `times` matching events are sent twice (same body and body timestamp). */
+  duplicate(times?: number, match?: CallbackMatch): void;
+  /**
+   * The next `count` events (any action) are held back and then sent newest first once all `count` were emitted:
+   * SIGN_FLOW_COMPLETE arrives before the SIGN_MISSON_COMPLETE that led to it.
+   */
+  reorderNext(count: number): void;
+  /** Sends the events still held by `reorderNext` (newest first) without waiting for the rest. */
+  release(): Promise<void>;
+}
+
+export interface CallbackOptions {
+  /** Attempts per event, the first included (e签宝 retries up to 16 times). Default 3. */
+  maxAttempts?: number;
+  /** Real milliseconds between attempts. Default 0. */
+  retryDelayMs?: number;
+  /** Real milliseconds before an attempt counts as failed (e签宝 expects an answer within 5 s). Default 5000. */
+  timeoutMs?: number;
+}
+
+type Signer = (input: { appId: string; url: string; timestamp: string; body: string }) => string;
+
+interface Rule {
+  kind: 'lost' | 'duplicated';
+  remaining: number;
+  match: CallbackMatch;
+}
+
+export class CallbackQueue implements EsignCallbacks {
+  readonly events: EsignCallbackEvent[] = [];
+  readonly attempts: EsignCallbackAttempt[] = [];
+  private chain: Promise<void> = Promise.resolve();
+  private rules: Rule[] = [];
+  private holdCount = 0;
+  private held: EsignCallbackEvent[] = [];
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly sign: Signer,
+    private readonly options: CallbackOptions = {},
+  ) {}
+
+  emit(input: { url: string; appId: string; action: string; signFlowId: string; body: string }): void {
+    const rule = this.rules.find(
+      (r) =>
+        (!r.match.action || r.match.action === input.action) &&
+        (!r.match.signFlowId || r.match.signFlowId === input.signFlowId),
+    );
+    if (rule) {
+      rule.remaining -= 1;
+      if (rule.remaining <= 0) this.rules = this.rules.filter((r) => r !== rule);
+    }
+    const event: EsignCallbackEvent = { ...input, fault: rule?.kind };
+    this.events.push(event);
+    if (rule?.kind === 'lost') return;
+    if (this.holdCount > 0) {
+      event.fault = 'held';
+      this.held.push(event);
+      this.holdCount -= 1;
+      if (this.holdCount === 0) void this.release();
+      return;
+    }
+    this.enqueue(event);
+    if (rule?.kind === 'duplicated') this.enqueue(event);
+  }
+
+  idle(): Promise<void> {
+    return this.chain;
+  }
+
+  lose(times = 1, match: CallbackMatch = {}): void {
+    this.rules.push({ kind: 'lost', remaining: times, match });
+  }
+
+  duplicate(times = 1, match: CallbackMatch = {}): void {
+    this.rules.push({ kind: 'duplicated', remaining: times, match });
+  }
+
+  reorderNext(count: number): void {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError('reorderNext: count must be a positive integer.');
+    this.holdCount = count;
+  }
+
+  release(): Promise<void> {
+    const held = this.held.reverse();
+    this.held = [];
+    this.holdCount = 0;
+    for (const event of held) this.enqueue(event);
+    return this.chain;
+  }
+
+  private enqueue(event: EsignCallbackEvent): void {
+    this.chain = this.chain.then(() => this.deliver(event));
+  }
+
+  private async deliver(event: EsignCallbackEvent): Promise<void> {
+    const maxAttempts = Math.max(1, this.options.maxAttempts ?? 3);
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      if (attempt > 1 && (this.options.retryDelayMs ?? 0) > 0) {
+        await new Promise((resolve) => setTimeout(resolve, this.options.retryDelayMs));
+      }
+      const timestamp = String(this.clock.now());
+      const headers: Record<string, string> = {
+        'Content-Type': 'application/json; charset=UTF-8',
+        'X-Tsign-Open-App-Id': event.appId,
+        'X-Tsign-Open-TIMESTAMP': timestamp,
+        'X-Tsign-Open-SIGNATURE': this.sign({ appId: event.appId, url: event.url, timestamp, body: event.body }),
+        'X-Tsign-Open-SIGNATURE-ALGORITHM': 'hmac-sha256',
+      };
+      const record: EsignCallbackAttempt = { event, attempt, headers, status: undefined, error: undefined };
+      this.attempts.push(record);
+      try {
+        const response = await globalThis.fetch(event.url, {
+          method: 'POST',
+          headers,
+          body: event.body,
+          signal: AbortSignal.timeout(this.options.timeoutMs ?? 5000),
+        });
+        record.status = response.status;
+        await response.arrayBuffer().catch(() => undefined);
+        if (response.ok) return;
+      } catch (error) {
+        record.error = error instanceof Error ? error.message : String(error);
+      }
+    }
+  }
+}
