@@ -90,23 +90,33 @@ describe('the gateway', () => {
   });
 
   it('refuses a timestamp 20 minutes off, and seconds instead of milliseconds', async () => {
-    const late = await call(emulator, clock.now(), 'GET', '/v3/doc-templates', { timestamp: clock.now() - 20 * 60_000 });
+    const late = await call(emulator, clock.now(), 'GET', '/v3/doc-templates', {
+      timestamp: clock.now() - 20 * 60_000,
+    });
     expect(late).toEqual({ status: 401, json: { success: false, code: 401, message: 'INVALID_TIMESTAMP' } });
     const seconds = await call(emulator, clock.now(), 'GET', '/v3/doc-templates', {
       timestamp: Math.floor(clock.now() / 1000),
     });
     expect(seconds.json.message).toBe('INVALID_TIMESTAMP');
-    const edge = await call(emulator, clock.now(), 'GET', '/v3/doc-templates', { timestamp: clock.now() - 14 * 60_000 });
+    const edge = await call(emulator, clock.now(), 'GET', '/v3/doc-templates', {
+      timestamp: clock.now() - 14 * 60_000,
+    });
     expect(edge.json.code).toBe(0);
   });
 
   it('refuses missing or wrong auth headers and unknown apps', async () => {
     const now = clock.now();
-    const noMode = await call(emulator, now, 'GET', '/v3/doc-templates', { headers: { 'X-Tsign-Open-Auth-Mode': undefined } });
+    const noMode = await call(emulator, now, 'GET', '/v3/doc-templates', {
+      headers: { 'X-Tsign-Open-Auth-Mode': undefined },
+    });
     expect(noMode.json.message).toBe('TOKEN_CANT_BE_NULL');
-    const badMode = await call(emulator, now, 'GET', '/v3/doc-templates', { headers: { 'X-Tsign-Open-Auth-Mode': 'Token' } });
+    const badMode = await call(emulator, now, 'GET', '/v3/doc-templates', {
+      headers: { 'X-Tsign-Open-Auth-Mode': 'Token' },
+    });
     expect(badMode.json.message).toBe('AUTHSTRATEGY_NOT_FOUND');
-    const noSig = await call(emulator, now, 'GET', '/v3/doc-templates', { headers: { 'X-Tsign-Open-Ca-Signature': undefined } });
+    const noSig = await call(emulator, now, 'GET', '/v3/doc-templates', {
+      headers: { 'X-Tsign-Open-Ca-Signature': undefined },
+    });
     expect(noSig.json.message).toBe('缺少参数');
     const other = await call(emulator, now, 'GET', '/v3/doc-templates', { appId: '5111000000' });
     expect(other).toEqual({ status: 401, json: { success: false, code: 401, message: '无效的应用' } });
@@ -124,8 +134,10 @@ describe('the gateway', () => {
 
     const fileId = emulator.seedFile({ pdf: contract, fileName: '借款合同.pdf' });
     const personAuto = loanFlow(fileId);
-    personAuto.signers[1]!.signFields[0]!.normalSignFieldConfig.autoSign = true;
-    expect((await call(emulator, now, 'POST', '/v3/sign-flow/create-by-file', { body: personAuto })).json).toMatchObject({
+    (personAuto.signers[1]!.signFields[0]!.normalSignFieldConfig as Record<string, unknown>).autoSign = true;
+    expect(
+      (await call(emulator, now, 'POST', '/v3/sign-flow/create-by-file', { body: personAuto })).json,
+    ).toMatchObject({
       code: 1435002,
       message: '参数错误: 个人签署不支持自动签署',
     });
@@ -134,7 +146,8 @@ describe('the gateway', () => {
       '参数错误: signFlowTitle不能为空',
     );
     const noPosition = loanFlow(fileId);
-    (noPosition.signers[1]!.signFields[0]!.normalSignFieldConfig as Record<string, unknown>).signFieldPosition = undefined;
+    (noPosition.signers[1]!.signFields[0]!.normalSignFieldConfig as Record<string, unknown>).signFieldPosition =
+      undefined;
     expect((await call(emulator, now, 'POST', '/v3/sign-flow/create-by-file', { body: noPosition })).json.message).toBe(
       '参数错误: 非自由模式signFieldPosition不能为空',
     );
@@ -146,7 +159,9 @@ describe('the gateway', () => {
       code: 1437518,
       message: '流程非签署完成状态,不允许下载文档',
     });
-    expect((await call(emulator, now, 'POST', `/v3/sign-flow/${signFlowId}/start`)).json.code).toBe(ESIGN_CODES.FLOW_STATE);
+    expect((await call(emulator, now, 'POST', `/v3/sign-flow/${signFlowId}/start`)).json.code).toBe(
+      ESIGN_CODES.FLOW_STATE,
+    );
   });
 });
 
@@ -199,19 +214,25 @@ describe('fault injection', () => {
     const fileId = emulator.seedFile({ pdf: contract, fileName: '借款合同.pdf' });
     const body = { ...loanFlow(fileId), signFlowConfig: { signFlowTitle: '借款合同-LN0777', autoFinish: true } };
     emulator.faults.next({ kind: 'http', status: 504, processed: true }, { path: '/v3/sign-flow/create-by-file' });
-    const lost = await call(emulator, clock.now(), 'POST', '/v3/sign-flow/create-by-file', { rawBody: JSON.stringify(body) }).catch(
-      (e: unknown) => e,
-    );
+    const lost = await call(emulator, clock.now(), 'POST', '/v3/sign-flow/create-by-file', {
+      rawBody: JSON.stringify(body),
+    }).catch((e: unknown) => e);
     expect(lost).toBeInstanceOf(Error); // the 504 page is not JSON
     const [created] = emulator.findFlows({ customBizNum: 'LN0001-borrower', signFlowTitle: '借款合同-LN0777' });
     expect(created).toBeDefined();
-    const listed = await ok(emulator, clock.now(), 'POST', '/v3/sign-flow/sign-flow-list', { pageNum: 1, pageSize: 50 });
+    const listed = await ok(emulator, clock.now(), 'POST', '/v3/sign-flow/sign-flow-list', {
+      pageNum: 1,
+      pageSize: 50,
+    });
     const item = listed.signFlowInfos.find((f: { signFlowId: string }) => f.signFlowId === created);
     expect(item).toMatchObject({ signFlowTitle: '借款合同-LN0777', signFlowStatus: 1 });
   });
 
   it('keeps an always-rule until it is removed, and matches by method', async () => {
-    const remove = emulator.faults.always({ kind: 'http', status: 503 }, { path: /^\/v3\/doc-templates/, method: 'GET' });
+    const remove = emulator.faults.always(
+      { kind: 'http', status: 503 },
+      { path: /^\/v3\/doc-templates/, method: 'GET' },
+    );
     expect((await fetchStatus('/v3/doc-templates')).status).toBe(503);
     expect((await fetchStatus('/v3/doc-templates')).status).toBe(503);
     remove();

@@ -19,8 +19,10 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** What came back; `data` is the wire JSON, read loosely by the assertions. */
 export interface CallResult {
   status: number;
+  // biome-ignore lint/suspicious/noExplicitAny: wire JSON, checked by the assertions that read it
   json: { code: number; message: string; data: any; success?: boolean };
 }
 
@@ -57,9 +59,17 @@ export async function call(
 }
 
 /** Calls that must succeed: returns `data`. */
-export async function ok(emulator: EsignEmulator, now: number, method: string, path: string, body?: unknown): Promise<any> {
+export async function ok(
+  emulator: EsignEmulator,
+  now: number,
+  method: string,
+  path: string,
+  body?: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: wire JSON, checked by the assertions that read it
+): Promise<any> {
   const r = await call(emulator, now, method, path, body === undefined ? {} : { body });
-  if (r.status !== 200 || r.json.code !== 0) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
+  if (r.status !== 200 || r.json.code !== 0)
+    throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.json)}`);
   return r.json.data;
 }
 
@@ -75,5 +85,9 @@ export function pdfsig(pdf: Uint8Array): { raw: string; validations: string[]; t
   const r = spawnSync('pdfsig', [file], { encoding: 'utf8' });
   const raw = `${r.stdout}${r.stderr}`;
   const validations = [...raw.matchAll(/- Signature Validation: (.*)$/gm)].map((m) => m[1]!.trim());
-  return { raw, validations, totalDocumentSigned: /- Total document signed/.test(raw.split(/^Signature #/m).at(-1) ?? '') };
+  return {
+    raw,
+    validations,
+    totalDocumentSigned: /- Total document signed/.test(raw.split(/^Signature #/m).at(-1) ?? ''),
+  };
 }

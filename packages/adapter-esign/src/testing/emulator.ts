@@ -101,7 +101,12 @@ export interface EsignEmulator {
   revokeSealAuthorization(sealId: string, fromOrgId: string): void;
   addPerson(input: EsignEmulatorPerson): { psnId: string };
   /** A doc template from a PDF with AcroForm fields; each field is a component whose key is the field's name. */
-  addDocTemplate(input: { pdf: Uint8Array; docTemplateName: string; required?: string[]; appId?: string }): Promise<string>;
+  addDocTemplate(input: {
+    pdf: Uint8Array;
+    docTemplateName: string;
+    required?: string[];
+    appId?: string;
+  }): Promise<string>;
   /** A file already uploaded and usable (status 2), for tests that do not exercise the upload. */
   seedFile(input: { pdf: Uint8Array; fileName: string; appId?: string }): string;
   /** Makes a file fail: 3 (upload failed) or 9 (conversion failed). */

@@ -37,8 +37,16 @@ function routes(ctx: HandlerContext): Route[] {
   const s = ctx.state;
   return [
     ['POST', /^\/v3\/files\/file-upload-url$/, ({ app, body }) => s.createUploadUrl(app, body)],
-    ['GET', re(`/v3/files/${ID}`), ({ app, params, query }) => s.fileDetail(app, params[0]!, query.get('pageSize') === 'true')],
-    ['POST', re(`/v3/files/${ID}/keyword-positions`), ({ app, params, body }) => s.keywordPositions(app, params[0]!, body.keywords)],
+    [
+      'GET',
+      re(`/v3/files/${ID}`),
+      ({ app, params, query }) => s.fileDetail(app, params[0]!, query.get('pageSize') === 'true'),
+    ],
+    [
+      'POST',
+      re(`/v3/files/${ID}/keyword-positions`),
+      ({ app, params, body }) => s.keywordPositions(app, params[0]!, body.keywords),
+    ],
     [
       'GET',
       re(`/v3/files/${ID}/keyword-positions`),
@@ -56,9 +64,17 @@ function routes(ctx: HandlerContext): Route[] {
     ['GET', re(`/v3/sign-flow/${ID}/detail`), ({ app, params }) => s.detail(app, params[0]!)],
     ['GET', re(`/v3/sign-flow/${ID}/status`), ({ app, params }) => s.flowStatus(app, params[0]!)],
     ['POST', re(`/v3/sign-flow/${ID}/sign-url`), ({ app, params, body }) => s.signUrl(app, params[0]!, body)],
-    ['POST', re(`/v3/sign-flow/${ID}/signers/sign-fields`), ({ app, params, body }) => s.appendSigners(app, params[0]!, body)],
+    [
+      'POST',
+      re(`/v3/sign-flow/${ID}/signers/sign-fields`),
+      ({ app, params, body }) => s.appendSigners(app, params[0]!, body),
+    ],
     ['GET', re(`/v3/sign-flow/${ID}/file-download-url`), ({ app, params }) => s.fileDownloadUrl(app, params[0]!, {})],
-    ['POST', re(`/v3/sign-flow/${ID}/file-download-url`), ({ app, params, body }) => s.fileDownloadUrl(app, params[0]!, body)],
+    [
+      'POST',
+      re(`/v3/sign-flow/${ID}/file-download-url`),
+      ({ app, params, body }) => s.fileDownloadUrl(app, params[0]!, body),
+    ],
     [
       'GET',
       re(`/v3/sign-flow/${ID}/preview-file-download-url`),
@@ -111,14 +127,21 @@ export function createHandlers(ctx: HandlerContext): HttpHandler[] {
       }
       if (path.startsWith('/__sign/') || path.startsWith('/__s/')) {
         // The sign page itself is not emulated: tests sign with emulator.signAsPerson.
-        return new HttpResponse('<!doctype html><title>e签宝 emulator</title><p>Sign with emulator.signAsPerson().</p>', {
-          headers: { 'Content-Type': 'text/html; charset=utf-8' },
-        });
+        return new HttpResponse(
+          '<!doctype html><title>e签宝 emulator</title><p>Sign with emulator.signAsPerson().</p>',
+          {
+            headers: { 'Content-Type': 'text/html; charset=utf-8' },
+          },
+        );
       }
 
       const failure = checkSignedRequest(
         { method: request.method, pathAndQuery: `${path}${url.search}`, headers: request.headers, body: raw },
-        { secretFor: (appId) => ctx.state.apps.get(appId)?.appSecret, now: ctx.now(), toleranceMs: ctx.timestampToleranceMs },
+        {
+          secretFor: (appId) => ctx.state.apps.get(appId)?.appSecret,
+          now: ctx.now(),
+          toleranceMs: ctx.timestampToleranceMs,
+        },
       );
       if (failure) return HttpResponse.json(gatewayFailureBody(failure.reason), { status: 401 });
       const app = ctx.state.apps.get(request.headers.get('X-Tsign-Open-App-Id')!)!;

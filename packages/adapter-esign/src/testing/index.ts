@@ -2,7 +2,13 @@
  * @sealflow/adapter-esign/testing: an in-memory e签宝 open API v3 for tests and demos, served through msw.
  * Never use it in production; it needs `msw` and `@sealflow/adapter-local` installed (both optional peers).
  */
-export type { CallbackMatch, CallbackOptions, EsignCallbackAttempt, EsignCallbackEvent, EsignCallbacks } from './callbacks.js';
+export type {
+  CallbackMatch,
+  CallbackOptions,
+  EsignCallbackAttempt,
+  EsignCallbackEvent,
+  EsignCallbacks,
+} from './callbacks.js';
 export { ESIGN_CODES } from './codes.js';
 export {
   createEsignEmulator,

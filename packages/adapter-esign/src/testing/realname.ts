@@ -103,9 +103,10 @@ function riskControl(): EsignBusinessError {
 }
 
 export function realNameCheckOf(path: string): { kind: RealNameCheck; detail: boolean } | undefined {
-  const m = /^\/v2\/identity\/verify\/individual\/(base|telecom2Factors|telecom3Factors|bank3Factors|bank4Factors)(\/detail)?$/.exec(
-    path,
-  );
+  const m =
+    /^\/v2\/identity\/verify\/individual\/(base|telecom2Factors|telecom3Factors|bank3Factors|bank4Factors)(\/detail)?$/.exec(
+      path,
+    );
   if (!m) return undefined;
   return { kind: m[1] as RealNameCheck, detail: m[2] !== undefined };
 }

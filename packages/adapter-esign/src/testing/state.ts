@@ -409,16 +409,12 @@ export class EmulatorState {
     if (body.requiredCheck === true) {
       const missing = t.components.find((c) => c.required && values[c.componentKey] === undefined);
       if (missing) {
-        throw new EsignBusinessError(
-          ESIGN_CODES.TEMPLATE_FILL,
-          `创建合同失败: '${missing.componentName}'填充内容缺失`,
-        );
+        throw new EsignBusinessError(ESIGN_CODES.TEMPLATE_FILL, `创建合同失败: '${missing.componentName}'填充内容缺失`);
       }
     }
     t.prepared ??= prepare(t.pdf);
     const filled = (await t.prepared).render(values);
     const file = this.seedFile(app, filled, fileName.endsWith('.pdf') ? fileName : `${fileName}.pdf`);
-    file.uploadedAt = this.now();
     return { fileId: file.fileId, fileDownloadUrl: this.mintDownload(filled, file.fileName, HOUR) };
   }
 
@@ -649,7 +645,8 @@ export class EmulatorState {
     }
     if (positionPage !== undefined) {
       const pages = positionPage.split(/[,-]/).map((p) => Number(p.trim()));
-      if (signFieldStyle === 1 && !/^\d+$/.test(positionPage)) throw invalidParameter('单页签章区positionPage只能是单页');
+      if (signFieldStyle === 1 && !/^\d+$/.test(positionPage))
+        throw invalidParameter('单页签章区positionPage只能是单页');
       if (pages.some((p) => !Number.isInteger(p) || p < 1 || p > doc.pageCount)) {
         throw invalidParameter(`positionPage超出文档页数(${doc.pageCount})`);
       }
@@ -677,19 +674,25 @@ export class EmulatorState {
       sealOwnerId: undefined,
       raw: f,
     };
-    if (autoSign && signer.org) this.sealFor(app, signer.org, assignedSealId);
+    if (autoSign && signer.org) this.sealFor(app, signer.org, assignedSealId, true);
     return field;
   }
 
-  /** The seal an organisation signs with: its own, or (for an automatic seal) one authorised to the AppId's company. */
-  private sealFor(app: AppRecord, org: OrgRecord, sealId: string | undefined): SealRecord {
+  /**
+   * The seal an organisation signs with: one of its own. Sealing automatically for a company other than the AppId's
+   * needs that company to have authorised the seal to the AppId's company; its transactor signing by hand does not.
+   */
+  private sealFor(app: AppRecord, org: OrgRecord, sealId: string | undefined, automatic: boolean): SealRecord {
     const own = [...this.seals.values()].filter((s) => s.orgId === org.orgId);
     const seal = sealId ? this.seals.get(sealId) : own[0];
     if (!seal || seal.orgId !== org.orgId) {
       throw new EsignBusinessError(ESIGN_CODES.SEAL_NOT_AVAILABLE, '印章不存在或不属于该机构签署方');
     }
-    if (org.orgId !== app.orgId && !seal.authorizedOrgIds.has(app.orgId)) {
-      throw new EsignBusinessError(ESIGN_CODES.SEAL_NOT_AVAILABLE, '机构签署方未授权该印章给当前应用所属企业,不能自动签署');
+    if (automatic && org.orgId !== app.orgId && !seal.authorizedOrgIds.has(app.orgId)) {
+      throw new EsignBusinessError(
+        ESIGN_CODES.SEAL_NOT_AVAILABLE,
+        '机构签署方未授权该印章给当前应用所属企业,不能自动签署',
+      );
     }
     return seal;
   }
@@ -792,11 +795,14 @@ export class EmulatorState {
     const organization = obj(body.organization);
     const signer = flow.signers.find((s) => {
       const person = s.signerType === 0 ? s.person : s.transactor;
-      const personMatches = person !== undefined && (person.psnId === psnId || (account !== undefined && (person.mobile === account || person.email === account)));
+      const personMatches =
+        person !== undefined &&
+        (person.psnId === psnId || (account !== undefined && (person.mobile === account || person.email === account)));
       if (s.signerType === 0) return !organization && personMatches;
       const orgMatches =
         organization !== undefined &&
-        (s.org?.orgId === organization.orgId || (organization.orgName !== undefined && s.org?.orgName === organization.orgName));
+        (s.org?.orgId === organization.orgId ||
+          (organization.orgName !== undefined && s.org?.orgName === organization.orgName));
       return orgMatches && (operator === undefined || personMatches);
     });
     if (urlType === 2 && !signer) throw invalidParameter('operator不是该流程的签署人');
@@ -811,7 +817,8 @@ export class EmulatorState {
       throw new EsignBusinessError(ESIGN_CODES.NOT_COMPLETED, '流程非签署完成状态,不允许下载文档');
     }
     const seconds = num(body.urlAvailableDate);
-    if (seconds !== undefined && (seconds < 1 || seconds > 3600)) throw invalidParameter('urlAvailableDate取值范围1-3600');
+    if (seconds !== undefined && (seconds < 1 || seconds > 3600))
+      throw invalidParameter('urlAvailableDate取值范围1-3600');
     const validMs = (seconds ?? 3600) * 1000;
     return {
       files: flow.docs.map((d) => ({
@@ -835,7 +842,11 @@ export class EmulatorState {
     const flow = this.flow(app, signFlowId);
     const doc = flow.docs.find((d) => d.fileId === docFileId);
     if (!doc) throw invalidParameter('docFileId不在流程中');
-    return { fileId: doc.fileId, fileName: doc.fileName, fileDownloadUrl: this.mintDownload(doc.bytes, doc.fileName, HOUR) };
+    return {
+      fileId: doc.fileId,
+      fileName: doc.fileName,
+      fileDownloadUrl: this.mintDownload(doc.bytes, doc.fileName, HOUR),
+    };
   }
 
   flowStatus(app: AppRecord, signFlowId: string): Json {
@@ -898,7 +909,11 @@ export class EmulatorState {
                   signFieldPosition:
                     f.positionPage === undefined
                       ? null
-                      : { positionPage: f.positionPage, positionX: f.positionX ?? null, positionY: f.positionY ?? null },
+                      : {
+                          positionPage: f.positionPage,
+                          positionX: f.positionX ?? null,
+                          positionY: f.positionY ?? null,
+                        },
                 }
               : null,
           remarkSignFieldConfig: f.signFieldType === 1 ? (obj(f.raw.remarkSignFieldConfig) ?? null) : null,
@@ -960,7 +975,7 @@ export class EmulatorState {
       for (const signer of open.filter((s) => s.signOrder === order)) {
         if (signer.signerType === 1 && signer.fields.every((f) => f.autoSign)) {
           const app = this.apps.get(flow.appId)!;
-          this.signFields(flow, signer, (field) => this.sealFor(app, signer.org!, field.assignedSealId));
+          this.signFields(flow, signer, (field) => this.sealFor(app, signer.org!, field.assignedSealId, true));
           this.completeMission(flow, signer, 2, this.options.autoSignMissions);
           sealed = true;
         } else if (signer.signStatus === 0) {
@@ -1064,7 +1079,8 @@ export class EmulatorState {
       if ('psnId' in who) return s.person.psnId === who.psnId;
       return s.person.mobile === who.psnAccount || s.person.email === who.psnAccount;
     });
-    if (!signer) throw new RangeError('The flow has no such signer; name it as the flow does (psnAccount, psnId or orgId).');
+    if (!signer)
+      throw new RangeError('The flow has no such signer; name it as the flow does (psnAccount, psnId or orgId).');
     return signer;
   }
 
@@ -1072,10 +1088,14 @@ export class EmulatorState {
     this.sweep();
     const flow = this.flows.get(signFlowId);
     if (!flow) throw new RangeError(`No sign flow ${signFlowId}.`);
-    if (flow.status !== 1) throw new RangeError(`Sign flow ${signFlowId} is ${FLOW_STATUS_TEXT[flow.status]} (${flow.status}), not signing.`);
+    if (flow.status !== 1)
+      throw new RangeError(
+        `Sign flow ${signFlowId} is ${FLOW_STATUS_TEXT[flow.status]} (${flow.status}), not signing.`,
+      );
     const signer = this.signerFor(flow, who);
     if (signer.signStatus === 2) throw new RangeError('That signer has already signed.');
-    if (signer.signStatus === 0) throw new RangeError('That signer is not next in the sign order; earlier signers must sign first.');
+    if (signer.signStatus === 0)
+      throw new RangeError('That signer is not next in the sign order; earlier signers must sign first.');
     return { flow, signer };
   }
 
@@ -1083,7 +1103,7 @@ export class EmulatorState {
     const { flow, signer } = this.signable(signFlowId, who);
     const app = this.apps.get(flow.appId)!;
     if (signer.signerType === 1) {
-      const seal = this.sealFor(app, signer.org!, sealId);
+      const seal = this.sealFor(app, signer.org!, sealId, false);
       this.signFields(flow, signer, () => seal);
     } else {
       signer.person!.realnamed = true;
@@ -1106,7 +1126,8 @@ export class EmulatorState {
   expire(signFlowId: string): void {
     const flow = this.flows.get(signFlowId);
     if (!flow) throw new RangeError(`No sign flow ${signFlowId}.`);
-    if (flow.status !== 1) throw new RangeError(`Only a signing flow can expire; this one is ${FLOW_STATUS_TEXT[flow.status]}.`);
+    if (flow.status !== 1)
+      throw new RangeError(`Only a signing flow can expire; this one is ${FLOW_STATUS_TEXT[flow.status]}.`);
     flow.expireTime = this.now();
     this.sweep();
   }
