@@ -231,9 +231,11 @@ describe('a loan contract: the platform seals automatically, the borrower signs 
     });
     expect(stranger.json.code).toBe(1435002);
 
-    emulator.signAsPerson(signFlowId, { psnAccount: '13800000000' });
+    expect((await fetch(shortUrl)).ok).toBe(true);
+    emulator.signByUrl(shortUrl);
     await emulator.callbacks.idle();
     expect((await ok(emulator, now(), 'GET', `/v3/sign-flow/${signFlowId}/detail`)).signFlowStatus).toBe(2);
+    expect(() => emulator.signByUrl(url)).toThrow(/not signing/);
 
     expect(actions().map((a) => [a.action, a.signResult ?? a.signFlowStatus])).toEqual([
       ['SIGN_MISSON_COMPLETE', 2],

@@ -114,6 +114,11 @@ export interface EsignEmulator {
 
   /** What the person does on the sign page: signs every field of theirs (their turn must have come). */
   signAsPerson(signFlowId: string, signer: { psnAccount: string } | { psnId: string }): void;
+  /**
+   * What the signer does after opening a link from `sign-url` (long or short): signs (a person their fields, an
+   * organisation's transactor with its default seal) or, with `reject`, refuses and ends the flow rejected.
+   */
+  signByUrl(url: string, options?: { reject?: string }): void;
   /** The person refuses to sign: the flow ends rejected (7). */
   rejectAsPerson(signFlowId: string, signer: { psnAccount: string } | { psnId: string }, reason?: string): void;
   /** An organisation's transactor signs by hand, with `sealId` or the organisation's default seal. */
@@ -229,6 +234,13 @@ export function createEsignEmulator(options: EsignEmulatorOptions = {}): EsignEm
     },
     signAsPerson: (id, signer) => s.signAs(id, signer),
     rejectAsPerson: (id, signer, reason) => s.rejectAs(id, signer, reason),
+    signByUrl(url, opts) {
+      const link = s.signLinks.get(url);
+      if (!link) throw new RangeError("That URL was not handed out by this emulator's sign-url.");
+      if (!link.signer || link.urlType !== 2) throw new RangeError('That link only previews the flow; it cannot sign.');
+      if (opts?.reject !== undefined) s.rejectAs(link.signFlowId, link.signer, opts.reject);
+      else s.signAs(link.signFlowId, link.signer);
+    },
     signAsOrg: (id, signer, opts) => s.signAs(id, signer as SignerRef, opts?.sealId),
     expire: (id) => s.expire(id),
     sweep: () => s.sweep(),

@@ -86,6 +86,8 @@ export class EmulatorState {
   readonly templates = new Map<string, TemplateRecord>();
   readonly flows = new Map<string, FlowRecord>();
   private readonly downloads = new Map<string, Download>();
+  /** Sign links handed out (long and short), and whom they sign for. */
+  readonly signLinks = new Map<string, { signFlowId: string; signer: SignerRef | undefined; urlType: number }>();
 
   constructor(private readonly options: StateOptions) {}
 
@@ -806,9 +808,17 @@ export class EmulatorState {
       return orgMatches && (operator === undefined || personMatches);
     });
     if (urlType === 2 && !signer) throw invalidParameter('operator不是该流程的签署人');
-    const who = signer?.person?.psnId ?? signer?.transactor?.psnId ?? 'viewer';
-    const path = `/__sign/${flow.signFlowId}?psnId=${who}&urlType=${urlType}`;
-    return { url: this.url(path), shortUrl: this.url(`/__s/${randomBytes(5).toString('hex')}`) };
+    let ref: SignerRef | undefined;
+    if (signer?.signerType === 1) ref = { orgId: signer.org!.orgId };
+    else if (signer) ref = { psnId: signer.person!.psnId };
+    const who =
+      ref === undefined ? 'viewer=1' : 'orgId' in ref ? `orgId=${ref.orgId}` : `psnId=${signer!.person!.psnId}`;
+    const url = this.url(`/__sign/${flow.signFlowId}?${who}&urlType=${urlType}`);
+    const shortUrl = this.url(`/__s/${randomBytes(5).toString('hex')}`);
+    const link = { signFlowId: flow.signFlowId, signer: ref, urlType };
+    this.signLinks.set(url, link);
+    this.signLinks.set(shortUrl, link);
+    return { url, shortUrl };
   }
 
   fileDownloadUrl(app: AppRecord, signFlowId: string, body: Json): Json {
