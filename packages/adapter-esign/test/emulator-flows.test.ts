@@ -333,6 +333,28 @@ describe('a loan contract: the platform seals automatically, the borrower signs 
   });
 });
 
+describe('apps and deadlines', () => {
+  it('keeps each app to its own flows, and a delay moves the deadline', async () => {
+    const other = emulator.addApp({ orgName: '另一家小额贷款有限公司' });
+    const signFlowId = await createFlow({ notifyUrl: undefined });
+    const foreign = await call(emulator, now(), 'GET', `/v3/sign-flow/${signFlowId}/detail`, {
+      appId: other.appId,
+      secret: other.appSecret,
+    });
+    expect(foreign.json.code).toBe(ESIGN_CODES.FLOW_NOT_FOUND);
+
+    const deadline = emulator.flow(signFlowId).expireTime;
+    clock.advance(80 * 24 * 60 * 60_000);
+    await ok(emulator, now(), 'POST', `/v3/sign-flow/${signFlowId}/delay`, {
+      signFlowExpireTime: deadline + 5 * 24 * 60 * 60_000,
+    });
+    clock.advance(11 * 24 * 60 * 60_000);
+    expect(emulator.flow(signFlowId).status).toBe(1);
+    clock.advance(5 * 24 * 60 * 60_000);
+    expect(emulator.flow(signFlowId).status).toBe(5);
+  });
+});
+
 describe('organisations and seals', () => {
   it('seals for another company automatically only with a seal it authorised to the platform', async () => {
     const funder = emulator.addOrg({ orgName: '某某信托有限公司' });

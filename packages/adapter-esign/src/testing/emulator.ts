@@ -150,26 +150,25 @@ export interface EsignEmulator {
 export function createEsignEmulator(options: EsignEmulatorOptions = {}): EsignEmulator {
   const baseUrl = (options.baseUrl ?? 'https://esign-emulator.test').replace(/\/$/, '');
   const clock = options.clock ?? systemClock;
-  let state: EmulatorState | undefined;
-  const callbacks = new CallbackQueue(
+  // Callbacks are signed with the secret of the flow's app, looked up when one is sent (the state exists by then).
+  const callbacks: CallbackQueue = new CallbackQueue(
     clock,
-    ({ appId, url, timestamp, body }) =>
+    ({ appId, url, timestamp, body }): string =>
       callbackSignature({
         timestamp,
         query: new URL(url).search,
         rawBody: body,
-        secret: state?.apps.get(appId)?.appSecret ?? '',
+        secret: s.apps.get(appId)?.appSecret ?? '',
       }),
     options.callbacks,
   );
-  const s = new EmulatorState({
+  const s: EmulatorState = new EmulatorState({
     baseUrl,
     clock,
     fileReadyDelayMs: options.fileReadyDelayMs ?? 0,
     autoSignMissions: options.callbacks?.autoSignMissions ?? true,
     callbacks,
   });
-  state = s;
   const faults = new FaultTable();
   const realName = new RealNameChecks(() => s.people.values(), options.antiAbuse ?? true);
 

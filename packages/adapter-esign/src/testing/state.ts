@@ -750,7 +750,8 @@ export class EmulatorState {
     if (flow.status !== 1 && flow.status !== 0) {
       throw new EsignBusinessError(ESIGN_CODES.FLOW_STATE, '流程已结束,不允许延期');
     }
-    if (expire <= this.now() || expire > flow.createTime + 90 * DAY) {
+    // Like creation: at most 90 days from now.
+    if (expire <= this.now() || expire > this.now() + 90 * DAY) {
       throw invalidParameter('signFlowExpireTime超出允许范围');
     }
     flow.expireTime = expire;
