@@ -2,8 +2,25 @@
  * sealflow adapter for e签宝 (esign) open API v3.
  *
  * The client layer speaks e签宝's wire protocol: request signing (Signature auth mode), the gateway's checks,
- * and callback signatures.
+ * callback signatures, the HTTP client with its rate limit, and e签宝's failures as typed errors.
  */
+export {
+  createEsignClient,
+  ESIGN_HOSTS,
+  type EsignClient,
+  type EsignClientOptions,
+  type EsignMethod,
+  type EsignQuery,
+  type EsignRequestOptions,
+  esignBaseUrl,
+} from './client/client.js';
+export {
+  ESIGN_BUSINESS_CODES,
+  ESIGN_VENDOR_ID,
+  type EsignAuthFailure,
+  type EsignCodeRule,
+} from './client/errors.js';
+export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './client/rate-limit.js';
 export {
   type CallbackQuery,
   type CallbackRejection,
