@@ -122,6 +122,16 @@ describe('signed requests', () => {
     expect(received[0]?.headers.get('content-type')).toBe('application/json; charset=UTF-8');
   });
 
+  it('sends no Content-Type without a body when so configured, and the gateway check still passes', async () => {
+    const { esign } = client({ contentTypeWithoutBody: '' });
+    await esign.request('POST', '/v3/sign-flow/f1/start');
+    await esign.request('GET', '/v3/sign-flow/f1/detail');
+    expect(received.map((r) => [r.method, r.headers.get('content-type'), r.body.length])).toEqual([
+      ['POST', null, 0],
+      ['GET', null, 0],
+    ]);
+  });
+
   it('refuses a path with a query in it', async () => {
     const { esign } = client();
     await expect(esign.request('GET', '/v3/files/abc?x=1')).rejects.toThrow(/pass query parameters as query/);
@@ -228,10 +238,12 @@ describe('failures as typed errors', () => {
 
   it('malformed bodies and unexpected data are VENDOR_BAD_RESPONSE', async () => {
     const { esign } = client();
-    answer = () => new HttpResponse('<html>ok</html>', { status: 200 });
-    expect((await failure(esign.request('GET', '/v3/files/abc'))).code).toBe('VENDOR_BAD_RESPONSE');
+    answer = () => new HttpResponse('{"code":0,"data":{"fileSt', { status: 200 });
+    const cutOff = await failure(esign.request('GET', '/v3/files/abc'));
+    expect([cutOff.code, cutOff.retryable]).toEqual(['VENDOR_BAD_RESPONSE', true]);
     answer = () => HttpResponse.json({ result: 'ok' });
-    expect((await failure(esign.request('GET', '/v3/files/abc'))).code).toBe('VENDOR_BAD_RESPONSE');
+    const notEnvelope = await failure(esign.request('GET', '/v3/files/abc'));
+    expect([notEnvelope.code, notEnvelope.retryable]).toEqual(['VENDOR_BAD_RESPONSE', false]);
     answer = () => HttpResponse.json({ code: 0, data: { fileStatus: 'two' } });
     const shape = await failure(
       esign.request('GET', '/v3/files/abc', { schema: z.object({ fileStatus: z.number() }) }),

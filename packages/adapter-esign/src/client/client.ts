@@ -213,7 +213,8 @@ export function createEsignClient(options: EsignClientOptions): EsignClient {
       const sending = http.request<string>({
         method,
         url: baseUrl + pathAndQuery,
-        headers: signed.headers,
+        // `false` keeps axios from adding a Content-Type of its own (form-encoded on a body-less POST) that was not signed.
+        headers: { 'Content-Type': false, ...signed.headers },
         data: body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
         // Exactly the signed bytes go out; the answer is parsed here, not by axios.
         transformRequest: [(data: unknown) => data],
@@ -268,7 +269,7 @@ function parseResponse<T>(
   if (status < 200 || status >= 300) {
     throw httpError(context, status, parsedJson ? '' : text, retryAfter(response));
   }
-  if (!parsedJson) throw badResponseError(context, status, 'the body is not JSON');
+  if (!parsedJson) throw badResponseError(context, status, 'the body is not JSON', true);
   if (!envelope?.success) throw badResponseError(context, status, 'the body is not a { code, message, data } envelope');
   const data = envelope.data.data ?? null;
   if (!schema) return data as T;

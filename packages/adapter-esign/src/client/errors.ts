@@ -256,13 +256,22 @@ export function httpError(
   );
 }
 
-/** A 2xx answer that is not the `{ code, message, data }` envelope, or whose `data` is not what was expected. */
-export function badResponseError(context: EsignCallContext, status: number, problem: string): SealflowError {
+/**
+ * A 2xx answer that is not the `{ code, message, data }` envelope, or whose `data` is not what was expected. Only a
+ * body that is not JSON at all is retryable: that is a cut-off or garbled transfer, while well-formed JSON of the
+ * wrong shape would come back the same.
+ */
+export function badResponseError(
+  context: EsignCallContext,
+  status: number,
+  problem: string,
+  retryable = false,
+): SealflowError {
   return new SealflowError(
     'VENDOR_BAD_RESPONSE',
     `${where(context)} answered HTTP ${status} with a body the client cannot use: ${problem}. If a proxy sits in ` +
       'between, check that it passes e签宝 answers through unchanged.',
-    { retryable: false, details: base(context, { httpStatus: status }) },
+    { retryable, details: base(context, { httpStatus: status }) },
   );
 }
 
