@@ -522,7 +522,7 @@ export {
   notifierDelivery,
   settlementRestoresPosition,
 } from './dispatch/dispatch-wiring.js';
-export { type OfferView, OfferViewSchema } from './dispatch/offer-projection.js';
+export { type OfferView, OfferViewSchema, offerViews } from './dispatch/offer-projection.js';
 export {
   createOfferService,
   type DispatchPositions,
@@ -645,6 +645,7 @@ export {
   type ApplicationEventIds,
   type ApplicationLinks,
   type ApplicationWorkflowInput,
+  applicationRepository,
   applicationWorkflow,
   applicationWorkflowWith,
   DISPATCH_APPLICATION_WORKFLOW,

@@ -35,7 +35,7 @@ export interface ApplicationRow {
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 /** A real calendar date written `YYYY-MM-DD`. */
-const dateSchema = z.string().refine((value) => {
+export const dateSchema = z.string().refine((value) => {
   const m = DATE.exec(value);
   if (!m) return false;
   const date = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));

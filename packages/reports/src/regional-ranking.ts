@@ -22,8 +22,11 @@ export interface InstitutionPerformance {
   institutionName: string;
   /** Loan amount handled (放款金额), integer fen. */
   amountFen: number;
-  /** Speed: mean time from dispatch to the institution's answer, in milliseconds. */
-  meanResponseMs: number;
+  /**
+   * Speed: mean time from dispatch to the institution's answer, in milliseconds; `null` when it answered nothing in
+   * the period (ranked after every institution that did, and printed empty).
+   */
+  meanResponseMs: number | null;
   /** Loans that went through to disbursement (成功笔数). */
   successes: number;
   /** Abandonment rate (弃单率) between 0 and 1: accepted applications the institution later gave up. */
@@ -36,7 +39,7 @@ export const institutionPerformanceSchema = z.object({
   institutionId: z.string().trim().min(1, 'An institution id is required.'),
   institutionName: z.string().trim().min(1, 'An institution name is required.'),
   amountFen: fenSchema,
-  meanResponseMs: z.number().nonnegative('A mean response time must not be negative.'),
+  meanResponseMs: z.number().nonnegative('A mean response time must not be negative.').nullable(),
   successes: z.number().int('Successes are a whole number.').nonnegative('Successes must not be negative.'),
   abandonmentRate: z
     .number()
@@ -86,17 +89,23 @@ type Compare = (a: InstitutionPerformance, b: InstitutionPerformance) => number;
 // Each criterion as "better first": more amount and successes, faster answers, fewer abandoned applications.
 const CRITERIA: Record<Exclude<RankingCriterion, 'overall'>, Compare> = {
   amount: (a, b) => b.amountFen - a.amountFen,
-  speed: (a, b) => a.meanResponseMs - b.meanResponseMs,
+  speed: (a, b) => fasterFirst(a.meanResponseMs, b.meanResponseMs),
   successes: (a, b) => b.successes - a.successes,
   abandonment: (a, b) => a.abandonmentRate - b.abandonmentRate,
 };
+/** An institution that answered nothing cannot be called fast: it comes after every one with a mean. */
+function fasterFirst(a: number | null, b: number | null): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? 1 : -1;
+  return a - b;
+}
+
 const TIE_BREAK_ORDER = ['amount', 'successes', 'speed', 'abandonment'] as const;
 
 /**
  * Order and number the institutions of each region by `by`.
  *
- * - `amount`: most loan amount handled first; `speed`: shortest mean response first; `successes`: most first;
- *   `abandonment`: lowest abandonment rate first.
+ * - `amount`: most loan amount handled first; `speed`: shortest mean response first, institutions without answers
+ *   last; `successes`: most first; `abandonment`: lowest abandonment rate first.
  * - `overall`: within the region, each institution's competition rank (1, 2, 2, 4 …) under each of those four is
  *   summed; the lowest sum comes first. Whole numbers only, so the order never depends on float rounding.
  * - Ties are broken by the other criteria (amount, successes, speed, abandonment, in that order) and finally by
