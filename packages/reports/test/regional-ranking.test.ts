@@ -86,6 +86,17 @@ describe('regionalRanking', () => {
     expect(report.totals).toEqual({ institutions: 4, amountFen: 457, successes: 10 });
   });
 
+  it('ranks an institution without answers (no mean response time) after every one with a mean, on speed', () => {
+    const rows = [
+      institution('上海市', 'SILENT', { meanResponseMs: null }),
+      institution('上海市', 'SLOW', { meanResponseMs: 90_000_000 }),
+      institution('上海市', 'FAST', { meanResponseMs: 1_000 }),
+    ];
+    const [region] = regionalRanking(rows, { by: 'speed' }).regions;
+    expect(ids(region!.institutions)).toEqual(['FAST', 'SLOW', 'SILENT']);
+    expect(region!.institutions[2]!.meanResponseMs).toBeNull();
+  });
+
   it('refuses an institution listed twice in one region', () => {
     const rows = [institution('上海市', 'A'), institution('上海市', 'A', { amountFen: 1 })];
     expect(() => regionalRanking(rows, { by: 'amount' })).toThrow(ValidationError);
