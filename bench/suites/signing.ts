@@ -30,7 +30,7 @@
  * evidence, outbox and event delivery. (Timing effects in the concurrent run would count the time they spend waiting
  * for each other.)
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { PGlite } from '@electric-sql/pglite';
 import {
@@ -59,6 +59,7 @@ import { createSealImage, createTestSigningIdentity } from '../../packages/adapt
 import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
 import type { BenchRow, BenchSuite } from '../harness.js';
 import { floor, openBenchPool, pgliteFloor, postgresFloor } from '../floor.js';
+import { countingPersistence, postgresServerCpuMs } from '../persistence.js';
 import { coldStartRows } from '../cold-start.js';
 import { sealedContractDefinition } from '../../fixtures/signing-templates.js';
 
@@ -121,26 +122,6 @@ function timedWorkflow(definition: WorkflowDefinition, split: Split): WorkflowDe
   };
 }
 
-/** Counts the persistence transactions a run commits (or attempts), and the wall time spent in them. */
-function countingPersistence(inner: Persistence): Persistence & { count: number; ms: number } {
-  const counted = {
-    name: inner.name,
-    count: 0,
-    ms: 0,
-    async transaction<T>(work: Parameters<Persistence['transaction']>[0]): Promise<T> {
-      counted.count++;
-      const started = performance.now();
-      try {
-        return (await inner.transaction(work)) as T;
-      } finally {
-        counted.ms += performance.now() - started;
-      }
-    },
-    close: () => inner.close(),
-  };
-  return counted as Persistence & { count: number; ms: number };
-}
-
 interface SigningRates {
   signingsPerSecond: number;
   msPerSigning: number;
@@ -149,35 +130,6 @@ interface SigningRates {
   cpuMsPerSigning: number;
   /** CPU time the PostgreSQL server's processes spent per signing, when they run on this machine; else null. */
   serverCpuMsPerSigning: number | null;
-}
-
-/**
- * CPU time (ms) used so far by every `postgres` process on this machine, from /proc; null when there is no /proc or
- * no local server. A server on another machine cannot be measured this way, and the row is then left out.
- */
-function postgresServerCpuMs(): number | null {
-  let ticks = 0;
-  let found = false;
-  try {
-    for (const pid of readdirSync('/proc')) {
-      if (!/^\d+$/.test(pid)) continue;
-      let stat: string;
-      try {
-        stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      } catch {
-        continue; // the process ended meanwhile
-      }
-      if (!stat.includes('(postgres)')) continue;
-      // Fields after the ")" that ends the command name: state is the 1st, utime the 12th, stime the 13th.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-      found = true;
-    }
-  } catch {
-    return null;
-  }
-  // Linux reports these in clock ticks of 1/100 s on every common architecture (USER_HZ).
-  return found ? ticks * 10 : null;
 }
 
 /** A host: runtime with the signing workflows, template service, signing service, one approved loan contract. */
