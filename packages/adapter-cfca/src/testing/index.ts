@@ -2,6 +2,11 @@
  * @sealflow/adapter-cfca/testing: an in-memory CFCA 安心签 platform API for tests and demos, served through msw.
  * Never use it in production; it needs `msw` and `@sealflow/adapter-local` installed (both optional peers).
  */
+export {
+  type CfcaTestCertificate,
+  type CfcaTestCertificateOptions,
+  createCfcaTestCertificate,
+} from '../client/test-certificates.js';
 export { CFCA_CODES, CFCA_SUCCESS } from './codes.js';
 export {
   type CfcaEmulator,

@@ -175,8 +175,8 @@ export class EmulatorState {
     file: Uint8Array | undefined,
     options: { holdBatch: boolean } = { holdBatch: false },
   ): Promise<Json> {
+    // Batches run lazily, when the next call comes after their time; contract expiry is read off the clock.
     await this.settleBatches();
-    this.sweep();
     switch (txCode) {
       case '3001':
         return this.openPerson(platform, body);
@@ -647,9 +647,6 @@ export class EmulatorState {
   private isExpired(c: ContractRecord): boolean {
     return txTime(this.now()).slice(0, 8) > c.expiredDate;
   }
-
-  /** Nothing to do: states are computed from the clock when read. Kept as the one place time-driven changes go. */
-  sweep(): void {}
 
   contractView(c: ContractRecord): Json {
     return {
