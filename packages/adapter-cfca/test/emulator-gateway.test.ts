@@ -3,6 +3,7 @@
  * CMS signature over the exact `data`, txTime), answers come in the success envelope or the error form, and a test
  * can make calls slow, hang, fail, lose their answer or come back unreadable.
  */
+import { createSealImage } from '@sealflow/adapter-local/testing';
 import { createManualClock } from '@sealflow/core/memory';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -142,20 +143,27 @@ describe('faults', () => {
     expect((await transact('3001', person())).json.head.retCode).toBe('60000000');
   });
 
-  it('a timeout hangs until the client aborts; nothing was done', async () => {
-    emulator.faults.next({ kind: 'timeout' }, { txCode: '3001' });
-    const body = person();
+  it('a timeout hangs until the client aborts and nothing was done; with processed the work was done', async () => {
+    const { userId } = emulator.addEnterprise({ name: '某某担保有限公司', identNo: '91330100MA2B00000X' });
+    const png = Buffer.from(createSealImage({ size: 60 })).toString('base64');
+    const seals = async () => (await transact('3014', { sealQuery: { userId } })).json.sealQuery.seals.length;
+    expect(await seals()).toBe(1);
+
+    emulator.faults.next({ kind: 'timeout' }, { txCode: '3011' });
     const controller = new AbortController();
-    const pending = transact('3001', body, { signal: controller.signal });
+    const pending = transact('3011', { sealAdd: { userId, seal: { imageData: png } } }, { signal: controller.signal });
     controller.abort();
     await expect(pending).rejects.toThrow();
-    emulator.faults.next({ kind: 'timeout' }, { txCode: '3001' });
-    // The same person opened again gets a new account only if the first call did nothing: compare userIds.
-    const first = await transact('3001', body, { signal: AbortSignal.timeout(50) }).catch(() => undefined);
-    expect(first).toBeUndefined();
-    const second = await transact('3001', body);
-    const third = await transact('3001', body);
-    expect(second.json.person.userId).toBe(third.json.person.userId);
+    expect(await seals()).toBe(1);
+
+    emulator.faults.next({ kind: 'timeout', processed: true }, { txCode: '3011' });
+    const lost = new AbortController();
+    const processed = transact('3011', { sealAdd: { userId, seal: { imageData: png } } }, { signal: lost.signal });
+    // The seal exists once the call has been handled, although its answer never comes.
+    while ((await seals()) === 1) await new Promise((resolve) => setTimeout(resolve, 5));
+    lost.abort();
+    await expect(processed).rejects.toThrow();
+    expect(await seals()).toBe(2);
   });
 
   it('http, malformed, network and error-form faults; `always` until removed', async () => {
