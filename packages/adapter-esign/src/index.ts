@@ -1,9 +1,25 @@
 /**
  * sealflow adapter for e签宝 (esign) open API v3.
  *
+ * `esignVendor()` is core's SigningVendor on e签宝 (files, template filling, sign flows with the platform's automatic
+ * seal and persons signing on e签宝's page, funders sealing later, callbacks); `esignIdentityVerifier()` is the
+ * IdentityVerifier on e签宝's two-, three- and four-element data checks.
+ *
  * The client layer speaks e签宝's wire protocol: request signing (Signature auth mode), the gateway's checks,
  * callback signatures, the HTTP client with its rate limit, and e签宝's failures as typed errors.
  */
+export {
+  type EsignCallbackEvent,
+  type EsignPositionAnchor,
+  type EsignVendorOptions,
+  type EsignVerifiedCallback,
+  esignVendor,
+} from './vendor/esign-vendor.js';
+export {
+  type EsignIdentityCheck,
+  type EsignIdentityVerifierOptions,
+  esignIdentityVerifier,
+} from './vendor/identity-verifier.js';
 export {
   createEsignClient,
   ESIGN_HOSTS,
