@@ -80,8 +80,8 @@ export interface EsignVendorOptions extends EsignClientOptions {
   /** Pause between file status reads while waiting. Default 500 ms. */
   fileReadyPollMs?: number;
   /**
-   * How far back `createFlow` looks (by flow start time) for a flow an earlier, unanswered try of the same key made.
-   * Default 7 days.
+   * How far back `createFlow` looks (by flow start time) for a flow an earlier, unanswered try of the same key made
+   * in any process. Each create reads one `sign-flow-list` page per 100 flows started in this window. Default 1 day.
    */
   createLookbackMs?: number;
   /** How far back `findFlow` looks. Default 90 days, the longest a flow can sign. */
@@ -187,7 +187,15 @@ const detailSchema = z.looseObject({
 type Detail = z.infer<typeof detailSchema>;
 const listSchema = z.looseObject({
   total: z.number().nullish(),
-  signFlowInfos: z.array(z.looseObject({ signFlowId: z.string(), signers: z.array(signerSchema).nullish() })).nullish(),
+  signFlowInfos: z
+    .array(
+      z.looseObject({
+        signFlowId: z.string(),
+        signFlowCreateTime: z.number().nullish(),
+        signers: z.array(signerSchema).nullish(),
+      }),
+    )
+    .nullish(),
 });
 const signUrlSchema = z.looseObject({ url: z.string().nullish(), shortUrl: z.string().nullish() });
 const downloadSchema = z.looseObject({
@@ -275,6 +283,8 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
 
   // Same key, same answer, within this process: a retry after a lost answer does not upload or fill twice.
   const uploads = new Map<string, { ref: VendorDocumentRef; fingerprint: string }>();
+  // Flows this process created, by idempotency key: a retry here needs no lookup at e签宝.
+  const created = new Map<string, { flowId: string; fingerprint: string }>();
   // Document keys by e签宝 file id, learnt from uploads and file names.
   const documentKeys = new Map<string, string>();
 
@@ -584,7 +594,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
 
   /** The flows whose fields carry `key`, newest first, looking back `lookbackMs` by start time. */
   async function flowsByKey(key: string, lookbackMs: number, context: VendorCallContext) {
-    const found: { flowId: string; fingerprint: string }[] = [];
+    const found: { flowId: string; fingerprint: string; createdAt: number }[] = [];
     const maxPages = options.maxLookupPages ?? 50;
     const from = clock.now() - lookbackMs;
     for (let pageNum = 1; pageNum <= maxPages; pageNum++) {
@@ -595,11 +605,18 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       const infos = page.signFlowInfos ?? [];
       for (const info of infos) {
         const { first } = tagsOf(info.signers);
-        if (first?.key === key) found.push({ flowId: info.signFlowId, fingerprint: first.fingerprint });
+        if (first?.key === key) {
+          found.push({
+            flowId: info.signFlowId,
+            fingerprint: first.fingerprint,
+            createdAt: info.signFlowCreateTime ?? Number.POSITIVE_INFINITY,
+          });
+        }
       }
       if (infos.length < PAGE_SIZE || (page.total ?? 0) <= pageNum * PAGE_SIZE) break;
     }
-    return found;
+    // The first flow the key made comes first; a later one could only come from a key reused for another request.
+    return found.sort((a, b) => a.createdAt - b.createdAt);
   }
 
   function createFingerprint(input: Parameters<SigningVendor['createFlow']>[0]): string {
@@ -706,7 +723,8 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       const key = keyDigest(context.idempotencyKey);
       const print = createFingerprint(input);
       // e签宝 takes no idempotency key: a flow an earlier, unanswered try made is found by the key in its fields.
-      const [earlier] = await flowsByKey(key, options.createLookbackMs ?? 7 * DAY, context);
+      const known = created.get(context.idempotencyKey);
+      const [earlier] = known ? [known] : await flowsByKey(key, options.createLookbackMs ?? DAY, context);
       if (earlier) {
         if (earlier.fingerprint !== print) throw keyReused(context.idempotencyKey, earlier.flowId);
         return settled(earlier.flowId, context);
@@ -747,7 +765,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
         ...(options.personAuthModes ? { psnAvailableAuthModes: options.personAuthModes } : {}),
         ...(options.willingnessAuthModes ? { willingnessAuthModes: options.willingnessAuthModes } : {}),
       };
-      const created = await call('POST', '/v3/sign-flow/create-by-file', context, {
+      const answer = await call('POST', '/v3/sign-flow/create-by-file', context, {
         body: {
           docs: input.documents.map((d) => ({ fileId: d.vendorFileId, fileName: safeFileName(d.fileName) })),
           signFlowConfig: {
@@ -765,7 +783,8 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
         schema: createdSchema,
       });
       for (const d of input.documents) documentKeys.set(d.vendorFileId, d.key);
-      return settled(created.signFlowId, context);
+      created.set(context.idempotencyKey, { flowId: answer.signFlowId, fingerprint: print });
+      return settled(answer.signFlowId, context);
     },
 
     async appendSigner(flowId, signer, context) {
@@ -832,9 +851,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
     },
 
     async findFlow(lookup, context) {
-      const found = await flowsByKey(keyDigest(lookup.createKey), options.findLookbackMs ?? 90 * DAY, context);
-      // The oldest is the one the key made first; later ones could only come from a key reused for another request.
-      const first = found.at(-1);
+      const [first] = await flowsByKey(keyDigest(lookup.createKey), options.findLookbackMs ?? 90 * DAY, context);
       return first ? settled(first.flowId, context) : null;
     },
 
