@@ -741,13 +741,13 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       // An organisation that does not seal now signs later with its own call (appendSigner): e签宝 only learns of
       // it then, and the flow must not finish before.
       const later = input.signers.filter((s) => s.kind === 'organization' && !s.autoSign);
-      const now = input.signers.filter((s) => !later.includes(s));
-      if (now.length === 0) {
+      const immediate = input.signers.filter((s) => !later.includes(s));
+      if (immediate.length === 0) {
         throw rejected('A flow needs at least one signer who signs now; every signer was waiting.', 'NO_SIGNER');
       }
       const waiting = later.map((s) => s.role);
       const signers = [];
-      for (const signer of now) {
+      for (const signer of immediate) {
         signers.push(
           await signerBody(
             signer,

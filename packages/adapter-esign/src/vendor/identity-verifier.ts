@@ -54,14 +54,18 @@ const LIMITS = [
   { window: 24 * 60 * MINUTE, limit: 50, ban: 30 * MINUTE },
 ];
 
-function banned(details: Record<string, unknown>, retryAfterMs?: number): SealflowError {
+function banned(details: Record<string, unknown>, retryAfterMs?: number, cause?: unknown): SealflowError {
   return new SealflowError(
     'VENDOR_IDENTITY_CHECK_BANNED',
     'e签宝 blocks real-name checks of this person for a while because the same identity was checked too often ' +
       '(more than 10 times in a minute, 20 in 10 minutes or 50 in a day; the block lasts 1, 10 or 30 minutes). Do not ' +
       'retry automatically: ask the person to try again later, and find out why the same person is being checked ' +
       'repeatedly.',
-    { retryable: false, details: { vendor: ESIGN_VENDOR_ID, ...details, ...(retryAfterMs ? { retryAfterMs } : {}) } },
+    {
+      cause,
+      retryable: false,
+      details: { vendor: ESIGN_VENDOR_ID, ...details, ...(retryAfterMs ? { retryAfterMs } : {}) },
+    },
   );
 }
 
@@ -113,7 +117,8 @@ export function esignIdentityVerifier(options: EsignIdentityVerifierOptions): Id
       } catch (error) {
         const vendorCode = error instanceof SealflowError ? error.details?.vendorCode : undefined;
         if (typeof vendorCode === 'number' && MISMATCH_CODES.has(vendorCode)) return { verified: false, method: kind };
-        if (vendorCode === RISK_CONTROL_CODE) throw banned({ reason: 'ESIGN_RISK_CONTROL', vendorCode });
+        if (vendorCode === RISK_CONTROL_CODE)
+          throw banned({ reason: 'ESIGN_RISK_CONTROL', vendorCode }, undefined, error);
         throw error;
       }
     },
