@@ -208,11 +208,16 @@ export function createOfferService(options: OfferServiceOptions): OfferService {
     };
     const before = explain(await load(dispatchId));
     if (before) throw before;
-    try {
-      return viewOf(await runtime.send(dispatchId, event, { actor: actor.id }));
-    } catch (error) {
-      if (!(error instanceof IllegalTransitionError)) throw error;
-      throw explain(await load(dispatchId)) ?? error;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return viewOf(await runtime.send(dispatchId, event, { actor: actor.id }));
+      } catch (error) {
+        // The step's position movement lost a race for the institution's balances to a step of another dispatch
+        // (the workflow's own lock does not cover them): the step was rolled back whole, and a fresh try decides.
+        if (lostBalanceRace(error) && attempt < BALANCE_RACE_ATTEMPTS) continue;
+        if (!(error instanceof IllegalTransitionError)) throw error;
+        throw explain(await load(dispatchId)) ?? error;
+      }
     }
   }
 
@@ -301,6 +306,12 @@ export function createOfferService(options: OfferServiceOptions): OfferService {
       return stored.map((s) => s.record);
     },
   };
+}
+
+const BALANCE_RACE_ATTEMPTS = 50;
+
+function lostBalanceRace(error: unknown): boolean {
+  return error instanceof ConflictError && error.code === 'VERSION_CONFLICT';
 }
 
 /** A finished dispatch takes no more commands; the refusal says how it ended. */
