@@ -16,6 +16,7 @@ import {
   type SigningVendor,
   silentLogger,
   systemScheduler,
+  type WorkflowDefinition,
 } from '@sealflow/core';
 import {
   createManualClock,
@@ -125,7 +126,11 @@ export interface DispatchHost {
 }
 
 /** One SDK instance with dispatch and a running background worker. */
-export async function dispatchHost(persistence: Persistence, parts: Shared): Promise<DispatchHost> {
+export async function dispatchHost(
+  persistence: Persistence,
+  parts: Shared,
+  options: { workflows?: (builtIn: WorkflowDefinition[]) => WorkflowDefinition[] } = {},
+): Promise<DispatchHost> {
   const notifier = createMemoryNotifier();
   const sealflow = await createSealflow({
     persistence,
@@ -143,6 +148,7 @@ export async function dispatchHost(persistence: Persistence, parts: Shared): Pro
     start: true,
     worker: { concurrency: 8, pollMs: 10 },
     dispatch: { products: PRODUCTS, choiceDesk: 'follow-up-desk', notifier },
+    ...(options.workflows ? { workflows: options.workflows } : {}),
   });
   return { sealflow, dispatch: sealflow.dispatch!, notifier };
 }
@@ -176,11 +182,7 @@ export async function seed(host: DispatchHost, institutions: InstitutionSeed[] =
 }
 
 /** Poll until `check` returns a value other than undefined (the worker runs in the background). */
-export async function eventually<T>(
-  what: string,
-  check: () => Promise<T | undefined>,
-  timeoutMs = 45_000,
-): Promise<T> {
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 45_000): Promise<T> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -221,7 +223,10 @@ export const dispatchOf = (applicationId: string, n = 1) => `dispatch:${applicat
 /** Wait until the application's dispatch `n` is offering with at least one offer. */
 export async function offering(host: DispatchHost, applicationId: string, n = 1) {
   return eventually(`dispatch ${n} of ${applicationId} offering`, async () => {
-    const view = await host.dispatch.offers.get(dispatchOf(applicationId, n), { id: 'fu', roles: ['follow-up-manager'] });
+    const view = await host.dispatch.offers.get(dispatchOf(applicationId, n), {
+      id: 'fu',
+      roles: ['follow-up-manager'],
+    });
     return view.state === 'offering' && view.offers.length > 0 ? view : undefined;
   });
 }
@@ -244,4 +249,26 @@ export function outcome<T>(promise: Promise<T>): Promise<{ ok: T } | { code: str
     (ok) => ({ ok }),
     (error: unknown) => ({ code: (error as { code?: string }).code ?? `unexpected: ${String(error)}` }),
   );
+}
+
+/** Each effect named here runs twice per attempt, as when an answer is lost and the effect is retried. */
+export function twice(names: string[]) {
+  return (builtIn: WorkflowDefinition[]) =>
+    builtIn.map((definition) => {
+      const effects = Object.fromEntries(
+        Object.entries(definition.effects).map(([name, effect]) => [
+          name,
+          names.includes(name)
+            ? {
+                ...effect,
+                async run(params: unknown, context: Parameters<typeof effect.run>[1]) {
+                  await effect.run(params, context);
+                  return effect.run(params, context);
+                },
+              }
+            : effect,
+        ]),
+      );
+      return { ...definition, effects };
+    });
 }
