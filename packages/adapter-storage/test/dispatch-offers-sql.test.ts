@@ -3,6 +3,7 @@ import type { Persistence } from '@sealflow/core';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { concurrencyScenarios, setupDispatch } from '../../core/test/dispatch-offers-fixtures.js';
+import { institutionCountingScenarios } from '../../core/test/dispatch-offers-stats-scenarios.js';
 import { pglitePersistence } from '../src/pglite.js';
 import { postgresPersistence } from '../src/postgres.js';
 import { probePostgres } from './support/postgres.js';
@@ -47,6 +48,13 @@ for (const backend of backends) {
         const persistence = await backend.open();
         opened.push(persistence);
         await scenario.run(setupDispatch({ persistence }));
+      });
+    }
+    for (const scenario of institutionCountingScenarios) {
+      it(scenario.name, async () => {
+        const persistence = await backend.open();
+        opened.push(persistence);
+        await scenario.run(persistence);
       });
     }
   });

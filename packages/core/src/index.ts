@@ -520,6 +520,7 @@ export {
   ledgerPositions,
   type NotifierDeliveryOptions,
   notifierDelivery,
+  processingFailureCounted,
   settlementRestoresPosition,
 } from './dispatch/dispatch-wiring.js';
 export { type OfferView, OfferViewSchema, offerViews } from './dispatch/offer-projection.js';

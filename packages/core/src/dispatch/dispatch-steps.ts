@@ -157,11 +157,18 @@ class StepBuilder {
     });
   }
 
-  /** An accepted offer that will not be taken: its freeze is released. */
+  /** An accepted offer that will not be taken: its freeze is released and its institution told why. */
   release(offer: Offer, reason: OfferClosedReason): void {
     this.update(offer.offerId, { status: 'released', closedReason: reason });
     this.move('release', offer);
     this.emit({ type: 'dispatch.not-chosen', ...this.base(), institutionId: offer.institutionId, reason });
+    this.step.notifications.push({
+      type: 'offer.not-chosen',
+      ...this.base(),
+      offerId: offer.offerId,
+      institutionId: offer.institutionId,
+      reason,
+    });
   }
 
   /** Close every live offer: accepted ones are released, open ones withdrawn. */
@@ -279,6 +286,12 @@ export function chooseStep(
   const b = new StepBuilder(context, event.at);
   const offer = b.offerOf((o) => o.institutionId === event.institutionId)!;
   b.update(offer.offerId, { status: 'chosen' });
+  b.step.notifications.push({
+    type: 'offer.chosen',
+    ...base(context),
+    offerId: offer.offerId,
+    institutionId: offer.institutionId,
+  });
   b.closeAll('other-chosen', event.institutionId);
   b.emit({ ...base(context), type: 'dispatch.chosen', institutionId: event.institutionId });
   b.intervene({ action: 'CHOOSE', actorId: event.actorId, reason: '', institutionId: event.institutionId });

@@ -9,13 +9,8 @@ import { NotFoundError, SnapshotError } from '../errors.js';
 import type { Notification, Notifier } from '../ports/notifier.js';
 import type { Persistence } from '../ports/persistence.js';
 import type { ApplicationAlongside } from './application-steps.js';
-import {
-  getInstitution,
-  type Institution,
-  institutionRepository,
-  isSuspendedAt,
-  listInstitutions,
-} from './institution.js';
+import { type Institution, isSuspendedAt, listInstitutions } from './institution.js';
+import { applyInstitutionDelta, processingFailureDelta, settlementDelta } from './institution-stats.js';
 import { ledgerBalances, ledgerFreeze, ledgerRelease, ledgerRestore } from './ledger.js';
 import type { DispatchNotification } from './offer.js';
 import type { DispatchPositions, Notify, RankCandidates } from './offer-service.js';
@@ -98,9 +93,10 @@ export function institutionRanking(options: InstitutionRankingOptions): RankCand
 
 /**
  * The application service's `onSettled` hook wired to the ledger and the institution's statistics: when the settler
- * confirms payment, the position frozen for the application is restored to the institution (跟单确认，恢复头寸) and
- * the institution's successes and disbursed amount go up, which the next ranking reads — all in the payment
- * confirmation's own transaction, so a settlement is counted exactly once or not at all.
+ * confirms payment, the position frozen for the application is restored to the institution (跟单确认，恢复头寸), the
+ * institution's successes and disbursed amount go up and the application stops counting among those it holds open,
+ * which the next ranking reads — all in the payment confirmation's own transaction, so a settlement is counted
+ * exactly once or not at all.
  *
  * The restore uses the key `settlement:<applicationId>`, and its time is the payment confirmation's, so the movement
  * is the same whoever retries it. An application with nothing frozen (its hold was already given back) restores
@@ -125,17 +121,29 @@ export function settlementRestoresPosition(): ApplicationAlongside {
         paymentConfirmedAt,
       );
     }
-    const stored = await getInstitution(tx, institutionId);
-    const stats = stored.record.stats;
-    await institutionRepository.update(
-      tx,
-      stored,
-      {
-        ...stored.record,
-        stats: { ...stats, successes: stats.successes + 1, amountFen: stats.amountFen + settlement.disbursedFen },
-      },
-      paymentConfirmedAt,
-    );
+    await applyInstitutionDelta(tx, institutionId, settlementDelta(settlement.disbursedFen), paymentConfirmedAt);
+  };
+}
+
+/**
+ * For the application service's `recordProcessingFailure(actor, id, reason, { alongside })`: the institution that
+ * had the application and failed to process it (弃单) gets a failure and an abandonment in its statistics, and the
+ * application stops counting among those it holds open — in the failure's own transaction, so it is counted once.
+ *
+ * The failure hands the application back to dispatch, which clears its institution and lists it among the failed
+ * ones; the institution counted is therefore the last of `failedInstitutions` (or `institutionId`, were it kept).
+ */
+export function processingFailureCounted(): ApplicationAlongside {
+  return async (tx, application) => {
+    const institutionId = application.institutionId ?? application.failedInstitutions.at(-1) ?? null;
+    if (institutionId === null) {
+      // The machine records the failing institution with the failure, so a stored application without one was changed by hand.
+      throw new SnapshotError(
+        'CORRUPT_SNAPSHOT',
+        `Application ${application.applicationId} failed processing without an institution: restore it from a backup.`,
+      );
+    }
+    await applyInstitutionDelta(tx, institutionId, processingFailureDelta(), application.updatedAt);
   };
 }
 
@@ -150,9 +158,11 @@ export interface NotifierDeliveryOptions {
 
 /**
  * The dispatch workflow's notifications delivered through the {@link Notifier} port: a new offer and its approaching
- * deadline to the institution (`offer.new`, `offer.deadline-approaching`), and the opening of the customer's choice to
- * `choiceDesk`. Pass it as `dispatchWorkflow({ notify })`. Each notification's id is derived from the dispatch, the
- * offer and the kind of message — saved state only — so a redelivery carries the same id and the receiver dedupes it.
+ * deadline to the institution (`offer.new`, `offer.deadline-approaching`), the customer's choice to the institution
+ * chosen (`offer.chosen`) and to each whose acceptance was released (`offer.not-chosen`, with the reason), and the
+ * opening of the customer's choice to `choiceDesk`. Pass it as `dispatchWorkflow({ notify })`. Each notification's id
+ * is derived from the dispatch, the offer and the kind of message — saved state only — so a redelivery carries the
+ * same id and the receiver dedupes it.
  */
 export function notifierDelivery(notifier: Notifier, options: NotifierDeliveryOptions): Notify {
   return async (notification, context) => {
@@ -182,6 +192,20 @@ function notificationFor(notification: DispatchNotification, options: NotifierDe
         recipient: { kind: 'institution', id: notification.institutionId },
         type: 'offer.deadline-approaching',
         data: { dispatchId, applicationId, offerId: notification.offerId, deadline: notification.deadline },
+      };
+    case 'offer.chosen':
+      return {
+        id: `${dispatchId}:${notification.offerId}:chosen`,
+        recipient: { kind: 'institution', id: notification.institutionId },
+        type: 'offer.chosen',
+        data: { dispatchId, applicationId, offerId: notification.offerId },
+      };
+    case 'offer.not-chosen':
+      return {
+        id: `${dispatchId}:${notification.offerId}:not-chosen`,
+        recipient: { kind: 'institution', id: notification.institutionId },
+        type: 'offer.not-chosen',
+        data: { dispatchId, applicationId, offerId: notification.offerId, reason: notification.reason },
       };
     case 'dispatch.choice-open':
       return {

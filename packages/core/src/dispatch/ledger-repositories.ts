@@ -126,7 +126,9 @@ export type LedgerErrorCode =
   /** A release, consume or restore asks for more than is frozen for that application. */
   | 'FROZEN_INSUFFICIENT'
   /** The idempotency key was already used for a different movement. */
-  | 'IDEMPOTENCY_KEY_REUSED';
+  | 'IDEMPOTENCY_KEY_REUSED'
+  /** A freeze for an institution whose status is `SUSPENDED`: it takes no new applications. */
+  | 'INSTITUTION_SUSPENDED';
 
 /**
  * A movement the ledger refused; nothing was written. `details` carries the institution, the account, what it holds

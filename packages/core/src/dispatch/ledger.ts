@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { Persistence, PersistenceTransaction } from '../ports/persistence.js';
-import { dispatchIdSchema } from './institution.js';
+import { dispatchIdSchema, institutionRepository, isSuspendedAt } from './institution.js';
 import {
   amountsOf,
   applyMovement,
@@ -104,6 +104,7 @@ async function record(
       { details: { movementId: existing.record.id } },
     );
   }
+  if (request.type === 'freeze') await refuseSuspended(tx, request.institutionId, now);
   const stored = await ledgerBalancesRepository.get(tx, request.institutionId);
   if (!stored) {
     throw new NotFoundError(
@@ -153,7 +154,10 @@ function holdMovement(
   };
 }
 
-/** Freeze part of the position for an application the institution accepted (`POSITION_INSUFFICIENT` if too little). */
+/**
+ * Freeze part of the position for an application the institution accepted: `POSITION_INSUFFICIENT` if too little,
+ * `INSTITUTION_SUSPENDED` if the institution is suspended.
+ */
 export const ledgerFreeze: (
   tx: PersistenceTransaction,
   input: HoldInput,
@@ -177,6 +181,22 @@ export const ledgerRestore: (
   input: HoldInput,
   now: number,
 ) => Promise<LedgerMovementResult> = holdMovement('restore', 'frozen', 'deposit', 'Restore');
+
+/**
+ * A suspended institution (by hand, or by a complaint's penalty not yet run out at `now`) takes no new applications,
+ * so nothing may be frozen for it. Checked after the replay of a known key, so a freeze made before the suspension
+ * still answers its retries with its first result.
+ */
+async function refuseSuspended(tx: PersistenceTransaction, institutionId: string, now: number): Promise<void> {
+  const institution = await institutionRepository.get(tx, institutionId);
+  if (!institution || !isSuspendedAt(institution.record, now)) return;
+  throw new LedgerError(
+    'INSTITUTION_SUSPENDED',
+    `Institution ${institutionId} is suspended and may not take applications, so nothing was frozen for it. ` +
+      'A platform administrator must set it ACTIVE again (register it with status ACTIVE) before it accepts offers.',
+    { details: { institutionId } },
+  );
+}
 
 function request(
   input: { institutionId: string; amountFen: number },

@@ -1,12 +1,17 @@
 /**
  * Offers as records of their own, kept in step with the dispatch workflows in each transition's transaction, so an
  * institution's list of its offers is one tagged query instead of a scan of every dispatch.
+ *
+ * The same comparison of each offer with its stored record drives the institutions' open counts and statistics: it
+ * sees every status change exactly once, even when several timer events settle in one transaction with one call for
+ * the final state, and a retried transaction compares again against the record as its own rolled-back attempt left it.
  */
 import { z } from 'zod';
 import type { PersistenceTransaction } from '../ports/persistence.js';
 import { defineRepository } from '../repository.js';
 import type { WorkflowState } from '../runtime/runtime.js';
 import type { DispatchContext } from './dispatch-rules.js';
+import { add, applyInstitutionDelta, type InstitutionDelta, offerChangeDelta } from './institution-stats.js';
 import { OFFER_STATUSES } from './offer.js';
 
 /** An offer as an institution and the platform see it: the offer, the application's terms, the dispatch's state. */
@@ -58,7 +63,11 @@ export function offerViewsOf(state: WorkflowState): OfferView[] {
   );
 }
 
-/** Write the offers that changed in this transition (one query for the dispatch's stored offers, then the changes). */
+/**
+ * Write the offers that changed in this transition (one query for the dispatch's stored offers, then the changes), and
+ * count each status change in its institution's open count and statistics. Institutions that are not registered here
+ * (a host's own, ranked by its own `rankCandidates`) are not counted.
+ */
 export async function projectOffers(tx: PersistenceTransaction, state: WorkflowState): Promise<void> {
   const views = offerViewsOf(state);
   if (views.length === 0) return;
@@ -66,11 +75,18 @@ export async function projectOffers(tx: PersistenceTransaction, state: WorkflowS
   const stored = new Map(
     (await offerViews.find(tx, { tags: { dispatchId }, limit: 1000 })).map((s) => [s.record.offerId, s]),
   );
+  const deltas = new Map<string, InstitutionDelta>();
   for (const view of views) {
     const previous = stored.get(view.offerId);
     if (!previous) await offerViews.insert(tx, view, state.updatedAt);
     else if (JSON.stringify(previous.record) !== JSON.stringify(view)) {
       await offerViews.update(tx, previous, view, state.updatedAt);
-    }
+    } else continue;
+    const delta = deltas.get(view.institutionId) ?? { openCount: 0, stats: {} };
+    deltas.set(view.institutionId, add(delta, offerChangeDelta(previous?.record.status ?? null, view)));
+  }
+  // One write per institution, in id order, so two transitions counting for the same institutions meet in one order.
+  for (const [institutionId, delta] of [...deltas].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    await applyInstitutionDelta(tx, institutionId, delta, state.updatedAt, { unregistered: 'skip' });
   }
 }

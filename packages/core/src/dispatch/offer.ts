@@ -270,9 +270,14 @@ export const DISPATCH_EVENT_TYPES: readonly DispatchDomainEventType[] = [
  * A message for people, sent through the `notify` effect:
  * - `offer.created`: tell the institution it has an offer and until when it may answer;
  * - `offer.deadline-approaching`: remind the institution `reminderBeforeMs` before the deadline;
+ * - `offer.chosen`: tell the institution the customer chose it;
+ * - `offer.not-chosen`: tell an institution that accepted that its acceptance was released, and why (another was
+ *   chosen, the customer rejected every acceptance, the choice window passed, the dispatch was cancelled);
  * - `dispatch.choice-open`: tell the customer manager an institution accepted and until when the customer may choose.
  */
 export type DispatchNotification =
   | (OfferEventBase & { type: 'offer.created'; deadline: number; amountFen: number })
   | (OfferEventBase & { type: 'offer.deadline-approaching'; deadline: number })
+  | (OfferEventBase & { type: 'offer.chosen' })
+  | (OfferEventBase & { type: 'offer.not-chosen'; reason: OfferClosedReason })
   | (DispatchEventBase & { type: 'dispatch.choice-open'; choiceDeadline: number; acceptedInstitutionIds: string[] });
