@@ -239,6 +239,39 @@ describe('sealflow.dispatch', () => {
     expect(s.notifier.for({ kind: 'staff', id: 'follow-up-desk' }).map((n) => n.type)).toContain(
       'dispatch.choice-open',
     );
+    // The chosen institution hears it was chosen, the other one that accepted that it was not.
+    const told = (institutionId: string) =>
+      s.notifier.for({ kind: 'institution', id: institutionId }).map((n) => n.type);
+    expect(told(FUNDER.id)).toEqual(expect.arrayContaining(['offer.new', 'offer.chosen']));
+    expect(told(FUNDER.id)).not.toContain('offer.not-chosen');
+    expect(told('inst-b')).toEqual(expect.arrayContaining(['offer.new', 'offer.not-chosen']));
+    // Settlement frees the place the application held; the open offer of inst-c was withdrawn at the choice.
+    expect(funder.openCount).toBe(0);
+    expect((await s.dispatch.institutions.get(admin, 'inst-b')).openCount).toBe(0);
+    expect((await s.dispatch.institutions.get(admin, 'inst-c')).openCount).toBe(0);
+    expect(funder.stats).toMatchObject({ offered: 1, accepted: 1, responses: 1 });
+    await s.sealflow.close();
+  });
+
+  it('counts a processing failure against the institution and dispatches again without it', async () => {
+    const s = await setup();
+    const id = await passed(s);
+    const offer = (await s.dispatch.offers.offersFor(bank))[0]!;
+    await s.dispatch.offers.accept(offer.offerId, bank);
+    await s.dispatch.offers.choose(dispatchOf(id), FUNDER.id, cm);
+    await s.drain();
+    expect((await s.dispatch.institutions.get(admin, FUNDER.id)).openCount).toBe(1);
+
+    await s.dispatch.applications.recordProcessingFailure(bank, id, '客户放弃面签');
+    await s.drain();
+    const bankNow = await s.dispatch.institutions.get(admin, FUNDER.id);
+    expect(bankNow.openCount).toBe(0);
+    expect(bankNow.stats).toMatchObject({ accepted: 1, failures: 1, abandoned: 1, successes: 0 });
+    const application = (await s.dispatch.applications.get(cm, id))!;
+    expect(application).toMatchObject({ status: 'dispatching', dispatchRound: 2, failedInstitutions: [FUNDER.id] });
+    const second = await s.dispatch.offers.get(dispatchOf(id, 2), followUp);
+    // Institutions offered in the first dispatch are not offered again; only inst-d is left.
+    expect(second.offers.map((o) => o.institutionId)).toEqual(['inst-d']);
     await s.sealflow.close();
   });
 

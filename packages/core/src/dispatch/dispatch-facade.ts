@@ -40,6 +40,7 @@ import {
   institutionRanking,
   ledgerPositions,
   notifierDelivery,
+  processingFailureCounted,
   settlementRestoresPosition,
 } from './dispatch-wiring.js';
 import {
@@ -232,7 +233,7 @@ function createDispatchFacade(
       return live.flat().map((stored) => stored.record.applicationId);
     },
   });
-  const failureCounted = async (_tx: PersistenceTransaction, _application: unknown) => {};
+  const failureCounted = processingFailureCounted();
   const offers = createOfferService({ runtime });
   const ledger = createLedger({ persistence, clock });
   const ratings = createRatingService({
