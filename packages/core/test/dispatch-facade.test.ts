@@ -10,7 +10,6 @@ import {
   type DispatchActor,
   type LoanContractTerms,
   silentLogger,
-  type WorkflowDefinition,
 } from '../src/index.js';
 import { createManualClock, createMemoryNotifier, createMemorySigningVendor } from '../src/memory/index.js';
 import {
@@ -23,6 +22,7 @@ import {
   reviewer,
   settler,
 } from './dispatch-application-fixtures.js';
+import { twice } from './effects-twice.js';
 import { expectError } from './expect-error.js';
 import { BORROWER, creditCode, definitionWith, FUNDER, HASH_KEY, ORGANIZATIONS, SEALS } from './signing-fixtures.js';
 
@@ -37,28 +37,6 @@ const staffOf = (institutionId: string): DispatchActor => ({
   roles: ['institution'],
   institutionId,
 });
-
-/** Each effect named here runs twice per attempt, as when an answer is lost and the effect is retried. */
-function twice(names: string[]) {
-  return (builtIn: WorkflowDefinition[]) =>
-    builtIn.map((definition) => {
-      const effects = Object.fromEntries(
-        Object.entries(definition.effects).map(([name, effect]) => [
-          name,
-          names.includes(name)
-            ? {
-                ...effect,
-                async run(params: unknown, context: Parameters<typeof effect.run>[1]) {
-                  await effect.run(params, context);
-                  return effect.run(params, context);
-                },
-              }
-            : effect,
-        ]),
-      );
-      return { ...definition, effects };
-    });
-}
 
 async function setup(options: { twice?: string[] } = {}) {
   const clock = createManualClock(Date.UTC(2026, 10, 30, 2));

@@ -37,6 +37,9 @@ import {
   SEALS,
 } from '../../../core/test/signing-fixtures.js';
 import { CONTRACT_PDF, editor } from '../../../core/test/template-fixtures.js';
+import { twice } from '../../../core/test/effects-twice.js';
+
+export { twice };
 import { pglitePersistence } from '../../src/pglite.js';
 import { postgresPersistence } from '../../src/postgres.js';
 import { probePostgres } from './postgres.js';
@@ -249,26 +252,4 @@ export function outcome<T>(promise: Promise<T>): Promise<{ ok: T } | { code: str
     (ok) => ({ ok }),
     (error: unknown) => ({ code: (error as { code?: string }).code ?? `unexpected: ${String(error)}` }),
   );
-}
-
-/** Each effect named here runs twice per attempt, as when an answer is lost and the effect is retried. */
-export function twice(names: string[]) {
-  return (builtIn: WorkflowDefinition[]) =>
-    builtIn.map((definition) => {
-      const effects = Object.fromEntries(
-        Object.entries(definition.effects).map(([name, effect]) => [
-          name,
-          names.includes(name)
-            ? {
-                ...effect,
-                async run(params: unknown, context: Parameters<typeof effect.run>[1]) {
-                  await effect.run(params, context);
-                  return effect.run(params, context);
-                },
-              }
-            : effect,
-        ]),
-      );
-      return { ...definition, effects };
-    });
 }
