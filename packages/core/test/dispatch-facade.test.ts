@@ -4,13 +4,7 @@
  * signs it with its own seal, and settlement restores its position — each hand-over durable and applied once.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  createSealflow,
-  dateInChina,
-  type DispatchActor,
-  type LoanContractTerms,
-  silentLogger,
-} from '../src/index.js';
+import { createSealflow, dateInChina, type DispatchActor, type LoanContractTerms, silentLogger } from '../src/index.js';
 import { createManualClock, createMemoryNotifier, createMemorySigningVendor } from '../src/memory/index.js';
 import {
   admin,
