@@ -30,3 +30,12 @@ export {
   type VerifyCfcaSignatureInput,
   verifyCfcaSignature,
 } from './client/signature.js';
+export {
+  type CfcaParty,
+  type CfcaProxySignAuthorization,
+  type CfcaSignatory,
+  type CfcaVendor,
+  type CfcaVendorOptions,
+  cfcaVendor,
+} from './vendor/cfca-vendor.js';
+export { type CfcaVendorStore, createMemoryCfcaStore } from './vendor/store.js';

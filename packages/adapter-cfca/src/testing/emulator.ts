@@ -149,6 +149,8 @@ export interface CfcaEmulator {
   finishBatch(batchNo: string, platId?: string): Promise<void>;
   /** A contract as a test sees it; throws for an unknown number. */
   contract(contractNo: string): CfcaEmulatorContractView;
+  /** The numbers of every contract, oldest first: lets a test prove that a retry made no second contract. */
+  contractNumbers(): string[];
   /** The contract's PDF as signed so far. */
   document(contractNo: string): Uint8Array;
   /** The contract's `expiredDate` becomes yesterday: it is expired (9) unless completed. */
@@ -308,6 +310,7 @@ export function createCfcaEmulator(options: CfcaEmulatorOptions): CfcaEmulator {
         signatureCount: c.signatureCount,
       };
     },
+    contractNumbers: () => [...state.contracts.keys()],
     document: (contractNo) => contractOf(contractNo).bytes,
     expire(contractNo) {
       contractOf(contractNo).expiredDate = txTime(clock.now() - 86_400_000).slice(0, 8);
