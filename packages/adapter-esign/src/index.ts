@@ -15,6 +15,14 @@ export {
   type EsignVerifiedCallback,
   esignVendor,
 } from './vendor/esign-vendor.js';
+export { type EsignScenesOptions, esignScenes } from './vendor/scenes.js';
+export {
+  DEFAULT_SILENT_SIGN_UNAUTHORIZED_CODES,
+  type EsignPersonSilentSign,
+  type EsignPersonSilentSignOptions,
+  type EsignSilentSignPerson,
+  esignPersonSilentSign,
+} from './vendor/silent-sign.js';
 export {
   type EsignIdentityCheck,
   type EsignIdentityVerifierOptions,

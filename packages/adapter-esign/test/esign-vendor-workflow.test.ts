@@ -19,7 +19,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
-import { esignVendor } from '../src/index.js';
+import { type EsignPersonSilentSignOptions, esignScenes, esignVendor } from '../src/index.js';
 import { createEsignEmulator, ESIGN_CODES } from '../src/testing/index.js';
 import { pdfsig } from './emulator-support.js';
 
@@ -49,50 +49,14 @@ afterEach(() => {
 });
 afterAll(() => server.close());
 
-/**
- * e签宝 cannot sign for the borrower (no person auto-sign in V3): the borrower signs on e签宝's page after the
- * platform's seal. This is the whole difference from a localSigner configuration.
- */
-const ESIGN_SCENES: SigningSceneInput[] = [
-  {
-    code: 'CREDIT_GRANT',
-    name: '授信签章',
-    documents: [
-      {
-        key: 'credit-contract',
-        documentType: 'CREDIT_CONTRACT',
-        templateCode: 'CREDIT_CONTRACT',
-        fileName: '授信合同.pdf',
-      },
-      {
-        key: 'data-query-authorization',
-        documentType: 'DATA_QUERY_AUTHORIZATION',
-        templateCode: 'DATA_QUERY_AUTHORIZATION',
-        fileName: '数据查询授权书.pdf',
-      },
-    ],
-    parties: [
-      { role: 'platform', kind: 'organization', signing: 'auto', order: 1 },
-      { role: 'borrower', kind: 'person', signing: 'vendorUi', order: 2 },
-    ],
-  },
-  {
-    code: 'LOAN_CONTRACT',
-    name: '借款合同签章',
-    documents: [
-      { key: 'loan-contract', documentType: 'LOAN_CONTRACT', templateCode: 'LOAN_CONTRACT', fileName: '借款合同.pdf' },
-    ],
-    fundings: ['platform', 'funder'],
-    deadlineMs: 24 * 3_600_000,
-    parties: [
-      { role: 'platform', kind: 'organization', signing: 'auto', order: 1, funding: 'platform' },
-      { role: 'borrower', kind: 'person', signing: 'vendorUi', order: 2 },
-      { role: 'funder', kind: 'organization', signing: 'ownCall', order: 3, funding: 'funder' },
-    ],
-  },
-];
+interface SetupOptions {
+  vendorTimeoutMs?: number;
+  personSilentSign?: EsignPersonSilentSignOptions;
+  scenes?: SigningSceneInput[];
+}
 
-async function setup(vendorTimeoutMs?: number) {
+async function setup(options: SetupOptions = {}) {
+  const { vendorTimeoutMs } = options;
   const persistence = createMemoryPersistence();
   const documents = createMemoryDocumentStore({ clock });
   const vendor = esignVendor({
@@ -104,6 +68,7 @@ async function setup(vendorTimeoutMs?: number) {
     qps: 1000,
     burst: 100_000,
     unknownFlowCodes: [ESIGN_CODES.FLOW_NOT_FOUND],
+    ...(options.personSilentSign ? { personSilentSign: options.personSilentSign } : {}),
     ...(vendorTimeoutMs === undefined ? {} : { timeoutMs: vendorTimeoutMs }),
   });
   const sealflow = await createSealflow({
@@ -119,7 +84,8 @@ async function setup(vendorTimeoutMs?: number) {
       platform: { name: emulator.app.orgName, creditCode: platformCode, sealId: emulator.app.sealId },
     },
     seals: { [funderOrg.sealId]: { owner: { funderId: 'bank-1' } } },
-    scenes: ESIGN_SCENES,
+    // The whole switch from localSigner: e签宝's scenes, derived from core's defaults.
+    scenes: options.scenes ?? esignScenes(),
     approvalLevels: [{ name: 'legal', roles: ['legal'] }],
     identityVerifier: { check: async () => ({ verified: true, method: 'telecom-three-element' }) },
     templateCodes: {
@@ -274,7 +240,7 @@ describe('signing workflow on esignVendor with the e签宝 emulator', () => {
   });
 
   it('a create whose answer was lost is found by its key, not created twice; the signing completes', async () => {
-    const s = await setup(300);
+    const s = await setup({ vendorTimeoutMs: 300 });
     const before = emulator.findFlows({}).length;
     const paths: string[] = [];
     const count = ({ request }: { request: Request }) => {
@@ -302,5 +268,85 @@ describe('signing workflow on esignVendor with the e签宝 emulator', () => {
     const done = (await s.signing.get(record.id))!;
     expect(done.status).toBe('COMPLETED');
     expect(emulator.findFlows({}).length).toBe(before + 1);
+  });
+});
+
+describe('legacy v1 silent signing for the borrower (personSilentSign)', () => {
+  const silentBorrower = (mobile: string) => ({
+    name: '司马静',
+    idNumber: withIdNumberCheckChar('11010519850615002'),
+    mobile,
+  });
+  /** The borrower has a real-named e签宝 account; its psnId is the v1 accountId here. */
+  const register = (mobile: string) => {
+    const b = silentBorrower(mobile);
+    return emulator.addPerson({ name: b.name, idNo: b.idNumber, mobile }).psnId;
+  };
+
+  it('with the option, CREDIT_GRANT with an auto-signing borrower completes without the borrower; PDFs verify', async () => {
+    const psnId = register('13700000001');
+    emulator.authorizeSilentSign(psnId);
+    const s = await setup({ personSilentSign: { enabled: true }, scenes: esignScenes({ personSilentSign: true }) });
+    const record = await s.signing.sign(
+      s.request({ scene: 'CREDIT_GRANT', businessNo: 'CR-ESIGN-SILENT', borrower: silentBorrower('13700000001') }, [
+        s.versions.credit,
+        s.versions.query,
+      ]),
+    );
+    await s.drain();
+    const done = (await s.signing.get(record.id))!;
+    expect(done.failure).toBeNull();
+    expect(done.status).toBe('COMPLETED');
+    const flow = emulator.flow(done.vendor.flowId!);
+    expect(flow.status).toBe(2);
+    // Core's default order: the borrower first (signed for under the authorisation), then the platform's seal.
+    expect(flow.signers.map((x) => [x.signerType, x.signOrder, x.signStatus, x.psnId ?? x.orgId])).toEqual([
+      [1, 2, 2, emulator.app.orgId],
+      [0, 1, 2, psnId],
+    ]);
+    expect(done.signed.map((d) => [d.documentKey, d.signatures])).toEqual([
+      ['credit-contract', 2],
+      ['data-query-authorization', 2],
+    ]);
+    for (const file of await s.signing.download(record.id)) expectValidPdf(file.bytes, 2);
+    expect((await s.signing.verifyEvidence(record.id)).ok).toBe(true);
+  });
+
+  it('without the option, the same scene is refused: e签宝 V3 cannot sign for the borrower', async () => {
+    const s = await setup({ scenes: esignScenes({ personSilentSign: true }) });
+    const error = await s.signing
+      .sign(
+        s.request({ scene: 'CREDIT_GRANT', businessNo: 'CR-ESIGN-NOSILENT', borrower: silentBorrower('13700000002') }, [
+          s.versions.credit,
+          s.versions.query,
+        ]),
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error).toMatchObject({ code: 'VENDOR_UNSUPPORTED' });
+    expect((error as Error).message).toContain('personAutoSign');
+  });
+
+  it('a missing authorisation fails the signing with VENDOR_SILENT_SIGN_UNAUTHORIZED, and nothing is signed', async () => {
+    register('13700000003');
+    const s = await setup({ personSilentSign: { enabled: true }, scenes: esignScenes({ personSilentSign: true }) });
+    const record = await s.signing.sign(
+      s.request({ scene: 'CREDIT_GRANT', businessNo: 'CR-ESIGN-UNAUTH', borrower: silentBorrower('13700000003') }, [
+        s.versions.credit,
+        s.versions.query,
+      ]),
+    );
+    await s.drain();
+    const failed = (await s.signing.get(record.id))!;
+    expect(failed.status).toBe('FAILED');
+    expect(failed.failure).toMatchObject({ code: 'VENDOR_SILENT_SIGN_UNAUTHORIZED' });
+    expect(JSON.stringify(failed.failure)).not.toContain('13700000003');
+    expect(failed.vendor.flowId ?? null).toBeNull();
+    // The draft e签宝 holds was never started: the platform did not seal either.
+    const draft = emulator.flow(emulator.findFlows({}).at(-1)!);
+    expect(draft.status).toBe(0);
+    expect(draft.signers.map((x) => [x.signerType, x.signStatus])).toEqual([[1, 0]]);
   });
 });

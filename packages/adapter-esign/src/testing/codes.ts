@@ -44,6 +44,12 @@ export const ESIGN_CODES = {
   TEMPLATE_FILL: 1437701,
   /** Unknown seal, or a seal the signing organisation may not use: emulator's choice. */
   SEAL_NOT_AVAILABLE: 1437800,
+  /** v1 silent signing: unknown `accountId` (in `signAuth` or a field's `authorizedAccountId`): emulator's choice. */
+  ACCOUNT_NOT_FOUND: 1435203,
+  /** v1 `autoSign` for an account without a silent-sign authorisation from this app: emulator's choice. */
+  SIGN_AUTH_MISSING: 1437360,
+  /** v1 `autoSign` for an account whose silent-sign authorisation has passed its deadline: emulator's choice. */
+  SIGN_AUTH_EXPIRED: 1437361,
   /** Real-name data check: the data do not match. */
   VERIFY_MISMATCH: 30504001,
   /** Real-name data check: a parameter is malformed. */

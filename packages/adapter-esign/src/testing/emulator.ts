@@ -100,6 +100,15 @@ export interface EsignEmulator {
   /** Withdraws an authorisation given with `authorizeSeal`. */
   revokeSealAuthorization(sealId: string, fromOrgId: string): void;
   addPerson(input: EsignEmulatorPerson): { psnId: string };
+  /**
+   * What `POST /v1/signAuth/{accountId}` does: the app may sign for the person (v1 签署方自动盖章) until `deadline`
+   * (ms), or without a deadline. The person's `psnId` is their v1 `accountId` here.
+   */
+  authorizeSilentSign(psnId: string, options?: { deadline?: number; appId?: string }): void;
+  /** Withdraws a silent-sign authorisation (what `DELETE /v1/signAuth/{accountId}` does). */
+  revokeSilentSign(psnId: string, appId?: string): void;
+  /** The person's silent-sign authorisation for the app: `{ deadline }` (undefined: none), or undefined if none. */
+  silentSignAuthorization(psnId: string, appId?: string): { deadline: number | undefined } | undefined;
   /** A doc template from a PDF with AcroForm fields; each field is a component whose key is the field's name. */
   addDocTemplate(input: {
     pdf: Uint8Array;
@@ -224,6 +233,17 @@ export function createEsignEmulator(options: EsignEmulatorOptions = {}): EsignEm
       s.seals.get(sealId)?.authorizedOrgIds.delete(fromOrgId);
     },
     addPerson: (input) => ({ psnId: s.addPerson(input).psnId }),
+    authorizeSilentSign(psnId, opts) {
+      if (!s.people.has(psnId)) throw new RangeError(`No person ${psnId}.`);
+      s.signAuths.set(`${appOf(opts?.appId).appId}:${psnId}`, { deadline: opts?.deadline });
+    },
+    revokeSilentSign(psnId, appId) {
+      s.signAuths.delete(`${appOf(appId).appId}:${psnId}`);
+    },
+    silentSignAuthorization(psnId, appId) {
+      const auth = s.signAuths.get(`${appOf(appId).appId}:${psnId}`);
+      return auth ? { deadline: auth.deadline } : undefined;
+    },
     addDocTemplate: async (input) => (await s.addTemplate(appOf(input.appId), input)).docTemplateId,
     seedFile: (input) => s.seedFile(appOf(input.appId), input.pdf, input.fileName).fileId,
     setFileStatus(fileId, status) {

@@ -80,6 +80,14 @@ function routes(ctx: HandlerContext): Route[] {
       re(`/v3/sign-flow/${ID}/preview-file-download-url`),
       ({ app, params, query }) => s.previewFileDownloadUrl(app, params[0]!, query.get('docFileId')),
     ],
+    // The older v1 API's silent signing for persons, on the same gateway (same signature auth and hosts).
+    ['POST', re(`/v1/signAuth/${ID}`), ({ app, params, body }) => s.setSignAuth(app, params[0]!, body)],
+    ['DELETE', re(`/v1/signAuth/${ID}`), ({ app, params }) => s.deleteSignAuth(app, params[0]!)],
+    [
+      'POST',
+      re(`/v1/signflows/${ID}/signfields/autoSign`),
+      ({ app, params, body }) => s.autoSignFields(app, params[0]!, body),
+    ],
     ['GET', /^\/v3\/organizations\/identity-info$/, ({ query }) => orgIdentity(s, query)],
     ['GET', /^\/v3\/persons\/identity-info$/, ({ query }) => personIdentity(s, query)],
     ['GET', /^\/v3\/seals\/org-own-seal-list$/, ({ query }) => ownSeals(s, query)],

@@ -87,6 +87,11 @@ export class EmulatorState {
   readonly flows = new Map<string, FlowRecord>();
   private readonly downloads = new Map<string, Download>();
   /** Sign links handed out (long and short), and whom they sign for. */
+  /**
+   * Silent-sign authorisations (v1 `signAuth`) by `appId:accountId`: the deadline in ms, or undefined for one
+   * without a deadline.
+   */
+  readonly signAuths = new Map<string, { deadline: number | undefined }>();
   readonly signLinks = new Map<string, { signFlowId: string; signer: SignerRef | undefined; urlType: number }>();
 
   constructor(private readonly options: StateOptions) {}
@@ -612,7 +617,13 @@ export class EmulatorState {
     return this.orgs.get(app.orgId)!;
   }
 
-  private parseField(app: AppRecord, flow: FlowRecord, signer: SignerRecord, f: Json): SignFieldRecord {
+  private parseField(
+    app: AppRecord,
+    flow: FlowRecord,
+    signer: SignerRecord,
+    f: Json,
+    silentSignAuthorised = false,
+  ): SignFieldRecord {
     const fileId = str(f.fileId);
     if (!fileId) throw invalidParameter('fileId不能为空');
     const doc = flow.docs.find((d) => d.fileId === fileId);
@@ -626,7 +637,8 @@ export class EmulatorState {
     if (signFieldType === 0 && !config) throw invalidParameter('normalSignFieldConfig不能为空');
     const c = config ?? {};
     const autoSign = c.autoSign === true;
-    if (autoSign && signer.signerType === 0) throw invalidParameter('个人签署不支持自动签署');
+    // Only the v1 autoSign path, after the person's silent-sign authorisation was checked, signs for a person.
+    if (autoSign && signer.signerType === 0 && !silentSignAuthorised) throw invalidParameter('个人签署不支持自动签署');
     const signFieldStyle = num(c.signFieldStyle) ?? 1;
     if (signFieldStyle !== 1 && signFieldStyle !== 2) throw invalidParameter('signFieldStyle无对应枚举值');
     const freeMode = c.freeMode === true;
@@ -962,6 +974,131 @@ export class EmulatorState {
   // ---------------------------------------------------------------- the state machine
 
   /** Expires every signing flow whose deadline passed (by the emulator's clock). */
+  // ---------------------------------------------------------------- v1 silent signing (签署方自动盖章)
+
+  private signAuthKey(app: AppRecord, accountId: string): string {
+    return `${app.appId}:${accountId}`;
+  }
+
+  private account(accountId: string): PersonRecord {
+    const person = this.people.get(accountId);
+    if (!person) throw new EsignBusinessError(ESIGN_CODES.ACCOUNT_NOT_FOUND, `账号不存在: ${accountId}`);
+    return person;
+  }
+
+  /** `POST /v1/signAuth/{accountId}`: the app may sign for the person until `deadline` (Beijing time), or always. */
+  setSignAuth(app: AppRecord, accountId: string, body: Json): Json {
+    const person = this.account(accountId);
+    if (!person.realnamed) throw invalidParameter('账号未实名认证,不能设置静默签署授权');
+    let deadline: number | undefined;
+    if (body.deadline !== undefined && body.deadline !== null && body.deadline !== '') {
+      deadline = parseBeijingTime(body.deadline);
+      if (deadline === undefined) throw invalidParameter('deadline格式不正确,应为yyyy-MM-dd HH:mm:ss');
+      if (deadline <= this.now()) throw invalidParameter('deadline不能早于当前时间');
+    }
+    this.signAuths.set(this.signAuthKey(app, accountId), { deadline });
+    return {};
+  }
+
+  /** `DELETE /v1/signAuth/{accountId}`: withdraws the authorisation. */
+  deleteSignAuth(app: AppRecord, accountId: string): Json {
+    this.account(accountId);
+    this.signAuths.delete(this.signAuthKey(app, accountId));
+    return {};
+  }
+
+  /** Whether the app may sign for the person now; throws e签宝's refusal otherwise. */
+  private checkSignAuth(app: AppRecord, accountId: string): void {
+    const auth = this.signAuths.get(this.signAuthKey(app, accountId));
+    if (!auth) throw new EsignBusinessError(ESIGN_CODES.SIGN_AUTH_MISSING, `用户未设置静默签署授权: ${accountId}`);
+    if (auth.deadline !== undefined && auth.deadline <= this.now()) {
+      throw new EsignBusinessError(ESIGN_CODES.SIGN_AUTH_EXPIRED, `用户静默签署授权已过期: ${accountId}`);
+    }
+  }
+
+  /**
+   * `POST /v1/signflows/{flowId}/signfields/autoSign`: fields the person's authorisation signs without them, in a
+   * draft flow when it starts, in a signing flow at the person's turn. Fields of one account and order make one
+   * signer; `thirdOrderNo` is shown as the field's `customBizNum` in V3's /detail (emulator's choice).
+   */
+  autoSignFields(app: AppRecord, flowId: string, body: Json): Json {
+    const flow = this.flow(app, flowId);
+    if (flow.status !== 0 && flow.status !== 1) {
+      throw new EsignBusinessError(ESIGN_CODES.FLOW_STATE, '流程已结束,不允许添加签署区');
+    }
+    const fieldsIn = Array.isArray(body.signfields) ? body.signfields : [];
+    if (fieldsIn.length === 0) throw invalidParameter('signfields不能为空');
+    const added: SignerRecord[] = [];
+    const beans: Json[] = [];
+    const before = flow.signers.map((s) => ({ signer: s, fields: s.fields }));
+    try {
+      for (const item of fieldsIn) {
+        const f = obj(item) ?? {};
+        const accountId = str(f.authorizedAccountId);
+        if (!accountId) throw invalidParameter('authorizedAccountId不能为空');
+        const person = this.account(accountId);
+        this.checkSignAuth(app, accountId);
+        const order = num(f.order) ?? 1;
+        if (!Number.isInteger(order) || order < 1) throw invalidParameter('order必须是大于0的整数');
+        const pos = obj(f.posBean);
+        const signType = num(f.signType) ?? 1;
+        let signer = [...flow.signers, ...added].find(
+          (s) => s.signerType === 0 && s.person?.psnId === accountId && s.signOrder === order && s.signStatus !== 2,
+        );
+        if (!signer) {
+          signer = {
+            signerType: 0,
+            signOrder: order,
+            signTaskType: 0,
+            signStatus: 0,
+            person,
+            psnAccount: undefined,
+            org: undefined,
+            transactor: undefined,
+            fields: [],
+            operateTime: undefined,
+          };
+          added.push(signer);
+        }
+        const width = num(pos?.width);
+        const field = this.parseField(
+          app,
+          flow,
+          signer,
+          {
+            fileId: f.fileId,
+            ...(str(f.thirdOrderNo) ? { customBizNum: str(f.thirdOrderNo) } : {}),
+            normalSignFieldConfig: {
+              autoSign: true,
+              signFieldStyle: signType,
+              ...(width === undefined ? {} : { signFieldWidth: width, signFieldHeight: width }),
+              ...(pos
+                ? {
+                    signFieldPosition: {
+                      positionPage: pos.posPage === undefined ? undefined : String(pos.posPage),
+                      positionX: pos.posX,
+                      positionY: pos.posY,
+                    },
+                  }
+                : {}),
+            },
+          },
+          true,
+        );
+        signer.fields = [...signer.fields, field];
+        beans.push({ signfieldId: field.signFieldId, fileId: field.fileId, accountId });
+      }
+      flow.signers = [...flow.signers, ...added];
+      this.checkFieldCount(flow);
+    } catch (error) {
+      for (const { signer, fields } of before) signer.fields = fields;
+      flow.signers = before.map((b) => b.signer);
+      throw error;
+    }
+    if (flow.status === 1) this.advance(flow);
+    return { signfieldBeans: beans };
+  }
+
   sweep(): void {
     const now = this.now();
     for (const flow of this.flows.values()) {
@@ -987,6 +1124,11 @@ export class EmulatorState {
         if (signer.signerType === 1 && signer.fields.every((f) => f.autoSign)) {
           const app = this.apps.get(flow.appId)!;
           this.signFields(flow, signer, (field) => this.sealFor(app, signer.org!, field.assignedSealId, true));
+          this.completeMission(flow, signer, 2, this.options.autoSignMissions);
+          sealed = true;
+        } else if (signer.signerType === 0 && signer.fields.length > 0 && signer.fields.every((f) => f.autoSign)) {
+          // v1 签署方自动盖章: signed for the person under the authorisation checked when the fields were added.
+          this.signFields(flow, signer, () => undefined);
           this.completeMission(flow, signer, 2, this.options.autoSignMissions);
           sealed = true;
         } else if (signer.signStatus === 0) {
@@ -1175,6 +1317,18 @@ function placementOf(field: SignFieldRecord, doc: FlowDoc, defaultSize: number):
     return { page, centreX: size.width - width / 2, centreY: field.positionY ?? size.height / 2, width, height };
   }
   return { page, centreX: field.positionX ?? 0, centreY: field.positionY ?? 0, width, height };
+}
+
+/** `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8), as e签宝's v1 API writes times, to ms; undefined if malformed. */
+function parseBeijingTime(value: unknown): number | undefined {
+  const m = typeof value === 'string' ? /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value) : null;
+  if (!m) return undefined;
+  const [y, mo, d, h, mi, se] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  const ms = Date.UTC(y, mo - 1, d, h - 8, mi, se);
+  const back = new Date(ms + 8 * 3_600_000);
+  // Reject dates that roll over (2026-02-30).
+  if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || se > 59) return undefined;
+  return ms;
 }
 
 function paging(pageNumRaw: string | null, pageSizeRaw: string | null): { pageNum: number; pageSize: number } {

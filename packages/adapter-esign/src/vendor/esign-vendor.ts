@@ -33,6 +33,13 @@ import { createEsignClient, type EsignClient, type EsignClientOptions } from '..
 import { ESIGN_VENDOR_ID } from '../client/errors.js';
 import { type CallbackQuery, md5Base64, verifyCallback } from '../client/signature.js';
 import {
+  beijingTime,
+  DEFAULT_SILENT_SIGN_UNAUTHORIZED_CODES,
+  type EsignPersonSilentSignOptions,
+  psnIdOf,
+  silentSignUnauthorized,
+} from './silent-sign.js';
+import {
   fingerprint,
   formatTag,
   keyDigest,
@@ -95,6 +102,12 @@ export interface EsignVendorOptions extends EsignClientOptions {
    * e签宝 sent (it masks mobiles itself).
    */
   onVerifiedCallback?: (callback: EsignVerifiedCallback) => void | Promise<void>;
+  /**
+   * e签宝's legacy v1 silent signing for persons (静默签署授权 + 签署方自动盖章), off by default. With
+   * `{ enabled: true }`, a person signer with `autoSign` is signed through the person's v1 authorisation instead of
+   * being refused, and the vendor declares `personAutoSign`. It needs e签宝's consent in your contract; see the README.
+   */
+  personSilentSign?: EsignPersonSilentSignOptions;
   /** Used for the upload PUT and the downloads (the API calls use the client's). Default: axios' default instance. */
   http?: AxiosInstance;
 }
@@ -116,7 +129,8 @@ export interface EsignCallbackEvent extends VendorCallbackEvent {
 
 const CAPABILITIES: SigningCapabilities = {
   organizationAutoSeal: true,
-  // V3 refuses autoSign for a person (个人签署不支持自动签署); persons sign on the sign page.
+  // V3 refuses autoSign for a person (个人签署不支持自动签署); persons sign on the sign page unless the legacy v1
+  // silent signing is switched on (personSilentSign).
   personAutoSign: false,
   vendorTemplates: true,
   callbacks: true,
@@ -280,6 +294,8 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
   const fileReadyTimeoutMs = options.fileReadyTimeoutMs ?? 30_000;
   const fileReadyPollMs = options.fileReadyPollMs ?? 500;
   const timeoutMs = options.timeoutMs ?? 15_000;
+  const silent = options.personSilentSign?.enabled === true ? options.personSilentSign : undefined;
+  const unauthorizedCodes = new Set(silent?.unauthorizedCodes ?? DEFAULT_SILENT_SIGN_UNAUTHORIZED_CODES);
 
   // Same key, same answer, within this process: a retry after a lost answer does not upload or fill twice.
   const uploads = new Map<string, { ref: VendorDocumentRef; fingerprint: string }>();
@@ -619,6 +635,89 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
     return found.sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  /**
+   * Adds the v1 签署方自动盖章 fields of the persons signed for without them to the draft flow, then starts it, so
+   * that e签宝 seals each at their turn. A person whose fields are at e签宝 already (an earlier try whose answer was
+   * lost) is skipped; a flow that already started is left as it is.
+   */
+  async function signSilently(
+    flowId: string,
+    persons: SignerSpec[],
+    input: Parameters<SigningVendor['createFlow']>[0],
+    context: VendorCallContext,
+  ): Promise<void> {
+    if (!silent) return;
+    const detail = await detailOf(flowId, context);
+    if (detail.signFlowStatus !== 0) return;
+    const { first } = tagsOf(detail.signers);
+    if (!first)
+      throw rejected(`e签宝 flow ${flowId} carries no sealflow tags; it was not made by this adapter.`, 'NO_TAG');
+    const present = new Set(
+      (detail.signers ?? []).flatMap((s) => (s.signFields ?? []).map((f) => parseTag(f.customBizNum)?.role)),
+    );
+    const fileIds = new Map(input.documents.map((d) => [d.key, d.vendorFileId]));
+    const fileIdOf = (documentKey: string) => {
+      const fileId = fileIds.get(documentKey);
+      if (!fileId) {
+        throw rejected(`A seal placement names document "${documentKey}", which is not in the flow.`, 'NO_DOCUMENT');
+      }
+      return fileId;
+    };
+    for (const person of persons) {
+      if (present.has(person.role)) continue;
+      if (person.placements.length === 0) {
+        throw rejected(
+          `Signer "${person.role}" has no seal placement; e签宝 needs a position for every signer.`,
+          'NO_PLACEMENT',
+          { role: person.role },
+        );
+      }
+      const accountId = silent.accountId
+        ? await silent.accountId(person, context)
+        : await psnIdOf(client, person, context);
+      try {
+        if (silent.authorization === 'per-flow') {
+          // The flow's deadline comes from the saved request, so every try sets the same authorisation.
+          await call('POST', `/v1/signAuth/${encodeURIComponent(accountId)}`, context, {
+            body: input.deadlineAt === undefined ? {} : { deadline: beijingTime(input.deadlineAt) },
+          });
+        }
+        const positions = await positionsFor(person.placements, fileIdOf, context);
+        const tag = formatTag({ key: first.key, fingerprint: first.fingerprint, role: person.role, waiting: [] });
+        await call('POST', `/v1/signflows/${encodeURIComponent(flowId)}/signfields/autoSign`, context, {
+          body: {
+            signfields: positions.map(({ fileId, position }) => ({
+              fileId,
+              authorizedAccountId: accountId,
+              order: person.order,
+              posBean: {
+                posPage: position.positionPage,
+                posX: position.positionX,
+                posY: position.positionY,
+                ...(position.width === undefined ? {} : { width: position.width }),
+              },
+              signType: 1,
+              thirdOrderNo: tag,
+            })),
+          },
+        });
+      } catch (error) {
+        const vendorCode = error instanceof SealflowError ? error.details?.vendorCode : undefined;
+        if (typeof vendorCode === 'number' && unauthorizedCodes.has(vendorCode)) {
+          throw silentSignUnauthorized(person.role, 'NOT_AUTHORIZED', { cause: error, vendorCode });
+        }
+        throw error;
+      }
+    }
+    try {
+      await call('POST', `/v3/sign-flow/${encodeURIComponent(flowId)}/start`, context, { body: {} });
+    } catch (error) {
+      // Started meanwhile by a concurrent try: that is what was asked for.
+      if (!(error instanceof SealflowError) || error.retryable) throw error;
+      if ((await detailOf(flowId, context)).signFlowStatus === 0) throw error;
+    }
+  }
+
   function createFingerprint(input: Parameters<SigningVendor['createFlow']>[0]): string {
     return fingerprint({
       title: input.title,
@@ -641,7 +740,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
 
   const vendor: SigningVendor = {
     id,
-    capabilities: CAPABILITIES,
+    capabilities: { ...CAPABILITIES, personAutoSign: silent !== undefined },
 
     async uploadDocument(document, context) {
       const print = fingerprint({ key: document.key, fileName: document.fileName, md5: md5Base64(document.bytes) });
@@ -713,7 +812,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
 
     async createFlow(input, context) {
       const persons = input.signers.filter((s) => s.kind === 'person' && s.autoSign);
-      if (persons.length > 0) {
+      if (persons.length > 0 && !silent) {
         throw unsupported(
           `e签宝 V3 cannot sign for a person without the person (signer "${persons[0]!.role}"): persons sign on ` +
             "e签宝's sign page (autoSign: false, then signerUrl). This vendor lacks personAutoSign.",
@@ -727,6 +826,8 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       const [earlier] = known ? [known] : await flowsByKey(key, options.createLookbackMs ?? DAY, context);
       if (earlier) {
         if (earlier.fingerprint !== print) throw keyReused(context.idempotencyKey, earlier.flowId);
+        // An earlier try may have stopped between creating the draft and starting it.
+        if (persons.length > 0) await signSilently(earlier.flowId, persons, input, context);
         return settled(earlier.flowId, context);
       }
 
@@ -741,11 +842,12 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       // An organisation that does not seal now signs later with its own call (appendSigner): e签宝 only learns of
       // it then, and the flow must not finish before.
       const later = input.signers.filter((s) => s.kind === 'organization' && !s.autoSign);
-      const immediate = input.signers.filter((s) => !later.includes(s));
-      if (immediate.length === 0) {
+      // Persons signed for without them are added through the v1 API once the draft exists (signSilently).
+      const immediate = input.signers.filter((s) => !later.includes(s) && !persons.includes(s));
+      if (immediate.length === 0 && persons.length === 0) {
         throw rejected('A flow needs at least one signer who signs now; every signer was waiting.', 'NO_SIGNER');
       }
-      const waiting = later.map((s) => s.role);
+      const waiting = [...later, ...persons].map((s) => s.role);
       const signers = [];
       for (const signer of immediate) {
         signers.push(
@@ -770,7 +872,8 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
           docs: input.documents.map((d) => ({ fileId: d.vendorFileId, fileName: safeFileName(d.fileName) })),
           signFlowConfig: {
             signFlowTitle: safeTitle(input.title),
-            autoStart: true,
+            // A draft, when persons' v1 fields are still to be added: e签宝 seals them when the flow starts.
+            autoStart: persons.length === 0,
             autoFinish: waiting.length === 0,
             ...(expireTime === undefined ? {} : { signFlowExpireTime: expireTime }),
             ...(input.callbackUrl ? { notifyUrl: input.callbackUrl } : {}),
@@ -784,6 +887,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       });
       for (const d of input.documents) documentKeys.set(d.vendorFileId, d.key);
       created.set(context.idempotencyKey, { flowId: answer.signFlowId, fingerprint: print });
+      if (persons.length > 0) await signSilently(answer.signFlowId, persons, input, context);
       return settled(answer.signFlowId, context);
     },
 
@@ -852,7 +956,11 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
 
     async findFlow(lookup, context) {
       const [first] = await flowsByKey(keyDigest(lookup.createKey), options.findLookbackMs ?? 90 * DAY, context);
-      return first ? settled(first.flowId, context) : null;
+      if (!first) return null;
+      const flow = await settled(first.flowId, context);
+      // A draft is a create that stopped before its persons' silent signing started it (refused, or cut off): only
+      // createFlow with the same key finishes it, so it is not a flow to adopt.
+      return flow.status === 'draft' ? null : flow;
     },
 
     getFlow: (flowId, context) => settled(flowId, context),
