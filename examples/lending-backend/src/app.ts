@@ -20,16 +20,33 @@ declare module 'fastify' {
 }
 
 /**
- * Fastify's logger with personal data masked: every logged object goes through `maskPersonalData` (names, ID
- * numbers and mobiles by field name, and ID numbers and mobiles anywhere in text), every message through `maskText`.
- * Request bodies are never logged.
+ * Fastify's logger with personal data masked: the fields of every line through `maskPersonalData` (names, ID numbers
+ * and mobiles by field name, and ID numbers and mobiles anywhere in text), messages and errors through `maskText`.
+ * Request bodies are never logged, and the API's URLs carry no personal data (it travels in bodies).
  */
 function loggerOptions(logger: BackendOptions['logger']): FastifyServerOptions['logger'] {
   if (logger === false) return false;
   return {
     level: logger?.level ?? 'info',
     ...(logger?.stream ? { stream: logger.stream } : {}),
-    formatters: { log: (object: Record<string, unknown>) => maskPersonalData(object) },
+    serializers: {
+      err: (error: Error & { code?: unknown }) => ({
+        type: error.name,
+        code: error.code,
+        message: maskText(error.message),
+        stack: maskText(error.stack ?? ''),
+      }),
+    },
+    formatters: {
+      // req, res and err are turned into plain fields by their serializers after this runs.
+      log: (object: Record<string, unknown>) =>
+        Object.fromEntries(
+          Object.entries(object).map(([key, value]) => [
+            key,
+            key === 'req' || key === 'res' || key === 'err' ? value : maskPersonalData(value),
+          ]),
+        ),
+    },
     hooks: {
       logMethod(args, method) {
         method.apply(

@@ -8,7 +8,6 @@ import {
   type DomainEvent,
   type IdentityVerifier,
   type Logger,
-  maskPersonalData,
   type Sealflow,
   type SigningSceneInput,
   type SigningVendor,
@@ -36,14 +35,19 @@ function demoSeal(name: string) {
   };
 }
 
-/** The e签宝 scenes: e签宝 V3 cannot sign for a person, so the borrower signs on e签宝's page. */
+/**
+ * The e签宝 scenes: e签宝 V3 cannot sign for a person, so the borrower signs on e签宝's page, after the platform's
+ * automatic seal and, for a funder-funded loan, before the funder seals in its own time.
+ */
 function vendorUiScenes(): SigningSceneInput[] {
   return DEFAULT_SCENES.filter((scene) => scene.code === 'CREDIT_GRANT' || scene.code === 'LOAN_CONTRACT').map(
     (scene) => ({
       ...scene,
-      parties: scene.parties.map((party) =>
-        party.role === 'borrower' ? { ...party, signing: 'vendorUi' as const } : party,
-      ),
+      parties: scene.parties.map((party) => {
+        if (party.role === 'borrower') return { ...party, signing: 'vendorUi' as const, order: 2 };
+        if (party.signing === 'auto') return { ...party, order: 1 };
+        return { ...party, order: 3 };
+      }),
     }),
   );
 }
@@ -95,11 +99,14 @@ async function signingVendor(
   return { vendors: { local } };
 }
 
-/** sealflow's log lines through Fastify's logger (which masks personal data), so one stream carries both. */
+/**
+ * sealflow's log lines through Fastify's logger (which masks personal data), so one stream carries both. Its
+ * per-transition info lines are Fastify's debug: at the usual info level only sealflow's warnings and errors show.
+ */
 function sealflowLogger(log: FastifyBaseLogger): Logger {
-  const line = (level: 'debug' | 'info' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) =>
-    log[level]({ sealflow: maskPersonalData(fields ?? {}) }, message);
-  return { debug: line('debug'), info: line('info'), warn: line('warn'), error: line('error') };
+  const line = (level: 'debug' | 'warn' | 'error') => (message: string, fields?: Record<string, unknown>) =>
+    log[level]({ sealflow: fields ?? {} }, message);
+  return { debug: line('debug'), info: line('debug'), warn: line('warn'), error: line('error') };
 }
 
 /** Which events a funder's system hears: the dispatch of its own offers, and its own loan contracts to seal. */

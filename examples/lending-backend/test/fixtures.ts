@@ -51,7 +51,8 @@ export async function startBackend(overrides: Partial<BackendOptions> = {}) {
     funders: [FUNDER_A, FUNDER_B],
     seedDemo: true,
     pollMs: 20,
-    logger: { level: 'info', stream: logs.stream },
+    // Debug, so sealflow's own lines are captured as well.
+    logger: { level: 'debug', stream: logs.stream },
     ...overrides,
   });
   return {

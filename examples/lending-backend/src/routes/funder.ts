@@ -12,17 +12,21 @@ import { parseWith } from '../problem.js';
 import { ApplicationParam, DeclineBody, OfferParam } from '../schemas.js';
 import { signingView } from '../views.js';
 
-/** A refusal for another institution's offer reads exactly like an unknown one. */
-async function ownOffer<T>(offerId: string, command: () => Promise<T>): Promise<T> {
+/** A refusal for another institution's offer or loan reads exactly like an unknown one. */
+async function ownOnly<T>(notFound: string, command: () => Promise<T>): Promise<T> {
   try {
     return await command();
   } catch (error) {
     if (error instanceof PermissionError || (error instanceof SealflowError && error.code === 'NOT_FOUND')) {
-      throw new NotFoundError(`There is no offer ${offerId} for your institution; list your offers to find their ids.`);
+      throw new NotFoundError(notFound);
     }
     throw error;
   }
 }
+
+const noOffer = (offerId: string) =>
+  `There is no offer ${offerId} for your institution; list your offers to find their ids.`;
+const noLoan = (applicationId: string) => `There is no loan ${applicationId} at your institution.`;
 
 export function funderRoutes(sealflow: Sealflow, options: BackendOptions) {
   const authenticate = funderKeyring(options.funders);
@@ -44,14 +48,14 @@ export function funderRoutes(sealflow: Sealflow, options: BackendOptions) {
 
     app.post('/offers/:offerId/accept', async (request) => {
       const { offerId } = parseWith(OfferParam, request.params, 'path');
-      const view = await ownOffer(offerId, () => dispatch.offers.accept(offerId, actorOf(request)));
+      const view = await ownOnly(noOffer(offerId), () => dispatch.offers.accept(offerId, actorOf(request)));
       return { offer: view.offers.find((o) => o.offerId === offerId) ?? null };
     });
 
     app.post('/offers/:offerId/decline', async (request) => {
       const { offerId } = parseWith(OfferParam, request.params, 'path');
       const { reason } = parseWith(DeclineBody, request.body, 'body');
-      const view = await ownOffer(offerId, () => dispatch.offers.decline(offerId, reason, actorOf(request)));
+      const view = await ownOnly(noOffer(offerId), () => dispatch.offers.decline(offerId, reason, actorOf(request)));
       return { offer: view.offers.find((o) => o.offerId === offerId) ?? null };
     });
 
@@ -65,7 +69,7 @@ export function funderRoutes(sealflow: Sealflow, options: BackendOptions) {
       const { applicationId } = parseWith(ApplicationParam, request.params, 'path');
       const application = await dispatch.applications.get(actorOf(request), applicationId);
       if (!application || application.institutionId !== actorOf(request).institutionId) {
-        throw new NotFoundError(`There is no loan ${applicationId} at your institution.`);
+        throw new NotFoundError(noLoan(applicationId));
       }
       const recordId = application.loanContract?.recordId;
       const record = recordId ? await sealflow.signing.get(recordId) : null;
@@ -75,7 +79,9 @@ export function funderRoutes(sealflow: Sealflow, options: BackendOptions) {
     /** Seal the loan contract with the institution's own seal (its profile's sealId, bound to it). */
     app.post('/loans/:applicationId/sign', async (request, reply) => {
       const { applicationId } = parseWith(ApplicationParam, request.params, 'path');
-      const record = await dispatch.signLoanContract(actorOf(request), applicationId);
+      const record = await ownOnly(noLoan(applicationId), () =>
+        dispatch.signLoanContract(actorOf(request), applicationId),
+      );
       return reply.code(202).send(signingView(record));
     });
 
@@ -85,7 +91,7 @@ export function funderRoutes(sealflow: Sealflow, options: BackendOptions) {
       const application = await dispatch.applications.get(actorOf(request), applicationId);
       const recordId =
         application?.institutionId === actorOf(request).institutionId && application?.loanContract?.recordId;
-      if (!recordId) throw new NotFoundError(`There is no loan contract for ${applicationId} at your institution.`);
+      if (!recordId) throw new NotFoundError(noLoan(applicationId));
       const record = await sealflow.signing.get(recordId);
       if (record?.status !== 'COMPLETED') {
         throw new SealflowError(
