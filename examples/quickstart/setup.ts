@@ -3,32 +3,88 @@
  *
  * - persistence: PGlite (embedded PostgreSQL) on disk; swap in `postgresPersistence({ connectionString })`
  * - documents: the filesystem store standing in for the 影像平台 (image platform); swap in `s3DocumentStore(…)`
- * - the signer: `localSigner` seals PAdES offline with the platform's and the funder's certificates, keeping its
+ * - the signer: `localSigner` seals PAdES offline with the platform's and each funder's certificate, keeping its
  *   flows in the same persistence and document store
- * - `createSealflow` makes the rest: the runtime with its background worker, the template and signing services
+ * - `createSealflow` makes the rest: the runtime with its background worker, the template and signing services and,
+ *   with `dispatch`, funder dispatch (applications, offers, positions, settlement)
+ * - the clock is a manual one, so the demo can let a 24-hour offer run out in a moment
  */
-import { createSealflow, type IdentityVerifier, type Sealflow, withCreditCodeCheckChar } from '@sealflow/core';
-import { fsDocumentStore } from '@sealflow/adapter-storage/fs';
-import { pglitePersistence } from '@sealflow/adapter-storage/pglite';
+import {
+  createSealflow,
+  type IdentityVerifier,
+  type Sealflow,
+  SealflowError,
+  type SigningVendor,
+  silentLogger,
+  systemScheduler,
+} from '@sealflow/core';
+import { createManualClock, createMemoryNotifier, type ManualClock, type MemoryNotifier } from '@sealflow/core/memory';
 import { localSigner, verifyPdfSignatures } from '@sealflow/adapter-local';
 import { createSealImage, createTestSigningIdentity } from '@sealflow/adapter-local/testing';
-
-/** 统一社会信用代码 with its check character computed (GB 32100). */
-export const creditCode = withCreditCodeCheckChar;
-
-export const PLATFORM = { name: '某某消费金融股份有限公司', creditCode: creditCode('91330100MA2KQ8N3X') };
-export const FUNDER = {
-  id: 'bank-hz-001',
-  name: '某某商业银行股份有限公司',
-  creditCode: creditCode('91330000704201560'),
-};
+import { fsDocumentStore } from '@sealflow/adapter-storage/fs';
+import { pglitePersistence } from '@sealflow/adapter-storage/pglite';
+import { CUSTOMERS, INSTITUTIONS, PLATFORM, PRODUCTS } from './cast.js';
 
 /**
- * A self-signed certificate for the demo. In production: `loadSigningIdentity({ pkcs12, password })` with the
- * company's CFCA certificate, loaded once.
+ * A self-signed certificate (EC P-256: made in milliseconds, where an RSA key takes the better part of a second) and
+ * the demo's seal picture. In production: `loadSigningIdentity({ pkcs12, password })` with the company's CFCA
+ * certificate, loaded once, and the company's registered seal image.
  */
-function demoIdentity(commonName: string, organization: string) {
-  return createTestSigningIdentity({ commonName, organization, keyType: 'rsa' });
+function demoSeal(organization: string, image: Uint8Array) {
+  return { identity: createTestSigningIdentity({ commonName: organization, organization, keyType: 'ec' }), image };
+}
+
+/**
+ * The host's real-name verification (实名认证). Here a stand-in for the operator three-element check: a person is
+ * verified when name, ID number and mobile match what the "operator" holds.
+ */
+export function threeElementCheck(): IdentityVerifier {
+  return {
+    async check(person) {
+      const known = CUSTOMERS.find((c) => c.idNumber === person.idNumber);
+      const verified =
+        known !== undefined && known.name === person.name && (!person.mobile || known.mobile === person.mobile);
+      return verified ? { verified, method: 'three-element', verifiedAt: Date.now() } : { verified: false };
+    },
+  };
+}
+
+/**
+ * The signing platform, with a switch that makes its next flow fail, as an outage at a real vendor would. Only the
+ * demo needs the switch: it shows what a FAILED signing looks like and how 补签 recovers it.
+ */
+function withOutageSwitch(vendor: SigningVendor): { vendor: SigningVendor; failNextFlow(): void } {
+  let failNext = false;
+  return {
+    vendor: {
+      ...vendor,
+      async createFlow(input, context) {
+        if (failNext) {
+          failNext = false;
+          throw new SealflowError(
+            'VENDOR_UNAVAILABLE',
+            'The signing platform is under maintenance and refused the flow; re-sign (补签) once it is back.',
+            { retryable: false },
+          );
+        }
+        return vendor.createFlow(input, context);
+      },
+    },
+    failNextFlow: () => {
+      failNext = true;
+    },
+  };
+}
+
+/** What the story works with: the SDK, the simulated clock, the notifications sent and the outage switch. */
+export interface Quickstart {
+  sealflow: Sealflow & { dispatch: NonNullable<Sealflow['dispatch']> };
+  clock: ManualClock;
+  notifier: MemoryNotifier;
+  identityVerifier: IdentityVerifier;
+  /** The next vendor flow fails (the demo's forced failure before a 补签). */
+  failNextFlow(): void;
+  close(): Promise<void>;
 }
 
 /** sealflow over a PGlite database in `dataDir` and documents under `documentsRoot`; `close()` closes both. */
@@ -38,41 +94,44 @@ export async function openQuickstart({
 }: {
   dataDir: string;
   documentsRoot: string;
-}): Promise<Sealflow> {
+}): Promise<Quickstart> {
   const persistence = await pglitePersistence({ dataDir });
   const documents = fsDocumentStore({ root: documentsRoot });
+  // Workflow time (offer deadlines, choice windows, signing deadlines) follows this clock; the worker itself polls in
+  // real time. In production leave `clock` out: the system clock.
+  const clock = createManualClock(Date.now());
 
-  const signer = localSigner({
-    seals: {
-      'platform-seal': {
-        identity: demoIdentity(PLATFORM.name, PLATFORM.name),
-        image: createSealImage({ size: 240 }), // use the company's registered seal image in production
-      },
-      'funder-seal': { identity: demoIdentity(FUNDER.name, FUNDER.name), image: createSealImage({ size: 240 }) },
-    },
-    // Signs for borrowers on their authorised behalf (静默签署: consent + real-name verification is the signature).
-    personIdentity: demoIdentity(`${PLATFORM.name} 代签`, PLATFORM.name),
-    // Flows in the database and their PDFs in the document store, so they survive a restart and every process sees them.
-    persistence,
-    documents,
-  });
+  const sealImage = createSealImage({ size: 240 });
+  const seals: Record<string, ReturnType<typeof demoSeal>> = { 'platform-seal': demoSeal(PLATFORM.name, sealImage) };
+  for (const institution of INSTITUTIONS) seals[institution.sealId] = demoSeal(institution.name, sealImage);
+  const signer = withOutageSwitch(
+    localSigner({
+      seals,
+      // Signs for borrowers on their authorised behalf (静默签署: consent + real-name verification is the signature).
+      personIdentity: createTestSigningIdentity({
+        commonName: `${PLATFORM.name} 代签`,
+        organization: PLATFORM.name,
+        keyType: 'ec',
+      }),
+      // Flows in the database and their PDFs in the document store: they survive a restart, every process sees them.
+      persistence,
+      documents,
+    }),
+  );
 
-  // The host's real-name verification (实名认证): three-element check, face match, … Here everyone passes.
-  const identityVerifier: IdentityVerifier = {
-    check: async () => ({ verified: true, method: 'three-element', verifiedAt: Date.now() }),
-  };
-
+  const identityVerifier = threeElementCheck();
+  const notifier = createMemoryNotifier(); // SMS, app push, the staff queue… in production
   const sealflow = await createSealflow({
     persistence,
     documents,
-    vendors: { local: signer }, // the only vendor, so every scene is routed to it
+    vendors: { local: signer.vendor }, // the only vendor, so every scene is routed to it
     verifyPdf: verifyPdfSignatures,
     identityVerifier,
     hashKey: process.env.SIGNING_HASH_KEY ?? 'quickstart-demo-hash-key-not-a-secret', // ≥ 16 bytes; keep it secret
     organizations: { platform: { ...PLATFORM, sealId: 'platform-seal' } },
-    // Whose seal is whose: the platform's is registered by `organizations`; each funder's seals are listed here, and
-    // signAsFunder refuses any seal not registered to the assigned funder.
-    seals: { 'funder-seal': { owner: { funderId: FUNDER.id } } },
+    // Whose seal is whose: the platform's is registered by `organizations`, each funder's here. A funder can only
+    // seal its own loan contracts, and only with its own seal.
+    seals: Object.fromEntries(INSTITUTIONS.map((i) => [i.sealId, { owner: { funderId: i.id } }])),
     approvalLevels: [
       { name: 'legal', roles: ['legal'] }, // 法务
       { name: 'risk', roles: ['risk', 'cro'] }, // 风控
@@ -82,10 +141,19 @@ export async function openQuickstart({
       CREDIT_GRANT: { 'credit-contract': 'CREDIT_CONTRACT_V', 'data-query-authorization': 'DATA_QUERY_AUTH_V' },
       LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' },
     },
-    worker: { pollMs: 20 }, // the background worker: effects (render, seal, archive), timers, events
+    dispatch: { products: PRODUCTS, choiceDesk: 'follow-up-desk', notifier },
+    clock,
+    scheduler: systemScheduler,
+    logger: silentLogger, // the demo prints its own lines; a host passes its logger (personal data is masked)
+    worker: { concurrency: 4, pollMs: 100 }, // the background worker: effects (render, seal, archive), timers, events
   });
+  if (!sealflow.dispatch) throw new Error('createSealflow was given dispatch options but returned no dispatch.');
   return {
-    ...sealflow,
+    sealflow: { ...sealflow, dispatch: sealflow.dispatch },
+    clock,
+    notifier,
+    identityVerifier,
+    failNextFlow: signer.failNextFlow,
     async close() {
       await sealflow.close(); // waits for the worker's current pass
       await persistence.close(); // ours, not the facade's: it was passed in

@@ -19,9 +19,8 @@ const ageCheck = (variable: string, who: string) =>
   ({ kind: 'ageBetween', variable, min: 18, max: 60, message: `${who}年龄须在18至60周岁之间` }) as const;
 
 /**
- * 借款合同 (document type LOAN_CONTRACT). The lender (甲方) is the platform or the funder, so its name and credit code come
- * from the request's `values.lender`; the platform and the funder each have a party, and the signing scene picks the
- * one the loan's funding needs.
+ * 借款合同 (document type LOAN_CONTRACT), signed by the borrower and the funding institution dispatch chose. The lender
+ * (甲方) is that funder, and the amount is the application's: sealflow fills `funder.*` and `dispatch.*` itself.
  */
 export const loanContract: Definition = {
   variables: [
@@ -32,12 +31,12 @@ export const loanContract: Definition = {
       source: 'signing.businessNo',
       placement: { field: 'contractNo' },
     },
-    { key: 'lenderName', label: '出借人', type: 'text', source: 'lender.name', placement: { field: 'lenderName' } },
+    { key: 'lenderName', label: '出借人', type: 'text', source: 'funder.name', placement: { field: 'lenderName' } },
     {
       key: 'lenderCreditCode',
       label: '出借人统一社会信用代码',
       type: 'creditCode',
-      source: 'lender.creditCode',
+      source: 'funder.creditCode',
       placement: { field: 'lenderCreditCode' },
     },
     {
@@ -75,7 +74,7 @@ export const loanContract: Definition = {
       key: 'loanAmountUpper',
       label: '借款金额（大写）',
       type: 'amount',
-      source: 'loan.amount',
+      source: 'dispatch.amountYuan',
       rule: { kind: 'amountInChineseCapitals' }, // 人民币伍万元整
       placement: { field: 'loanAmountUpper' },
     },
@@ -83,7 +82,7 @@ export const loanContract: Definition = {
       key: 'loanAmountLower',
       label: '借款金额（小写）',
       type: 'amount',
-      source: 'loan.amount',
+      source: 'dispatch.amountYuan',
       rule: { kind: 'amountWithSeparators', currencySymbol: '¥', decimals: 2 }, // ¥50,000.00
       placement: { field: 'loanAmountLower' },
     },
@@ -138,8 +137,7 @@ export const loanContract: Definition = {
   ],
   parties: [
     { role: 'borrower', kind: 'person', label: '借款人（乙方）', order: 1, seal: seals.borrower },
-    { role: 'platform', kind: 'organization', label: '平台（甲方）', order: 2, seal: seals.lender },
-    { role: 'funder', kind: 'organization', label: '资金方（甲方）', order: 3, seal: seals.lender },
+    { role: 'funder', kind: 'organization', label: '资金方（甲方）', order: 2, seal: seals.lender },
   ],
   checks: [
     ageCheck('borrowerIdNo', '借款人'),
@@ -201,6 +199,15 @@ export const creditDocument = (title: string): Definition => ({
   ],
   checks: [ageCheck('borrowerIdNo', '申请人')],
 });
+
+/**
+ * The first draft of the 借款合同 left the annual rate out; 法务 rejects it (失效) and operations import it again with
+ * the rate.
+ */
+export const loanContractWithoutRate: Definition = {
+  ...loanContract,
+  variables: (loanContract.variables ?? []).filter((v) => v.key !== 'annualRate'),
+};
 
 /** Template code → what to import. The codes are mapped to the signing scenes' documents in `setup.ts`. */
 export const TEMPLATES = [
