@@ -11,7 +11,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryCfcaStore } from '../src/index.js';
 import { zipEntries } from './emulator-support.js';
-import { contractPdf, PROJECT, vendorWorld } from './vendor-support.js';
+import { contractPdf, vendorWorld } from './vendor-support.js';
 
 const world = vendorWorld();
 const { emulator } = world;
