@@ -68,7 +68,7 @@ describe.skipIf(missing !== null)('back office in headless Chromium', () => {
     await page.locator('#approvals-table').waitFor();
     await expect.poll(() => page.locator('#operator').textContent()).toContain('李审核');
     // Screenshots in Chinese: wait for the page's font (served by the back office where the desktop has none).
-    await page.evaluate(() => document.fonts.ready);
+    await page.evaluate('document.fonts.ready.then(() => true)');
     await shot('01-approval-inbox');
 
     // Approve the 授信合同; reject the 授权书 revision with a reason.
