@@ -118,4 +118,58 @@ describe('pglite persistence', () => {
       code: 'INVALID_INPUT',
     });
   });
+  // PGlite has no autovacuum worker: without these, dead row versions and stale planner statistics pile up.
+  describe('maintenance', () => {
+    const vacuumCounts = async (schema: string) =>
+      (
+        await db.query<{ relname: string; vacuum_count: number }>(
+          'SELECT relname, vacuum_count::int FROM pg_stat_user_tables WHERE schemaname = $1 ORDER BY relname',
+          [schema],
+        )
+      ).rows;
+    let inserted = 0;
+    const insertWorkflows = async (persistence: Persistence, count: number) => {
+      for (let i = 0; i < count; i++) {
+        await persistence.transaction((tx) => tx.workflows.insert({ ...workflow, id: `wf-${++inserted}` }));
+      }
+    };
+
+    it('vacuums and analyses every sealflow table after each `vacuumEvery` transactions, and close() waits for it', async () => {
+      const persistence = await pglitePersistence({ db, schema: 'm_vacuum', vacuumEvery: 3 });
+      await insertWorkflows(persistence, 2);
+      expect((await vacuumCounts('m_vacuum')).every((table) => table.vacuum_count === 0)).toBe(true);
+
+      await insertWorkflows(persistence, 1);
+      await persistence.close();
+      const counts = await vacuumCounts('m_vacuum');
+      expect(counts.map((table) => table.relname)).toEqual(
+        expect.arrayContaining(['sealflow_entities', 'sealflow_outbox', 'sealflow_timers', 'sealflow_workflows']),
+      );
+      expect(counts.every((table) => table.vacuum_count === 1)).toBe(true);
+    });
+
+    it('leaves maintenance to the host with vacuumEvery: false', async () => {
+      const persistence = await pglitePersistence({ db, schema: 'm_no_vacuum', vacuumEvery: false });
+      await insertWorkflows(persistence, 5);
+      await persistence.close();
+      expect((await vacuumCounts('m_no_vacuum')).every((table) => table.vacuum_count === 0)).toBe(true);
+    });
+
+    it('refuses a vacuumEvery that is not a positive whole number, naming it', async () => {
+      for (const vacuumEvery of [0, -1, 2.5, Number.NaN]) {
+        await expect(pglitePersistence({ db, schema: 'm_bad_vacuum', vacuumEvery })).rejects.toMatchObject({
+          code: 'ADAPTER_FAILURE',
+          message: expect.stringContaining('vacuumEvery'),
+        });
+      }
+    });
+
+    it('keeps the tags index without a pending list, so tag lookups never read unsorted entries', async () => {
+      await pglitePersistence({ db, schema: 'm_tags' });
+      const { rows } = await db.query<{ reloptions: string[] | null }>(
+        "SELECT c.reloptions FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'm_tags' AND c.relname = 'sealflow_entities_tags'",
+      );
+      expect(rows).toEqual([{ reloptions: ['fastupdate=off'] }]);
+    });
+  });
 });
