@@ -315,16 +315,20 @@ async function driveApplications(
     const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const ids: string[] = [];
-    let lap = { at: performance.now(), done: 0 };
+    let lap = { at: performance.now(), done: 0, cpu: process.cpuUsage() };
     for (let first = 0; first < count; first += BATCH) {
       const batch = Array.from({ length: Math.min(BATCH, count - first) }, (_, k) => first + k);
       ids.push(...(await runBatch(dispatch, clock, drain, batch)));
       const done = first + batch.length;
       if (done % MAINTENANCE_EVERY === 0) await maintenance?.();
       if (done % PROGRESS_EVERY === 0 || done === count) {
-        const now = { at: performance.now(), done };
+        const now = { at: performance.now(), done, cpu: process.cpuUsage() };
         const rate = ((now.done - lap.done) / (now.at - lap.at)) * 1000;
-        console.error(`[bench] dispatch ${label}: ${done}/${count} applications, ${rate.toFixed(1)}/s lately`);
+        const cpu = process.cpuUsage(lap.cpu);
+        const cpuMs = (cpu.user + cpu.system) / 1000 / (now.done - lap.done);
+        console.error(
+          `[bench] dispatch ${label}: ${done}/${count} applications; lately ${rate.toFixed(1)}/s, ${cpuMs.toFixed(0)} ms CPU each`,
+        );
         lap = now;
       }
     }
