@@ -77,7 +77,7 @@ export async function dispatchToFunders(
     return view.offers.find((o) => o.seq === 4);
   });
   log(
-    `   offer 4 → ${topUp.institutionId.padEnd(12)} answer by ${chinaTime(topUp.deadline)} (takes the declined place)`,
+    `   offer 4 → ${topUp.institutionId.padEnd(12)} answer by ${chinaTime(topUp.deadline)} (the declined place; the dispatch window closes then too)`,
   );
   qs.clock.advance(24 * HOUR + 60_000);
   log(`   … the simulated clock moves 24 hours to ${chinaTime(qs.clock.now())}`);

@@ -29,7 +29,7 @@ export async function signLoanContract({ qs, log }: Chapter, application: LoanAp
     .signLoanContract(staffOf(stranger.id), application.applicationId)
     .then(() => 'signed')
     .catch((error: unknown) => (error instanceof SealflowError ? error.code : String(error)));
-  log(`   ${stranger.id} tries to seal it: ${strangerRefused}`);
+  log(`   ${stranger.id} tries to seal it: refused, ${strangerRefused} (the application is not its own)`);
 
   await dispatch.signLoanContract(staffOf(CHOSEN_FUNDER.id), application.applicationId);
   log(`   ${CHOSEN_FUNDER.id} seals it with ${CHOSEN_FUNDER.sealId}`);

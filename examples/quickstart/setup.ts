@@ -10,6 +10,7 @@
  * - the clock is a manual one, so the demo can let a 24-hour offer run out in a moment
  */
 import {
+  type Clock,
   createSealflow,
   type IdentityVerifier,
   type Sealflow,
@@ -38,13 +39,13 @@ function demoSeal(organization: string, image: Uint8Array) {
  * The host's real-name verification (实名认证). Here a stand-in for the operator three-element check: a person is
  * verified when name, ID number and mobile match what the "operator" holds.
  */
-export function threeElementCheck(): IdentityVerifier {
+export function threeElementCheck(clock: Clock): IdentityVerifier {
   return {
     async check(person) {
       const known = CUSTOMERS.find((c) => c.idNumber === person.idNumber);
       const verified =
         known !== undefined && known.name === person.name && (!person.mobile || known.mobile === person.mobile);
-      return verified ? { verified, method: 'three-element', verifiedAt: Date.now() } : { verified: false };
+      return verified ? { verified, method: 'three-element', verifiedAt: clock.now() } : { verified: false };
     },
   };
 }
@@ -119,7 +120,7 @@ export async function openQuickstart({
     }),
   );
 
-  const identityVerifier = threeElementCheck();
+  const identityVerifier = threeElementCheck(clock);
   const notifier = createMemoryNotifier(); // SMS, app push, the staff queue… in production
   const sealflow = await createSealflow({
     persistence,
