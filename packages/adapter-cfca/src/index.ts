@@ -34,6 +34,7 @@ export {
   type CfcaParty,
   type CfcaProxySignAuthorization,
   type CfcaSignatory,
+  type CfcaTransactor,
   type CfcaVendor,
   type CfcaVendorOptions,
   cfcaVendor,

@@ -318,3 +318,51 @@ describe('proxy-sign authorisation and seals', () => {
     expect((await vendor.listSeals(world.funder.userId)).map((s) => s.sealId)).not.toContain(sealId);
   });
 });
+
+describe('organisations and expiry', () => {
+  it('an organisation that is not configured is refused, or opened (3002) when its transactor is named', async () => {
+    const company = {
+      kind: 'organization' as const,
+      name: '某某融资担保有限公司',
+      idNumber: '91440300MA5G000001',
+    };
+    const refused = await world
+      .vendor()
+      .accountOf(company)
+      .catch((e: unknown) => e as SealflowError);
+    expect(refused).toMatchObject({ code: 'VENDOR_REJECTED', retryable: false });
+    expect((refused as SealflowError).details?.vendorCode).toBe('ORGANIZATION_UNKNOWN');
+    const vendor = world.vendor({ enterpriseTransactor: () => ({ name: '张三', idNumber: '110101198001011234' }) });
+    const userId = await vendor.accountOf(company);
+    expect(userId).toMatch(/^[0-9A-F]{32}$/);
+    expect((await vendor.listSeals(userId)).length).toBe(1);
+  });
+
+  it('a contract 安心签 expired makes the flow expired; a concurrent create of the same flow adopts the contract', async () => {
+    const vendor = world.vendor();
+    const other = world.vendor();
+    const upKey = key('up');
+    const upload = { key: 'contract', fileName: 'contract.pdf', bytes: contractPdf };
+    const document = await vendor.uploadDocument(upload, { idempotencyKey: upKey });
+    expect(await other.uploadDocument(upload, { idempotencyKey: upKey })).toEqual(document);
+    const input = {
+      title: '借款合同',
+      businessNo: 'LN-EXPIRE',
+      documents: [document],
+      signers: [world.borrower, { ...world.funderSigner, autoSign: false }],
+    };
+    const createKey = key('create');
+    // Two processes run the same step at once: one creates the contract, the other is refused its number.
+    const [a, b] = await Promise.all([
+      vendor.createFlow(input, { idempotencyKey: createKey }),
+      other.createFlow(input, { idempotencyKey: createKey }),
+    ]);
+    expect(b.flowId).toBe(a.flowId);
+    expect(emulator.contractNumbers().filter((no) => no.startsWith(a.flowId))).toHaveLength(1);
+    expect(a.status).toBe('signing');
+    emulator.expire(`${a.flowId}01`);
+    const expired = await vendor.getFlow(a.flowId, { idempotencyKey: key('get') });
+    expect(expired.status).toBe('expired');
+    expect(expired.reason).toContain('expiredDate');
+  });
+});

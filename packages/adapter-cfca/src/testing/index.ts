@@ -18,3 +18,4 @@ export {
   createCfcaEmulator,
 } from './emulator.js';
 export type { CfcaFault, CfcaFaults, CfcaRoute, FaultMatch } from './faults.js';
+export { type CfcaTestbed, type CfcaTestbedOptions, createCfcaTestbed } from './testbed.js';

@@ -36,6 +36,13 @@ export interface CfcaParty {
   mobile?: string;
 }
 
+/** The person who acts for a company at 安心签 (经办人), as 3002 needs one. Personal data: never logged. */
+export interface CfcaTransactor {
+  name: string;
+  /** Resident ID number. */
+  idNumber: string;
+}
+
 /** A proxy-sign authorisation (代签授权) a party gave with 3101/3102, as the platform recorded it. */
 export interface CfcaProxySignAuthorization {
   /** The project the authorisation covers; 安心签 checks (userId, projectCode). */
@@ -73,6 +80,11 @@ export interface CfcaVendorOptions extends Partial<CfcaClientOptions> {
    * (once per process; 安心签 answers an existing ID number with the existing account on the test system).
    */
   userIdOf?: (party: CfcaParty) => string | undefined | Promise<string | undefined>;
+  /**
+   * The transactor (经办人) to open an organisation's account with (3002) when it has none configured; without it an
+   * organisation that is neither the platform nor in `organizations` is refused.
+   */
+  enterpriseTransactor?: (party: CfcaParty) => CfcaTransactor | undefined | Promise<CfcaTransactor | undefined>;
   /** `person.authenticationMode` of 3001: how the platform verified the person. Default `公安部`. */
   authenticationMode?: string;
   /**
@@ -101,7 +113,10 @@ export interface CfcaVendorOptions extends Partial<CfcaClientOptions> {
 /** `cfcaVendor()`'s SigningVendor plus the 安心签 steps a host runs itself. */
 export interface CfcaVendor extends SigningVendor {
   readonly client: CfcaClient;
-  /** The party's 安心签 userId: the host's, the configured one, or a new account (3001 for persons, 3002 needs more). */
+  /**
+   * The party's 安心签 userId: the platform's, a configured or host-provided one, or a new account (3001 for a person;
+   * 3002 for an organisation when `enterpriseTransactor` names its transactor).
+   */
   accountOf(party: CfcaParty, context?: { signal?: AbortSignal }): Promise<string>;
   /**
    * 3101: 安心签 sends the party an SMS (or voice) code that authorises the platform to sign for it in `projectCode`.
@@ -311,10 +326,16 @@ export function cfcaVendor(options: CfcaVendorOptions): CfcaVendor {
       return known;
     }
     if (party.kind === 'organization') {
+      const transactor = await options.enterpriseTransactor?.(party);
+      if (transactor) {
+        const opened = await openEnterprise(party, transactor, context);
+        accounts.set(`${party.kind}:${code}`, opened);
+        return opened;
+      }
       throw rejected(
-        'This organisation has no 安心签 account configured. Open its enterprise account with 安心签 (3002, with its ' +
-          'transactor) and list its userId in the vendor option organizations, keyed by its credit code; the ' +
-          'platform itself is recognised by platformCreditCode.',
+        'This organisation has no 安心签 account configured. List its userId in the vendor option organizations, ' +
+          'keyed by its credit code, or name its transactor (经办人) in enterpriseTransactor so the vendor opens the ' +
+          'account (3002); the platform itself is recognised by platformCreditCode.',
         'ORGANIZATION_UNKNOWN',
       );
     }
@@ -342,6 +363,30 @@ export function cfcaVendor(options: CfcaVendorOptions): CfcaVendor {
     const userId = answer.person?.userId;
     if (!userId) throw rejected('安心签 opened the account but answered without a userId (3001).', 'NO_USER_ID');
     accounts.set(`${party.kind}:${code}`, userId);
+    return userId;
+  }
+
+  async function openEnterprise(
+    party: CfcaParty,
+    transactor: CfcaTransactor,
+    context?: { signal?: AbortSignal },
+  ): Promise<string> {
+    const answer = await client.transaction<{ enterprise?: { userId?: string } }>(
+      '3002',
+      {
+        enterprise: {
+          enterpriseName: party.name,
+          identTypeCode: '8',
+          identNo: party.idNumber,
+          ...(party.mobile ? { mobilePhone: party.mobile } : {}),
+        },
+        enterpriseTransactor: { transactorName: transactor.name, identTypeCode: '0', identNo: transactor.idNumber },
+        notSendPwd: 1,
+      },
+      call(context),
+    );
+    const userId = answer.enterprise?.userId;
+    if (!userId) throw rejected('安心签 opened the account but answered without a userId (3002).', 'NO_USER_ID');
     return userId;
   }
 
@@ -634,6 +679,16 @@ export function cfcaVendor(options: CfcaVendorOptions): CfcaVendor {
   }
 
   async function createContract(record: FlowRecord, c: ContractRecord, context: VendorCallContext): Promise<void> {
+    try {
+      await sendCreate(record, c, context);
+    } catch (error) {
+      // A concurrent or earlier try made it: 安心签 refuses the number (or answers oddly), and 3210 shows the contract.
+      if (!(error instanceof SealflowError) || error.retryable || numbering !== 'ours' || !c.contractNo) throw error;
+      if (!(await queryContract(c.contractNo, context))) throw error;
+    }
+  }
+
+  async function sendCreate(record: FlowRecord, c: ContractRecord, context: VendorCallContext): Promise<void> {
     let answer: Record<string, unknown>;
     if (c.source === 'template') {
       answer = await client.transaction('3201', { createContract: await templateRequest(record, c) }, call(context));
