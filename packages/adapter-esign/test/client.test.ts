@@ -321,4 +321,20 @@ describe('rate limit', () => {
       ['/v3/files/f3', String(START + 1000)],
     ]);
   });
+
+  it('keeps one bucket per client: a second client is not slowed by the first', async () => {
+    const first = client({ qps: 1, burst: 1 });
+    const second = client({ qps: 1, burst: 1 });
+    const a = [first.esign.request('GET', '/v3/files/a1'), first.esign.request('GET', '/v3/files/a2')];
+    const b = second.esign.request('GET', '/v3/files/b1');
+    await vi.waitFor(() =>
+      expect(received.map((r) => r.pathAndQuery).sort()).toEqual(['/v3/files/a1', '/v3/files/b1']),
+    );
+    await b;
+    // a2 waits for its own client's next turn only.
+    expect(received.map((r) => r.pathAndQuery)).not.toContain('/v3/files/a2');
+    first.clock.advance(1_000);
+    await Promise.all(a);
+    expect(received.map((r) => r.pathAndQuery).sort()).toEqual(['/v3/files/a1', '/v3/files/a2', '/v3/files/b1']);
+  });
 });

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { createManualClock } from '@sealflow/core/memory';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createEsignClient } from '../src/client/client.js';
 import { createEsignEmulator, ESIGN_CODES } from '../src/testing/index.js';
 import { call, ok } from './emulator-support.js';
 
@@ -191,6 +192,26 @@ describe('fault injection', () => {
     });
     emulator.faults.next({ kind: 'network' });
     await expect(call(emulator, clock.now(), 'GET', '/v3/doc-templates')).rejects.toThrow();
+  });
+
+  it('delays an answer by a latency fault and then answers normally; a client with a shorter timeout gives up', async () => {
+    const clientWith = (timeoutMs: number) =>
+      createEsignClient({
+        appId: emulator.app.appId,
+        appSecret: emulator.app.appSecret,
+        host: emulator.baseUrl,
+        clock,
+        qps: 1000,
+        burst: 100,
+        timeoutMs,
+      });
+    emulator.faults.next({ kind: 'latency', ms: 20 }, { path: '/v3/doc-templates' });
+    await expect(clientWith(30_000).request('GET', '/v3/doc-templates')).resolves.toMatchObject({ total: 0 });
+    emulator.faults.next({ kind: 'latency', ms: 2_000 }, { path: '/v3/doc-templates' });
+    const error = await clientWith(50)
+      .request('GET', '/v3/doc-templates')
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'VENDOR_TIMEOUT', retryable: true });
   });
 
   it('hangs a call until the client aborts it', async () => {

@@ -281,6 +281,33 @@ describe('esignIdentityVerifier', () => {
     });
   });
 
+  it('verifies with the bank-card four-element check; a wrong card is false; without bankCardFor it is INVALID_INPUT', async () => {
+    const holder = { name: '赵六', idNumber: withIdNumberCheckChar('11010119700707004'), mobile: '13800005555' };
+    emulator.addPerson({
+      name: holder.name,
+      idNo: holder.idNumber,
+      mobile: holder.mobile,
+      bankCards: [{ cardNo: '6222020200112233445' }],
+    });
+    const cards = new Map([[holder.idNumber, '6222020200112233445']]);
+    const verifier = esignIdentityVerifier({
+      appId: emulator.app.appId,
+      appSecret: emulator.app.appSecret,
+      host: emulator.baseUrl,
+      qps: 1000,
+      burst: 1000,
+      check: 'bank-card-four-element',
+      bankCardFor: async (p) => cards.get(p.idNumber),
+    });
+    expect(await verifier.check(holder)).toMatchObject({ verified: true, method: 'bank-card-four-element' });
+    cards.set(holder.idNumber, '6222020200999999999');
+    expect(await verifier.check(holder)).toEqual({ verified: false, method: 'bank-card-four-element' });
+    cards.clear();
+    const error = await failure(verifier.check(holder));
+    expect([error.code, error.retryable]).toEqual(['INVALID_INPUT', false]);
+    expect(error.message).toContain('bankCardFor');
+  });
+
   it('stays under the per-identity limit: the 11th check in a minute is refused here, typed and not retryable', async () => {
     const someone = { name: '李四', idNumber: withIdNumberCheckChar('11010119850505002'), mobile: '13800003333' };
     emulator.addPerson({ name: someone.name, idNo: someone.idNumber, mobile: someone.mobile });

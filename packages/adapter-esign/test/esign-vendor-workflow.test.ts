@@ -350,3 +350,47 @@ describe('legacy v1 silent signing for the borrower (personSilentSign)', () => {
     expect(draft.signers.map((x) => [x.signerType, x.signStatus])).toEqual([[1, 0]]);
   });
 });
+
+describe("e签宝's callbacks lost or repeated", () => {
+  it('a repeated callback is accepted again without harm; the signing completes once', async () => {
+    const s = await setup();
+    const record = await s.signing.sign(
+      s.request({ scene: 'CREDIT_GRANT', businessNo: 'CR-ESIGN-DUP' }, [s.versions.credit, s.versions.query]),
+    );
+    await s.drain();
+    const flowId = (await s.signing.get(record.id))!.vendor.flowId!;
+    emulator.callbacks.duplicate(2, { signFlowId: flowId });
+    const before = s.callbacks.length;
+    await s.borrowerSigns(record.id);
+    await s.drain();
+    // The borrower's completion and the flow's end, each delivered twice and each answered 200.
+    const delivered = s.callbacks.slice(before);
+    expect(delivered.map((c) => c.status)).toEqual([200, 200, 200, 200]);
+    const done = (await s.signing.get(record.id))!;
+    expect([done.status, done.failure]).toEqual(['COMPLETED', null]);
+    expect((await s.signing.verifyEvidence(record.id)).ok).toBe(true);
+  });
+
+  it('when every callback is lost, polling finds the completed flow', async () => {
+    const s = await setup();
+    const record = await s.signing.sign(
+      s.request({ scene: 'CREDIT_GRANT', businessNo: 'CR-ESIGN-LOSTCB' }, [s.versions.credit, s.versions.query]),
+    );
+    await s.drain();
+    const flowId = (await s.signing.get(record.id))!.vendor.flowId!;
+    emulator.callbacks.lose(10, { signFlowId: flowId });
+    const before = s.callbacks.length;
+    await s.borrowerSigns(record.id);
+    await s.drain();
+    expect(s.callbacks.length).toBe(before);
+    expect(emulator.flow(flowId).status).toBe(2);
+    expect((await s.signing.get(record.id))!.status).toBe('SIGNING');
+    for (let i = 0; i < 12 && (await s.signing.get(record.id))!.status !== 'COMPLETED'; i++) {
+      clock.advance(10 * 60_000);
+      await s.drain();
+    }
+    const done = (await s.signing.get(record.id))!;
+    expect([done.status, done.failure]).toEqual(['COMPLETED', null]);
+    expect((await s.signing.verifyEvidence(record.id)).ok).toBe(true);
+  });
+});

@@ -132,3 +132,27 @@ describe.skipIf(noSandbox)('esignVendor against the live e签宝 sandbox', () =>
     expect(await vendor.findFlow!({ createKey: `live-never-${stamp}`, businessNo: 'LIVE' }, ctx('find'))).toBeNull();
   }, 60_000);
 });
+
+describe('esignVendor waiting for an upload', () => {
+  // e签宝 keeps this file "uploading" for a minute; the vendor gives up after fileReadyTimeoutMs.
+  const emulator = createEsignEmulator({ fileReadyDelayMs: 60_000 });
+  const server = setupServer(...emulator.handlers);
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  afterAll(() => server.close());
+
+  it('an upload still processing at fileReadyTimeoutMs is the retryable VENDOR_FILE_NOT_READY', async () => {
+    const vendor = esignVendor({
+      appId: emulator.app.appId,
+      appSecret: emulator.app.appSecret,
+      host: emulator.baseUrl,
+      qps: 1000,
+      burst: 1000,
+      fileReadyTimeoutMs: 50,
+      fileReadyPollMs: 10,
+    });
+    const error = await vendor
+      .uploadDocument({ key: 'contract', fileName: 'contract.pdf', bytes: contract }, ctx('slow-upload'))
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'VENDOR_FILE_NOT_READY', retryable: true, details: { fileStatus: 1 } });
+  });
+});

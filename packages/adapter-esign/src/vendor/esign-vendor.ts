@@ -2,7 +2,8 @@
  * `esignVendor()`: core's SigningVendor port on e签宝 open API v3.
  *
  * The platform's organisation seal is applied by e签宝 as the flow starts (自动盖章); a person signs on e签宝's sign
- * page through a link (V3 has no silent signing for persons); a funder's organisation seals later with its own
+ * page through a link (V3 has no silent signing for persons; the legacy v1 silent signing is an option, see
+ * silent-sign.ts); a funder's organisation seals later with its own
  * signing call, with a seal of its own that it authorised to the platform's company. Everything a later process needs
  * to read a flow back (our create key, the request's fingerprint, each signer's role, the roles still to come, each
  * document's key) is written into e签宝's own objects (see tags.ts), so the adapter keeps no store of its own.
@@ -644,14 +645,12 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
     flowId: string,
     persons: SignerSpec[],
     input: Parameters<SigningVendor['createFlow']>[0],
+    made: { key: string; print: string },
     context: VendorCallContext,
   ): Promise<void> {
     if (!silent) return;
     const detail = await detailOf(flowId, context);
     if (detail.signFlowStatus !== 0) return;
-    const { first } = tagsOf(detail.signers);
-    if (!first)
-      throw rejected(`e签宝 flow ${flowId} carries no sealflow tags; it was not made by this adapter.`, 'NO_TAG');
     const present = new Set(
       (detail.signers ?? []).flatMap((s) => (s.signFields ?? []).map((f) => parseTag(f.customBizNum)?.role)),
     );
@@ -683,7 +682,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
           });
         }
         const positions = await positionsFor(person.placements, fileIdOf, context);
-        const tag = formatTag({ key: first.key, fingerprint: first.fingerprint, role: person.role, waiting: [] });
+        const tag = formatTag({ key: made.key, fingerprint: made.print, role: person.role, waiting: [] });
         await call('POST', `/v1/signflows/${encodeURIComponent(flowId)}/signfields/autoSign`, context, {
           body: {
             signfields: positions.map(({ fileId, position }) => ({
@@ -827,7 +826,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       if (earlier) {
         if (earlier.fingerprint !== print) throw keyReused(context.idempotencyKey, earlier.flowId);
         // An earlier try may have stopped between creating the draft and starting it.
-        if (persons.length > 0) await signSilently(earlier.flowId, persons, input, context);
+        if (persons.length > 0) await signSilently(earlier.flowId, persons, input, { key, print }, context);
         return settled(earlier.flowId, context);
       }
 
@@ -887,7 +886,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       });
       for (const d of input.documents) documentKeys.set(d.vendorFileId, d.key);
       created.set(context.idempotencyKey, { flowId: answer.signFlowId, fingerprint: print });
-      if (persons.length > 0) await signSilently(answer.signFlowId, persons, input, context);
+      if (persons.length > 0) await signSilently(answer.signFlowId, persons, input, { key, print }, context);
       return settled(answer.signFlowId, context);
     },
 
