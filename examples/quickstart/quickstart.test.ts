@@ -37,6 +37,9 @@ describe('quickstart', () => {
     expect(templates.rejected).toMatchObject({ id: 'LOAN_CONTRACT_V.v0001', status: 'INVALID' });
     expect(templates.rejected.decision?.reason).toContain('年化利率');
     expect(templates.selfApprovalRefused).toBe('MAKER_CHECKER_VIOLATION');
+    // The corrected draft was edited before submission, and its history says what changed.
+    expect(templates.rateAdded).toHaveLength(1);
+    expect(templates.rateAdded[0]).toMatch(/^variables\.annualRate: added 年化利率/);
   });
 
   it('signs the credit bundle after a forced failure and a 补签, and refuses a 64-year-old applicant', () => {

@@ -17,6 +17,8 @@ export interface TemplatesOutcome {
   rejected: TemplateVersionView;
   /** Code and maker-checker refusal of the submitter's own approval. */
   selfApprovalRefused: string;
+  /** The history's summary of the edit that added the annual rate to the second draft. */
+  rateAdded: string[];
 }
 
 const { editor, legal, risk } = TEMPLATE_STAFF;
@@ -37,8 +39,17 @@ export async function configureTemplates({ qs, log }: Chapter): Promise<Template
 
   const effective: Record<string, string> = {};
   let selfApprovalRefused = '';
+  let rateAdded: string[] = [];
   for (const template of [loan, ...creditDocuments]) {
-    const version = await templates.importTemplate(editor, { ...template, pdf });
+    // The 借款合同 is imported again as it was rejected, then edited to add the rate: a draft changes until submitted.
+    const definition = template === loan ? loanContractWithoutRate : template.definition;
+    let version = await templates.importTemplate(editor, { ...template, definition, pdf });
+    if (template === loan) {
+      version = await templates.updateDraft(editor, version.id, { variables: template.definition.variables });
+      const [updated] = (await templates.history(template.code)).filter((entry) => entry.action === 'updated');
+      rateAdded = (updated?.changes ?? []).map((change) => change.summary);
+      log(`   ${version.id}: draft edited: ${rateAdded.join('; ')}`);
+    }
     await templates.submit(editor, version.id);
     if (template === loan) {
       // Maker-checker: whoever submitted cannot approve. Typed errors carry a stable code to branch on.
@@ -52,5 +63,5 @@ export async function configureTemplates({ qs, log }: Chapter): Promise<Template
     effective[template.code] = approved.id;
     log(`   ${describe(approved)}`);
   }
-  return { effective, rejected, selfApprovalRefused };
+  return { effective, rejected, selfApprovalRefused, rateAdded };
 }
