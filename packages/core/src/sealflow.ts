@@ -228,6 +228,8 @@ const port = (what: string, methods: readonly string[]) =>
   });
 const fn = (what: string) => z.custom<unknown>((v) => typeof v === 'function', { message: `must be ${what}` });
 const ms = z.number().positive().finite();
+/** A vendor id, or vendor ids in order of preference (the later ones are fallbacks). */
+const route = z.union([z.string(), z.array(z.string())]);
 
 /** What a host hands over, checked before anything is created; the services check the rest in their own terms. */
 const OptionsShape = z.strictObject({
@@ -268,9 +270,9 @@ const OptionsShape = z.strictObject({
   templateCodes: z.record(z.string(), z.record(z.string(), z.string())).optional(),
   routing: z
     .strictObject({
-      default: z.string().optional(),
-      scenes: z.record(z.string(), z.string()).optional(),
-      templates: z.record(z.string(), z.string()).optional(),
+      default: route.optional(),
+      scenes: z.record(z.string(), route).optional(),
+      templates: z.record(z.string(), route).optional(),
     })
     .optional(),
   verifyPdf: fn('a function, such as verifyPdfSignatures').optional(),

@@ -7,11 +7,13 @@ import {
   type IdentityVerifier,
   type Persistence,
   type SigningRetryOptions,
+  type SigningRouting,
   type SealRegistration,
   type SigningSceneInput,
   type SigningVendor,
   type SignRequest,
   type TemplateDefinitionInput,
+  type VendorBindings,
   type VerifyPdf,
   createSealflow,
   createSigningGateway,
@@ -108,6 +110,13 @@ export interface SetupOptions {
   evidenceNotary?: ChainNotary;
   /** How many parsed template versions the signing effects keep. */
   preparedTemplates?: number;
+  /** More memory vendors next to `vendor` (each with its own `id`), behind gateways like the first one's. */
+  moreVendors?: MemorySigningVendorOptions[];
+  routing?: SigningRouting;
+  /** Replaces the vendor bindings of every template the setup approves. */
+  vendorBindings?: VendorBindings;
+  /** Wraps the built-in workflows, e.g. `twice([...])` to replay effects. */
+  workflows?: SealflowOptions['workflows'];
 }
 
 export async function setupSigning(options: SetupOptions = {}) {
@@ -117,14 +126,18 @@ export async function setupSigning(options: SetupOptions = {}) {
   const store = createMemoryDocumentStore({ clock });
   const documents = options.wrapDocuments?.(store) ?? store;
   const vendor = createMemorySigningVendor({ clock, ...options.vendor });
-  const gateway = createSigningGateway(options.wrapVendor?.(vendor, clock) ?? vendor, {
+  const gatewayOptions = {
     clock,
     sleep: async () => {},
     random: () => 0.5,
     ...(options.gatewayRetry ? { retry: options.gatewayRetry } : {}),
-  });
+  };
+  const gateway = createSigningGateway(options.wrapVendor?.(vendor, clock) ?? vendor, gatewayOptions);
+  const moreVendors = (options.moreVendors ?? []).map((more) => createMemorySigningVendor({ clock, ...more }));
   const environment = {
-    vendors: { [gateway.id]: gateway },
+    vendors: Object.fromEntries(
+      [gateway, ...moreVendors.map((more) => createSigningGateway(more, gatewayOptions))].map((g) => [g.id, g]),
+    ),
     documents,
     hashKey: HASH_KEY,
     organizations: ORGANIZATIONS,
@@ -152,6 +165,8 @@ export async function setupSigning(options: SetupOptions = {}) {
     identityVerifier,
     scenes: [UI_LOAN_SCENE],
     templateCodes: TEMPLATE_CODES,
+    ...(options.routing ? { routing: options.routing } : {}),
+    ...(options.workflows ? { workflows: options.workflows } : {}),
     ...(options.evidenceNotary ? { evidenceNotary: options.evidenceNotary } : {}),
   };
   const sealflow = await createSealflow(sealflowOptions);
@@ -173,7 +188,7 @@ export async function setupSigning(options: SetupOptions = {}) {
       name: code,
       documentType,
       pdf: CONTRACT_PDF,
-      definition,
+      definition: options.vendorBindings ? { ...definition, vendorBindings: options.vendorBindings } : definition,
     });
     versions[code] = draft.id;
     if (options.draft?.includes(code)) return;
@@ -229,6 +244,7 @@ export async function setupSigning(options: SetupOptions = {}) {
     documents,
     vendor,
     gateway,
+    moreVendors,
     runtime,
     templates,
     signing,

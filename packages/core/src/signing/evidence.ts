@@ -68,6 +68,16 @@ export function evidenceEntries(
   if ((previous?.rendered.length ?? 0) === 0 && next.rendered.length > 0) {
     add('documents.rendered', 'system', { documents: next.rendered });
   }
+  const left = next.vendorAttempts.filter((a) => a.outcome === 'unavailable');
+  for (const attempt of left.slice(previous?.vendorAttempts.filter((a) => a.outcome === 'unavailable').length ?? 0)) {
+    // Which vendor the signing left and why: the record shows where the signed contract came from.
+    add('vendor.failed-over', attempt.vendorId, {
+      fromVendorId: attempt.vendorId,
+      code: attempt.code,
+      confirmedAt: attempt.at,
+      toVendorId: next.vendor.id === attempt.vendorId ? null : next.vendor.id,
+    });
+  }
   if ((previous?.vendor.flowId ?? null) === null && next.vendor.flowId !== null) {
     add('vendor.flow-started', next.vendor.id, { vendorId: next.vendor.id, flowId: next.vendor.flowId });
   }

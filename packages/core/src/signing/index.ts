@@ -22,6 +22,7 @@ export {
   type EvidenceAnchor,
   type RecordSealUsed,
   type RecordSignedDocument,
+  type RecordVendorAttempt,
   SIGNING_STATUS_LABELS,
   SIGNING_STATUSES,
   type SigningFailure,
@@ -44,6 +45,12 @@ export {
 } from './evidence.js';
 export { SealNotOwnedError, type SealOwner, type SealRegistration } from './seals.js';
 export {
+  type FlowLookupAnswer,
+  mayFailOver,
+  UNAVAILABLE_VENDOR_CODES,
+  vendorCanSignTemplate,
+} from './routes.js';
+export {
   type Consent,
   type FunderRef,
   SIGNING_EVENT_TYPES,
@@ -64,6 +71,7 @@ export {
   type SigningEnvironment,
   type SigningQuery,
   SigningRefusedError,
+  type SigningRoute,
   type SigningRouting,
   type SigningService,
   type SigningServiceOptions,

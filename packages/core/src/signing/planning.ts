@@ -7,7 +7,8 @@
  * 2. the values each variable reads, and the borrower's identity fields themselves;
  * 3. the templates' business checks (业务校验);
  * 4. the customer's consent covers exactly the versions being signed;
- * 5. the routed vendor can sign the scene as configured;
+ * 5. the routed vendor can sign the scene as configured (and every fallback of its route can too, or the plan is
+ *    thrown as a configuration error);
  * 6. real-name verification (实名认证), last because it may cost a call to the host's verifier.
  *
  * A refusal is part of the plan, not thrown: the attempt still starts (and at once fails) so the record is kept.
@@ -39,9 +40,12 @@ import {
   type FunderRef,
   type PlannedDocument,
   type PlannedParty,
+  type RouteLeg,
   type SigningInput,
 } from './signing-machine.js';
+import { routeVendors, sameRoute, vendorCanSignTemplate } from './routes.js';
 import { configError, type SigningServiceContext } from './service-context.js';
+import type { SigningRoute } from './signing-options.js';
 
 export interface Plan {
   input: SigningInput;
@@ -70,10 +74,11 @@ export async function plan(ctx: SigningServiceContext, args: PlanRequest): Promi
   const signingDate = dateInChina(new Date(now));
   const sceneParties = partiesFor(scene, funding);
   const codes = templateCodesFor(ctx, scene);
-  const vendorId = vendorFor(ctx, scene, codes);
-  const gateway = ownValue<SigningGateway>(ctx.options.vendors, vendorId)!;
+  const route = vendorFor(ctx, scene, codes);
+  const gateways = route.map((id) => ownValue<SigningGateway>(ctx.options.vendors, id)!);
+  const gateway = gateways[0]!;
   const parties = sceneParties.map((party) => plannedParty(ctx, scene, party));
-  const input = attemptInput(ctx, args, { vendorId, gateway, parties, now, signingDate });
+  const input = attemptInput(ctx, args, { gateways, parties, now, signingDate });
   const refuse = (error: SealflowError, documents: PlannedDocument[] = []): Plan => ({
     input: { ...input, documents, refusal: failureOf('validating', error.code, error.message) },
     error,
@@ -84,6 +89,9 @@ export async function plan(ctx: SigningServiceContext, args: PlanRequest): Promi
   const mistyped = documentTypeRefusal(scene, versions);
   if (mistyped) return refuse(mistyped);
   const documents = plannedDocuments(scene, versions, sceneParties);
+  // A fallback that could not take the signing over is the host's routing to fix, whatever the request.
+  const unbound = fallbackProblem(scene, gateways.slice(1), versions, sceneParties);
+  if (unbound) throw unbound;
   const refusal = unplacedRefusal(scene, sceneParties, documents) ?? funderRefusal(versions, funding, args.funder);
   if (refusal) return refuse(refusal, documents);
 
@@ -130,11 +138,12 @@ function templateCodesFor(ctx: SigningServiceContext, scene: SigningScene): stri
 function attemptInput(
   ctx: SigningServiceContext,
   args: PlanRequest,
-  at: { vendorId: string; gateway: SigningGateway; parties: PlannedParty[]; now: number; signingDate: string },
+  at: { gateways: SigningGateway[]; parties: PlannedParty[]; now: number; signingDate: string },
 ): SigningInput {
   const { scene, funding, request } = args;
-  const { gateway, now } = at;
-  const { polling } = ctx;
+  const { now } = at;
+  const route = at.gateways.map((gateway) => routeLeg(ctx, gateway));
+  const first = route[0]!;
   return {
     recordId: args.recordId,
     businessNo: args.businessNo,
@@ -144,12 +153,11 @@ function attemptInput(
     previousAttemptId: args.previousAttemptId,
     funding,
     funder: args.funder,
-    vendorId: at.vendorId,
-    verifySignatures: gateway.capabilities.padesOutput,
+    vendorId: first.vendorId,
+    verifySignatures: first.verifySignatures,
+    route,
     deadlineMs: scene.deadlineMs ?? ctx.deadlineMs,
-    polling: gateway.capabilities.callbacks
-      ? { baseMs: polling.safetyNetMs, maxMs: Math.max(polling.safetyNetMs, polling.maxMs) }
-      : { baseMs: polling.baseMs, maxMs: polling.maxMs },
+    polling: first.polling,
     signingDate: at.signingDate,
     requestedBy: args.actorId,
     requestedAt: now,
@@ -189,23 +197,79 @@ export function requestFingerprint(
   });
 }
 
-/** Which vendor signs the scene: routed by scene, else by its templates (all to one vendor), else the default. */
-function vendorFor(ctx: SigningServiceContext, scene: SigningScene, codes: readonly string[]): string {
+/** How the workflow works with one vendor of the route: whether its output is checked locally, how it is polled. */
+function routeLeg(ctx: SigningServiceContext, gateway: SigningGateway): RouteLeg {
+  const { polling } = ctx;
+  return {
+    vendorId: gateway.id,
+    verifySignatures: gateway.capabilities.padesOutput,
+    polling: gateway.capabilities.callbacks
+      ? { baseMs: polling.safetyNetMs, maxMs: Math.max(polling.safetyNetMs, polling.maxMs) }
+      : { baseMs: polling.baseMs, maxMs: polling.maxMs },
+  };
+}
+
+/**
+ * Which vendors sign the scene, in order of preference: routed by scene, else by its templates (all to one route),
+ * else the default.
+ */
+function vendorFor(ctx: SigningServiceContext, scene: SigningScene, codes: readonly string[]): string[] {
   const { routing } = ctx.options;
-  const byScene = ownValue<string>(routing?.scenes, scene.code);
-  if (byScene) return byScene;
-  const byTemplate = [...new Set(codes.flatMap((c) => ownValue<string>(routing?.templates, c) ?? []))];
+  const byScene = ownValue<SigningRoute>(routing?.scenes, scene.code);
+  if (byScene !== undefined) return routeVendors(byScene);
+  const byTemplate: string[][] = [];
+  for (const code of codes) {
+    const route = ownValue<SigningRoute>(routing?.templates, code);
+    if (route === undefined) continue;
+    const ids = routeVendors(route);
+    if (!byTemplate.some((known) => sameRoute(known, ids))) byTemplate.push(ids);
+  }
   if (byTemplate.length > 1) {
     throw configError(
-      `Scene ${scene.code} signs its documents as one bundle, but routing sends its templates to ${byTemplate.join(' and ')}. Route the scene instead.`,
+      `Scene ${scene.code} signs its documents as one bundle, but routing sends its templates to ${byTemplate.map((r) => r.join(' → ')).join(' and ')}. Route the scene instead.`,
       { scene: scene.code },
     );
   }
   const only = ctx.vendorIds.length === 1 ? ctx.vendorIds[0] : undefined;
-  const chosen = byTemplate[0] ?? routing?.default ?? only;
-  if (!chosen)
-    throw configError(`No vendor is routed for scene ${scene.code}; set routing.default.`, { scene: scene.code });
-  return chosen;
+  const chosen = byTemplate[0] ?? (routing?.default === undefined ? undefined : routeVendors(routing.default));
+  if (chosen && chosen.length > 0) return chosen;
+  if (only) return [only];
+  throw configError(`No vendor is routed for scene ${scene.code}; set routing.default.`, { scene: scene.code });
+}
+
+/**
+ * A fallback of the route that could not take the signing over: it lacks a capability the scene needs, or a template
+ * is not bound at it (see `vendorCanSignTemplate`). Found before any vendor is called, so a failover can never turn
+ * into a second failure at the worst moment.
+ */
+function fallbackProblem(
+  scene: SigningScene,
+  fallbacks: readonly SigningGateway[],
+  versions: readonly TemplateVersionView[],
+  parties: readonly SceneParty[],
+): SealflowError | null {
+  const problems: { vendorId: string; problem: string }[] = [];
+  for (const fallback of fallbacks) {
+    const unbound = versions.filter((v) => !vendorCanSignTemplate(fallback, v.definition));
+    if (unbound.length > 0) {
+      const boundAt = unbound.map((v) => `${v.id} (bound at ${Object.keys(v.definition.vendorBindings).join(', ')})`);
+      problems.push({ vendorId: fallback.id, problem: `template ${boundAt.join(', ')} is not bound at it` });
+    }
+    const incapable = capabilityRefusal(fallback, parties);
+    if (incapable) {
+      const missing = (incapable.details?.missing as string[] | undefined) ?? [];
+      problems.push({ vendorId: fallback.id, problem: `it lacks ${missing.join(', ')}` });
+    }
+  }
+  if (problems.length === 0) return null;
+  return new SealflowError(
+    'SIGNING_ROUTE_UNBOUND',
+    `Scene ${scene.code} is routed with fallback ${problems.map((p) => `${p.vendorId}, but ${p.problem}`).join('; ')}. ` +
+      'A fallback must be able to sign every document of the scene: bind the template at that vendor ' +
+      '(vendorBindings) or route a vendor that signs the PDFs sealflow renders, such as the local signer; or take ' +
+      'the fallback out of the route.',
+    { details: { scene: scene.code, fallbacks: problems } },
+  );
 }
 
 function plannedParty(ctx: SigningServiceContext, scene: SigningScene, party: SceneParty): PlannedParty {

@@ -94,6 +94,23 @@ export const RecordSealUsed = z.object({
 /** A seal used in a signing, as the vendor reported it. */
 export type RecordSealUsed = z.infer<typeof RecordSealUsed>;
 
+/** The zod schema of {@link RecordVendorAttempt}. */
+export const RecordVendorAttempt = z.object({
+  vendorId: z.string(),
+  /**
+   * `unavailable`: the vendor failed before it made a flow and confirmed it holds none, so the signing moved to the
+   * next vendor of its route. `current`: the vendor the signing is with (`signed` once the record is COMPLETED,
+   * `failed` once it is FAILED).
+   */
+  outcome: z.enum(['unavailable', 'current', 'signed', 'failed']),
+  /** The failure's code, such as `VENDOR_UNAVAILABLE`; null while nothing failed at this vendor. */
+  code: z.string().nullable(),
+  /** When the vendor was left (unavailable), or when the signing reached its present outcome there; epoch ms. */
+  at: z.number().int(),
+});
+/** One vendor a signing was sent to, in order: those it failed over from, then the one it is with. */
+export type RecordVendorAttempt = z.infer<typeof RecordVendorAttempt>;
+
 /** The zod schema of {@link SigningRecord}. */
 export const SigningRecord = z.object({
   id: z.string(),
@@ -113,6 +130,13 @@ export const SigningRecord = z.object({
   rendered: z.array(RecordRenderedDocument),
   signed: z.array(RecordSignedDocument),
   vendor: z.object({ id: z.string(), flowId: z.string().nullable() }),
+  /**
+   * Every vendor the signing was sent to, in order: the ones it failed over from (unavailable, holding no flow for
+   * it), then `vendor`. Empty only in records written before routes had fallbacks.
+   */
+  vendorAttempts: z.array(RecordVendorAttempt).default([]),
+  /** The route's first vendor when the signing moved to a fallback (then `vendor` is the fallback); else null. */
+  failedOverFrom: z.string().nullable().default(null),
   /** The seal and certificate each organisation signed with, as the vendor reported them. */
   sealsUsed: z.array(RecordSealUsed).default([]),
   failure: SigningFailure.nullable(),

@@ -6,10 +6,10 @@
 import { NotFoundError, SealflowError, ValidationError } from '../errors.js';
 import { type Clock, type Scheduler, systemScheduler } from '../ports/clock.js';
 import type { PersistenceTransaction } from '../ports/persistence.js';
-import { ownValue } from '../own-property.js';
 import { type CustomerKeys, customerKeys } from './customer-data.js';
 import { type EvidenceDependencies, evidenceKeyring } from './evidence.js';
 import { type SigningRecord, signingRecordRepository } from './records.js';
+import { routingProblems } from './routes.js';
 import { checkRecordId } from './request-shape.js';
 import { resolveScenes, type SigningScene } from './scenes.js';
 import { type SealRegistry, sealRegistry } from './seals.js';
@@ -81,13 +81,7 @@ function checkConfiguration(options: SigningServiceOptions, sealProblems: readon
       problems.push(`vendors.${id} signs PAdES: pass verifyPdf (e.g. verifyPdfSignatures) so signatures are checked`);
     }
   }
-  const routed = [
-    options.routing?.default,
-    ...Object.values(options.routing?.scenes ?? {}),
-    ...Object.values(options.routing?.templates ?? {}),
-  ];
-  for (const id of routed)
-    if (id !== undefined && !ownValue(options.vendors, id)) problems.push(`routing names unknown vendor "${id}"`);
+  problems.push(...routingProblems(options.routing, Object.keys(options.vendors)));
   if (problems.length) {
     throw new ValidationError(`The signing service is misconfigured: ${problems.join('; ')}.`, {
       details: { problems },

@@ -7,7 +7,7 @@ import { SealflowError } from '../errors.js';
 import { prepareTemplate, type PreparedTemplate, type BlankSpec } from '../pdf/index.js';
 import { type DocumentStore, sha256Hex } from '../ports/document-store.js';
 import type { FlowLookup, SealPlacement, SignerSpec, VendorFlow } from '../ports/signing-vendor.js';
-import type { EffectDefinition } from '../runtime/workflow-definition.js';
+import type { EffectContext, EffectDefinition } from '../runtime/workflow-definition.js';
 import { maskName, maskText } from '../privacy.js';
 import { applyRule, type RuleInput } from '../templates/formatters.js';
 import { funderSource } from '../templates/request-sources.js';
@@ -26,7 +26,9 @@ import type {
   RenderParams,
   SignatureSummary,
   StartFlowParams,
+  VendorUnavailable,
 } from './signing-machine.js';
+import { isVendorUnavailable, mayFailOver } from './routes.js';
 import { ownValue } from '../own-property.js';
 
 /** What the host's `verifyPdf` says about one signature; adapter-local's `verifyPdfSignatures` fits as is. */
@@ -193,91 +195,142 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
     },
   };
 
-  const startVendorFlow: EffectDefinition<StartFlowParams> = {
+  /**
+   * Start the flow at the vendor the signing is with. When the route has a fallback and this vendor fails in a way
+   * the failover rule allows (`mayFailOver`), the output is the vendor's unavailability instead of a flow, and the
+   * machine saves the move to the fallback.
+   */
+  const startVendorFlow: EffectDefinition<StartFlowParams, FlowView | { unavailable: VendorUnavailable }> = {
     async run(params, context) {
       const gateway = vendor(params.vendorId);
       const request = keys.open<SealedRequest>(params.sealed);
-      const refs = [];
-      for (const rendered of params.rendered) {
-        const planned = params.documents.find((d) => d.key === rendered.key);
-        const bytes = await renderedBytes(documents, rendered.fileId, rendered.sha256, rendered.key);
-        refs.push(
-          await gateway.uploadDocument(
-            { key: rendered.key, fileName: planned?.fileName ?? `${rendered.key}.pdf`, bytes },
-            { idempotencyKey: `${context.idempotencyKey}:up:${rendered.key}`, signal: context.signal },
-          ),
-        );
+      const createKey = `${context.idempotencyKey}:flow`;
+      try {
+        return flowView(await startFlow(gateway, params, request, context, createKey), request);
+      } catch (error) {
+        if (!params.fallbackVendorId || !isVendorUnavailable(error)) throw error;
+        const lookup = await lookupAfterFailure(gateway, { createKey, businessNo: params.businessNo }, context.signal);
+        if (lookup.kind === 'found') {
+          // The vendor holds the flow (a timed-out try created it): the signing carries on with it, never elsewhere.
+          context.logger.warn('vendor_flow_adopted', {
+            vendor: params.vendorId,
+            businessNo: params.businessNo,
+            flowId: lookup.flow.flowId,
+            refusedWith: error instanceof SealflowError ? error.code : 'UNKNOWN',
+          });
+          return flowView(lookup.flow, request);
+        }
+        if (!mayFailOver(error, lookup.kind)) throw error;
+        const failure = error as SealflowError;
+        context.logger.warn('vendor_failed_over', {
+          vendor: params.vendorId,
+          businessNo: params.businessNo,
+          code: failure.code,
+          fallback: params.fallbackVendorId,
+        });
+        return {
+          unavailable: {
+            vendorId: params.vendorId,
+            code: failure.code,
+            message: maskText(scrubName(failure.message, request)),
+            at: context.clock.now(),
+          },
+        };
       }
-      const signers: SignerSpec[] = params.parties.map((party) => {
-        const placements = placementsFor(params.documents, party.role);
-        if (party.kind === 'person') {
-          return {
-            role: party.role,
-            kind: 'person',
-            name: request.borrower.name,
-            idNumber: request.borrower.idNumber,
-            mobile: request.borrower.mobile,
-            autoSign: party.signing === 'auto',
-            order: party.order,
-            placements,
-          };
-        }
-        if (party.signing === 'ownCall') {
-          return {
-            role: party.role,
-            kind: 'organization',
-            name: params.funder?.name ?? '',
-            idNumber: params.funder?.creditCode ?? '',
-            autoSign: false,
-            order: party.order,
-            placements,
-          };
-        }
+    },
+    onDone: (output) =>
+      'unavailable' in output
+        ? { type: 'startVendorFlow.unavailable', output: output.unavailable }
+        : { type: 'startVendorFlow.done', output },
+  };
+
+  /** Upload the rendered documents and create the flow; a refused create adopts the flow an earlier run made. */
+  async function startFlow(
+    gateway: SigningGateway,
+    params: StartFlowParams,
+    request: SealedRequest,
+    context: EffectContext,
+    createKey: string,
+  ): Promise<VendorFlow> {
+    const refs = [];
+    for (const rendered of params.rendered) {
+      const planned = params.documents.find((d) => d.key === rendered.key);
+      const bytes = await renderedBytes(documents, rendered.fileId, rendered.sha256, rendered.key);
+      refs.push(
+        await gateway.uploadDocument(
+          { key: rendered.key, fileName: planned?.fileName ?? `${rendered.key}.pdf`, bytes },
+          { idempotencyKey: `${context.idempotencyKey}:up:${rendered.key}`, signal: context.signal },
+        ),
+      );
+    }
+    const signers: SignerSpec[] = params.parties.map((party) => {
+      const placements = placementsFor(params.documents, party.role);
+      if (party.kind === 'person') {
         return {
           role: party.role,
-          kind: 'organization',
-          name: party.organization?.name ?? '',
-          idNumber: party.organization?.creditCode ?? '',
-          sealId: party.organization?.sealId ?? '',
-          autoSign: true,
+          kind: 'person',
+          name: request.borrower.name,
+          idNumber: request.borrower.idNumber,
+          mobile: request.borrower.mobile,
+          autoSign: party.signing === 'auto',
           order: party.order,
           placements,
         };
-      });
-      const callbackUrl = gateway.capabilities.callbacks ? deps.callbackUrl?.(params.vendorId) : undefined;
-      const createKey = `${context.idempotencyKey}:flow`;
-      let flow: VendorFlow;
-      try {
-        flow = await gateway.createFlow(
-          {
-            title: params.title,
-            businessNo: params.businessNo,
-            documents: refs,
-            signers,
-            ...(params.deadlineAt === undefined ? {} : { deadlineAt: params.deadlineAt }),
-            ...(callbackUrl ? { callbackUrl } : {}),
-          },
-          { idempotencyKey: createKey, signal: context.signal },
-        );
-      } catch (error) {
-        const earlier = await flowMadeEarlier(
-          gateway,
-          { createKey, businessNo: params.businessNo },
-          error,
-          context.signal,
-        );
-        if (!earlier) throw error;
-        context.logger.warn('vendor_flow_adopted', {
-          vendor: params.vendorId,
-          businessNo: params.businessNo,
-          flowId: earlier.flowId,
-          refusedWith: error instanceof SealflowError ? error.code : 'UNKNOWN',
-        });
-        flow = earlier;
       }
-      return flowView(flow, request);
-    },
-  };
+      if (party.signing === 'ownCall') {
+        return {
+          role: party.role,
+          kind: 'organization',
+          name: params.funder?.name ?? '',
+          idNumber: params.funder?.creditCode ?? '',
+          autoSign: false,
+          order: party.order,
+          placements,
+        };
+      }
+      return {
+        role: party.role,
+        kind: 'organization',
+        name: party.organization?.name ?? '',
+        idNumber: party.organization?.creditCode ?? '',
+        sealId: party.organization?.sealId ?? '',
+        autoSign: true,
+        order: party.order,
+        placements,
+      };
+    });
+    const callbackUrl = gateway.capabilities.callbacks ? deps.callbackUrl?.(params.vendorId) : undefined;
+    let flow: VendorFlow;
+    try {
+      flow = await gateway.createFlow(
+        {
+          title: params.title,
+          businessNo: params.businessNo,
+          documents: refs,
+          signers,
+          ...(params.deadlineAt === undefined ? {} : { deadlineAt: params.deadlineAt }),
+          ...(callbackUrl ? { callbackUrl } : {}),
+        },
+        { idempotencyKey: createKey, signal: context.signal },
+      );
+    } catch (error) {
+      const earlier = await flowMadeEarlier(
+        gateway,
+        { createKey, businessNo: params.businessNo },
+        error,
+        context.signal,
+      );
+      if (!earlier) throw error;
+      context.logger.warn('vendor_flow_adopted', {
+        vendor: params.vendorId,
+        businessNo: params.businessNo,
+        flowId: earlier.flowId,
+        refusedWith: error instanceof SealflowError ? error.code : 'UNKNOWN',
+      });
+      flow = earlier;
+    }
+    return flow;
+  }
 
   const pollVendorFlow: EffectDefinition<FlowParams> = {
     async run(params, context) {
@@ -435,6 +488,31 @@ async function flowMadeEarlier(
     if (error instanceof SealflowError && error.retryable) throw error;
     return null;
   }
+}
+
+/**
+ * After a failed start, whether the vendor holds a flow made under this signing's create key: the lookup the failover
+ * rule needs. Asked once the gateway's own tries are over, so every try that might have created the flow was made.
+ */
+async function lookupAfterFailure(
+  gateway: SigningGateway,
+  lookup: FlowLookup,
+  signal: AbortSignal,
+): Promise<{ kind: 'found'; flow: VendorFlow } | { kind: 'none' } | { kind: 'cannot-tell' }> {
+  if (signal.aborted) return { kind: 'cannot-tell' };
+  try {
+    const flow = await gateway.findFlow(lookup, { idempotencyKey: `${lookup.createKey}:failover-find`, signal });
+    return flow === null ? { kind: 'none' } : { kind: 'found', flow };
+  } catch {
+    // No lookup (VENDOR_UNSUPPORTED) or a failed one: the vendor cannot say it holds no flow, so nobody may assume it.
+    return { kind: 'cannot-tell' };
+  }
+}
+
+/** A vendor's message may quote the customer's name, which has no shape `maskText` could find. */
+function scrubName(message: string, request: SealedRequest): string {
+  const name = request.borrower.name.trim();
+  return name ? message.split(name).join(maskName(name)) : message;
 }
 
 function blankName(variable: string): string {

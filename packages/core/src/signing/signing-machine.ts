@@ -13,6 +13,8 @@
  *                                                ├─(funder due)─► awaitingFunder ─FUNDER_SIGN─► funderSigning ─► routing
  *                                                │                        (refused) ─► confirmingFailure ─► failed | acceptingCompletedFlow
  *                                                └─► awaitingCompletion ─(poll timer | VENDOR_CALLBACK)─► checkingStatus ─► routing
+ *
+ * startingVendorFlow ─(unavailable, holds no flow, a fallback left)─► startingVendorFlow at the route's next vendor
  * ```
  *
  * Crash safety: every effect's params are computed here from the saved context (the vendor deadline included), so an
@@ -20,6 +22,10 @@
  * idempotency key. And no path records FAILED over a vendor flow that completed as asked: the deadline revokes the
  * flow first and then believes the vendor's answer, a refused funder call asks the vendor before failing, and a flow
  * found completed that way passes the same seal rule as in routing (acceptingCompletedFlow).
+ *
+ * Failover: when the route has a fallback and the vendor was unavailable and confirmed it holds no flow for the
+ * signing (`mayFailOver`, decided by the startVendorFlow effect), the move to the next vendor is saved in the context
+ * with this transition and only then does startingVendorFlow call that vendor: a re-run replays the saved decision.
  *
  * No PDF bytes live here: effect outputs are stored in the snapshot, so documents travel as DocumentStore file ids and
  * SHA-256 hashes. Personal data lives only in `sealed` (encrypted by the service); the rest of the context is safe to
@@ -116,6 +122,25 @@ export interface Consent {
   documentVersionsShown: string[];
 }
 
+/** One vendor of a signing's route, with how the workflow works with it. */
+export interface RouteLeg {
+  vendorId: string;
+  /** The vendor's output is PAdES: signatures must verify with the host's `verifyPdf`. */
+  verifySignatures: boolean;
+  polling: { baseMs: number; maxMs: number };
+}
+
+/** A vendor the signing left: it was unavailable and confirmed it holds no flow for the signing. */
+export interface VendorUnavailable {
+  vendorId: string;
+  /** The code of the failure that made the signing move on, such as `VENDOR_UNAVAILABLE`. */
+  code: string;
+  /** What failed, masked. */
+  message: string;
+  /** When the vendor confirmed it holds no flow, epoch ms. */
+  at: number;
+}
+
 /** The funder assigned to a signing. */
 export interface FunderRef {
   id: string;
@@ -132,9 +157,15 @@ export interface SigningInput {
   previousAttemptId: string | null;
   funding: Funding;
   funder: FunderRef | null;
+  /** The vendor the signing is with: the route's first, or the fallback it moved to. */
   vendorId: string;
   /** The vendor's output is PAdES: signatures must verify with the host's `verifyPdf`. */
   verifySignatures: boolean;
+  /**
+   * The vendors the signing may use, in order of preference: the first, then the fallbacks. Absent in workflows
+   * started before routes had fallbacks (they have none).
+   */
+  route?: RouteLeg[];
   deadlineMs: number;
   polling: { baseMs: number; maxMs: number };
   /** The signing day in China, YYYY-MM-DD: the same in validation and rendering. */
@@ -169,6 +200,13 @@ export interface SigningContext extends SigningInput {
   fetched: FetchedDocument[] | null;
   archived: ArchivedDocument[] | null;
   failure: SigningFailure | null;
+  /**
+   * The vendors the signing left, in order: each was unavailable and confirmed it holds no flow for the signing.
+   * Saved with the move to the next vendor, before that vendor is called. Absent in older workflows.
+   */
+  vendorAttempts?: VendorUnavailable[];
+  /** The route's first vendor, once the signing has moved to a fallback; else null (absent in older workflows). */
+  failedOverFrom?: string | null;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -192,6 +230,11 @@ export interface StartFlowParams {
   funder: FunderRef | null;
   /** From the context, never from the clock when the effect runs: a re-run must send the same request. */
   deadlineAt: number;
+  /**
+   * The vendor the signing moves to if this one is unavailable and holds no flow for it; null (or absent, in older
+   * outbox rows) when the route has no vendor left, and a failure is then reported as it always was.
+   */
+  fallbackVendorId?: string | null;
   documents: PlannedDocument[];
   rendered: RenderedDocument[];
   parties: PlannedParty[];
@@ -236,6 +279,8 @@ export type SigningEvent =
   | { type: 'renderDocuments.done'; output: { documents: RenderedDocument[] } }
   | Failed<'renderDocuments'>
   | { type: 'startVendorFlow.done'; output: FlowView }
+  /** The vendor was unavailable and holds no flow for the signing: the signing may move to its fallback. */
+  | { type: 'startVendorFlow.unavailable'; output: VendorUnavailable }
   | Failed<'startVendorFlow'>
   | { type: 'pollVendorFlow.done'; output: FlowView }
   | Failed<'pollVendorFlow'>
@@ -268,6 +313,14 @@ export type SigningDomainEvent =
   | (SigningEventBase & { type: 'signing.started'; templates: { documentKey: string; versionId: string }[] })
   | (SigningEventBase & { type: 'signing.documents-rendered'; documents: { documentKey: string; sha256: string }[] })
   | (SigningEventBase & { type: 'signing.vendor-flow-started'; vendorId: string; flowId: string })
+  | (SigningEventBase & {
+      type: 'signing.vendor-failed-over';
+      /** The vendor the signing left, with the code of its failure. */
+      fromVendorId: string;
+      code: string;
+      /** The vendor the signing moved to. */
+      toVendorId: string;
+    })
   | (SigningEventBase & { type: 'signing.awaiting-funder'; funderId: string })
   | (SigningEventBase & { type: 'signing.funder-signing'; funderId: string })
   | (SigningEventBase & { type: 'signing.vendor-completed'; vendorId: string; flowId: string })
@@ -285,6 +338,7 @@ export const SIGNING_EVENT_TYPES: readonly SigningDomainEventType[] = [
   'signing.started',
   'signing.documents-rendered',
   'signing.vendor-flow-started',
+  'signing.vendor-failed-over',
   'signing.awaiting-funder',
   'signing.funder-signing',
   'signing.vendor-completed',
@@ -365,6 +419,26 @@ export const signingMachine = setup({
     fetchSigned: (_, _params: FetchParams) => {},
     archiveSigned: (_, _params: ArchiveParams) => {},
     cancelVendorFlow: (_, _params: FlowParams) => {},
+    /** Keep the vendor the signing leaves, with why and when: the record lists every vendor tried. */
+    recordUnavailable: assign(({ context, event }) =>
+      event.type === 'startVendorFlow.unavailable'
+        ? { vendorAttempts: [...(context.vendorAttempts ?? []), event.output] }
+        : {},
+    ),
+    /**
+     * Move the signing to the route's next vendor. Saved with this transition, before the next vendor's flow is
+     * started (the entry of startingVendorFlow reads it from here), so a crash or a retry never decides again.
+     */
+    failOver: assign(({ context }) => {
+      const next = nextLeg(context);
+      if (!next) return {};
+      return {
+        vendorId: next.vendorId,
+        verifySignatures: next.verifySignatures,
+        polling: next.polling,
+        failedOverFrom: context.failedOverFrom ?? context.vendorId,
+      };
+    }),
   },
   delays: {
     deadline: ({ context }) => context.deadlineMs,
@@ -376,6 +450,8 @@ export const signingMachine = setup({
     flowCompleted: ({ context }) => context.flow?.status === 'completed',
     flowEnded: ({ context }) => context.flow !== null && FLOW_ENDED.includes(context.flow.status),
     hasFlow: ({ context }) => context.flow !== null,
+    /** The route has a vendor after the current one (the effect reports unavailability only then). */
+    fallbackRemains: ({ context }) => nextLeg(context) !== null,
     deadlinePassed: ({ context }) => context.deadlinePassed,
     /** What the vendor answered after the cancel: only a completed flow survives the deadline. */
     closedFlowCompleted: ({ event }) => event.type === 'cancelVendorFlow.done' && event.output.status === 'completed',
@@ -420,6 +496,8 @@ export const signingMachine = setup({
     fetched: null,
     archived: null,
     failure: null,
+    vendorAttempts: [],
+    failedOverFrom: null,
   }),
   states: {
     // The service validated before starting (so the caller gets the typed error at once); the outcome decides here.
@@ -490,6 +568,7 @@ export const signingMachine = setup({
               sealed: context.sealed,
               funder: context.funder,
               deadlineAt: vendorDeadlineAt(context),
+              fallbackVendorId: nextLeg(context)?.vendorId ?? null,
               documents: context.documents,
               rendered: context.rendered ?? [],
               parties: context.parties,
@@ -508,6 +587,39 @@ export const signingMachine = setup({
                 })),
               ],
             },
+            'startVendorFlow.unavailable': [
+              {
+                // Too late to start over at another vendor: the signing fails as any other past its deadline.
+                guard: 'deadlinePassed',
+                target: '#signing.failed',
+                actions: ['recordUnavailable', assign({ failure: ({ context }) => deadlineFailure(context) })],
+              },
+              {
+                guard: 'fallbackRemains',
+                target: 'startingVendorFlow',
+                reenter: true,
+                actions: [
+                  emit(({ context, event }) => ({
+                    type: 'signing.vendor-failed-over' as const,
+                    ...base(context),
+                    fromVendorId: event.output.vendorId,
+                    code: event.output.code,
+                    toVendorId: nextLeg(context)?.vendorId ?? '',
+                  })),
+                  'recordUnavailable',
+                  'failOver',
+                ],
+              },
+              {
+                target: '#signing.failed',
+                actions: [
+                  'recordUnavailable',
+                  assign({
+                    failure: ({ event }) => failureOf('startingVendorFlow', event.output.code, event.output.message),
+                  }),
+                ],
+              },
+            ],
             'startVendorFlow.failed': { target: '#signing.failed', actions: failedAt('startingVendorFlow') },
           },
         },
@@ -830,6 +942,13 @@ function deadlineFailure(context: SigningContext, closeProblem?: string): Signin
     `The vendor flow did not complete within ${minutes} minute(s)${context.flow ? ` (flow ${context.flow.flowId}, ${context.flow.status})` : ''}.` +
       (closeProblem ? ` Closing it at the vendor failed: ${closeProblem}` : ''),
   );
+}
+
+/** The vendor after the current one on the signing's route; null when there is none (or no route was saved). */
+export function nextLeg(context: Pick<SigningInput, 'route' | 'vendorId'>): RouteLeg | null {
+  const route = context.route ?? [];
+  const at = route.findIndex((leg) => leg.vendorId === context.vendorId);
+  return at < 0 ? null : (route[at + 1] ?? null);
 }
 
 /** Snapshots saved before `deadlineAt` was kept in the context derive it from the same saved facts. */

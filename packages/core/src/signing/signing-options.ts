@@ -52,11 +52,22 @@ export interface SigningEnvironment {
   font?: Uint8Array;
 }
 
+/**
+ * Where a signing goes: one vendor id (`'esign'`), or vendor ids in order of preference (`['esign', 'local']`).
+ *
+ * With several, the first signs and each next one is a fallback that takes the signing over only when the vendor
+ * before it is known to hold no flow for it: it refused or was unavailable, and (where it can be asked) it confirms
+ * it holds no flow made for this signing. A signing is never moved after a vendor may have created a flow that could
+ * still complete. Every fallback must be able to sign the route's templates (see `vendorCanSignTemplate`); a
+ * signing whose fallback cannot is refused with `SIGNING_ROUTE_UNBOUND` before any vendor is called.
+ */
+export type SigningRoute = string | readonly string[];
+
 /** Which vendor signs what: by scene first, then by template code, then the default (or the only vendor). */
 export interface SigningRouting {
-  default?: string;
-  scenes?: Readonly<Record<string, string>>;
-  templates?: Readonly<Record<string, string>>;
+  default?: SigningRoute;
+  scenes?: Readonly<Record<string, SigningRoute>>;
+  templates?: Readonly<Record<string, SigningRoute>>;
 }
 
 /** Options of {@link createSigningService}: the signing environment plus the runtime, templates and identity checks. */

@@ -46,7 +46,7 @@ import { signingWaiters, type WaitForOptions } from './wait-for.js';
 
 export { signingRecordId } from './request-shape.js';
 export { FunderNotAssignedError, SigningRefusedError } from './signing-errors.js';
-export type { SigningEnvironment, SigningRouting, SigningServiceOptions } from './signing-options.js';
+export type { SigningEnvironment, SigningRoute, SigningRouting, SigningServiceOptions } from './signing-options.js';
 export { isSigningEvent, SIGNING_WORKFLOW, signingWorkflows } from './signing-workflows.js';
 
 // ---------------------------------------------------------------------------------------------------------------

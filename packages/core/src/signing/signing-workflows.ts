@@ -10,7 +10,7 @@ import { defineWorkflow, type WorkflowDefinition } from '../runtime/workflow-def
 import { parsedFont } from '../pdf/renderer.js';
 import { customerKeys } from './customer-data.js';
 import { appendEvidence, evidenceEntries, evidenceKeyring } from './evidence.js';
-import { type SigningRecord, signingRecordRepository, statusForState } from './records.js';
+import { type RecordVendorAttempt, type SigningRecord, signingRecordRepository, statusForState } from './records.js';
 import { sealRegistry } from './seals.js';
 import { signingEffects } from './signing-effects.js';
 import {
@@ -66,6 +66,31 @@ export function signingWorkflows(environment: SigningEnvironment): WorkflowDefin
       onTransition: (tx, state) => projectSigning(tx, state, keyring),
     }),
   ];
+}
+
+/**
+ * The vendors tried, in order: the ones the workflow left, then the current one with its outcome. Times come from
+ * saved facts only: the effect's confirmation for a vendor left, the transition that changed the current outcome.
+ */
+function vendorAttempts(
+  context: SigningContext,
+  status: SigningRecord['status'],
+  at: number,
+  previous: SigningRecord | null,
+): RecordVendorAttempt[] {
+  const left: RecordVendorAttempt[] = (context.vendorAttempts ?? []).map((a) => ({
+    vendorId: a.vendorId,
+    outcome: 'unavailable',
+    code: a.code,
+    at: a.at,
+  }));
+  // A signing that failed on the unavailability of its last vendor has no vendor beyond the ones it left.
+  if (left.at(-1)?.vendorId === context.vendorId) return left;
+  const outcome = status === 'COMPLETED' ? 'signed' : status === 'FAILED' ? 'failed' : 'current';
+  const code = status === 'FAILED' ? (context.failure?.code ?? 'UNKNOWN') : null;
+  const before = previous?.vendorAttempts.at(-1);
+  const since = before?.vendorId === context.vendorId && before.outcome === outcome ? before.at : at;
+  return [...left, { vendorId: context.vendorId, outcome, code, at: since }];
 }
 
 function checkFont(font: unknown): void {
@@ -125,6 +150,8 @@ function recordFor(context: SigningContext, state: WorkflowState, previous: Sign
       signatures: context.fetched?.find((f) => f.key === a.key)?.signatures?.count ?? null,
     })),
     vendor: { id: context.vendorId, flowId: context.flow?.flowId ?? null },
+    vendorAttempts: vendorAttempts(context, status, state.updatedAt, previous),
+    failedOverFrom: context.failedOverFrom ?? null,
     sealsUsed: (context.flow?.signers ?? []).flatMap((s) =>
       s.seal
         ? [
