@@ -201,6 +201,28 @@ describe('contracts from CFCA templates', () => {
     expect(zipEntries(zip)).toHaveLength(1);
   });
 
+  it('a 3202 whose answer was lost is not sent again: 3211 finds the batch', async () => {
+    const vendor = world.vendor({ templateBatch: true, timeoutMs: 300 });
+    const { gateway } = gatewayOf(vendor);
+    const document = await gateway.fillTemplate(
+      { key: 'contract', fileName: 'loan.pdf', vendorTemplateId: templateId, values: {} },
+      { idempotencyKey: key('fill') },
+    );
+    emulator.faults.next({ kind: 'timeout', processed: true }, { txCode: '3202' });
+    const created = await gateway.createFlow(
+      {
+        title: '个人消费借款合同',
+        businessNo: 'LN-BATCH-LOST',
+        documents: [document],
+        signers: [inField(world.borrower, 'borrowerSign'), inField(world.platform, 'platformSeal')],
+      },
+      { idempotencyKey: key('create') },
+    );
+    const done = await vendor.getFlow(created.flowId, { idempotencyKey: key('get') });
+    expect(done.status).toBe('completed');
+    expect(emulator.contractNumbers().filter((no) => no.startsWith(created.flowId))).toHaveLength(1);
+  });
+
   it('a batch that never finishes leaves the flow expired, with the reason, once its deadline passed', async () => {
     const vendor = world.vendor({ templateBatch: true });
     emulator.faults.next({ kind: 'stuck-batch' }, { txCode: '3202' });

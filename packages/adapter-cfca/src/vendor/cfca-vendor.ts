@@ -774,11 +774,8 @@ export function cfcaVendor(options: CfcaVendorOptions): CfcaVendor {
       }
     }
     for (const c of record.contracts.filter((x) => x.source === 'upload')) {
-      let state = resuming && c.contractNo ? await queryContract(c.contractNo, context) : undefined;
-      if (!state) {
-        await createContract(record, c, context);
-        state = undefined;
-      }
+      const state = resuming && c.contractNo ? await queryContract(c.contractNo, context) : undefined;
+      if (!state) await createContract(record, c, context);
       const ordered = [...record.signers].filter((s) => s.autoSign).sort((a, b) => a.order - b.order);
       for (const signer of ordered) await signUploaded(c, signer, state, context);
     }
