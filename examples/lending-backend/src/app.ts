@@ -61,7 +61,7 @@ function loggerOptions(logger: BackendOptions['logger']): FastifyServerOptions['
 export async function buildApp(options: BackendOptions): Promise<FastifyInstance> {
   const app = Fastify({ logger: loggerOptions(options.logger), bodyLimit: 256 * 1024 });
   registerProblemHandlers(app);
-  const sealflow = await openSealflow(options, app.log);
+  const { sealflow, cfca } = await openSealflow(options, app.log);
   app.decorate('sealflow', sealflow);
   app.addHook('onClose', async () => {
     await sealflow.close();
@@ -75,7 +75,7 @@ export async function buildApp(options: BackendOptions): Promise<FastifyInstance
   }
 
   app.get('/health', async () => ({ ok: true }));
-  await app.register(lendingRoutes(sealflow, options), { prefix: '/lending' });
+  await app.register(lendingRoutes(sealflow, options, cfca), { prefix: '/lending' });
   await app.register(funderRoutes(sealflow, options), { prefix: '/funder' });
   await app.register(callbackRoutes(sealflow), { prefix: '/callbacks' });
 

@@ -2,8 +2,10 @@
  * What the lending backend is configured with: `buildApp(options)` takes it, `loadOptionsFromEnv()` reads it from the
  * environment for `main.ts`.
  */
+import { readFileSync } from 'node:fs';
 import type { Clock, LoanProduct } from '@sealflow/core';
 import { withCreditCodeCheckChar } from '@sealflow/core';
+import type { CfcaSetup } from './cfca.js';
 
 /** A funding institution (资金方) with its access to this backend. */
 export interface FunderAccount {
@@ -27,8 +29,15 @@ export interface FunderAccount {
 /** Which signing vendor seals: the offline local signer (default), e签宝, or CFCA 安心签. */
 export type SignerChoice =
   | { kind: 'local' }
-  | { kind: 'esign'; appId: string; appSecret: string; host: 'production' | 'sandbox' }
-  | { kind: 'cfca' };
+  | {
+      kind: 'esign';
+      appId: string;
+      appSecret: string;
+      host: 'production' | 'sandbox';
+      /** The e签宝 seal id of the AppId's own company. */
+      platformSealId: string;
+    }
+  | ({ kind: 'cfca' } & CfcaSetup);
 
 export interface BackendOptions {
   /** PostgreSQL (`postgres://…`); without it the data is kept in PGlite. */
@@ -91,9 +100,31 @@ export function loadOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Backen
       appId: required(env, 'ESIGN_APP_ID', 'the e签宝 AppId'),
       appSecret: required(env, 'ESIGN_APP_SECRET', 'the e签宝 AppSecret'),
       host: env.ESIGN_HOST === 'production' ? 'production' : 'sandbox',
+      platformSealId: required(env, 'ESIGN_PLATFORM_SEAL_ID', "the e签宝 seal id of the platform's company"),
     };
   } else if (signerKind === 'cfca') {
-    signer = { kind: 'cfca' };
+    const file = (name: string, why: string) => readFileSync(required(env, name, why));
+    signer = {
+      kind: 'cfca',
+      connection: {
+        baseUrl: required(env, 'CFCA_BASE_URL', 'the 安心签 API base, ending in /FEP/'),
+        platId: required(env, 'CFCA_PLAT_ID', "the platform's 安心签 user id"),
+        tls: {
+          pfx: file('CFCA_PFX', 'the path of the communication certificate (.pfx) CFCA issued'),
+          ...(env.CFCA_PFX_PASSWORD ? { passphrase: env.CFCA_PFX_PASSWORD } : {}),
+          ...(env.CFCA_CA ? { ca: readFileSync(env.CFCA_CA, 'utf8') } : {}),
+        },
+        signer: {
+          key: file('CFCA_SIGNER_KEY', 'the path of the request-signing key (PEM)').toString('utf8'),
+          certificate: file('CFCA_SIGNER_CERT', 'the path of the request-signing certificate (PEM)').toString('utf8'),
+        },
+      },
+      projectCode: required(env, 'CFCA_PROJECT_CODE', 'the 安心签 project borrowers authorise signing in'),
+      platformSealId: required(env, 'CFCA_PLATFORM_SEAL_ID', "the platform's 安心签 seal id"),
+      ...(env.CFCA_ORGANIZATIONS_JSON
+        ? { organizations: JSON.parse(env.CFCA_ORGANIZATIONS_JSON) as Record<string, string> }
+        : {}),
+    };
   } else if (signerKind === 'local') {
     signer = { kind: 'local' };
   } else {

@@ -91,3 +91,13 @@ export const DeclineBody = z.strictObject({ reason: z.string().trim().min(1).max
 export const IdParam = z.strictObject({ id: z.string().min(1).max(250) });
 export const OfferParam = z.strictObject({ offerId: z.string().min(1).max(250) });
 export const ApplicationParam = z.strictObject({ applicationId: z.string().min(1).max(80) });
+
+/** CFCA 安心签: ask for the borrower's proxy-sign authorisation code. */
+export const CfcaCodeBody = z.strictObject({ borrower: Borrower });
+
+/** CFCA 安心签: the code the borrower typed in (and where, for 安心签's record). */
+export const CfcaConfirmBody = z.strictObject({
+  userId: z.string().min(1).max(64),
+  checkCode: z.string().regex(/^\d{4,8}$/, 'must be the 4–8 digit code from the SMS'),
+  location: z.string().min(1).max(64).optional(),
+});

@@ -4,10 +4,10 @@
  */
 import {
   createSealflow,
-  DEFAULT_SCENES,
   type DomainEvent,
   type IdentityVerifier,
   type Logger,
+  type Persistence,
   type Sealflow,
   type SigningSceneInput,
   type SigningVendor,
@@ -19,6 +19,7 @@ import { postgresPersistence } from '@sealflow/adapter-storage/postgres';
 import { localSigner, verifyPdfSignatures } from '@sealflow/adapter-local';
 import { createSealImage, createTestSigningIdentity } from '@sealflow/adapter-local/testing';
 import type { FastifyBaseLogger } from 'fastify';
+import { type CfcaSigning, cfcaSigning } from './cfca.js';
 import { type BackendOptions, DEFAULT_PRODUCTS, type FunderAccount } from './options.js';
 
 /** The platform's seal id in the seal registry and the local signer. */
@@ -35,53 +36,28 @@ function demoSeal(name: string) {
   };
 }
 
-/**
- * The e签宝 scenes: e签宝 V3 cannot sign for a person, so the borrower signs on e签宝's page, after the platform's
- * automatic seal and, for a funder-funded loan, before the funder seals in its own time.
- */
-function vendorUiScenes(): SigningSceneInput[] {
-  return DEFAULT_SCENES.filter((scene) => scene.code === 'CREDIT_GRANT' || scene.code === 'LOAN_CONTRACT').map(
-    (scene) => ({
-      ...scene,
-      parties: scene.parties.map((party) => {
-        if (party.role === 'borrower') return { ...party, signing: 'vendorUi' as const, order: 2 };
-        if (party.signing === 'auto') return { ...party, order: 1 };
-        return { ...party, order: 3 };
-      }),
-    }),
-  );
-}
-
 interface VendorSetup {
   vendors: Record<string, SigningVendor>;
+  platformSealId: string;
   scenes?: SigningSceneInput[];
+  cfca?: CfcaSigning;
 }
 
 async function signingVendor(
   options: BackendOptions,
-  persistence: Awaited<ReturnType<typeof pglitePersistence>>,
+  persistence: Persistence,
   documents: ReturnType<typeof fsDocumentStore>,
 ): Promise<VendorSetup> {
   const signer = options.signer ?? { kind: 'local' };
   if (signer.kind === 'esign') {
-    const { esignVendor } = await import('@sealflow/adapter-esign');
+    const { esignScenes, esignVendor } = await import('@sealflow/adapter-esign');
     const esign = esignVendor({ appId: signer.appId, appSecret: signer.appSecret, host: signer.host });
-    return { vendors: { esign }, scenes: vendorUiScenes() };
+    // e签宝 V3 cannot sign for a person: the borrower signs on e签宝's page, after the platform's automatic seal.
+    return { vendors: { esign }, scenes: esignScenes(), platformSealId: signer.platformSealId };
   }
   if (signer.kind === 'cfca') {
-    // The CFCA 安心签 vendor lives in @sealflow/adapter-cfca; looked up at run time so this example builds with a
-    // version of the adapter that offers only the client.
-    const cfca = (await import('@sealflow/adapter-cfca')) as Record<string, unknown>;
-    if (typeof cfca.cfcaVendor !== 'function') {
-      throw new Error(
-        'SIGNING_VENDOR=cfca needs cfcaVendor from @sealflow/adapter-cfca, which this version does not export; ' +
-          'use SIGNING_VENDOR=local or esign, or update the adapter.',
-      );
-    }
-    throw new Error(
-      'SIGNING_VENDOR=cfca: configure cfcaVendor({ client, … }) in sealflow-setup.ts with your CFCA platform ' +
-        'certificate and platId (see the adapter-cfca README); the example cannot guess them.',
-    );
+    const cfca = cfcaSigning(signer, options.platform, persistence, options.clock);
+    return { vendors: { cfca: cfca.vendor }, platformSealId: signer.platformSealId, cfca };
   }
   const seals: Record<string, ReturnType<typeof demoSeal>> = { [PLATFORM_SEAL]: demoSeal(options.platform.name) };
   for (const funder of options.funders) seals[funder.sealId] = demoSeal(funder.name);
@@ -96,7 +72,7 @@ async function signingVendor(
     persistence,
     documents,
   });
-  return { vendors: { local } };
+  return { vendors: { local }, platformSealId: PLATFORM_SEAL };
 }
 
 /**
@@ -122,14 +98,21 @@ export function funderEvents(funder: FunderAccount): (event: DomainEvent) => boo
   };
 }
 
-/** Create sealflow as the backend uses it; `close()` closes the persistence as well. */
-export async function openSealflow(options: BackendOptions, log: FastifyBaseLogger): Promise<Sealflow> {
+/** sealflow as the backend embeds it, and the CFCA authorisation steps when CFCA signs. */
+export interface Embedded {
+  /** `close()` closes the persistence as well. */
+  sealflow: Sealflow;
+  cfca: CfcaSigning | undefined;
+}
+
+/** Create sealflow as the backend uses it. */
+export async function openSealflow(options: BackendOptions, log: FastifyBaseLogger): Promise<Embedded> {
   const persistence = options.databaseUrl
     ? await postgresPersistence({ connectionString: options.databaseUrl })
     : await pglitePersistence(options.pgliteDataDir ? { dataDir: options.pgliteDataDir } : {});
   try {
     const documents = fsDocumentStore({ root: options.documentsRoot });
-    const { vendors, scenes } = await signingVendor(options, persistence, documents);
+    const { vendors, scenes, platformSealId, cfca } = await signingVendor(options, persistence, documents);
     // The host's real-name verification (实名认证): a three-element check at a provider, a face match … Here every
     // borrower passes; replace it with yours (esignIdentityVerifier, or your KYC provider).
     const identityVerifier: IdentityVerifier = {
@@ -156,7 +139,7 @@ export async function openSealflow(options: BackendOptions, log: FastifyBaseLogg
       verifyPdf: verifyPdfSignatures,
       identityVerifier,
       hashKey: options.hashKey,
-      organizations: { platform: { ...options.platform, sealId: PLATFORM_SEAL } },
+      organizations: { platform: { ...options.platform, sealId: platformSealId } },
       // Each funder's own seal is bound to it: signAsFunder refuses a seal of anyone else.
       seals: Object.fromEntries(options.funders.map((f) => [f.sealId, { owner: { funderId: f.id } }])),
       templateCodes: {
@@ -173,11 +156,14 @@ export async function openSealflow(options: BackendOptions, log: FastifyBaseLogg
       dispatch: { products: options.products ?? DEFAULT_PRODUCTS, choiceDesk: 'follow-up-desk' },
     });
     return {
-      ...sealflow,
-      async close() {
-        await sealflow.close();
-        await persistence.close();
+      sealflow: {
+        ...sealflow,
+        async close() {
+          await sealflow.close();
+          await persistence.close();
+        },
       },
+      cfca,
     };
   } catch (error) {
     await persistence.close();

@@ -11,7 +11,9 @@ const APP_SECRET = 'esign-test-app-secret-0123456789';
 let backend: Awaited<ReturnType<typeof startBackend>>;
 
 beforeAll(async () => {
-  backend = await startBackend({ signer: { kind: 'esign', appId: APP_ID, appSecret: APP_SECRET, host: 'sandbox' } });
+  backend = await startBackend({
+    signer: { kind: 'esign', appId: APP_ID, appSecret: APP_SECRET, host: 'sandbox', platformSealId: 'esign-seal-1' },
+  });
 });
 afterAll(async () => {
   await backend?.close();

@@ -5,9 +5,18 @@
 import { type DispatchActor, NotFoundError, type Sealflow, type SignRequest } from '@sealflow/core';
 import type { FastifyInstance } from 'fastify';
 import { lendingAppKeyring } from '../auth.js';
+import type { CfcaSigning } from '../cfca.js';
 import type { BackendOptions } from '../options.js';
 import { parseWith } from '../problem.js';
-import { ApplicationParam, ChoiceBody, CreditSigningBody, DrawdownBody, IdParam } from '../schemas.js';
+import {
+  ApplicationParam,
+  CfcaCodeBody,
+  CfcaConfirmBody,
+  ChoiceBody,
+  CreditSigningBody,
+  DrawdownBody,
+  IdParam,
+} from '../schemas.js';
 import { signingView } from '../views.js';
 
 /**
@@ -16,7 +25,7 @@ import { signingView } from '../views.js';
  */
 export const LENDING_APP_ACTOR: DispatchActor = { id: 'lending-app', roles: ['customer-manager'] };
 
-export function lendingRoutes(sealflow: Sealflow, options: BackendOptions) {
+export function lendingRoutes(sealflow: Sealflow, options: BackendOptions, cfca?: CfcaSigning) {
   const authenticate = lendingAppKeyring(options.lendingAppKeys);
   const dispatch = sealflow.dispatch!;
 
@@ -135,5 +144,19 @@ export function lendingRoutes(sealflow: Sealflow, options: BackendOptions) {
       );
       return { dispatchId: view.dispatchId, state: view.state, chosenInstitutionId: view.chosenInstitutionId };
     });
+
+    if (cfca) {
+      // CFCA 安心签 signs for a borrower only under the borrower's proxy-sign authorisation (代签授权), given once
+      // with an SMS code before the first signing: the app asks for the code, the borrower types it in.
+      app.post('/cfca/proxy-sign/code', async (request) => {
+        const { borrower } = parseWith(CfcaCodeBody, request.body, 'body');
+        return cfca.sendCode(borrower);
+      });
+      app.post('/cfca/proxy-sign/confirm', async (request, reply) => {
+        const body = parseWith(CfcaConfirmBody, request.body, 'body');
+        await cfca.confirmCode(body);
+        return reply.code(204).send();
+      });
+    }
   };
 }
