@@ -4,6 +4,7 @@
  */
 import { maskPersonalData, maskText, type Sealflow } from '@sealflow/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { backOffice } from './back-office/index.js';
 import { registerFunders, seedDemo } from './demo-seed.js';
 import type { BackendOptions } from './options.js';
 import { registerProblemHandlers } from './problem.js';
@@ -79,11 +80,9 @@ export async function buildApp(options: BackendOptions): Promise<FastifyInstance
   await app.register(funderRoutes(sealflow, options), { prefix: '/funder' });
   await app.register(callbackRoutes(sealflow), { prefix: '/callbacks' });
 
-  // ── Back office ────────────────────────────────────────────────────────────────────────────────────────────────
-  // Registration point for the back-office plugin (templates, approvals, signing records, the dispatch board,
-  // settlement, complaints, evidence, reports), served under /admin:
-  //   await app.register(backOffice(sealflow, { … }));
-  // ───────────────────────────────────────────────────────────────────────────────────────────────────────────────
+  // The back office (templates, approvals, signing records, the dispatch board, settlement, complaints, evidence,
+  // reports): its page at /admin/, its API under /admin/api/.
+  if (options.backOffice) await app.register(backOffice(sealflow, options.backOffice), { prefix: '/admin' });
 
   return app;
 }

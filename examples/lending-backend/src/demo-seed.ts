@@ -1,5 +1,5 @@
 /**
- * Demo data, so the service signs from its first start: the quickstart's contract templates imported and approved,
+ * Demo data, so the service signs from its first start: the demo contract templates imported and approved,
  * and every configured funder registered as an institution with a deposit (头寸). A host does the first part in its
  * back office (maker-checker approval) and the deposits from real payments; registering funders from configuration
  * at start-up is a reasonable production pattern.
@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import type { DispatchActor, Sealflow } from '@sealflow/core';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
-import { TEMPLATES } from '../../quickstart/template-definitions.js';
+import { TEMPLATES } from './demo-templates.js';
 import type { FunderAccount } from './options.js';
 
 /** Who registers institutions at start-up: recorded in their audit trail. */

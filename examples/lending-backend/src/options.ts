@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { Clock, LoanProduct } from '@sealflow/core';
 import { withCreditCodeCheckChar } from '@sealflow/core';
+import type { BackOfficeOptions } from './back-office/index.js';
 import type { CfcaSetup } from './cfca.js';
 
 /** A funding institution (资金方) with its access to this backend. */
@@ -66,6 +67,8 @@ export interface BackendOptions {
   clock?: Clock;
   /** The background worker's and the webhook loop's idle poll, in ms. */
   pollMs?: number;
+  /** The back office (运营后台) under `/admin`: who may sign in, and its settings. Without it, no back office. */
+  backOffice?: BackOfficeOptions;
   /** Fastify's (pino) logger: `false` for none; personal data is masked either way. */
   logger?: false | { level?: string; stream?: { write(line: string): void } };
 }
@@ -156,6 +159,31 @@ export function loadOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): Backen
     funders,
     ...(env.PUBLIC_URL ? { publicUrl: env.PUBLIC_URL } : {}),
     seedDemo: env.SEED_DEMO !== '0',
+    backOffice: {
+      // A stand-in sign-in: operators from configuration. Replace it with the lender's single sign-on.
+      operators: env.BACK_OFFICE_OPERATORS_JSON
+        ? JSON.parse(env.BACK_OFFICE_OPERATORS_JSON)
+        : [
+            {
+              id: 'ops.demo',
+              name: '演示运营',
+              roles: [
+                'template-editor',
+                'template-approver',
+                'signing-operator',
+                'follow-up-manager',
+                'loan-reviewer',
+                'platform-admin',
+                'customer-service',
+                'settler',
+              ],
+              password: env.BACK_OFFICE_DEMO_PASSWORD ?? 'demo-password-not-a-secret',
+            },
+          ],
+      productNames: Object.fromEntries(DEFAULT_PRODUCTS.map((product) => [product.code, product.name])),
+      // The session cookie is marked Secure only where the service is reached over https.
+      secureCookie: env.PUBLIC_URL?.startsWith('https:') ?? false,
+    },
     logger: { level: env.LOG_LEVEL ?? 'info' },
   };
 }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { funderEvents } from '../src/sealflow-setup.js';
 import {
   auth,
+  BACK_OFFICE_OPERATOR,
   CUSTOMER,
   consent,
   dispatchDrawdown,
@@ -284,6 +285,25 @@ describe('vendor callbacks', () => {
     });
     expect(answer.statusCode).toBe(404);
     expect(answer.json()).toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+describe('the back office', () => {
+  it('is served under /admin, its API only after signing in', async () => {
+    const page = await backend.app.inject({ method: 'GET', url: '/admin/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect((await backend.app.inject({ method: 'GET', url: '/admin/api/me' })).statusCode).toBe(401);
+    const login = await backend.app.inject({
+      method: 'POST',
+      url: '/admin/api/login',
+      payload: { operatorId: BACK_OFFICE_OPERATOR.id, password: BACK_OFFICE_OPERATOR.password },
+    });
+    expect(login.statusCode).toBe(200);
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const me = await backend.app.inject({ method: 'GET', url: '/admin/api/me', headers: { cookie } });
+    expect(me.statusCode).toBe(200);
+    expect(me.json()).toMatchObject({ id: BACK_OFFICE_OPERATOR.id });
   });
 });
 

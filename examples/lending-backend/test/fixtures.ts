@@ -31,6 +31,14 @@ export const FUNDER_B: FunderAccount = {
   capacity: 10,
 };
 
+/** Who may sign in to the back office in tests. */
+export const BACK_OFFICE_OPERATOR = {
+  id: 'ops.test',
+  name: '测试运营',
+  roles: ['template-approver', 'signing-operator'],
+  password: 'test-operator-password',
+};
+
 /** Born 1990: the templates' age check (18–60) accepts him. */
 export const CUSTOMER = { name: '张三丰', idNumber: withIdNumberCheckChar('11010119900307451'), mobile: '13912345678' };
 
@@ -50,6 +58,7 @@ export async function startBackend(overrides: Partial<BackendOptions> = {}) {
     lendingAppKeys: [LENDING_KEY],
     funders: [FUNDER_A, FUNDER_B],
     seedDemo: true,
+    backOffice: { operators: [BACK_OFFICE_OPERATOR], secureCookie: false },
     pollMs: 20,
     // Debug, so sealflow's own lines are captured as well.
     logger: { level: 'debug', stream: logs.stream },
