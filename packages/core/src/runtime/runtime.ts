@@ -251,8 +251,9 @@ function auditedRow(entry: AuditEntry): { rowVersion: number; digest: string | n
 }
 
 function workflowAuditProblems(row: WorkflowRow | null, entries: readonly AuditEntry[]): WorkflowAuditProblem[] {
-  if (entries.length === 0) return [];
-  if (row === null) return [{ kind: 'workflow-missing' }];
+  if (row === null) return entries.length === 0 ? [] : [{ kind: 'workflow-missing' }];
+  // Every start writes its first entry with the row, so a row without any is a chain deleted down to nothing.
+  if (entries.length === 0) return [{ kind: 'truncated', rowVersion: row.rowVersion, auditedRowVersion: 0 }];
   const last = entries.map(auditedRow).findLast((audited) => audited !== null);
   if (!last) return [{ kind: 'truncated', rowVersion: row.rowVersion, auditedRowVersion: 0 }];
   if (last.rowVersion < row.rowVersion) {
