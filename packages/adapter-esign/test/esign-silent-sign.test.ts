@@ -195,6 +195,32 @@ describe('emulator: v1 silent-sign endpoints', () => {
   });
 });
 
+describe('emulator: v1 platformSign', () => {
+  it("seals for the AppId's own company at its turn; a seal of another company is refused", async () => {
+    const now = () => clock.now();
+    const fileId = emulator.seedFile({ pdf: contract, fileName: 'contract.pdf' });
+    const draft = await ok(emulator, now(), 'POST', '/v3/sign-flow/create-by-file', {
+      docs: [{ fileId, fileName: 'contract.pdf' }],
+      signFlowConfig: { signFlowTitle: 'v1 platformSign', autoStart: false },
+      signers: [],
+    });
+    const path = `/v1/signflows/${draft.signFlowId}/signfields/platformSign`;
+    const field = { fileId, order: 1, posBean: { posPage: '8', posX: 160, posY: 260 }, thirdOrderNo: 'LN-2-platform' };
+    const stranger = emulator.addOrg({ orgName: '无关公司' });
+    const foreign = await call(emulator, now(), 'POST', path, {
+      body: { signfields: [{ ...field, sealId: stranger.sealId }] },
+    });
+    expect(foreign.json.code).toBe(ESIGN_CODES.SEAL_NOT_AVAILABLE);
+    await ok(emulator, now(), 'POST', path, { signfields: [{ ...field, sealId: emulator.app.sealId }] });
+    await ok(emulator, now(), 'POST', `/v3/sign-flow/${draft.signFlowId}/start`, {});
+    const flow = emulator.flow(draft.signFlowId);
+    expect(flow.signers.map((x) => [x.signerType, x.signStatus, x.orgId, x.customBizNums])).toEqual([
+      [1, 2, emulator.app.orgId, ['LN-2-platform']],
+    ]);
+    expect(pdfsig(emulator.document(draft.signFlowId)).validations).toEqual(['Signature is Valid.']);
+  });
+});
+
 describe('esignVendor with personSilentSign', () => {
   it('declares personAutoSign only with the option; without it a person with autoSign is refused', async () => {
     expect(vendorWith().capabilities.personAutoSign).toBe(true);

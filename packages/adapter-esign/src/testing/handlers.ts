@@ -88,6 +88,11 @@ function routes(ctx: HandlerContext): Route[] {
       re(`/v1/signflows/${ID}/signfields/autoSign`),
       ({ app, params, body }) => s.autoSignFields(app, params[0]!, body),
     ],
+    [
+      'POST',
+      re(`/v1/signflows/${ID}/signfields/platformSign`),
+      ({ app, params, body }) => s.platformSignFields(app, params[0]!, body),
+    ],
     ['GET', /^\/v3\/organizations\/identity-info$/, ({ query }) => orgIdentity(s, query)],
     ['GET', /^\/v3\/persons\/identity-info$/, ({ query }) => personIdentity(s, query)],
     ['GET', /^\/v3\/seals\/org-own-seal-list$/, ({ query }) => ownSeals(s, query)],

@@ -1099,6 +1099,75 @@ export class EmulatorState {
     return { signfieldBeans: beans };
   }
 
+  /**
+   * `POST /v1/signflows/{flowId}/signfields/platformSign`: the AppId's own company seals (`sealId`, or its default
+   * seal) without anyone, like a V3 organisation field with `autoSign`. Fields of one order make one signer.
+   */
+  platformSignFields(app: AppRecord, flowId: string, body: Json): Json {
+    const flow = this.flow(app, flowId);
+    if (flow.status !== 0 && flow.status !== 1) {
+      throw new EsignBusinessError(ESIGN_CODES.FLOW_STATE, '流程已结束,不允许添加签署区');
+    }
+    const fieldsIn = Array.isArray(body.signfields) ? body.signfields : [];
+    if (fieldsIn.length === 0) throw invalidParameter('signfields不能为空');
+    const org = this.orgs.get(app.orgId)!;
+    const added: SignerRecord[] = [];
+    const beans: Json[] = [];
+    for (const item of fieldsIn) {
+      const f = obj(item) ?? {};
+      const order = num(f.order) ?? 1;
+      if (!Number.isInteger(order) || order < 1) throw invalidParameter('order必须是大于0的整数');
+      const pos = obj(f.posBean);
+      const width = num(pos?.width);
+      let signer = added.find((s) => s.signOrder === order);
+      if (!signer) {
+        signer = {
+          signerType: 1,
+          signOrder: order,
+          signTaskType: 0,
+          signStatus: 0,
+          person: undefined,
+          psnAccount: undefined,
+          org,
+          transactor: undefined,
+          fields: [],
+          operateTime: undefined,
+        };
+        added.push(signer);
+      }
+      const field = this.parseField(app, flow, signer, {
+        fileId: f.fileId,
+        ...(str(f.thirdOrderNo) ? { customBizNum: str(f.thirdOrderNo) } : {}),
+        normalSignFieldConfig: {
+          autoSign: true,
+          signFieldStyle: num(f.signType) ?? 1,
+          ...(str(f.sealId) ? { assignedSealId: str(f.sealId) } : {}),
+          ...(width === undefined ? {} : { signFieldWidth: width, signFieldHeight: width }),
+          ...(pos
+            ? {
+                signFieldPosition: {
+                  positionPage: pos.posPage === undefined ? undefined : String(pos.posPage),
+                  positionX: pos.posX,
+                  positionY: pos.posY,
+                },
+              }
+            : {}),
+        },
+      });
+      signer.fields.push(field);
+      beans.push({ signfieldId: field.signFieldId, fileId: field.fileId, accountId: org.orgId });
+    }
+    flow.signers = [...flow.signers, ...added];
+    try {
+      this.checkFieldCount(flow);
+    } catch (error) {
+      flow.signers = flow.signers.slice(0, flow.signers.length - added.length);
+      throw error;
+    }
+    if (flow.status === 1) this.advance(flow);
+    return { signfieldBeans: beans };
+  }
+
   sweep(): void {
     const now = this.now();
     for (const flow of this.flows.values()) {
