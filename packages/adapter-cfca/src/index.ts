@@ -39,4 +39,9 @@ export {
   type CfcaVendorOptions,
   cfcaVendor,
 } from './vendor/cfca-vendor.js';
-export { type CfcaVendorStore, createMemoryCfcaStore } from './vendor/store.js';
+export {
+  type CfcaVendorStore,
+  createMemoryCfcaStore,
+  type PersistentCfcaStoreOptions,
+  persistentCfcaStore,
+} from './vendor/store.js';
