@@ -63,7 +63,7 @@ export interface BackendOptions {
    * demo and tests; in production templates come through the back office's approval and deposits from payments.
    */
   seedDemo?: boolean;
-  /** Default the system clock. */
+  /** The workflows' time (offer and choice windows, deadlines); default the system clock. Tests pass a manual one. */
   clock?: Clock;
   /** The background worker's and the webhook loop's idle poll, in ms. */
   pollMs?: number;

@@ -11,6 +11,7 @@ import {
   type Sealflow,
   type SigningSceneInput,
   type SigningVendor,
+  systemScheduler,
   type WebhookSubscriber,
 } from '@sealflow/core';
 import { fsDocumentStore } from '@sealflow/adapter-storage/fs';
@@ -149,7 +150,8 @@ export async function openSealflow(options: BackendOptions, log: FastifyBaseLogg
       ...(options.publicUrl
         ? { callbackUrl: (vendorId: string) => `${options.publicUrl}/callbacks/${encodeURIComponent(vendorId)}` }
         : {}),
-      ...(options.clock ? { clock: options.clock } : {}),
+      // The worker and the webhook loop poll in real time even when the workflows' time is a manual clock (tests).
+      ...(options.clock ? { clock: options.clock, scheduler: systemScheduler } : {}),
       logger: sealflowLogger(log),
       worker: { pollMs },
       ...(subscribers.length > 0 ? { webhooks: { subscribers, retry: { baseDelayMs: 1_000 }, loop: { pollMs } } } : {}),
