@@ -39,7 +39,10 @@ export interface QuickstartOptions {
   log?: Log;
   /** Keep the database and document store (a temporary folder) after the run. */
   keep?: boolean;
-  /** Where the signed PDFs, the evidence manifest and the reports are left. */
+  /**
+   * Where the signed PDFs, the evidence manifest and the reports are left; default `QUICKSTART_OUTPUT`, or
+   * `sealflow-quickstart-output` in the system's temporary directory.
+   */
   outputDir?: string;
   /** Print every domain event as it is delivered. */
   showEvents?: boolean;
@@ -48,7 +51,8 @@ export interface QuickstartOptions {
 export async function runQuickstart({
   log = console.log,
   keep = process.env.KEEP === '1',
-  outputDir = join(process.cwd(), 'quickstart-output'),
+  // Outside the repository, so a run leaves nothing for git or the linters to pick up.
+  outputDir = process.env.QUICKSTART_OUTPUT ?? join(tmpdir(), 'sealflow-quickstart-output'),
   showEvents = process.env.EVENTS === '1',
 }: QuickstartOptions = {}): Promise<QuickstartResult> {
   const startedAt = Date.now();
@@ -164,6 +168,6 @@ function summarise(log: Log, r: QuickstartResult, elapsedMs: number): void {
   for (const file of [...archive.files.map((f) => f.path), evidence.manifestPath, ...report.files]) {
     log(`                 ${relative(r.outputDir, file)}`);
   }
-  log(`   check them: pdfsig ${join(relative(process.cwd(), r.outputDir) || '.', 'contracts', '*.pdf')}`);
+  log(`   check them: pdfsig ${join(r.outputDir, 'contracts', '*.pdf')}`);
   log(`   took ${(elapsedMs / 1000).toFixed(1)} s`);
 }
