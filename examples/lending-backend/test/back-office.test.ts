@@ -12,7 +12,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BackOfficeHost, OPERATOR, startBackOfficeHost } from './back-office-host.js';
+import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
+import { type BackOfficeDemo, EDITOR, OPERATOR, startBackOfficeDemo, VIEWER } from '../src/back-office/demo.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
 
@@ -34,19 +35,20 @@ if (missing) console.warn(missing);
 const chinaTime = (ms: number) => new Date(ms + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
 
 describe.skipIf(missing !== null)('back office in headless Chromium', () => {
-  let host: BackOfficeHost;
+  let host: BackOfficeDemo;
   let browser: Browser;
   let page: Page;
   const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    host = await startBackOfficeHost();
+    host = await startBackOfficeDemo();
     browser = await chromium.launch({ executablePath: chromiumPath!, args: ['--no-sandbox'] });
     const context = await browser.newContext({ acceptDownloads: true, locale: 'zh-CN', timezoneId: 'UTC' });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
-  });
+    // Starting PGlite and seeding takes seconds on an idle machine, far longer on a loaded one.
+  }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -193,6 +195,18 @@ describe.skipIf(missing !== null)('back office in headless Chromium', () => {
     await shot('08-reports');
   });
 
+  /** A bearer token for an operator, as a script would sign in. */
+  async function signIn(operator: { id: string; password: string }) {
+    const response = await fetch(`${host.url}api/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ operatorId: operator.id, password: operator.password }),
+    });
+    expect(response.status).toBe(200);
+    const { token } = (await response.json()) as { token: string };
+    return { authorization: `Bearer ${token}` };
+  }
+
   it('answers API misuse with problem details', async () => {
     const api = `${host.url}api`;
     const anonymous = await fetch(`${api}/signing-records`);
@@ -200,14 +214,7 @@ describe.skipIf(missing !== null)('back office in headless Chromium', () => {
     expect(anonymous.headers.get('content-type')).toContain('application/problem+json');
     expect(await anonymous.json()).toMatchObject({ code: 'UNAUTHENTICATED', status: 401 });
 
-    const login = await fetch(`${api}/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ operatorId: OPERATOR.id, password: OPERATOR.password }),
-    });
-    const { token } = (await login.json()) as { token: string };
-    const authorization = { authorization: `Bearer ${token}` };
-
+    const authorization = await signIn(OPERATOR);
     const badFilter = await fetch(`${api}/signing-records?status=DONE&from=30/11/2026`, { headers: authorization });
     expect(badFilter.status).toBe(400);
     const problem = (await badFilter.json()) as { code: string; fields: string[]; detail: string };
@@ -229,5 +236,66 @@ describe.skipIf(missing !== null)('back office in headless Chromium', () => {
     });
     expect(noReason.status).toBe(400);
     expect(await noReason.json()).toMatchObject({ code: 'INVALID_INPUT', fields: ['body.reason'] });
+  });
+
+  it('keeps signed contracts and 补签 to signing operators', async () => {
+    const api = `${host.url}api`;
+    const viewer = await signIn(VIEWER);
+    const { completedRecordId } = host.seeded;
+    // Customer service may list the records (masked) but not open the contract, which shows the borrower in full.
+    expect((await fetch(`${api}/signing-records/${completedRecordId}`, { headers: viewer })).status).toBe(200);
+    const opened = await fetch(`${api}/signing-records/${completedRecordId}/documents/loan-contract`, {
+      headers: viewer,
+    });
+    expect(opened.status).toBe(403);
+    expect(await opened.json()).toMatchObject({ code: 'FORBIDDEN' });
+    const resign = await fetch(`${api}/signing-records/${completedRecordId}/resign`, {
+      method: 'POST',
+      headers: viewer,
+    });
+    expect(resign.status).toBe(403);
+  });
+
+  it('uploads a template PDF as a new version that keeps the definition, for someone else to approve', async () => {
+    const api = `${host.url}api`;
+    const editor = await signIn(EDITOR);
+    const pdf = await readFile(CONTRACT_TEMPLATE_PDF);
+    const upload = (query: string, body: string | Buffer, type = 'application/pdf') =>
+      fetch(`${api}/templates/upload?${query}`, { method: 'POST', headers: { ...editor, 'content-type': type }, body });
+
+    const notPdf = await upload('code=LOAN_V', 'hello', 'text/plain');
+    expect(notPdf.status).toBe(400);
+    expect(notPdf.headers.get('content-type')).toContain('application/problem+json');
+    expect(await notPdf.json()).toMatchObject({
+      code: 'INVALID_INPUT',
+      detail: expect.stringContaining('application/pdf'),
+    });
+    const unnamed = await upload('code=NEW_T', pdf);
+    expect(unnamed.status).toBe(400);
+    expect(await unnamed.json()).toMatchObject({ code: 'INVALID_INPUT', fields: ['query.name', 'query.documentType'] });
+
+    const created = await upload('code=LOAN_V', pdf);
+    expect(created.status).toBe(200);
+    const draft = (await created.json()) as { id: string; status: string; version: number; createdBy: string };
+    expect(draft).toMatchObject({ id: 'LOAN_V.v0002', status: 'DRAFT', version: 2, createdBy: EDITOR.id });
+    const first = (await host.sealflow.templates.getVersion('LOAN_V.v0001'))!;
+    const second = (await host.sealflow.templates.getVersion(draft.id))!;
+    expect(second.definition.variables).toEqual(first.definition.variables);
+    expect(second.pdf.sha256).toBe(first.pdf.sha256);
+
+    const submitted = await fetch(`${api}/template-versions/${draft.id}/submit`, { method: 'POST', headers: editor });
+    expect(((await submitted.json()) as { status: string }).status).toBe('PENDING_APPROVAL');
+    // Maker-checker: the editor who uploaded it cannot approve it.
+    const own = await fetch(`${api}/approvals/${draft.id}/approve`, {
+      method: 'POST',
+      headers: { ...editor, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect({ status: own.status, ...((await own.json()) as object) }).toMatchObject({
+      status: 403,
+      code: 'MAKER_CHECKER_VIOLATION',
+      title: '无权操作',
+    });
+    expect((await host.sealflow.templates.getVersion(draft.id))!.status).toBe('PENDING_APPROVAL');
   });
 });

@@ -2,7 +2,7 @@
  * Errors as RFC 9457 problem details (`application/problem+json`): the sealflow error's stable code, its message
  * (already masked by sealflow) and an HTTP status a browser or a script can branch on.
  */
-import { SealflowError, ValidationError } from '@sealflow/core';
+import { NotFoundError, PermissionError, SealflowError, ValidationError } from '@sealflow/core';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 
@@ -52,10 +52,18 @@ const TITLES: Readonly<Record<number, string>> = {
   503: '服务暂不可用，请稍后重试',
 };
 
+/** By class first: sealflow's subclasses (MAKER_CHECKER_VIOLATION is a PermissionError) carry codes of their own. */
+function statusOf(error: SealflowError): number {
+  if (error instanceof BackOfficeError) return error.status;
+  if (error instanceof ValidationError) return 400;
+  if (error instanceof PermissionError) return 403;
+  if (error instanceof NotFoundError) return 404;
+  return STATUS_BY_CODE[error.code] ?? (error.retryable ? 503 : 409);
+}
+
 export function problemOf(error: unknown): Problem {
   if (error instanceof SealflowError) {
-    const status =
-      error instanceof BackOfficeError ? error.status : (STATUS_BY_CODE[error.code] ?? (error.retryable ? 503 : 409));
+    const status = statusOf(error);
     const fields = error.details?.paths ?? (error.details?.field ? [error.details.field] : undefined);
     return {
       type: `urn:sealflow:problem:${error.code}`,

@@ -1,7 +1,11 @@
 /**
- * A back office over a seeded sealflow for the browser test: PGlite in memory, the local signer with test
- * certificates, a manual clock (the workflows' windows follow it; the worker polls in real time), funder dispatch,
- * and the plugin on a loopback Fastify. Everything is seeded through sealflow's own API, as a lender's systems would.
+ * The back office over a seeded sealflow, for trying the page and for its browser test: PGlite in memory, the local
+ * signer with test certificates, a manual clock fixed at 2026-11-30 10:00 China time (the workflows' windows follow
+ * it; the worker polls in real time), funder dispatch, and the plugin on a loopback Fastify. Everything is seeded
+ * through sealflow's own API, as a lender's systems would: templates in force and awaiting approval, a signed loan
+ * contract, a failed credit grant, institutions with positions, an application on offer and a complaint.
+ *
+ * `pnpm --filter @sealflow/example-lending-backend back-office:demo` starts it and prints where to sign in.
  */
 import {
   createSealflow,
@@ -18,9 +22,9 @@ import { createSealImage, createTestSigningIdentity } from '@sealflow/adapter-lo
 import { pglitePersistence } from '@sealflow/adapter-storage/pglite';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { readFileSync } from 'node:fs';
-import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
-import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
-import { backOffice, type Operator } from '../src/back-office/index.js';
+import { CONTRACT_TEMPLATE_PDF } from '../../../../fixtures/paths.js';
+import { sealedContractDefinition } from '../../../../fixtures/signing-templates.js';
+import { backOffice, type Operator } from './index.js';
 
 /** 2026-11-30 10:00 in China. */
 export const START = Date.UTC(2026, 10, 30, 2);
@@ -64,14 +68,30 @@ export const OPERATOR: Operator = {
   password: 'demo-password-1',
 };
 
-const editor = { id: 'ops.zhou', roles: ['template-editor'] };
+/** Customer service: reads the board and the records, but may not open signed contracts or re-sign. */
+export const VIEWER: Operator = {
+  id: 'cs.zhao',
+  name: '赵客服',
+  roles: ['customer-service'],
+  password: 'demo-password-2',
+};
+
+/** A template editor: uploads template PDFs and submits them (and so may not approve them). */
+export const EDITOR: Operator = {
+  id: 'ops.zhou',
+  name: '周运营',
+  roles: ['template-editor'],
+  password: 'demo-password-3',
+};
+
+const editor = { id: EDITOR.id, roles: [...EDITOR.roles] };
 const seedApprover = { id: 'legal.wang', roles: ['template-approver'] };
 const admin: DispatchActor = { id: 'admin.chen', roles: ['platform-admin'] };
 const customerManager: DispatchActor = { id: 'cm.zhang', roles: ['customer-manager'] };
 const reviewer: DispatchActor = { id: 'review.liu', roles: ['loan-reviewer'] };
 const service: DispatchActor = { id: 'cs.he', roles: ['customer-service'] };
 
-export interface BackOfficeHost {
+export interface BackOfficeDemo {
   url: string;
   sealflow: Sealflow;
   clock: ManualClock;
@@ -88,7 +108,8 @@ export interface BackOfficeHost {
   close(): Promise<void>;
 }
 
-export async function startBackOfficeHost(): Promise<BackOfficeHost> {
+/** Start the seeded demo on `port` (default: any free port) of 127.0.0.1. */
+export async function startBackOfficeDemo({ port = 0 }: { port?: number } = {}): Promise<BackOfficeDemo> {
   const clock = createManualClock(START);
   const persistence = await pglitePersistence();
   const documents = createMemoryDocumentStore({ clock });
@@ -132,14 +153,14 @@ export async function startBackOfficeHost(): Promise<BackOfficeHost> {
     const app = Fastify({ logger: false });
     await app.register(
       backOffice(sealflow, {
-        operators: [OPERATOR],
+        operators: [OPERATOR, VIEWER, EDITOR],
         productNames: { HOUSE: '房抵贷' },
         staffName: (id) => ({ 'cm.zhang': '张经理' })[id] ?? id,
         secureCookie: false,
       }),
       { prefix: '/admin' },
     );
-    const url = await app.listen({ host: '127.0.0.1', port: 0 });
+    const url = await app.listen({ host: '127.0.0.1', port });
     return {
       url: `${url}/admin/`,
       sealflow,
@@ -159,7 +180,7 @@ export async function startBackOfficeHost(): Promise<BackOfficeHost> {
   }
 }
 
-async function seed(sealflow: Sealflow, clock: ManualClock): Promise<BackOfficeHost['seeded']> {
+async function seed(sealflow: Sealflow, clock: ManualClock): Promise<BackOfficeDemo['seeded']> {
   const { templates, signing } = sealflow;
   const dispatch = sealflow.dispatch!;
   const pdf = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
@@ -289,4 +310,12 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}.`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) {
+  const demo = await startBackOfficeDemo({ port: Number(process.env.PORT ?? 3900) });
+  console.log(`Back office: ${demo.url}`);
+  for (const { id, name, password } of [OPERATOR, VIEWER, EDITOR]) console.log(`  ${name}: ${id} / ${password}`);
+  console.log('Press Ctrl+C to stop; everything is kept in memory and forgotten on exit.');
+  process.once('SIGINT', () => void demo.close().then(() => process.exit(0)));
 }
