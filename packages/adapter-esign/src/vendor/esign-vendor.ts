@@ -814,7 +814,8 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       if (persons.length > 0 && !silent) {
         throw unsupported(
           `e签宝 V3 cannot sign for a person without the person (signer "${persons[0]!.role}"): persons sign on ` +
-            "e签宝's sign page (autoSign: false, then signerUrl). This vendor lacks personAutoSign.",
+            "e签宝's sign page (autoSign: false, then signerUrl). This vendor lacks personAutoSign; e签宝's legacy v1 silent " +
+            'signing is available with the personSilentSign option if your e签宝 contract covers it.',
           'personAutoSign',
         );
       }
