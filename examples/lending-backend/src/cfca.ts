@@ -11,11 +11,10 @@ import {
   type CfcaProxySignAuthorization,
   type CfcaVendor,
   type CfcaVendorOptions,
-  type CfcaVendorStore,
   cfcaVendor,
+  persistentCfcaStore,
 } from '@sealflow/adapter-cfca';
-import { type Clock, defineRepository, type Persistence, systemClock } from '@sealflow/core';
-import { z } from 'zod';
+import { type Clock, type Persistence, systemClock } from '@sealflow/core';
 
 /** How the backend reaches 安心签 and under which project it signs for others. */
 export interface CfcaSetup {
@@ -27,27 +26,6 @@ export interface CfcaSetup {
   platformSealId: string;
   /** 安心签 user ids of the funders (and other organisations) by unified social credit code. */
   organizations?: Record<string, string>;
-}
-
-const entries = defineRepository({
-  kind: 'lending-backend.cfca',
-  label: 'CFCA record',
-  schema: z.object({ key: z.string(), value: z.string() }),
-  id: (entry) => entry.key,
-  uniqueKey: (entry) => entry.key,
-});
-
-/** A small key → text map in the backend's persistence, for the vendor's flow records and the authorisations. */
-export function persistentCfcaStore(persistence: Persistence, clock: Clock = systemClock): CfcaVendorStore {
-  return {
-    get: (key) => persistence.transaction(async (tx) => (await entries.get(tx, key))?.record.value),
-    set: (key, value) =>
-      persistence.transaction(async (tx) => {
-        const previous = await entries.get(tx, key);
-        if (previous) await entries.update(tx, previous, { key, value }, clock.now());
-        else await entries.insert(tx, { key, value }, clock.now());
-      }),
-  };
 }
 
 const authorisationKey = (userId: string, projectCode: string) => `proxy-sign:${userId}:${projectCode}`;
@@ -71,7 +49,8 @@ export function cfcaSigning(
   persistence: Persistence,
   clock: Clock = systemClock,
 ): CfcaSigning {
-  const store = persistentCfcaStore(persistence, clock);
+  // The vendor's flow records and the authorisations, in the backend's database.
+  const store = persistentCfcaStore({ persistence, clock });
   const organizationUserIds = new Set(Object.values(setup.organizations ?? {}));
   const record = (userId: string, authorisation: CfcaProxySignAuthorization) =>
     store.set(authorisationKey(userId, setup.projectCode), JSON.stringify(authorisation));
