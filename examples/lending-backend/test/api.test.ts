@@ -189,6 +189,33 @@ describe('signings through the lending endpoints', () => {
     }, WAIT);
   });
 
+  it('opens a loan application for review once: the same request again carries on, not a duplicate', async () => {
+    const drawdown = dispatchDrawdown(nextNumber('SQ'), 30_000_000);
+    const first = await call('POST', '/lending/drawdowns', { key: LENDING_KEY, body: drawdown });
+    expect(first.status).toBe(201);
+    expect(first.body.application.status).toBe('inReview');
+    const again = await call('POST', '/lending/drawdowns', { key: LENDING_KEY, body: drawdown });
+    expect(again.status).toBe(200);
+    expect(again.body.application).toMatchObject({
+      applicationId: first.body.application.applicationId,
+      status: 'inReview',
+    });
+    expect(personalDataIn(again.raw)).toEqual([]);
+  });
+
+  it('keeps an application with incomplete materials collecting them, and finishes it when they are complete', async () => {
+    const drawdown = dispatchDrawdown(nextNumber('SQ'), 30_000_000);
+    const partial = await call('POST', '/lending/drawdowns', {
+      key: LENDING_KEY,
+      body: { ...drawdown, materials: drawdown.materials.slice(0, 1) },
+    });
+    expect(partial.status).toBe(201);
+    expect(partial.body.application.status).toBe('collectingMaterials');
+    const complete = await call('POST', '/lending/drawdowns', { key: LENDING_KEY, body: drawdown });
+    expect(complete.status).toBe(200);
+    expect(complete.body.application.status).toBe('inReview');
+  });
+
   it('refuses a drawdown of an unknown kind, naming the field', async () => {
     const answer = await call('POST', '/lending/drawdowns', { key: LENDING_KEY, body: { funding: 'cash' } });
     expect(answer.status).toBe(400);

@@ -2,7 +2,7 @@
  * `/lending/*`: what the lending app (the host's own app back end) calls — credit signing (授信), drawdowns (用款)
  * funded by the platform or sent to review and dispatch, the customer's choice of funder, and statuses.
  */
-import { type DispatchActor, NotFoundError, type Sealflow, type SignRequest } from '@sealflow/core';
+import { applicationIdOf, type DispatchActor, NotFoundError, type Sealflow, type SignRequest } from '@sealflow/core';
 import type { FastifyInstance } from 'fastify';
 import { lendingAppKeyring } from '../auth.js';
 import type { CfcaSigning } from '../cfca.js';
@@ -68,21 +68,35 @@ export function lendingRoutes(sealflow: Sealflow, options: BackendOptions, cfca?
         return reply.code(202).send({ funding: 'platform', signing: signingView(record) });
       }
       // Into 贷审 review: the application is opened, its customer registered (real-name), its materials and
-      // product confirmed, and submitted. A reviewer's pass in the back office starts the dispatch.
-      const opened = await dispatch.applications.open(LENDING_APP_ACTOR, {
-        applicationNumber: body.applicationNumber,
-        customer: body.customer,
-        productCode: body.productCode,
-        amountFen: body.amountFen,
-        region: body.region,
-        businessCategory: body.businessCategory,
-      });
-      const id = opened.applicationId;
-      await dispatch.applications.registerCustomer(LENDING_APP_ACTOR, id, body.customer);
-      await dispatch.applications.submitMaterials(LENDING_APP_ACTOR, id, body.materials);
-      await dispatch.applications.confirmProduct(LENDING_APP_ACTOR, id);
-      const submitted = await dispatch.applications.submitForReview(LENDING_APP_ACTOR, id);
-      return reply.code(201).send({ funding: 'dispatch', application: submitted });
+      // product confirmed, and submitted. A reviewer's pass in the back office starts the dispatch. Each step runs
+      // only if the application is still before it, so a request repeated after a lost answer (or a failure half-way)
+      // carries on where the first one stopped instead of failing as a duplicate.
+      const existing = await dispatch.applications.get(LENDING_APP_ACTOR, applicationIdOf(body.applicationNumber));
+      let application =
+        existing ??
+        (await dispatch.applications.open(LENDING_APP_ACTOR, {
+          applicationNumber: body.applicationNumber,
+          customer: body.customer,
+          productCode: body.productCode,
+          amountFen: body.amountFen,
+          region: body.region,
+          businessCategory: body.businessCategory,
+        }));
+      const id = application.applicationId;
+      if (application.status === 'registering') {
+        application = await dispatch.applications.registerCustomer(LENDING_APP_ACTOR, id, body.customer);
+      }
+      if (application.status === 'collectingMaterials') {
+        // Incomplete materials leave it collecting (the answer says so); three such submissions call for a person.
+        application = await dispatch.applications.submitMaterials(LENDING_APP_ACTOR, id, body.materials);
+      }
+      if (application.status === 'confirmingProduct') {
+        application = await dispatch.applications.confirmProduct(LENDING_APP_ACTOR, id);
+      }
+      if (application.status === 'productConfirmed') {
+        application = await dispatch.applications.submitForReview(LENDING_APP_ACTOR, id);
+      }
+      return reply.code(existing ? 200 : 201).send({ funding: 'dispatch', application });
     });
 
     app.get('/signings/:id', async (request) => {
