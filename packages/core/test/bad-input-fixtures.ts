@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
+import { propertyRuns } from '../../../reliability/property.js';
 import { CONTRACT_FIELDS } from './template-fixtures.js';
 
 /**
@@ -24,8 +25,8 @@ const latin1 = new TextDecoder('latin1');
 export const pdfText = (bytes: Uint8Array): string => latin1.decode(bytes);
 export const pdfBytes = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'latin1'));
 
-/** Runs per public entry point in the property tests. */
-export const PROPERTY_RUNS = { numRuns: 2_000 };
+/** Runs per public entry point in the property tests; the reliability run raises it to 10,000. */
+export const PROPERTY_RUNS = { numRuns: propertyRuns(2_000) };
 /** Keys that reach `Object.prototype` when a lookup is not limited to own properties. */
 export const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf'];
 

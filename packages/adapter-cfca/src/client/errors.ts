@@ -244,7 +244,9 @@ export function personalDataScrubber(...sources: unknown[]): (text: string) => s
   const pairs = new Map<string, string>();
   const visit = (value: unknown, key: string | undefined, seen: Set<object>) => {
     if (typeof value === 'string') {
-      const mask = key === undefined ? undefined : PERSONAL_KEYS[key.toLowerCase()];
+      // Own keys only: a member named __proto__ or constructor must not find Object.prototype's.
+      const name = key?.toLowerCase();
+      const mask = name !== undefined && Object.hasOwn(PERSONAL_KEYS, name) ? PERSONAL_KEYS[name] : undefined;
       if (mask && value.length > 0) pairs.set(value, mask(value));
       return;
     }

@@ -212,7 +212,13 @@ export function verifyCfcaSignature(input: VerifyCfcaSignatureInput): CfcaSignat
     signer = embedded;
   }
 
-  const publicKey = signer.x509.publicKey;
+  let publicKey: KeyObject;
+  try {
+    // X509Certificate parses the key only when asked: a damaged key inside a readable certificate throws here.
+    publicKey = signer.x509.publicKey;
+  } catch (error) {
+    return fail('MALFORMED', `The signer certificate's public key could not be read: ${(error as Error).message}`);
+  }
   if (publicKey.asymmetricKeyType !== 'rsa') {
     return fail('UNSUPPORTED_ALGORITHM', `The signer key is ${String(publicKey.asymmetricKeyType)}, not RSA.`);
   }

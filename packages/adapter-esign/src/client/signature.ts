@@ -13,7 +13,7 @@
  * No I/O; the current time is always passed in.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { SealflowError } from '@sealflow/core';
+import { SealflowError, ValidationError } from '@sealflow/core';
 
 /** Header names of the Signature auth mode, as the gateway expects them. */
 export const ESIGN_HEADERS = {
@@ -285,11 +285,17 @@ export interface GatewayCheckOptions {
 
 /** A header's value by case-insensitive name; the first one if repeated; `undefined` if absent. */
 export function headerValue(headers: ReceivedHeaders, name: string): string | undefined {
-  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+  // Frameworks hand over headers in many shapes; anything that is not text counts as absent, never as a crash.
+  if (headers === null || typeof headers !== 'object') return undefined;
+  if (typeof (headers as Headers).get === 'function') {
+    const value: unknown = (headers as Headers).get(name);
+    return typeof value === 'string' ? value : undefined;
+  }
   const wanted = name.toLowerCase();
-  for (const [key, value] of Object.entries(headers as Record<string, string | string[] | undefined>)) {
+  for (const [key, value] of Object.entries(headers as Record<string, unknown>)) {
     if (key.toLowerCase() !== wanted || value === undefined) continue;
-    return Array.isArray(value) ? value[0] : value;
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    return typeof first === 'string' ? first : undefined;
   }
   return undefined;
 }
@@ -450,6 +456,41 @@ export interface VerifyCallbackInput {
   appId?: string;
 }
 
+/**
+ * The receiver's own arguments, checked before anything is judged: a `now` or tolerance that is not a number would
+ * make every freshness comparison false and so let a stale callback through.
+ */
+function checkVerifyInput(input: VerifyCallbackInput): void {
+  const value = input as Partial<Record<keyof VerifyCallbackInput, unknown>> | null;
+  const problems: string[] = [];
+  if (value === null || typeof value !== 'object') problems.push('the input must be an object');
+  else {
+    if (typeof value.rawBody !== 'string' && !(value.rawBody instanceof Uint8Array)) {
+      problems.push('rawBody must be the body as received (a string or bytes)');
+    }
+    if (typeof value.secret !== 'string' || value.secret.length === 0) problems.push('secret must be the app secret');
+    if (typeof value.now !== 'number' || !Number.isFinite(value.now)) problems.push('now must be epoch milliseconds');
+    if (value.toleranceMs !== undefined && !(typeof value.toleranceMs === 'number' && value.toleranceMs >= 0)) {
+      problems.push('toleranceMs must be a number of milliseconds, 0 or more');
+    }
+    if (value.appId !== undefined && typeof value.appId !== 'string') problems.push('appId must be a string');
+    const query = value.query;
+    if (
+      query !== undefined &&
+      typeof query !== 'string' &&
+      !(query instanceof URLSearchParams) &&
+      (query === null || typeof query !== 'object')
+    ) {
+      problems.push('query must be the notify URL query (a string, URLSearchParams or a record)');
+    }
+  }
+  if (problems.length) {
+    throw new ValidationError(`verifyCallback cannot judge this callback: ${problems.join('; ')}.`, {
+      details: { problems },
+    });
+  }
+}
+
 function rejectCallback(reason: CallbackRejection, message: string): SealflowError {
   return new SealflowError('CALLBACK_REJECTED', message, { retryable: false, details: { vendor: 'esign', reason } });
 }
@@ -459,6 +500,7 @@ function rejectCallback(reason: CallbackRejection, message: string): SealflowErr
  * for a forged, tampered, stale or incomplete one. Verify before parsing the body, on the raw bytes.
  */
 export function verifyCallback(input: VerifyCallbackInput): void {
+  checkVerifyInput(input);
   const header = (name: string) => headerValue(input.headers, name);
   const timestamp = header(ESIGN_CALLBACK_HEADERS.timestamp);
   const signature = header(ESIGN_CALLBACK_HEADERS.signature);

@@ -13,7 +13,7 @@ import {
   PDFPageTree,
   PDFRef,
 } from './pdf-lib.js';
-import { SealflowError } from '../errors.js';
+import { SealflowError, ValidationError } from '../errors.js';
 import { PdfInvalidError } from './errors.js';
 
 /** A PDF as bytes, a web stream or an async iterable of chunks (for example a Node.js readable stream). */
@@ -22,17 +22,36 @@ export type PdfSource = Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<
 export async function readAllBytes(source: PdfSource): Promise<Uint8Array> {
   if (source instanceof Uint8Array) return source;
   const chunks: Uint8Array[] = [];
+  // Callers from plain JavaScript pass text, an ArrayBuffer or a Blob here; say so instead of failing inside a loop.
+  const notBytes = (what: unknown) =>
+    new ValidationError(
+      `A PDF must be given as bytes (a Uint8Array or Buffer), a ReadableStream or an async iterable of Uint8Array ` +
+        `chunks; got ${describeValue(what)}. Read the file as bytes (for an ArrayBuffer: new Uint8Array(buffer)).`,
+    );
+  if (source === null || typeof source !== 'object') throw notBytes(source);
   if (typeof (source as ReadableStream<Uint8Array>).getReader === 'function') {
     const reader = (source as ReadableStream<Uint8Array>).getReader();
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      if (!(value instanceof Uint8Array)) throw notBytes(value);
       chunks.push(value);
     }
+  } else if (typeof (source as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === 'function') {
+    for await (const chunk of source as AsyncIterable<Uint8Array>) {
+      if (!(chunk instanceof Uint8Array)) throw notBytes(chunk);
+      chunks.push(chunk);
+    }
   } else {
-    for await (const chunk of source as AsyncIterable<Uint8Array>) chunks.push(chunk);
+    throw notBytes(source);
   }
   return concatBytes(chunks);
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  return `a ${Object.prototype.toString.call(value).slice(8, -1)}`;
 }
 
 export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
@@ -71,9 +90,11 @@ export function checkPdfBytes(bytes: Uint8Array): LastXref {
   let trailer: string;
   if (section.startsWith('xref')) {
     kind = 'table';
-    const t = section.indexOf('trailer');
+    // A table has 20 bytes per object, so the trailer of a file with a few thousand objects lies far past the
+    // window read above: search the bytes themselves from the table on.
+    const t = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).indexOf('trailer', offset, 'latin1');
     if (t < 0) throw new PdfInvalidError('truncated', { detail: 'the xref table has no trailer' });
-    trailer = section.slice(t);
+    trailer = latin1.decode(bytes.subarray(t, Math.min(bytes.length, t + 8192)));
   } else if (
     /^\d+\s+\d+\s+obj\b/.test(section) &&
     /\/Type\s*\/XRef\b/.test(section.slice(0, section.indexOf('stream')))
