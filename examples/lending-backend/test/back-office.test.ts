@@ -141,6 +141,8 @@ describe.skipIf(missing !== null)('back office in headless Chromium', () => {
     await expect.poll(() => failedRow.textContent()).toContain('签署失败');
     await failedRow.getByRole('button', { name: '补签' }).click();
     await expect.poll(() => page.locator('#message').textContent()).toContain('已发起补签');
+    await expect.poll(() => failedRow.textContent()).toContain('已补签');
+    expect(await failedRow.getByRole('button', { name: '补签' }).count()).toBe(0);
     const nextId = (await sealflow.signing.get(seeded.failedRecordId))!.nextAttemptId;
     expect(nextId).toBeTruthy();
     const second = await sealflow.signing.waitFor(nextId!, { timeoutMs: 30_000 });

@@ -115,6 +115,8 @@ function action(run) {
 
 const enc = encodeURIComponent;
 
+const AMOUNT_HEADERS = /(金额|头寸|冻结|保证金|佣金|服务费|得分|弃单率|成功率|响应速度|业务量|投诉率)$/;
+
 function table(headers, rows, attrs = {}) {
   return h(
     'table',
@@ -125,7 +127,8 @@ function table(headers, rows, attrs = {}) {
       h(
         'tr',
         {},
-        headers.map((text) => h('th', {}, text)),
+        // An amount column's header is right-aligned like its cells.
+        headers.map((text) => h('th', { class: AMOUNT_HEADERS.test(text) ? 'amount' : undefined }, text)),
       ),
     ),
     h('tbody', {}, rows.length ? rows : h('tr', {}, h('td', { colspan: headers.length }, '暂无数据'))),
@@ -426,6 +429,7 @@ function recordRow(record, detail, filters) {
       );
     }
   }
+  if (record.nextAttemptId) buttons.push(h('span', { class: 'note' }, '已补签 '));
   if (record.status === 'FAILED' && !record.nextAttemptId && state.me.canSign) {
     buttons.push(
       h(
