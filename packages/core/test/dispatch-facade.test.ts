@@ -4,7 +4,14 @@
  * signs it with its own seal, and settlement restores its position — each hand-over durable and applied once.
  */
 import { describe, expect, it } from 'vitest';
-import { createSealflow, dateInChina, type DispatchActor, type LoanContractTerms, silentLogger } from '../src/index.js';
+import {
+  createSealflow,
+  dateInChina,
+  type DispatchActor,
+  type LoanContractTerms,
+  SealflowError,
+  silentLogger,
+} from '../src/index.js';
 import { createManualClock, createMemoryNotifier, createMemorySigningVendor } from '../src/memory/index.js';
 import {
   admin,
@@ -35,8 +42,9 @@ const staffOf = (institutionId: string): DispatchActor => ({
 async function setup(options: { twice?: string[] } = {}) {
   const clock = createManualClock(Date.UTC(2026, 10, 30, 2));
   const notifier = createMemoryNotifier();
+  const vendor = createMemorySigningVendor({ clock });
   const sealflow = await createSealflow({
-    vendors: { memory: createMemorySigningVendor({ clock }) },
+    vendors: { memory: vendor },
     identityVerifier: { check: async () => ({ verified: true, method: 'three-element' }) },
     hashKey: HASH_KEY,
     organizations: { platform: ORGANIZATIONS.platform },
@@ -86,7 +94,7 @@ async function setup(options: { twice?: string[] } = {}) {
       key: `seed:${profile.id}`,
     });
   }
-  return { sealflow, dispatch, clock, notifier, drain };
+  return { sealflow, dispatch, clock, notifier, drain, vendor };
 }
 
 type Setup = Awaited<ReturnType<typeof setup>>;
@@ -147,6 +155,28 @@ describe('sealflow.dispatch', () => {
       'INVALID_INPUT',
       /dispatch\.products needs at least one loan product/,
     );
+  });
+
+  it('lets the funder seal the 补签 attempt when the first loan contract signing failed', async () => {
+    const s = await setup();
+    const id = await passed(s);
+    const offer = (await s.dispatch.offers.offersFor(bank))[0]!;
+    await s.dispatch.offers.accept(offer.offerId, bank);
+    s.vendor.failNext('createFlow', new SealflowError('VENDOR_REJECTED', 'seal not authorised', { retryable: false }));
+    await s.dispatch.offers.choose(dispatchOf(id), FUNDER.id, cm, terms(s));
+    await s.drain();
+
+    const firstId = (await s.dispatch.applications.get(cm, id))!.loanContract!.recordId!;
+    expect((await s.sealflow.signing.get(firstId))?.status).toBe('FAILED');
+    const second = await s.sealflow.signing.resign(firstId, { id: 'ops-wang' });
+    await s.drain();
+    expect((await s.sealflow.signing.get(second.id))?.status).toBe('AWAITING_FUNDER');
+
+    const sealed = await s.dispatch.signLoanContract(bank, id);
+    expect(sealed.id).toBe(second.id);
+    await s.drain();
+    expect((await s.sealflow.signing.get(second.id))?.status).toBe('COMPLETED');
+    expect((await s.sealflow.signing.get(firstId))?.status).toBe('FAILED');
   });
 
   it('runs pass → offers → choice → loan contract signed with the funder’s seal → settlement', async () => {

@@ -130,7 +130,7 @@ export interface Dispatch {
   ratings: Pick<RatingService, 'ratings' | 'meanScore'>;
   /**
    * The chosen institution signs the application's loan contract with its own seal (its profile's `sealId`, which
-   * the seal registry must bind to it). Only its own staff may.
+   * the seal registry must bind to it). Only its own staff may. After a 补签 it seals the latest attempt.
    */
   signLoanContract(actor: DispatchActor, applicationId: string): Promise<SigningRecord>;
   /** The notifier in use (the in-memory one by default: read what was sent with `delivered()`). */
@@ -329,10 +329,26 @@ function createDispatchFacade(
           `Institution ${funder.id} has no seal on its profile; register its sealId, bound to it in the seal registry.`,
         );
       }
-      return signing.signAsFunder({ id: actor.id, funderId: funder.id }, recordId, { sealId: funder.sealId });
+      const current = await latestAttempt(signing, recordId);
+      return signing.signAsFunder({ id: actor.id, funderId: funder.id }, current, { sealId: funder.sealId });
     },
     notifier: parts.notifier,
   };
+}
+
+/**
+ * The attempt that stands for the application's loan contract: the one the dispatch started, or the 补签 that
+ * replaced it after it failed (and so on), since operations re-sign without telling the application.
+ */
+async function latestAttempt(signing: SigningService, recordId: string): Promise<string> {
+  let id = recordId;
+  // Each 补签 links the failed attempt to its successor; the chain is short, the bound only guards a corrupt cycle.
+  for (let hops = 0; hops < 100; hops++) {
+    const next = (await signing.get(id))?.nextAttemptId;
+    if (!next) return id;
+    id = next;
+  }
+  return id;
 }
 
 /** Platform staff, or staff of this very institution. */
