@@ -211,7 +211,10 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
         if (!params.fallbackVendorId || !isVendorUnavailable(error)) throw error;
         const lookup = await lookupAfterFailure(gateway, { createKey, businessNo: params.businessNo }, context.signal);
         if (lookup.kind === 'found') {
-          // The vendor holds the flow (a timed-out try created it): the signing carries on with it, never elsewhere.
+          // The vendor holds a flow for this signing (a timed-out try made it, or the vendor recorded it before it
+          // failed): the signing stays there. A retryable failure is retried as without a fallback, and the retry's
+          // create under the same key resumes or returns that flow; a refusal adopts it as it stands.
+          if (error instanceof SealflowError && error.retryable) throw error;
           context.logger.warn('vendor_flow_adopted', {
             vendor: params.vendorId,
             businessNo: params.businessNo,
