@@ -80,6 +80,9 @@ describe.skipIf(missing !== null)('back office in headless Chromium', () => {
     expect((await sealflow.templates.getVersion(seeded.creditTemplate))!.status).toBe('EFFECTIVE');
 
     const revisionRow = page.locator(`tr[data-version-id="${seeded.authorizationRevision}"]`);
+    // Before deciding, the approver reads what the revision changes against the version in force.
+    await revisionRow.getByRole('button', { name: '查看变更' }).click();
+    await expect.poll(() => page.locator('#approval-changes').textContent()).toContain('借款人姓名 → 授权人姓名');
     await revisionRow.getByRole('button', { name: '驳回' }).click();
     await expect.poll(() => page.locator('#message').textContent()).toContain('驳回原因');
     await revisionRow.getByLabel('驳回原因').fill('授权人称谓须与借款合同一致');

@@ -179,6 +179,38 @@ async function openTab(tab) {
 
 async function approvalsView() {
   const { pending } = await api('approvals');
+  const changes = h('div', { id: 'approval-changes' });
+  // What the approver is asked to accept: the changes from the version it revises, or the whole new template.
+  const showChanges = async (version) => {
+    const title = `${version.id} 的变更`;
+    if (!version.revisedFrom) {
+      const { variables, parties, checks } = version.definition;
+      changes.replaceChildren(
+        panel(
+          title,
+          h('p', {}, `新模板：${variables.length} 个变量，${parties.length} 个签署方，${checks.length} 条业务校验。`),
+          h('a', { href: `api/template-versions/${enc(version.id)}/pdf`, target: '_blank' }, '查看 PDF'),
+        ),
+      );
+      return;
+    }
+    const diff = await api(
+      `templates/${enc(version.code)}/diff?from=${enc(version.revisedFrom)}&to=${enc(version.id)}`,
+    );
+    changes.replaceChildren(
+      panel(
+        `${title}（对比 ${version.revisedFrom}）`,
+        diff.changes.length
+          ? h(
+              'ul',
+              {},
+              diff.changes.map((change) => h('li', {}, change.summary)),
+            )
+          : h('p', { class: 'note' }, '定义未变更（可能只更换了 PDF）'),
+        h('a', { href: `api/template-versions/${enc(version.id)}/pdf`, target: '_blank' }, '查看 PDF'),
+      ),
+    );
+  };
   const rows = pending.map((version) => {
     const reason = h('input', { name: 'reason', placeholder: '驳回原因', 'aria-label': '驳回原因' });
     const decide = async (outcome) => {
@@ -207,6 +239,7 @@ async function approvalsView() {
       h(
         'td',
         { class: 'actions' },
+        h('button', { type: 'button', onclick: action(() => showChanges(version)) }, '查看变更'),
         h('button', { type: 'button', onclick: action(() => decide('approve')) }, '通过'),
         reason,
         h('button', { type: 'button', onclick: action(() => decide('reject')) }, '驳回'),
@@ -218,6 +251,7 @@ async function approvalsView() {
       '待审批模板',
       table(['模板编号', '模板名称', '版本', '提交人', '提交时间', '审批级', '操作'], rows, { id: 'approvals-table' }),
     ),
+    changes,
   );
 }
 
