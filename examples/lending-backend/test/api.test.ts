@@ -18,6 +18,7 @@ import {
   nextNumber,
   personalDataIn,
   REVIEWER,
+  STARTUP_MS,
   startBackend,
 } from './fixtures.js';
 
@@ -26,7 +27,7 @@ let backend: Awaited<ReturnType<typeof startBackend>>;
 
 beforeAll(async () => {
   backend = await startBackend();
-});
+}, STARTUP_MS);
 afterAll(async () => {
   await backend?.close();
 });
@@ -133,7 +134,7 @@ describe('validation and errors', () => {
   });
 });
 
-describe('signings through the lending endpoints', () => {
+describe('signings through the lending endpoints', { timeout: 150_000 }, () => {
   it('signs a credit grant (授信), returns the same signing for the same business number, and masks the customer', async () => {
     const businessNo = nextNumber('CG');
     const started = await call('POST', '/lending/credit-signings', {
@@ -223,7 +224,7 @@ describe('signings through the lending endpoints', () => {
   });
 });
 
-describe('funder isolation', () => {
+describe('funder isolation', { timeout: 150_000 }, () => {
   it('lets a funder see and answer only its own offers: another’s is 404, as if it did not exist', async () => {
     const opened = await call('POST', '/lending/drawdowns', {
       key: LENDING_KEY,

@@ -8,7 +8,16 @@ import { createCfcaEmulator, createCfcaTestCertificate } from '@sealflow/adapter
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEMO_PLATFORM } from '../src/options.js';
-import { auth, CUSTOMER, consent, LENDING_KEY, nextNumber, personalDataIn, startBackend } from './fixtures.js';
+import {
+  auth,
+  CUSTOMER,
+  consent,
+  LENDING_KEY,
+  nextNumber,
+  personalDataIn,
+  STARTUP_MS,
+  startBackend,
+} from './fixtures.js';
 
 const WAIT = { timeout: 45_000, interval: 100 };
 const CODE = '246810';
@@ -40,7 +49,7 @@ beforeAll(async () => {
       platformSealId: emulator.platform.sealId,
     },
   });
-});
+}, STARTUP_MS);
 afterAll(async () => {
   await backend?.close();
   server.close();
@@ -71,7 +80,7 @@ async function finished(id: string) {
   }, WAIT);
 }
 
-describe('signing on CFCA 安心签', () => {
+describe('signing on CFCA 安心签', { timeout: 150_000 }, () => {
   it('does not sign for a borrower who has not authorised the platform', async () => {
     const started = await call('POST', '/lending/credit-signings', creditSigning(nextNumber('CG')));
     expect(started.status).toBe(202);

@@ -13,6 +13,7 @@ import {
   loanTerms,
   nextNumber,
   REVIEWER,
+  STARTUP_MS,
   startBackend,
 } from './fixtures.js';
 
@@ -23,7 +24,7 @@ let backend: Awaited<ReturnType<typeof startBackend>>;
 
 beforeAll(async () => {
   backend = await startBackend({ clock });
-});
+}, STARTUP_MS);
 afterAll(async () => {
   await backend?.close();
 });
@@ -38,7 +39,7 @@ async function call(method: 'GET' | 'POST', url: string, key: string, body?: unk
   return { status: response.statusCode, type: response.headers['content-type'], body: response.json() };
 }
 
-describe('dispatch deadlines', () => {
+describe('dispatch deadlines', { timeout: 150_000 }, () => {
   it('refuses a late answer and a choice of no acceptance, and sends an unaccepted application back to review', async () => {
     const opened = await call(
       'POST',

@@ -4,7 +4,7 @@
  */
 import { callbackHeaders } from '@sealflow/adapter-esign';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBackend } from './fixtures.js';
+import { STARTUP_MS, startBackend } from './fixtures.js';
 
 const APP_ID = '7438000001';
 const APP_SECRET = 'esign-test-app-secret-0123456789';
@@ -14,7 +14,7 @@ beforeAll(async () => {
   backend = await startBackend({
     signer: { kind: 'esign', appId: APP_ID, appSecret: APP_SECRET, host: 'sandbox', platformSealId: 'esign-seal-1' },
   });
-});
+}, STARTUP_MS);
 afterAll(async () => {
   await backend?.close();
 });

@@ -7,6 +7,12 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app.js';
 import { type BackendOptions, DEMO_PLATFORM, type FunderAccount } from '../src/options.js';
 
+/**
+ * How long a backend may take to start (certificates, PGlite, the demo templates): well above the usual 20–40 s,
+ * for a loaded CI machine.
+ */
+export const STARTUP_MS = 180_000;
+
 export const LENDING_KEY = 'test-lending-app-key-0123456789';
 
 export const FUNDER_A: FunderAccount = {

@@ -19,6 +19,7 @@ import {
   nextNumber,
   personalDataIn,
   REVIEWER,
+  STARTUP_MS,
   startBackend,
 } from './fixtures.js';
 
@@ -57,14 +58,14 @@ beforeAll(async () => {
   });
   await backend.app.listen({ host: '127.0.0.1', port: 0 });
   backendUrl = `http://127.0.0.1:${(backend.app.server.address() as AddressInfo).port}`;
-});
+}, STARTUP_MS);
 
 afterAll(async () => {
   await backend?.close();
   await funder?.app.close();
 });
 
-describe('a loan through the lending backend and the funder system', () => {
+describe('a loan through the lending backend and the funder system', { timeout: 150_000 }, () => {
   it('is offered, accepted by the funder, chosen by the customer and sealed with the funder’s seal', async () => {
     const applicationNumber = nextNumber('SQ');
     const opened = await api('POST', '/lending/drawdowns', dispatchDrawdown(applicationNumber, 30_000_000));
