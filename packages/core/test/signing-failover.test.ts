@@ -264,6 +264,26 @@ describe('vendor failover', () => {
   });
 });
 
+describe('vendor attempts on the record', () => {
+  it('lists no vendor for a signing refused before any vendor was called, and the vendor while it signs', async () => {
+    const s = await failoverSetup();
+    const refused = await s.signing
+      .sign(s.request({ businessNo: 'LN-ATTEMPTS-REFUSED', shown: ['LOAN_CONTRACT_V.v0009'] }))
+      .catch((error: unknown) => error as SealflowError);
+    expect((refused as SealflowError).code).toBe('CONSENT_NOT_COVERING');
+    const [record] = await s.signing.find({ businessNo: 'LN-ATTEMPTS-REFUSED' });
+    expect(record?.status).toBe('FAILED');
+    expect(record?.vendorAttempts).toEqual([]);
+    expect(record?.failedOverFrom).toBeNull();
+
+    const pending = await s.signing.sign(s.request({ businessNo: 'LN-ATTEMPTS-PENDING' }));
+    expect(pending.vendorAttempts).toEqual([]);
+    await s.drain();
+    const done = (await s.signing.get(pending.id))!;
+    expect(done.vendorAttempts).toEqual([{ vendorId: 'esign', outcome: 'signed', code: null, at: expect.any(Number) }]);
+  });
+});
+
 describe('the failover rule and bindings', () => {
   it('fails over only on an unavailability the vendor confirmed', () => {
     const down = new SealflowError('VENDOR_UNAVAILABLE', 'HTTP 503', { retryable: true });

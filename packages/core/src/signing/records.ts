@@ -132,7 +132,8 @@ export const SigningRecord = z.object({
   vendor: z.object({ id: z.string(), flowId: z.string().nullable() }),
   /**
    * Every vendor the signing was sent to, in order: the ones it failed over from (unavailable, holding no flow for
-   * it), then `vendor`. Empty only in records written before routes had fallbacks.
+   * it), then `vendor`. Empty while nothing was sent to a vendor (validating, rendering, a refused request) and in
+   * records written before routes had fallbacks.
    */
   vendorAttempts: z.array(RecordVendorAttempt).default([]),
   /** The route's first vendor when the signing moved to a fallback (then `vendor` is the fallback); else null. */

@@ -68,6 +68,9 @@ export function signingWorkflows(environment: SigningEnvironment): WorkflowDefin
   ];
 }
 
+/** Failure stages at which no vendor had been called yet. */
+const BEFORE_VENDOR: readonly string[] = ['validating', 'rendering'];
+
 /**
  * The vendors tried, in order: the ones the workflow left, then the current one with its outcome. Times come from
  * saved facts only: the effect's confirmation for a vendor left, the transition that changed the current outcome.
@@ -84,8 +87,10 @@ function vendorAttempts(
     code: a.code,
     at: a.at,
   }));
-  // A signing that failed on the unavailability of its last vendor has no vendor beyond the ones it left.
+  // A signing that failed on the unavailability of its last vendor has no vendor beyond the ones it left, and one
+  // refused or failed before the vendor phase never sent anything to a vendor.
   if (left.at(-1)?.vendorId === context.vendorId) return left;
+  if (status === 'PENDING' || BEFORE_VENDOR.includes(context.failure?.stage ?? '')) return left;
   const outcome = status === 'COMPLETED' ? 'signed' : status === 'FAILED' ? 'failed' : 'current';
   const code = status === 'FAILED' ? (context.failure?.code ?? 'UNKNOWN') : null;
   const before = previous?.vendorAttempts.at(-1);
