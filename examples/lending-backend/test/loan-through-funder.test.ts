@@ -136,6 +136,12 @@ describe('a loan through the lending backend and the funder system', { timeout: 
     // Funder B, offered the same application, cannot read A's loan or fetch its contract.
     const other = await api('GET', `/funder/loans/${encodeURIComponent(applicationId)}`, undefined, FUNDER_B.apiKey);
     expect(other.status).toBe(404);
+    const loansOfB = await api('GET', '/funder/loans', undefined, FUNDER_B.apiKey);
+    expect(loansOfB.body.loans.map((l: { applicationId: string }) => l.applicationId)).not.toContain(applicationId);
+    const contractForB = await api('GET', `/funder/loans/${encodeURIComponent(applicationId)}/contract`, undefined, FUNDER_B.apiKey);
+    expect(contractForB.status).toBe(404);
+    const loansOfA = await funder.client.loans();
+    expect(loansOfA.map((l) => l.applicationId)).toContain(applicationId);
     const position = await funder.client.position();
     expect(position.balances.frozen).toBeGreaterThanOrEqual(30_000_000);
     expect(funder.actions.filter((a) => a.kind === 'failed')).toEqual([]);

@@ -61,8 +61,9 @@ export function funderRoutes(sealflow: Sealflow, options: BackendOptions) {
 
     app.get('/loans', async (request) => {
       const actor = actorOf(request);
+      // sealflow also shows an institution the applications it was only offered; its loans are those it holds.
       const applications = await dispatch.applications.find(actor, { institutionId: actor.institutionId! });
-      return { loans: applications };
+      return { loans: applications.filter((application) => application.institutionId === actor.institutionId) };
     });
 
     app.get('/loans/:applicationId', async (request) => {
