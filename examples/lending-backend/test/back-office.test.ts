@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
+import type { Sealflow } from '@sealflow/core';
 import { type BackOfficeDemo, EDITOR, OPERATOR, startBackOfficeDemo, VIEWER } from '../src/back-office/demo.js';
+import { backOffice } from '../src/back-office/index.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts');
 
@@ -33,6 +35,23 @@ if (missing) console.warn(missing);
 
 /** 'YYYY-MM-DD HH:mm' in China time (UTC+8, no daylight saving), computed independently of the page's code. */
 const chinaTime = (ms: number) => new Date(ms + 8 * 3_600_000).toISOString().slice(0, 16).replace('T', ' ');
+
+describe('backOffice options', () => {
+  // The options are checked before the sealflow instance is touched, so none is needed here.
+  const noSealflow = {} as Sealflow;
+
+  it('refuses a back office nobody can sign in to, or one operator listed twice, naming the problem', () => {
+    expect(() => backOffice(noSealflow, { operators: [] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringContaining('at least one operator') }),
+    );
+    expect(() => backOffice(noSealflow, { operators: [{ ...OPERATOR, password: 'short' }] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringContaining('operators.0.password') }),
+    );
+    expect(() => backOffice(noSealflow, { operators: [OPERATOR, { ...OPERATOR, name: '另一个' }] })).toThrow(
+      expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringContaining('risk.li is listed twice') }),
+    );
+  });
+});
 
 describe.skipIf(missing !== null)('back office in headless Chromium', () => {
   let host: BackOfficeDemo;

@@ -12,7 +12,7 @@
  * Sign-in is a stand-in (a fixed operator list, tokens in memory): replace it with the lender's single sign-on.
  */
 import { readFileSync } from 'node:fs';
-import type { RankingWeights, Sealflow } from '@sealflow/core';
+import { type RankingWeights, type Sealflow, ValidationError } from '@sealflow/core';
 import { readFont } from '@sealflow/font-noto-sans-sc';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -69,7 +69,9 @@ export function backOffice(sealflow: Sealflow, options: BackOfficeOptions): Fast
   const ids = new Set<string>();
   for (const operator of checked.operators) {
     if (ids.has(operator.id)) {
-      throw new Error(`backOffice options: operator ${operator.id} is listed twice; give each operator one entry.`);
+      throw new ValidationError(`backOffice options: operator ${operator.id} is listed twice; give each one entry.`, {
+        details: { field: 'operators' },
+      });
     }
     ids.add(operator.id);
   }
