@@ -138,7 +138,12 @@ describe('a loan through the lending backend and the funder system', { timeout: 
     expect(other.status).toBe(404);
     const loansOfB = await api('GET', '/funder/loans', undefined, FUNDER_B.apiKey);
     expect(loansOfB.body.loans.map((l: { applicationId: string }) => l.applicationId)).not.toContain(applicationId);
-    const contractForB = await api('GET', `/funder/loans/${encodeURIComponent(applicationId)}/contract`, undefined, FUNDER_B.apiKey);
+    const contractForB = await api(
+      'GET',
+      `/funder/loans/${encodeURIComponent(applicationId)}/contract`,
+      undefined,
+      FUNDER_B.apiKey,
+    );
     expect(contractForB.status).toBe(404);
     const loansOfA = await funder.client.loans();
     expect(loansOfA.map((l) => l.applicationId)).toContain(applicationId);
