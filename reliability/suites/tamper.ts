@@ -5,7 +5,8 @@
  * For every stored artefact (signed and rendered PDFs, the hashes kept about them, the signing record, its evidence
  * entries, the workflow row and its audit entries, and the signing as a whole) the matrix edits, removes, reorders,
  * re-hashes, cuts the end off and puts back an older copy, then asks every check the SDK offers: `verifyEvidence`,
- * `download`, the verification inside `exportEvidencePackage` and the runtime's `verifyAudit`. An edit no check
+ * `download`, the verification inside `exportEvidencePackage` and the runtime's `verifyAudit`; after an edit to the
+ * approved template's PDF, the next signing made from it. An edit no check
  * reports must be one of {@link OUT_OF_REACH}, each of which `docs/guarantees.md` explains; anything else fails.
  *
  * The host runs as a careful deployment would: evidence keyed by the default key derived from `hashKey`, the
@@ -16,6 +17,7 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
+import { PDFDocument } from 'pdf-lib';
 import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
 import { sealedContractDefinition } from '../../fixtures/signing-templates.js';
 import { fsDocumentStore } from '../../packages/adapter-storage/src/fs.js';
@@ -39,7 +41,9 @@ import {
   createMemoryDocumentStore,
   createMemorySigningVendor,
 } from '../../packages/core/src/memory/index.js';
-import { hashAuditEntry } from '../../packages/core/src/runtime/audit-chain.js';
+import { canonicalJson, hashAuditEntry, linkAuditEntry } from '../../packages/core/src/runtime/audit-chain.js';
+import { evidenceKeyring } from '../../packages/core/src/signing/evidence.js';
+import { TEMPLATE_APPROVAL_WORKFLOW } from '../../packages/core/src/templates/approval-workflow.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // What may go unreported, and why
@@ -49,6 +53,9 @@ import { hashAuditEntry } from '../../packages/core/src/runtime/audit-chain.js';
  * lists each under its key; the suite fails on an unreported edit that is not here, and on a key the page lacks.
  */
 export const OUT_OF_REACH = {
+  'key-holder':
+    'Someone who also holds the evidence key (`hashKey` or `evidenceKeys`) can rewrite the chain and re-seal the ' +
+    'record’s anchor consistently. Only a head attested before the rewrite shows it.',
   'record-projection':
     'Fields of the signing record outside its sealed anchor (stage, timestamps, failure, the rendered documents) are ' +
     'a convenience copy. The evidence entries are the authoritative account of those facts, and the files are ' +
@@ -61,6 +68,11 @@ export const OUT_OF_REACH = {
     'A signing deleted whole (record, evidence, workflow row and audit) leaves nothing in the database to contradict ' +
     'it. Only a head published outside the database shows it, or comparing the business numbers the lending system ' +
     'signed with `find()`.',
+  'template-rewritten':
+    'An approved template version’s PDF replaced together with the hash the store and the version row keep of it ' +
+    'changes what contracts rendered afterwards say, and nothing seals the approved hash. Each such signing’s ' +
+    'evidence records the template hash it was rendered from, which shows it against a record of the approved hash ' +
+    'kept outside the database.',
   'workflow-put-back':
     'A workflow row put back together with its audit entries, both copied earlier, was validly written then; the ' +
     'signing record and its evidence, which are what a signing is judged by, are unchanged.',
@@ -218,8 +230,9 @@ interface Signing {
 
 let businessNumbers = 0;
 
-async function newSigning(h: Host, options: { fail?: boolean; attest?: boolean } = {}): Promise<Signing> {
-  h.identity.refuse = options.fail === true;
+/** Ask for a signing and drive it until it completes or fails (or gives up): its id and its rows saved early on. */
+async function signAndDrain(h: Host, fail: boolean): Promise<{ recordId: string; early: SavedRows }> {
+  h.identity.refuse = fail;
   businessNumbers += 1;
   const request = {
     businessNo: `LN-TAMPER-${h.store}-${businessNumbers}`,
@@ -240,7 +253,7 @@ async function newSigning(h: Host, options: { fail?: boolean; attest?: boolean }
     recordId = (await h.signing.sign(request)).id;
   } catch (error) {
     const refused = (error as { recordId?: string }).recordId;
-    if (!options.fail || !refused) throw error;
+    if (!fail || !refused) throw error;
     recordId = refused;
   }
   const early = await saveRows(h, recordId);
@@ -249,6 +262,11 @@ async function newSigning(h: Host, options: { fail?: boolean; attest?: boolean }
     if (status === 'COMPLETED' || status === 'FAILED') break;
     await h.runtime.runOnce({ limit: 50 });
   }
+  return { recordId, early };
+}
+
+async function newSigning(h: Host, options: { fail?: boolean; attest?: boolean } = {}): Promise<Signing> {
+  const { recordId, early } = await signAndDrain(h, options.fail === true);
   const record = (await h.signing.get(recordId))!;
   const want = options.fail ? 'FAILED' : 'COMPLETED';
   if (record.status !== want) throw new Error(`the tamper suite's signing ended ${record.status}, not ${want}`);
@@ -289,6 +307,28 @@ async function writeEntries(s: Signing, stream: string, entries: readonly AuditE
       [stream, e.seq, e.type, e.actor, JSON.stringify(e.data), e.at, e.prevHash, e.hash],
     );
   }
+}
+
+/**
+ * Rewrite the chain from entry 1 and re-seal the record's anchor with the host's own evidence key, as someone who
+ * stole `hashKey` could. The anchor's sealed text is rebuilt here the way `evidence.ts` builds it: if that format
+ * changes, this row starts to be detected and its expectation fails, which is the prompt to update it.
+ */
+async function rewriteWithKey(s: Signing) {
+  const keyring = evidenceKeyring({ hashKey: HASH_KEY });
+  const stream = `evidence:${s.record.id}`;
+  const forged: AuditEntry[] = [];
+  for (const entry of await evidenceEntries(s)) {
+    const data = entry.seq === 1 ? editData(entry).data : entry.data;
+    const partial = { ...entry, data, prevHash: forged.at(-1)?.hash ?? entry.prevHash };
+    forged.push({ ...partial, hash: linkAuditEntry(partial, keyring) });
+  }
+  await writeEntries(s, stream, forged);
+  const head = forged.at(-1)!.hash;
+  const signed = s.record.signed.map((d) => ({ documentKey: d.documentKey, fileId: d.fileId, sha256: d.sha256 }));
+  const text = canonicalJson({ recordId: s.record.id, status: s.record.status, signed, entries: forged.length, head });
+  const seal = keyring.seal('sealflow-evidence-anchor/1', text);
+  await editRecord(s, (data) => ({ ...data, evidence: { entries: forged.length, head, seal } }));
 }
 
 /** Recompute links with the SDK's public hash from `fromSeq` on (to `toSeq`), as an editor without the key can. */
@@ -332,13 +372,13 @@ function renderedFile(s: Signing) {
 }
 
 /** The fs store's two files for a document. */
-function fsPaths(s: Signing, fileId: string) {
+function fsPaths(s: { h: Host }, fileId: string) {
   const dir = join(s.h.root, fileId.slice(4, 6));
   return { bin: join(dir, `${fileId}.bin`), json: join(dir, `${fileId}.json`) };
 }
 
 /** Put `bytes` in place of an fs document; with `rehashed`, rewrite its descriptor's SHA-256 and size to match. */
-function writeFsDocument(s: Signing, fileId: string, bytes: Uint8Array, rehashed: boolean) {
+function writeFsDocument(s: { h: Host }, fileId: string, bytes: Uint8Array, rehashed: boolean) {
   const paths = fsPaths(s, fileId);
   writeFileSync(paths.bin, bytes);
   if (rehashed) {
@@ -347,13 +387,29 @@ function writeFsDocument(s: Signing, fileId: string, bytes: Uint8Array, rehashed
   }
 }
 
+/** The approved template version's PDF in the document store. */
+async function templateFileId(s: { h: Host }): Promise<string> {
+  const [row] = await s.h.query(
+    `SELECT data->'pdf'->>'fileId' AS file FROM sealflow_entities WHERE kind = 'template-version' AND id = $1`,
+    [s.h.versionId],
+  );
+  return row!.file as string;
+}
+
+/** The template re-saved with a changed subject: a valid PDF with the same fields and other bytes, as an edit is. */
+async function withClause(bytes: Uint8Array): Promise<Uint8Array> {
+  const pdf = await PDFDocument.load(bytes);
+  pdf.setSubject('年化利率 36%');
+  return pdf.save({ useObjectStreams: false });
+}
+
 const flipped = (bytes: Uint8Array, at = 100) => {
   const copy = new Uint8Array(bytes);
   copy[at] = copy[at]! ^ 0x01;
   return copy;
 };
 
-async function fsBytes(s: Signing, fileId: string) {
+async function fsBytes(s: { h: Host }, fileId: string) {
   return new Uint8Array(readFileSync(fsPaths(s, fileId).bin));
 }
 
@@ -370,6 +426,31 @@ export interface Observation {
   refusals: string[];
   /** `download` handed out bytes that are not the archived signed PDF: never acceptable. */
   servedAltered: boolean;
+}
+
+/** After an edit to the template: what the first signing made from it, and the approval's own audit, say. */
+async function observeTemplate(h: Host): Promise<Observation> {
+  const detectedBy: string[] = [];
+  const findings: string[] = [];
+  const found = (check: string, what: string[]) => {
+    if (what.length === 0) return;
+    if (!detectedBy.includes(check)) detectedBy.push(check);
+    findings.push(...what.map((w) => `${check}: ${w}`));
+  };
+  try {
+    const { recordId } = await signAndDrain(h, false);
+    const next = (await h.signing.get(recordId))!;
+    if (next.status === 'FAILED') found('sign', [`FAILED ${next.failure?.code}`]);
+    else if (next.status !== 'COMPLETED') found('sign', [`stuck ${next.status}`]);
+  } catch (error) {
+    found('sign', [errorCode(error)]);
+  }
+  const approval = await h.runtime.verifyAudit(`${TEMPLATE_APPROVAL_WORKFLOW}:${h.versionId}`);
+  found('verifyAudit', [
+    ...new Set(approval.problems.map((p) => `approval chain ${p.kind}`)),
+    ...approval.workflow.map((p) => `approval workflow ${p.kind}`),
+  ]);
+  return { detectedBy, findings, refusals: [], servedAltered: false };
 }
 
 /** Codes with which `download` says the stored data no longer matches its evidence. */
@@ -451,9 +532,15 @@ export interface TamperCase {
   failed?: boolean;
   /** The evidence head was published to a notary when the signing finished, and the checks consult it. */
   notarised?: boolean;
+  /** The edit; a template row gets only `h` (there is no signing yet). */
   apply(s: Signing): Promise<void>;
   /** Exactly the findings expected (see {@link Observation.findings}), in the order the checks report them. */
   expected: string[];
+  /**
+   * The edit is to the approved template, on a host of its own before it made any signing (a running host keeps the
+   * template it parsed): the first signing made from it and the template approval's audit are asked instead.
+   */
+  template?: boolean;
   /** Set when nothing can report this edit; `expected` is then empty. */
   outOfReach?: OutOfReachKey;
 }
@@ -996,6 +1083,76 @@ export const TAMPER_CASES: readonly TamperCase[] = [
     outOfReach: 'workflow-put-back',
   },
 
+  // Someone who holds the evidence key as well.
+  {
+    artefact: 'evidence entry',
+    edit: 'edited, chain re-linked and anchor re-sealed with the stolen evidence key',
+    async apply(s) {
+      await rewriteWithKey(s);
+    },
+    expected: [],
+    outOfReach: 'key-holder',
+  },
+  {
+    artefact: 'evidence entry',
+    notarised: true,
+    edit: 'edited, chain re-linked and anchor re-sealed with the stolen evidence key, head attested to a notary',
+    async apply(s) {
+      await rewriteWithKey(s);
+    },
+    expected: ['verifyEvidence: record attested-head-missing', EVIDENCE_TAMPERED, EXPORT],
+  },
+
+  // The approved template's PDF, from which every later contract is rendered.
+  {
+    artefact: 'template PDF (fs store)',
+    template: true,
+    edit: 'edited (one byte changed)',
+    async apply(s) {
+      const fileId = await templateFileId(s);
+      writeFsDocument(s, fileId, flipped(await fsBytes(s, fileId)), false);
+    },
+    expected: ['sign: FAILED DOCUMENT_INTEGRITY'],
+  },
+  {
+    artefact: 'template PDF (fs store)',
+    template: true,
+    edit: 'edited and re-hashed (re-saved with other content, descriptor rewritten)',
+    async apply(s) {
+      const fileId = await templateFileId(s);
+      writeFsDocument(s, fileId, await withClause(await fsBytes(s, fileId)), true);
+    },
+    expected: ['sign: FAILED TEMPLATE_PDF_CHANGED'],
+  },
+  {
+    artefact: 'template PDF (fs store)',
+    template: true,
+    edit: 'edited and re-hashed, the version’s recorded hash rewritten too',
+    async apply(s) {
+      const fileId = await templateFileId(s);
+      const original = sha256Hex(await fsBytes(s, fileId));
+      const forged = await withClause(await fsBytes(s, fileId));
+      writeFsDocument(s, fileId, forged, true);
+      await s.h.query(
+        `UPDATE sealflow_entities SET data = replace(data::text, $2, $3)::json WHERE kind = 'template-version' AND id = $1`,
+        [s.h.versionId, original, sha256Hex(forged)],
+      );
+    },
+    expected: [],
+    outOfReach: 'template-rewritten',
+  },
+  {
+    artefact: 'template PDF (fs store)',
+    template: true,
+    edit: 'removed with its descriptor',
+    async apply(s) {
+      const paths = fsPaths(s, await templateFileId(s));
+      unlinkSync(paths.bin);
+      unlinkSync(paths.json);
+    },
+    expected: ['sign: FAILED NOT_FOUND'],
+  },
+
   // The signing as a whole.
   {
     artefact: 'whole signing',
@@ -1062,30 +1219,41 @@ export function tamperSession() {
     /** Make the case's edit on a fresh signing and report what showed it. */
     async run(c: TamperCase): Promise<TamperRow> {
       const store = c.store ?? 'fs';
-      let opening = hosts.get(store);
+      let opening = c.template ? undefined : hosts.get(store);
       if (!opening) {
         opening = openHost(store);
-        hosts.set(store, opening);
+        // A changed template would change every later row, so its host serves one row.
+        if (!c.template) hosts.set(store, opening);
       }
       const h = await opening;
-      h.swapped.clear();
-      const s = await newSigning(h, { fail: c.failed, attest: c.notarised });
-      await c.apply(s);
-      const observation = await observe(s, c.notarised === true);
-      const verdict =
-        observation.servedAltered || (observation.detectedBy.length === 0 && !c.outOfReach)
-          ? 'UNDETECTED'
-          : observation.detectedBy.length > 0
-            ? 'detected'
-            : 'out of reach';
-      return {
-        artefact: c.artefact,
-        edit: c.edit,
-        observation,
-        verdict,
-        outOfReach: c.outOfReach,
-        expected: c.expected,
-      };
+      try {
+        h.swapped.clear();
+        let observation: Observation;
+        if (c.template) {
+          await c.apply({ h } as Signing);
+          observation = await observeTemplate(h);
+        } else {
+          const s = await newSigning(h, { fail: c.failed, attest: c.notarised });
+          await c.apply(s);
+          observation = await observe(s, c.notarised === true);
+        }
+        const verdict =
+          observation.servedAltered || (observation.detectedBy.length === 0 && !c.outOfReach)
+            ? 'UNDETECTED'
+            : observation.detectedBy.length > 0
+              ? 'detected'
+              : 'out of reach';
+        return {
+          artefact: c.artefact,
+          edit: c.edit,
+          observation,
+          verdict,
+          outOfReach: c.outOfReach,
+          expected: c.expected,
+        };
+      } finally {
+        if (c.template) await h.close();
+      }
     },
     async close() {
       for (const opening of hosts.values()) await (await opening).close();
@@ -1143,7 +1311,8 @@ workflow row and its audit entries, and the signing as a whole. Each is edited, 
 signing was under way. Every row starts from a fresh signing.
 
 After each edit the suite asks every check: \`verifyEvidence\`, \`download\`, the verification inside
-\`exportEvidencePackage\` and the runtime's \`verifyAudit\`. The host runs as a careful deployment would: evidence keyed
+\`exportEvidencePackage\` and the runtime's \`verifyAudit\`. The approved template's PDF is edited too, on a host that
+has not used it yet; there the next signing made from it (\`sign\`) and the approval's audit are asked. The host runs as a careful deployment would: evidence keyed
 with the default key derived from \`hashKey\`, \`auditKeys\` on the runtime, and for the rows that say so an evidence
 notary holding the head attested when the signing finished. An edit no check reports fails the suite unless it is one
 of the edits out of reach that [guarantees.md](guarantees.md#out-of-reach-of-any-check-inside-the-database) explains;
