@@ -44,6 +44,7 @@ import {
 import { canonicalJson, hashAuditEntry, linkAuditEntry } from '../../packages/core/src/runtime/audit-chain.js';
 import { evidenceKeyring } from '../../packages/core/src/signing/evidence.js';
 import { TEMPLATE_APPROVAL_WORKFLOW } from '../../packages/core/src/templates/approval-workflow.js';
+import type { ReliabilityResult, ReliabilitySuite } from '../suite.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // What may go unreported, and why
@@ -1298,9 +1299,6 @@ export function tamperTable(rows: readonly TamperRow[]): string {
 // ---------------------------------------------------------------------------------------------------------------
 // The suite, as `pnpm reliability tamper` runs it
 
-/** The runner's scales; the matrix is the same at both, since every row is one deliberate edit. */
-type Scale = 'full' | 'ci';
-
 const DESCRIPTION = `
 Someone with write access to the database and the document store, but without the host's keys, edits a finished
 signing in every way the storage allows, for real: SQL on PGlite, files on disk for the fs document store, the
@@ -1312,26 +1310,27 @@ signing was under way. Every row starts from a fresh signing.
 
 After each edit the suite asks every check: \`verifyEvidence\`, \`download\`, the verification inside
 \`exportEvidencePackage\` and the runtime's \`verifyAudit\`. The approved template's PDF is edited too, on a host that
-has not used it yet; there the next signing made from it (\`sign\`) and the approval's audit are asked. The host runs as a careful deployment would: evidence keyed
-with the default key derived from \`hashKey\`, \`auditKeys\` on the runtime, and for the rows that say so an evidence
-notary holding the head attested when the signing finished. An edit no check reports fails the suite unless it is one
-of the edits out of reach that [guarantees.md](guarantees.md#out-of-reach-of-any-check-inside-the-database) explains;
-so does \`download\` handing out any bytes but the archived ones. The table below is the matrix as last run: each row
-is the artefact and edit, then which checks reported it and what they said, or why nothing can. A refusal that
-reports nothing, such as \`download\` answering \`SIGNING_NOT_COMPLETED\` for a record put back, is in brackets. The
-same matrix, with exactly these findings asserted row by row, is
-\`packages/adapter-storage/test/tamper-matrix.test.ts\`.`;
+has not used it yet; there the next signing made from it (\`sign\`) and the approval's audit are asked. The host runs
+as a careful deployment would: evidence keyed with the default key derived from \`hashKey\`, \`auditKeys\` on the
+runtime, and for the rows that say so an evidence notary holding the head attested when the signing finished. An edit
+no check reports fails the suite unless it is one of the edits out of reach that
+[guarantees.md](guarantees.md#out-of-reach-of-any-check-inside-the-database) explains; so does \`download\` handing
+out any bytes but the archived ones. The table below is the matrix as last run: each row is the artefact and edit,
+then which checks reported it and what they said, or why nothing can. A refusal that reports nothing, such as
+\`download\` answering \`SIGNING_NOT_COMPLETED\` for a record put back, is in brackets. The same matrix, with exactly
+these findings asserted row by row, is \`packages/adapter-storage/test/tamper-matrix.test.ts\`.`;
 
 /** The last run's table; the runner writes the description as the section's body, so the table rides in it. */
 let lastTable = '';
 
-const suite = {
+const suite: ReliabilitySuite = {
   name: 'tamper',
   title: 'Tampering with stored signings',
   get description() {
     return lastTable ? `${DESCRIPTION}\n\n${lastTable}` : DESCRIPTION;
   },
-  async run(_scale: Scale) {
+  // Both scales run the whole matrix: every row is one deliberate edit, and none may be left out.
+  async run(): Promise<ReliabilityResult> {
     const started = Date.now();
     const rows = await runTamperMatrix();
     lastTable = tamperTable(rows);
