@@ -48,6 +48,7 @@ function section(suite: ReliabilitySuite, result: ReliabilityResult, scale: Reli
     `**Command:** \`pnpm reliability ${suite.name}\` (reduced: \`pnpm reliability --ci ${suite.name}\`)`,
     '',
     `**Last run:** ${at.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${scale} scale, on ${machine()}.`,
+    '',
     `**Result:** ${result.passed ? 'passed' : 'FAILED'}.`,
     '',
     '| Figure | Value |',

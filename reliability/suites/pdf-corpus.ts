@@ -35,7 +35,7 @@ check is \`reliability/checks/pdf-corpus.check.ts\`; both scales run the whole c
           .filter((t) => t.outcome)
           .map((t) => ({ label: t.name.replace(/^.*? seal /, '').replace(/: a result .*$/, ''), value: t.outcome! })),
         {
-          label: 'Wall time (with making the corpus on a cold cache)',
+          label: 'Wall time (the corpus is made on a first run, then cached)',
           value: `${(result.durationMs / 1000).toFixed(1)} s`,
         },
       ],
