@@ -22,3 +22,5 @@ export {
   persistentLocalFlowStore,
 } from './flow-store.js';
 export { type LocalSeal, type LocalSignerOptions, localSigner, type PersonAppearance } from './local-signer.js';
+export { type HttpTimestampAuthorityOptions, httpTimestampAuthority } from './timestamp/http-tsa.js';
+export { type TimestampTrustOptions, verifyTimestampToken } from './timestamp/verify-token.js';

@@ -118,6 +118,16 @@ export type {
   VendorFlowStatus,
 } from './ports/signing-vendor.js';
 export type { ChainAttestation, ChainHead, ChainNotary } from './ports/chain-notary.js';
+export {
+  type TimestampAuthority,
+  TimestampError,
+  type TimestampErrorCode,
+  type TimestampHashAlgorithm,
+  type TimestampInfo,
+  type TimestampRequestOptions,
+  type TimestampToken,
+  type TimestampVerification,
+} from './ports/timestamp-authority.js';
 
 // Port: notifier — notifications sent by workflow effects through the outbox, at least once, deduplicated by id.
 export {

@@ -10,3 +10,8 @@ export {
   type TestIdentity,
   type TestIdentityOptions,
 } from './test-identity.js';
+export {
+  createLocalTimestampAuthority,
+  type LocalTimestampAuthority,
+  type LocalTimestampAuthorityOptions,
+} from '../timestamp/local-tsa.js';
