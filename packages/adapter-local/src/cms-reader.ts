@@ -21,6 +21,8 @@ export interface CmsSignerView {
   issuerDer: Uint8Array;
   serialNumber: Uint8Array;
   signature: Uint8Array;
+  /** The unsigned attributes as (type OID, first value's DER) pairs, such as a signature timestamp token. */
+  unsignedAttributes: { type: string; value: Uint8Array }[];
   /** The certificates of the SignedData, each as the exact DER bytes embedded. */
   certificates: Uint8Array[];
 }
@@ -33,6 +35,7 @@ const INTEGER = 0x02;
 const OCTET_STRING = 0x04;
 const OID = 0x06;
 const CONTEXT_0 = 0xa0;
+const CONTEXT_1 = 0xa1;
 
 /** Why a CMS could not be read; the message is shown in the signature's report. */
 export class CmsFormatError extends Error {}
@@ -61,7 +64,10 @@ export function readCmsSigner(cms: Uint8Array): CmsSignerView {
 
 /** SignerInfo ::= SEQUENCE { version, sid, digestAlgorithm, [0] signedAttrs, signatureAlgorithm, signature, … } */
 function readSignerInfo(cms: Uint8Array, signerInfo: Tlv): Omit<CmsSignerView, 'certificates'> {
-  const [version, sid, digestAlgorithm, signedAttrs, _signatureAlgorithm, signature] = readChildren(cms, signerInfo);
+  const [version, sid, digestAlgorithm, signedAttrs, _signatureAlgorithm, signature, unsignedAttrs] = readChildren(
+    cms,
+    signerInfo,
+  );
   if (!version || !sid || !digestAlgorithm || !signedAttrs || !signature || signedAttrs.tag !== CONTEXT_0) {
     throw new CmsFormatError('the CMS signer has no signed attributes');
   }
@@ -77,6 +83,7 @@ function readSignerInfo(cms: Uint8Array, signerInfo: Tlv): Omit<CmsSignerView, '
     issuerDer: slice(cms, expect(cms, issuer, SEQUENCE, 'issuer')),
     serialNumber: contentOf(cms, expect(cms, serial, INTEGER, 'serialNumber')),
     signature: contentOf(cms, expect(cms, signature, OCTET_STRING, 'signature')),
+    unsignedAttributes: unsignedAttrs?.tag === CONTEXT_1 ? attributesOf(cms, unsignedAttrs) : [],
   };
 }
 
@@ -89,6 +96,14 @@ function messageDigestOf(cms: Uint8Array, signedAttrs: Tlv): Uint8Array | undefi
     return value?.tag === OCTET_STRING ? contentOf(cms, value) : undefined;
   }
   return undefined;
+}
+
+function attributesOf(cms: Uint8Array, attrs: Tlv): { type: string; value: Uint8Array }[] {
+  return readChildren(cms, attrs).flatMap((attribute) => {
+    const [type, values] = readChildren(cms, expect(cms, attribute, SEQUENCE, 'attribute'));
+    const value = values ? readChildren(cms, expect(cms, values, SET, 'attribute values'))[0] : undefined;
+    return type?.tag === OID && value ? [{ type: oidOf(cms, type), value: slice(cms, value) }] : [];
+  });
 }
 
 function expect(cms: Uint8Array, tlv: Tlv, tag: number, what: string): Tlv {

@@ -80,3 +80,57 @@ export function encode(block: asn1js.BaseBlock): Uint8Array {
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
+
+/** Tag + DER length + content. */
+function wrap(tag: number, content: Uint8Array): Uint8Array {
+  const n = content.length;
+  const length =
+    n < 0x80
+      ? [n]
+      : n < 0x100
+        ? [0x81, n]
+        : n < 0x10000
+          ? [0x82, n >> 8, n & 0xff]
+          : [0x83, n >> 16, (n >> 8) & 0xff, n & 0xff];
+  const out = new Uint8Array(1 + length.length + n);
+  out[0] = tag;
+  out.set(length, 1);
+  out.set(content, 1 + length.length);
+  return out;
+}
+
+const concat = (...parts: Uint8Array[]) => new Uint8Array(Buffer.concat(parts));
+
+/**
+ * The CMS ContentInfo `cms` with one unsigned attribute `type` = SET { value } added to its first SignerInfo, which
+ * must have none yet. Only the lengths of the enclosing elements change: every signed byte is kept as it was.
+ */
+export function addUnsignedAttribute(cms: Uint8Array, type: string, value: Uint8Array): Uint8Array {
+  const contentInfo = readTlv(cms, 0);
+  const [contentType, explicit] = readChildren(cms, contentInfo);
+  const signedData = explicit ? readChildren(cms, explicit)[0] : undefined;
+  if (!contentType || !explicit || !signedData) throw malformed('the CMS has no SignedData');
+  const signerInfos = readChildren(cms, signedData).at(-1);
+  const signerInfo = signerInfos ? readChildren(cms, signerInfos)[0] : undefined;
+  if (!signerInfos || !signerInfo || signerInfos.tag !== 0x31) throw malformed('the CMS has no SignerInfo');
+  if (readChildren(cms, signerInfo).some((t) => t.tag === 0xa1)) throw malformed('the signer has unsigned attributes');
+  const attribute = encode(
+    new asn1js.Sequence({
+      value: [new asn1js.ObjectIdentifier({ value: type }), new asn1js.Set({ value: [new RawDer(value)] })],
+    }),
+  );
+  const newSignerInfo = wrap(
+    0x30,
+    concat(cms.subarray(signerInfo.contentStart, signerInfo.end), wrap(0xa1, attribute)),
+  );
+  const newSignerInfos = wrap(
+    0x31,
+    concat(
+      cms.subarray(signerInfos.contentStart, signerInfo.start),
+      newSignerInfo,
+      cms.subarray(signerInfo.end, signerInfos.end),
+    ),
+  );
+  const newSignedData = wrap(0x30, concat(cms.subarray(signedData.contentStart, signerInfos.start), newSignerInfos));
+  return wrap(0x30, concat(slice(cms, contentType), wrap(explicit.tag, newSignedData)));
+}

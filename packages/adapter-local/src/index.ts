@@ -5,14 +5,21 @@
 export { buildCadesSignature } from './cms.js';
 export { SealingError, type SealingErrorCode } from './errors.js';
 export { createSealingPool, type SealingPool, type SealingPoolOptions } from './seal-pool.js';
-export { type Rect, type SealAppearance, type SealField, type SealOptions, sealPdf } from './seal-pdf.js';
+export {
+  type Rect,
+  type SealAppearance,
+  type SealField,
+  type SealOptions,
+  sealPdf,
+  type TimestampedSealOptions,
+} from './seal-pdf.js';
 export {
   type LoadSigningIdentityOptions,
   loadSigningIdentity,
   type SigningIdentity,
   type SigningIdentitySource,
 } from './signing-identity.js';
-export { type SignatureReport, verifyPdfSignatures } from './verify.js';
+export { type SignatureReport, type SignatureTimestampReport, verifyPdfSignatures } from './verify.js';
 export {
   type LocalDocumentRecord,
   type LocalFlowRecord,

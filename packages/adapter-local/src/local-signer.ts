@@ -37,6 +37,8 @@ import {
   type VendorCallContext,
   ValidationError,
   type VendorFlow,
+  TimestampError,
+  type TimestampAuthority,
 } from '@sealflow/core';
 import { SealingError } from './errors.js';
 import {
@@ -94,6 +96,12 @@ export interface LocalSignerOptions {
    * does at shutdown. Default: seal in-process.
    */
   pool?: SealingPool;
+  /**
+   * Timestamp every signature with this TSA (PAdES baseline B-T), e.g. `httpTimestampAuthority({ url })`. Timestamped
+   * seals are made in this thread even with a `pool` (the TSA round trip is most of their time). A TSA that is down
+   * fails the signing as retryable (`VENDOR_UNAVAILABLE`); any other TSA refusal is `VENDOR_REJECTED`.
+   */
+  timestampAuthority?: TimestampAuthority;
 }
 
 /** 42 mm, the diameter of a standard round company seal, in PDF points. */
@@ -211,7 +219,7 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
       const inspection = await inspectionFor(originals.get(document.vendorFileId), placements);
       for (const [index, placement] of placements.entries()) {
         const field = fieldFor(placement, `sealflow_${signer.role}_${index + 1}`, inspection);
-        const sealed = await seal(options.pool, document.bytes, {
+        const sealed = await seal(options.pool, options.timestampAuthority, document.bytes, {
           identity,
           field,
           appearance,
@@ -560,12 +568,21 @@ function fieldFor(placement: SealPlacement, newName: string, inspection: PdfInsp
 /** A refused placement or certificate is the request's fault: retrying the same request cannot help. */
 async function seal(
   pool: SealingPool | undefined,
+  timestampAuthority: TimestampAuthority | undefined,
   pdf: Uint8Array,
   options: Parameters<typeof sealPdf>[1],
 ): Promise<Uint8Array> {
   try {
+    if (timestampAuthority) return await sealPdf(pdf, { ...options, timestampAuthority });
     return pool ? await pool.seal(pdf, options) : sealPdf(pdf, options);
   } catch (error) {
+    if (error instanceof TimestampError) {
+      throw new SealflowError(
+        error.retryable ? 'VENDOR_UNAVAILABLE' : 'VENDOR_REJECTED',
+        `The local signer could not timestamp the signature: ${error.message}`,
+        { cause: error, retryable: error.retryable, details: { vendor: VENDOR, vendorCode: error.code } },
+      );
+    }
     if (error instanceof SealingError) {
       throw new SealflowError('VENDOR_REJECTED', `The local signer could not seal: ${error.message}`, {
         cause: error,

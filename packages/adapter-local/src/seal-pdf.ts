@@ -8,7 +8,10 @@
  */
 import { createHash } from 'node:crypto';
 import { buildCadesSignature, maxCadesSignatureLength } from './cms.js';
-import { toHex } from './der.js';
+import { type TimestampAuthority, TimestampError } from '@sealflow/core';
+import { readCmsSigner } from './cms-reader.js';
+import { parseTimestampToken } from './timestamp/rfc3161.js';
+import { addUnsignedAttribute, toHex } from './der.js';
 import { SealingError, withSealingErrors } from './errors.js';
 import { imageXObject } from './images.js';
 import { IncrementalUpdate } from './incremental-writer.js';
@@ -27,6 +30,9 @@ import {
   type PdfValue,
 } from '@sealflow/pdf-toolkit';
 import type { SigningIdentity } from './signing-identity.js';
+
+/** id-aa-signatureTimeStampToken (RFC 3161 Appendix A, ETSI EN 319 122-1). */
+const SIGNATURE_TIME_STAMP_TOKEN = '1.2.840.113549.1.9.16.2.14';
 
 /** A rectangle on a PDF page, in PDF points from the page's lower-left corner. */
 export interface Rect {
@@ -75,6 +81,16 @@ export interface SealOptions {
   signerName?: string;
 }
 
+/**
+ * A signature with a signature timestamp (PAdES baseline B-T): the TSA's token over the signature value goes into the
+ * CMS as the unsigned attribute signature-time-stamp (1.2.840.113549.1.9.16.2.14), so the signature carries a time
+ * that the signing machine's clock cannot move.
+ */
+export interface TimestampedSealOptions extends SealOptions {
+  /** The TSA asked for the signature timestamp; its errors (`TimestampError`) fail the seal. */
+  timestampAuthority: TimestampAuthority;
+}
+
 const BYTE_RANGE_WIDTH = 36; // "0 " + three 10-digit numbers and spaces: fits files up to 9.3 GB
 
 /**
@@ -82,11 +98,78 @@ const BYTE_RANGE_WIDTH = 36; // "0 " + three 10-digit numbers and spaces: fits f
  * valid. Throws a `SealingError` (PDF_MALFORMED, PDF_UNSUPPORTED, SIGNATURE_FIELD, INVALID_INPUT) for a PDF or an
  * option it cannot seal.
  */
-export function sealPdf(pdf: Uint8Array, options: SealOptions): Uint8Array {
-  return withSealingErrors(() => seal(pdf, options));
+export function sealPdf(pdf: Uint8Array, options: TimestampedSealOptions): Promise<Uint8Array>;
+/**
+ * With `timestampAuthority` (see {@link TimestampedSealOptions}) the seal is PAdES baseline B-T and the result a
+ * promise, since the TSA is asked over the network; a TSA failure rejects with its `TimestampError`.
+ */
+export function sealPdf(pdf: Uint8Array, options: SealOptions): Uint8Array;
+export function sealPdf(
+  pdf: Uint8Array,
+  options: SealOptions | TimestampedSealOptions,
+): Uint8Array | Promise<Uint8Array> {
+  if ('timestampAuthority' in options && options.timestampAuthority !== undefined) {
+    return sealTimestamped(pdf, options);
+  }
+  return withSealingErrors(() => {
+    const prepared = prepare(pdf, options, 0);
+    return fill(prepared, buildCadesSignature(options.identity, prepared.digest));
+  });
 }
 
-function seal(pdf: Uint8Array, options: SealOptions): Uint8Array {
+/** Room for a token per TSA: learnt from its last token, since a TSA's tokens hardly vary in size. */
+const tokenRoom = new WeakMap<TimestampAuthority, number>();
+/** A token with a TSA certificate and one intermediate fits; a larger one makes the seal start over with more room. */
+const DEFAULT_TOKEN_ROOM = 8192;
+
+async function sealTimestamped(pdf: Uint8Array, options: TimestampedSealOptions): Promise<Uint8Array> {
+  const tsa = options.timestampAuthority;
+  for (let attempt = 0; ; attempt++) {
+    const room = tokenRoom.get(tsa) ?? DEFAULT_TOKEN_ROOM;
+    const prepared = withSealingErrors(() => prepare(pdf, options, room));
+    const cms = buildCadesSignature(options.identity, prepared.digest);
+    // RFC 3161 Appendix A: the imprint is the hash of the SignerInfo's signature value (the OCTET STRING's content).
+    const signatureValue = readCmsSigner(cms).signature;
+    const imprint = createHash('sha256').update(signatureValue).digest();
+    const token = await tsa.timestamp(imprint, { hashAlgorithm: 'sha256' });
+    // A token over anything else would give the signature a timestamp every validator rejects: refuse it here too,
+    // whichever TimestampAuthority implementation produced it.
+    if (!Buffer.from(parseTimestampToken(token.token).digest).equals(imprint)) {
+      throw new TimestampError(
+        'TSA_RESPONSE_MISMATCH',
+        `The TSA ${tsa.name} returned a token for another digest than the signature's; it was not embedded.`,
+        { details: { tsa: tsa.name } },
+      );
+    }
+    const stamped = addUnsignedAttribute(cms, SIGNATURE_TIME_STAMP_TOKEN, token.token);
+    const needed = stamped.length - cms.length + 512;
+    if (needed > room) tokenRoom.set(tsa, needed);
+    if (stamped.length <= prepared.reserved) return fill(prepared, stamped);
+    if (attempt > 0) {
+      throw new Error(`sealPdf: the timestamped signature (${stamped.length} bytes) outgrew its reserved space`);
+    }
+  }
+}
+
+interface PreparedSeal {
+  out: Buffer;
+  gapStart: number;
+  reserved: number;
+  digest: Buffer;
+}
+
+function fill(prepared: PreparedSeal, cms: Uint8Array): Uint8Array {
+  if (cms.length > prepared.reserved) {
+    throw new Error(
+      `sealPdf: the signature (${cms.length} bytes) outgrew its reserved space (${prepared.reserved} bytes)`,
+    );
+  }
+  prepared.out.write(toHex(cms), prepared.gapStart + 1, 'latin1');
+  return prepared.out;
+}
+
+/** Everything up to the digest of the signed byte ranges, with `extraRoom` more bytes of /Contents reserved. */
+function prepare(pdf: Uint8Array, options: SealOptions, extraRoom: number): PreparedSeal {
   const { identity } = options;
   if (!(options.signingTime instanceof Date) || Number.isNaN(options.signingTime.getTime())) {
     throw new SealingError('INVALID_INPUT', 'signingTime must be a valid Date.');
@@ -100,7 +183,7 @@ function seal(pdf: Uint8Array, options: SealOptions): Uint8Array {
   refuseIfCertifiedNoChanges(reader, catalog);
 
   // --- the /Sig dictionary with fixed-size placeholders
-  const reserved = maxCadesSignatureLength(identity);
+  const reserved = maxCadesSignatureLength(identity) + extraRoom;
   let contentsOffset = -1;
   let byteRangeOffset = -1;
   const sigRef = update.allocate();
@@ -199,12 +282,7 @@ function seal(pdf: Uint8Array, options: SealOptions): Uint8Array {
   const byteRange = `0 ${gapStart} ${gapEnd} ${out.length - gapEnd}`;
   out.write(byteRange.padEnd(BYTE_RANGE_WIDTH, ' '), byteRangeOffset, 'latin1');
   const digest = createHash('sha256').update(out.subarray(0, gapStart)).update(out.subarray(gapEnd)).digest();
-  const cms = buildCadesSignature(identity, digest);
-  if (cms.length > reserved) {
-    throw new Error(`sealPdf: the signature (${cms.length} bytes) outgrew its reserved space (${reserved} bytes)`);
-  }
-  out.write(toHex(cms), gapStart + 1, 'latin1');
-  return out;
+  return { out, gapStart, reserved, digest };
 }
 
 // -----------------------------------------------------------------------------------------------------------------

@@ -12,10 +12,15 @@
  * exact bytes does the work. Different bytes, even one changed, hash differently and are verified afresh.
  */
 import { createHash, verify as cryptoVerify, type KeyObject, X509Certificate } from 'node:crypto';
+import { TimestampError } from '@sealflow/core';
 import { type PdfName, PdfReader, PdfString, type PdfValue } from '@sealflow/pdf-toolkit';
 import { readCmsSigner } from './cms-reader.js';
 import { readTlv } from './der.js';
 import { withSealingErrors } from './errors.js';
+import { parseTimestampToken, TSA_OID } from './timestamp/rfc3161.js';
+import { verifyTimestampToken } from './timestamp/verify-token.js';
+
+const SIGNATURE_TIME_STAMP_TOKEN = TSA_OID.signatureTimeStampToken;
 import { issuerAndSerial } from './signing-identity.js';
 
 /** The verdict on one signature field of a PDF, as returned by {@link verifyPdfSignatures}. */
@@ -33,6 +38,24 @@ export interface SignatureReport {
   valid: boolean;
   /** Why `valid` is false (empty when valid). */
   problems: string[];
+  /**
+   * The signature timestamp (PAdES B-T), when the signature carries one: the time a TSA vouches the signature
+   * existed at. Its token is checked (imprint over the signature value, the TSA's signature and certificate); a bad
+   * token adds a problem and makes `valid` false. Whether the TSA is one to trust is a validator's call.
+   */
+  timestamp: SignatureTimestampReport | undefined;
+}
+
+/** The trusted time of a signature, from its signature-time-stamp token. */
+export interface SignatureTimestampReport {
+  /** The TSA's genTime, ISO 8601 UTC. */
+  time: string;
+  /** The TSA certificate's subject ("CN=…,O=…,C=…"). */
+  tsaName: string | undefined;
+  /** The token's serial number, lower-case hex. */
+  serialNumber: string;
+  /** The TSA policy OID. */
+  policy: string;
 }
 
 const DIGESTS: Record<string, string> = {
@@ -63,7 +86,12 @@ export function verifyPdfSignatures(pdf: Uint8Array): SignatureReport[] {
   }
   verdicts.set(key, reports);
   // Callers get their own copies: the kept verdict must not change under them.
-  return reports.map((r) => ({ ...r, byteRange: [...r.byteRange], problems: [...r.problems] }));
+  return reports.map((r) => ({
+    ...r,
+    byteRange: [...r.byteRange],
+    problems: [...r.problems],
+    timestamp: r.timestamp && { ...r.timestamp },
+  }));
 }
 
 function verifyAll(pdf: Uint8Array): SignatureReport[] {
@@ -111,6 +139,7 @@ function verifyOne(
     coversWholeDocument: false,
     valid: false,
     problems,
+    timestamp: undefined,
   };
 
   const [a = -1, b = -1, c = -1, d = -1] = byteRange;
@@ -163,11 +192,38 @@ function verifyOne(
     signedAttrs[0] = 0x31; // [0] IMPLICIT → SET OF, as signed
     const ok = cryptoVerify(digestName, signedAttrs, { key: publicKey, dsaEncoding: 'der' }, signer.signature);
     if (!ok) problems.push('the CMS signature does not verify with the signer certificate');
+    const token = signer.unsignedAttributes.find((a) => a.type === SIGNATURE_TIME_STAMP_TOKEN)?.value;
+    if (token) report.timestamp = checkTimestamp(token, signer.signature, problems);
   } catch (error) {
     problems.push(`the CMS could not be parsed (${error instanceof Error ? error.message : String(error)})`);
   }
   report.valid = problems.length === 0;
   return report;
+}
+
+/** The token's time, or undefined with a problem added when it is not a valid timestamp of `signatureValue`. */
+function checkTimestamp(
+  token: Uint8Array,
+  signatureValue: Uint8Array,
+  problems: string[],
+): SignatureTimestampReport | undefined {
+  try {
+    const { hashAlgorithm } = parseTimestampToken(token);
+    const imprint = createHash(hashAlgorithm).update(signatureValue).digest();
+    const verified = verifyTimestampToken(token, imprint);
+    return {
+      time: verified.genTime.toISOString(),
+      tsaName: verified.tsaName,
+      serialNumber: verified.serialNumber,
+      policy: verified.policy,
+    };
+  } catch (error) {
+    const code = error instanceof TimestampError ? ` [${error.code}]` : '';
+    problems.push(
+      `the signature timestamp is not valid${code}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return undefined;
+  }
 }
 
 /** Parsed signer certificates: the same few seals sign every document, and parsing one costs more than the check. */
