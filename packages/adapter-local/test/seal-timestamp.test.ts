@@ -8,7 +8,13 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type TimestampAuthority, TimestampError } from '@sealflow/core';
-import { httpTimestampAuthority, type SigningIdentity, sealPdf, verifyPdfSignatures } from '../src/index.js';
+import {
+  httpTimestampAuthority,
+  localSigner,
+  type SigningIdentity,
+  sealPdf,
+  verifyPdfSignatures,
+} from '../src/index.js';
 import { readCmsSigner } from '../src/cms-reader.js';
 import {
   createLocalTimestampAuthority,
@@ -16,6 +22,7 @@ import {
   type LocalTimestampAuthority,
 } from '../src/testing/index.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
+import { testOrganizationSigner } from '../../../fixtures/signers.js';
 import { extractSignature, opensslVerify, pdfsig, requireTool, tempFile } from './helpers.js';
 
 const TOKEN_OID = '1.2.840.113549.1.9.16.2.14';
@@ -118,7 +125,7 @@ describe('sealPdf with a timestampAuthority (PAdES B-T)', () => {
     expect(report!.problems.join('\n')).toMatch(/signature timestamp is not valid \[TIMESTAMP_SIGNATURE_INVALID\]/);
   });
 
-  it('fails with a retryable TimestampError when the TSA is down, and keeps the PDF untouched', async () => {
+  it('fails with a retryable TimestampError when the TSA is down', async () => {
     const down = httpTimestampAuthority({ url: 'http://127.0.0.1:9/tsa', timeoutMs: 2000 });
     const error = await seal(fixture, 'first', down).then(
       () => undefined,
@@ -139,5 +146,37 @@ describe('sealPdf with a timestampAuthority (PAdES B-T)', () => {
       (e: unknown) => e,
     );
     expect(error).toMatchObject({ code: 'TSA_RESPONSE_MISMATCH', retryable: false });
+  });
+});
+
+describe('localSigner with a timestampAuthority', () => {
+  const platform = testOrganizationSigner('platform', 1, [{ documentKey: 'contract', keyword: '盖章', offsetX: 40 }]);
+  const ctx = (idempotencyKey: string) => ({ idempotencyKey });
+
+  async function createFlow(timestampAuthority: TimestampAuthority) {
+    const vendor = localSigner({ seals: { 'platform-seal': { identity } }, timestampAuthority });
+    const document = await vendor.uploadDocument({ key: 'contract', fileName: 'c.pdf', bytes: fixture }, ctx('u'));
+    const input = { title: '借款合同', businessNo: 'LN1', documents: [document], signers: [platform] };
+    return { vendor, flow: vendor.createFlow(input, ctx('c')) };
+  }
+
+  it('timestamps every signature of a flow', async () => {
+    const { vendor, flow } = await createFlow(tsa);
+    const created = await flow;
+    expect(created.status).toBe('completed');
+    const [signed] = await vendor.downloadSigned(created.flowId, ctx('d'));
+    const [report] = verifyPdfSignatures(signed!.bytes);
+    expect(report).toMatchObject({ valid: true, fieldName: 'sealflow_platform_1' });
+    expect(report!.timestamp?.tsaName).toContain('CN=sealflow local TSA');
+  });
+
+  it('reports a TSA that is down as VENDOR_UNAVAILABLE (retryable), with the TSA code', async () => {
+    const down = httpTimestampAuthority({ url: 'http://127.0.0.1:9/tsa', timeoutMs: 2000 });
+    const { flow } = await createFlow(down);
+    await expect(flow).rejects.toMatchObject({
+      code: 'VENDOR_UNAVAILABLE',
+      retryable: true,
+      details: { vendorCode: 'TSA_UNAVAILABLE' },
+    });
   });
 });
