@@ -258,6 +258,15 @@ describe('sealflow.dispatch: any command or query with any arguments', () => {
     console.info(`dispatch: ${answered} of ${runs} generated calls answered, the rest refused with typed errors`);
   });
 
+  it('refuses signLoanContract and complaints.contact for ids that are not strings, where printing them in the message used to throw', async () => {
+    const error = await f.sealflow.dispatch!.signLoanContract(admin, { toString: 0 } as never).catch((e: unknown) => e);
+    expect((error as { code?: string }).code).toBe('INVALID_INPUT');
+    const contact = await f.sealflow
+      .dispatch!.complaints.contact(admin, Object.create(null) as never)
+      .catch((e: unknown) => e);
+    expect((contact as { code?: string }).code).toBe('INVALID_INPUT');
+  });
+
   it('still takes a valid application to dispatch, and every ledger still adds up', async () => {
     const id = await passedApplication(f.sealflow, f.drain);
     const view = await f.sealflow.dispatch!.offers.get(`dispatch:${id}:1`, followUp);

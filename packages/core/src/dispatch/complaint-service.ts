@@ -175,8 +175,13 @@ async function load(
   ctx: ServiceContext,
   complaintNo: string,
 ): Promise<{ record: ComplaintRecord; state: WorkflowState }> {
-  const stored =
-    typeof complaintNo === 'string' ? await inTransaction(ctx, (tx) => complaintRecords.get(tx, complaintNo)) : null;
+  // Refused before the lookup: the number goes into the message, and an object there throws while being printed.
+  if (typeof complaintNo !== 'string') {
+    throw new ValidationError('complaintNo must be a complaint number (a string), as given when it was received.', {
+      details: { path: 'complaintNo' },
+    });
+  }
+  const stored = await inTransaction(ctx, (tx) => complaintRecords.get(tx, complaintNo));
   const state = stored ? await ctx.runtime.get(complaintNo) : null;
   if (!stored || !state || state.type !== COMPLAINT_WORKFLOW) {
     throw new NotFoundError(`There is no complaint ${String(complaintNo)}. Check the complaint number.`);

@@ -16,7 +16,7 @@
  * Hosts that want another shape use the parts (`applicationWorkflows`, `dispatchWorkflow`, `createOfferService` …);
  * this module only removes the wiring every host would otherwise retype.
  */
-import { IllegalTransitionError, NotFoundError, PermissionError, SealflowError } from '../errors.js';
+import { IllegalTransitionError, NotFoundError, PermissionError, SealflowError, ValidationError } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { Notifier } from '../ports/notifier.js';
 import type { PersistenceTransaction } from '../ports/persistence.js';
@@ -310,6 +310,13 @@ function createDispatchFacade(
     }),
     ratings: { ratings: ratings.ratings, meanScore: ratings.meanScore },
     async signLoanContract(actor, applicationId) {
+      // Checked here because the id goes into the messages below, and an object there throws while being printed.
+      if (typeof applicationId !== 'string' || applicationId.length === 0 || applicationId.length > 200) {
+        throw new ValidationError(
+          'applicationId must be the id of a loan application: a non-empty string of at most 200 characters.',
+          { details: { path: 'applicationId' } },
+        );
+      }
       const application = await applications.get(actor, applicationId);
       if (!application) throw new NotFoundError(`There is no application ${applicationId} your institution may see.`);
       const funder = application.funder;
