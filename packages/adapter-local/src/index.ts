@@ -6,6 +6,8 @@ export { buildCadesSignature } from './cms.js';
 export { SealingError, type SealingErrorCode } from './errors.js';
 export { createSealingPool, type SealingPool, type SealingPoolOptions } from './seal-pool.js';
 export {
+  addDocumentTimestamp,
+  type DocumentTimestampOptions,
   type Rect,
   type SealAppearance,
   type SealField,

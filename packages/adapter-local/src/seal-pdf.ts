@@ -174,6 +174,82 @@ function prepare(pdf: Uint8Array, options: SealOptions, extraRoom: number): Prep
   if (!(options.signingTime instanceof Date) || Number.isNaN(options.signingTime.getTime())) {
     throw new SealingError('INVALID_INPUT', 'signingTime must be a valid Date.');
   }
+  return prepareField(pdf, {
+    field: options.field,
+    appearance: options.appearance,
+    reserved: maxCadesSignatureLength(identity) + extraRoom,
+    entries: {
+      Type: name('Sig'),
+      SubFilter: name('ETSI.CAdES.detached'),
+      M: new PdfString(Buffer.from(pdfDate(options.signingTime), 'latin1')),
+      Name: text(options.signerName ?? identity.commonName),
+      Reason: text(options.reason),
+      Location: text(options.location),
+      ContactInfo: text(options.contactInfo),
+    },
+  });
+}
+
+/** What goes into the signature dictionary besides /Filter, /ByteRange and /Contents, and where its field goes. */
+interface FieldSpec {
+  field: SealField;
+  appearance: SealAppearance | undefined;
+  /** Bytes of /Contents to reserve. */
+  reserved: number;
+  entries: Record<string, PdfValue | undefined>;
+}
+
+/**
+ * Options of {@link addDocumentTimestamp}: the TSA, and optionally the name of the (invisible) field that holds the
+ * timestamp.
+ */
+export interface DocumentTimestampOptions {
+  timestampAuthority: TimestampAuthority;
+  /** Name of the new invisible field; default `DocTimeStamp1`, `DocTimeStamp2`, … */
+  fieldName?: string;
+}
+
+/**
+ * Appends a document timestamp (`/Type /DocTimeStamp`, `/SubFilter /ETSI.RFC3161`) as its own incremental update:
+ * the TSA's token over the SHA-256 of everything but its own /Contents, so the whole document as it stands, earlier
+ * signatures included, is proven to have existed at the TSA's time (the building block of PAdES B-LTA). Rejects with
+ * the TSA's `TimestampError`, or a `SealingError` for a PDF it cannot update.
+ */
+export async function addDocumentTimestamp(pdf: Uint8Array, options: DocumentTimestampOptions): Promise<Uint8Array> {
+  const tsa = options.timestampAuthority;
+  for (let attempt = 0; ; attempt++) {
+    const room = tokenRoom.get(tsa) ?? DEFAULT_TOKEN_ROOM;
+    const prepared = withSealingErrors(() =>
+      prepareField(pdf, {
+        field: {
+          page: 0,
+          rect: { x: 0, y: 0, width: 0, height: 0 },
+          name: options.fieldName ?? `DocTimeStamp${countDocTimeStamps(pdf) + 1}`,
+        },
+        appearance: undefined,
+        reserved: room,
+        entries: { Type: name('DocTimeStamp'), SubFilter: name('ETSI.RFC3161') },
+      }),
+    );
+    const token = await tsa.timestamp(prepared.digest, { hashAlgorithm: 'sha256' });
+    if (!Buffer.from(parseTimestampToken(token.token).digest).equals(prepared.digest)) {
+      throw new TimestampError(
+        'TSA_RESPONSE_MISMATCH',
+        `The TSA ${tsa.name} returned a token for another digest than the document's; it was not embedded.`,
+        { details: { tsa: tsa.name } },
+      );
+    }
+    if (token.token.length + 512 > room) tokenRoom.set(tsa, token.token.length + 512);
+    if (token.token.length <= prepared.reserved) return fill(prepared, token.token);
+    if (attempt > 0) throw new Error('addDocumentTimestamp: the token outgrew its reserved space');
+  }
+}
+
+function countDocTimeStamps(pdf: Uint8Array): number {
+  return Buffer.from(pdf.buffer, pdf.byteOffset, pdf.byteLength).toString('latin1').split('/DocTimeStamp').length - 1;
+}
+
+function prepareField(pdf: Uint8Array, options: FieldSpec): PreparedSeal {
   const reader = new PdfReader(pdf);
   const update = new IncrementalUpdate(reader);
   const rootRef = reader.trailer.get('Root');
@@ -183,25 +259,25 @@ function prepare(pdf: Uint8Array, options: SealOptions, extraRoom: number): Prep
   refuseIfCertifiedNoChanges(reader, catalog);
 
   // --- the /Sig dictionary with fixed-size placeholders
-  const reserved = maxCadesSignatureLength(identity) + extraRoom;
+  const { reserved, entries } = options;
   let contentsOffset = -1;
   let byteRangeOffset = -1;
   const sigRef = update.allocate();
   const sig = dict({
-    Type: name('Sig'),
+    Type: entries.Type,
     Filter: name('Adobe.PPKLite'),
-    SubFilter: name('ETSI.CAdES.detached'),
+    SubFilter: entries.SubFilter,
     ByteRange: new PdfRaw(Buffer.from(`[${' '.repeat(BYTE_RANGE_WIDTH)}]`, 'latin1'), (o) => {
       byteRangeOffset = o + 1;
     }),
     Contents: new PdfRaw(Buffer.from(`<${'0'.repeat(reserved * 2)}>`, 'latin1'), (o) => {
       contentsOffset = o;
     }),
-    M: new PdfString(Buffer.from(pdfDate(options.signingTime), 'latin1')),
-    Name: text(options.signerName ?? identity.commonName),
-    Reason: text(options.reason),
-    Location: text(options.location),
-    ContactInfo: text(options.contactInfo),
+    M: entries.M,
+    Name: entries.Name,
+    Reason: entries.Reason,
+    Location: entries.Location,
+    ContactInfo: entries.ContactInfo,
   });
   update.set(sigRef, sig);
 

@@ -41,7 +41,8 @@ export interface SignatureReport {
   /**
    * The signature timestamp (PAdES B-T), when the signature carries one: the time a TSA vouches the signature
    * existed at. Its token is checked (imprint over the signature value, the TSA's signature and certificate); a bad
-   * token adds a problem and makes `valid` false. Whether the TSA is one to trust is a validator's call.
+   * token adds a problem and makes `valid` false. Whether the TSA is one to trust is a validator's call. For a
+   * document timestamp (SubFilter ETSI.RFC3161) it is the time of the document as covered by its byte ranges.
    */
   timestamp: SignatureTimestampReport | undefined;
 }
@@ -164,6 +165,12 @@ function verifyOne(
     return report;
   }
 
+  if (subFilter === 'ETSI.RFC3161') {
+    verifyDocumentTimestamp(pdf, cms, [b, c, end], report);
+    report.valid = problems.length === 0;
+    return report;
+  }
+
   try {
     const signer = readCmsSigner(cms);
     const digestName = DIGESTS[signer.digestAlgorithm];
@@ -199,6 +206,34 @@ function verifyOne(
   }
   report.valid = problems.length === 0;
   return report;
+}
+
+/**
+ * A document timestamp: /Contents is the TSA's token itself, and its imprint must be the digest of the byte ranges.
+ * The TSA is the "signer" of the field.
+ */
+function verifyDocumentTimestamp(
+  pdf: Uint8Array,
+  token: Uint8Array,
+  [b, c, end]: [number, number, number],
+  report: SignatureReport,
+): void {
+  try {
+    const { hashAlgorithm } = parseTimestampToken(token);
+    const digest = createHash(hashAlgorithm).update(pdf.subarray(0, b)).update(pdf.subarray(c, end)).digest();
+    const verified = verifyTimestampToken(token, digest);
+    report.signer = verified.tsaName;
+    report.timestamp = {
+      time: verified.genTime.toISOString(),
+      tsaName: verified.tsaName,
+      serialNumber: verified.serialNumber,
+      policy: verified.policy,
+    };
+  } catch (error) {
+    const code = error instanceof TimestampError ? ` [${error.code}]` : '';
+    const why = error instanceof Error ? error.message : String(error);
+    report.problems.push(`the document timestamp is not valid${code}: ${why}`);
+  }
 }
 
 /** The token's time, or undefined with a problem added when it is not a valid timestamp of `signatureValue`. */

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { type TimestampAuthority, TimestampError } from '@sealflow/core';
 import {
+  addDocumentTimestamp,
   httpTimestampAuthority,
   localSigner,
   type SigningIdentity,
@@ -178,5 +179,53 @@ describe('localSigner with a timestampAuthority', () => {
       retryable: true,
       details: { vendorCode: 'TSA_UNAVAILABLE' },
     });
+  });
+});
+
+describe('addDocumentTimestamp (/DocTimeStamp, ETSI.RFC3161)', () => {
+  it('timestamps a sealed document as its own revision, checked by verifyPdfSignatures and openssl ts', async () => {
+    const sealed = await seal(fixture, 'first');
+    const pdf = await addDocumentTimestamp(sealed, { timestampAuthority: tsa });
+    expect(Buffer.from(pdf.subarray(0, sealed.length)).equals(Buffer.from(sealed))).toBe(true);
+    const reports = verifyPdfSignatures(pdf);
+    expect(reports.map((r) => [r.fieldName, r.subFilter, r.valid, r.coversWholeDocument])).toEqual([
+      ['first', 'ETSI.CAdES.detached', true, false],
+      ['DocTimeStamp1', 'ETSI.RFC3161', true, true],
+    ]);
+    expect(reports[1]!.signer).toContain('CN=sealflow local TSA');
+
+    const { cms: token, signed } = extractSignature(pdf, 1);
+    const r = spawnSync(
+      'openssl',
+      [
+        'ts',
+        '-verify',
+        '-data',
+        tempFile('signed.bin', signed),
+        '-in',
+        tempFile('doc-token.der', token),
+        '-token_in',
+        '-CAfile',
+        tempFile('root.pem', tsa.rootCertificatePem),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(`${r.stdout}${r.stderr}`).toContain('Verification: OK');
+
+    // poppler 22.12 lists the document timestamp with the TSA as signer but cannot validate ETSI.RFC3161 ("Signature
+    // Type: unknown", "not yet been verified"); the signature before it stays valid.
+    const poppler = pdfsig(pdf);
+    expect(poppler.signatures.map((s) => [s.validation, s.commonName, s.totalDocumentSigned])).toEqual([
+      ['Signature is Valid.', '平台签章', false],
+      ['Signature has not yet been verified.', 'sealflow local TSA', true],
+    ]);
+  });
+
+  it('reports a document changed after its timestamp', async () => {
+    const pdf = Buffer.from(await addDocumentTimestamp(fixture, { timestampAuthority: tsa }));
+    pdf[10] = 0x82; // a byte of the binary comment after %PDF-1.7: covered by the timestamp, harmless to parsers
+    const [report] = verifyPdfSignatures(pdf);
+    expect(report!.valid).toBe(false);
+    expect(report!.problems.join('\n')).toMatch(/document timestamp is not valid \[TIMESTAMP_IMPRINT_MISMATCH\]/);
   });
 });

@@ -57,6 +57,7 @@ export interface LocalTimestampAuthority extends TimestampAuthority {
   readonly certificate: Uint8Array;
   /** The root that issued it, DER: the trust anchor for verifiers (`openssl ts -verify -CAfile`). */
   readonly rootCertificate: Uint8Array;
+  /** The same root as PEM, for `openssl ts -verify -CAfile` and `trustAnchors`. */
   readonly rootCertificatePem: string;
   /** Answers a DER TimeStampReq with a DER TimeStampResp, exactly as an HTTP TSA would. */
   respond(query: Uint8Array): Uint8Array;
