@@ -20,8 +20,7 @@ import {
   type VendorConfig,
   type VendorToParent,
 } from '../crash/shared.js';
-
-type Scale = 'full' | 'ci';
+import type { ReliabilityResult, ReliabilityScale, ReliabilitySuite } from '../suite.js';
 
 const POSTGRES_URL = process.env.SEALFLOW_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const EXEC_ARGV = ['--import', 'tsx', '--conditions=@sealflow/source'];
@@ -29,7 +28,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const script = (name: string) => fileURLToPath(new URL(`../crash/${name}`, import.meta.url));
 
 /** Per backend: how many signings and how many kills. */
-const PLAN: Record<Scale, { signings: number; kills: number }> = {
+const PLAN: Record<ReliabilityScale, { signings: number; kills: number }> = {
   full: { signings: 500, kills: 25 },
   ci: { signings: 30, kills: 3 },
 };
@@ -280,11 +279,11 @@ contract is; more contracts at 安心签 than signings that made one (a contract
 evidence that \`verifyEvidence\` does not accept; a workflow whose audit chain \`verifyAudit\` does not accept; a timer
 left on a finished workflow; a dead effect.`;
 
-const suite = {
+const suite: ReliabilitySuite = {
   name: 'crash',
   title: 'Host processes killed mid-signing',
   description: DESCRIPTION,
-  async run(scale: Scale) {
+  async run(scale: ReliabilityScale): Promise<ReliabilityResult> {
     const started = Date.now();
     const plan = PLAN[scale];
     const vendor = await startVendor();
