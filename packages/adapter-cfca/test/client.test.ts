@@ -72,6 +72,18 @@ describe('createCfcaClient: transactions', () => {
     expect([...form.keys()].sort()).toEqual(['data', 'signature']);
   });
 
+  it('takes null per-call options as none, and refuses options that are not an object with a typed error', async () => {
+    const { client, server } = await setUp(() => ok({ person: { ...person, userId: 'ABC' } }));
+    const answer = await client.transaction<{ person: { userId: string } }>('3001', { person }, null as never);
+    expect(answer.person.userId).toBe('ABC');
+    for (const call of [42, 'fast', [1]]) {
+      const refused = await rejection(client.transaction('3001', { person }, call as never));
+      expect(refused).toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('options') });
+      await expect(client.download('C0001', call as never)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    }
+    expect(server.received).toHaveLength(1);
+  });
+
   it('formats txTime as yyyyMMddHHmmss in the configured offset', () => {
     const at = Date.UTC(2026, 11, 31, 16, 30, 5);
     expect(formatTxTime(at)).toBe('20270101003005');

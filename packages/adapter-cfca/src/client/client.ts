@@ -282,8 +282,9 @@ export function createCfcaClient(options: CfcaClientOptions): CfcaClient {
   async function transaction<T extends object>(
     txCode: string,
     body: Record<string, unknown>,
-    call: CfcaTransactionOptions = {},
+    callOptions: CfcaTransactionOptions = {},
   ): Promise<CfcaResponse<T>> {
+    const call = callOptionsOf(callOptions, `transaction ${txCode}`);
     if (!/^\d{4}$/.test(txCode)) throw new ValidationError(`txCode must be 4 digits, e.g. "3001", got "${txCode}".`);
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       throw new ValidationError(`The body of transaction ${txCode} must be an object of its members.`);
@@ -353,7 +354,8 @@ export function createCfcaClient(options: CfcaClientOptions): CfcaClient {
     baseUrl,
     platId: options.platId,
     transaction,
-    download(contractNo, call = {}) {
+    async download(contractNo, callOptions = {}) {
+      const call = callOptionsOf(callOptions, 'download');
       if (!contractNo || !SAFE_ID.test(contractNo)) {
         return Promise.reject(new ValidationError(`contractNo must be a CFCA contract number, got "${contractNo}".`));
       }
@@ -362,7 +364,8 @@ export function createCfcaClient(options: CfcaClientOptions): CfcaClient {
         kind: 'PDF',
       });
     },
-    batchDownload(contractNos, call = {}) {
+    async batchDownload(contractNos, callOptions = {}) {
+      const call = callOptionsOf(callOptions, 'batchDownload');
       const bad = contractNos.find((no) => !no || !SAFE_ID.test(no));
       if (contractNos.length === 0 || bad !== undefined) {
         return Promise.reject(
@@ -447,4 +450,13 @@ function parseTransaction<T extends object>(
     throw badResponseError(context, status, 'it has neither head.retCode nor errorCode');
   }
   return record as CfcaResponse<T>;
+}
+
+/** The per-call options as given, `{}` for none; JavaScript callers can pass null, which a default does not cover. */
+function callOptionsOf<T extends object>(value: T | null | undefined, operation: string): T {
+  if (value === undefined || value === null) return {} as T;
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ValidationError(`The options of ${operation} must be an object (signal, timeoutMs, …) or left out.`);
+  }
+  return value;
 }
