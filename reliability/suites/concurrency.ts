@@ -17,6 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import type { ReliabilityFigure, ReliabilityScale, ReliabilitySuite } from '../suite.js';
 import { pglitePersistence } from '../../packages/adapter-storage/src/pglite.js';
 import { postgresPersistence } from '../../packages/adapter-storage/src/postgres.js';
 import { probePostgres } from '../../packages/adapter-storage/test/support/postgres.js';
@@ -52,13 +53,17 @@ import {
 } from '../../packages/core/src/index.js';
 import { createMemoryDocumentStore, createMemorySigningVendor } from '../../packages/core/src/memory/index.js';
 
-type Scale = 'full' | 'ci';
-type Figure = { label: string; value: string | number };
-
 /** Concurrent callers per race: the full scale is the published figure; CI runs a tenth. */
-const CALLERS: Record<Scale, number> = { full: 1_000, ci: 100 };
-/** Host instances sharing one database in the multi-instance race. */
-const INSTANCES: Record<Scale, number> = { full: 4, ci: 2 };
+const CALLERS: Record<ReliabilityScale, number> = { full: 1_000, ci: 100 };
+/** Host instances sharing one database in the multi-instance race, and the signings they drain. */
+const INSTANCES: Record<ReliabilityScale, number> = { full: 4, ci: 2 };
+const DRAINED: Record<ReliabilityScale, number> = { full: 300, ci: 60 };
+/**
+ * Requests each instance has in flight while the signings are submitted. A request handler waits for a pooled
+ * connection for at most 10 s (the pool's connection timeout); a thousand requests at once behind one instance's 8
+ * connections, next to its worker, can wait longer than that on a loaded machine and fail with an AdapterError.
+ */
+const IN_FLIGHT_PER_INSTANCE = 50;
 
 const TERMINAL = ['COMPLETED', 'FAILED'];
 /** When the borrowers consented: the run's start, so the loan starts today (a start date before signing is refused). */
@@ -254,7 +259,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 // The races
 
 interface RaceResult {
-  figures: Figure[];
+  figures: ReliabilityFigure[];
   findings: string[];
 }
 
@@ -515,15 +520,23 @@ async function instances(backend: Backend, n: number, count: number): Promise<Ra
     const businessNos = Array.from({ length: n }, (_, i) => `LN-MULTI-${String(i).padStart(5, '0')}`);
     const started = Date.now();
     // Each request reaches one instance, every fourth also reaches the next one (a retry through the load balancer).
-    const records = await Promise.all(
-      businessNos.map(async (businessNo, i) => {
-        const request = loanRequest(businessNo, version);
-        const [record, again] = await Promise.all([
-          hosts[i % count]!.signing.sign(request),
-          i % 4 === 0 ? hosts[(i + 1) % count]!.signing.sign(request) : null,
-        ]);
-        if (again && again.id !== record.id) findings.push(`${businessNo}: a retry at another instance made a record`);
-        return record.id;
+    const records: string[] = [];
+    let next = 0;
+    const submit = async (businessNo: string, i: number) => {
+      const request = loanRequest(businessNo, version);
+      const [record, again] = await Promise.all([
+        hosts[i % count]!.signing.sign(request),
+        i % 4 === 0 ? hosts[(i + 1) % count]!.signing.sign(request) : null,
+      ]);
+      if (again && again.id !== record.id) findings.push(`${businessNo}: a retry at another instance made a record`);
+      records[i] = record.id;
+    };
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT_PER_INSTANCE * count }, async () => {
+        while (next < n) {
+          const i = next++;
+          await submit(businessNos[i]!, i);
+        }
       }),
     );
     // Done when every signing has told the hosts it completed or failed (events arrive after the commit).
@@ -605,24 +618,30 @@ schema per race, pools of 8 connections per instance). The full scale sends 1,00
   Both ledgers then verify (balances equal their entries, the hash chain holds).
 - **The customer's choice**: every caller chooses one of three accepted offers of one dispatch. One choice.
 - **Several instances**: 4 \`createSealflow\` instances on one database (2 at the reduced scale), each with a running
-  worker (concurrency 8), take the signing requests in turn, a quarter of them also at the next instance. Each signing
-  completes once: one vendor flow per business number, one \`signing.completed\` event, and in a sample of 100 evidence
-  packages one \`vendor.flow-started\`, one \`documents.archived\` and one \`signing.completed\` entry. Effects are
-  delivered at least once; a repeated run is counted and must change nothing.
+  worker (concurrency 8), take 300 signing requests in turn (60 at the reduced scale), 50 in flight per instance, a
+  quarter of them also at the next instance. Each signing completes once: one vendor flow per business number, one
+  \`signing.completed\` event, and in a sample of 100 evidence packages one \`vendor.flow-started\`, one
+  \`documents.archived\` and one \`signing.completed\` entry. Effects are delivered at least once; a repeated run is
+  counted and must change nothing.
+
+A limit worth knowing: a request waits at most 10 seconds for a pooled connection (the PostgreSQL pool's connection
+timeout). A thousand different signing requests at once behind one instance's 8 connections, while its worker runs,
+can wait longer than that on a busy machine; the late ones fail with an \`AdapterError\` and nothing is written for
+them, so the lending system retries them. Size the pool (\`max\`) and the request handlers' concurrency together.
 
 The times are wall time on a shared machine and are there to show the scale ran, not as a benchmark (that is
 \`pnpm bench\`). The same races at a smaller scale are asserted by \`packages/adapter-storage/test/signing-sql.test.ts\`,
 \`dispatch-concurrency.test.ts\`, \`dispatch-ledger-sql.test.ts\` and \`template-lifecycle-sql.test.ts\`.`;
 
-const suite = {
+const suite: ReliabilitySuite = {
   name: 'concurrency',
   title: 'Concurrency: races on one business number, one approval, one position, several instances',
   description: DESCRIPTION,
-  async run(scale: Scale) {
+  async run(scale: ReliabilityScale) {
     const n = CALLERS[scale];
     const started = Date.now();
     const { list, skipped } = await backends();
-    const figures: Figure[] = [];
+    const figures: ReliabilityFigure[] = [];
     const findings: string[] = [];
     if (skipped.length) {
       console.warn(`[reliability] ${skipped.join('; ')}`);
@@ -637,7 +656,7 @@ const suite = {
           findings.push(...result.findings);
           await backend.close();
         }
-        const result = await instances(backend, n, INSTANCES[scale]);
+        const result = await instances(backend, DRAINED[scale], INSTANCES[scale]);
         figures.push(...result.figures);
         findings.push(...result.findings);
       } catch (error) {

@@ -16,6 +16,7 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import type { ReliabilityFigure, ReliabilityScale, ReliabilitySuite } from '../suite.js';
 import { floor, postgresFloor } from '../../bench/floor.js';
 import { postgresServerCpuMs } from '../../bench/persistence.js';
 import { postgresPersistence } from '../../packages/adapter-storage/src/postgres.js';
@@ -34,9 +35,6 @@ import {
 } from '../scale-out/host-options.js';
 import { readFileSync } from 'node:fs';
 
-type Scale = 'full' | 'ci';
-type Figure = { label: string; value: string | number };
-
 interface Plan {
   processes: number[];
   /** Workflows per run, split evenly between the processes (the same total at every process count). */
@@ -45,8 +43,8 @@ interface Plan {
   inFlight: number;
   measure: boolean;
 }
-const PLANS: Record<Scale, Plan> = {
-  full: { processes: [1, 2, 4], total: { signing: 400, dispatch: 200 }, inFlight: 8, measure: true },
+const PLANS: Record<ReliabilityScale, Plan> = {
+  full: { processes: [1, 2, 4], total: { signing: 160, dispatch: 80 }, inFlight: 8, measure: true },
   ci: { processes: [1, 2], total: { signing: 24, dispatch: 12 }, inFlight: 4, measure: false },
 };
 const POOL_SIZE = 8;
@@ -246,12 +244,12 @@ async function runOnce(url: string, identities: string, work: Work, processes: n
     });
     const failures = (await Promise.all(submitted)).flatMap((m) => (m.type === 'submitted' ? m.failures : []));
     const until = Date.now() + 600_000;
-    // Finished when every workflow of the kind has ended and no effect is left to run (the hand-overs after them).
+    // Finished when every workflow of the kind has ended and nothing is left in the outbox (the hand-overs after them).
     const pendingEffects = async () =>
       Number(
         (
           await pool.query(
-            `SELECT count(*)::int AS n FROM "${schema}".sealflow_outbox WHERE kind = 'effect' AND status IN ('pending', 'running')`,
+            `SELECT count(*)::int AS n FROM "${schema}".sealflow_outbox WHERE kind IN ('effect', 'event') AND status IN ('pending', 'running')`,
           )
         ).rows[0].n,
       );
@@ -353,13 +351,13 @@ judged there, and this table is the method to use. The correctness columns (effe
 above) hold at every process count.`;
 }
 
-const suite = {
+const suite: ReliabilitySuite = {
   name: 'scale-out',
   title: 'Scale-out: several host processes on one PostgreSQL schema',
   get description() {
     return lastTable ? `${DESCRIPTION}\n\n${lastTable}` : DESCRIPTION;
   },
-  async run(scale: Scale) {
+  async run(scale: ReliabilityScale) {
     const plan = PLANS[scale];
     const started = Date.now();
     const { url, skip } = await probePostgres();
@@ -390,7 +388,7 @@ const suite = {
     } finally {
       rmSync(directory, { recursive: true, force: true });
     }
-    const figures: Figure[] = results.map((r) => ({
+    const figures: ReliabilityFigure[] = results.map((r) => ({
       label: `${r.work === 'signing' ? 'Signings (localSigner)' : 'Dispatches'}, ${r.processes} process(es)`,
       value: `${r.total} completed once in ${seconds(r.ms)}${plan.measure ? ` (${r.perSecond.toFixed(1)}/s)` : ''}; ${r.repeatedEffects} effects run twice`,
     }));
