@@ -10,6 +10,7 @@ import {
   institutionInput,
   mixedConcurrentMovements,
   sameKeyFreezes,
+  sameKeyFreezesOnAnExactPosition,
 } from '../../core/test/dispatch-ledger-scenarios.js';
 import { pglitePersistence } from '../src/pglite.js';
 import { postgresPersistence } from '../src/postgres.js';
@@ -59,6 +60,8 @@ for (const backend of backends) {
     it('50 concurrent freezes against a position for 10: exactly 10 succeed', async () =>
       fiftyFreezesForTen(await open()));
     it('concurrent freezes under one key have one effect', async () => sameKeyFreezes(await open()));
+    it('one key sent 100 times at once on a position covering it once: applied once, replayed for the rest', async () =>
+      sameKeyFreezesOnAnExactPosition(await open()));
     it('concurrent movements of every kind add up', async () => mixedConcurrentMovements(await open()));
   });
 }

@@ -96,6 +96,22 @@ export async function sameKeyFreezes(persistence: Persistence): Promise<void> {
   expect((await ledger.verify('inst-same')).ok).toBe(true);
 }
 
+/**
+ * One key sent many times at once against a position that covers it exactly once: the retries that read the
+ * balances after the first freeze committed must be told it was applied (replayed), not POSITION_INSUFFICIENT.
+ */
+export async function sameKeyFreezesOnAnExactPosition(persistence: Persistence): Promise<void> {
+  const ledger = await ledgerWith(persistence, 'inst-exact');
+  await ledger.topUp({ institutionId: 'inst-exact', key: 'exact-top-up', account: 'deposit', amountFen: 300_000 });
+  const freeze = { institutionId: 'inst-exact', key: 'exact-freeze', applicationId: 'app-1', amountFen: 300_000 };
+  const results = await Promise.allSettled(Array.from({ length: 100 }, () => ledger.freeze(freeze)));
+  expect(ledgerCodes(results)).toEqual([]);
+  const done = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  expect(done.filter((r) => !r.replayed)).toHaveLength(1);
+  expect(await ledger.balances('inst-exact')).toMatchObject({ deposit: 0, frozen: 300_000, movementCount: 2 });
+  expect((await ledger.verify('inst-exact')).ok).toBe(true);
+}
+
 /** Many concurrent movements of every kind on two institutions: nothing lost, nothing negative, all verified. */
 export async function mixedConcurrentMovements(persistence: Persistence): Promise<void> {
   const ledger = await ledgerWith(persistence, 'inst-a', 'inst-b');

@@ -82,6 +82,25 @@ function parse<S extends z.ZodType>(schema: S, input: unknown, what: string): z.
   });
 }
 
+/** The first result of a movement already recorded under `key`, or null; a different movement under it is refused. */
+async function replayOf(
+  tx: PersistenceTransaction,
+  request: MovementRequest,
+  key: string,
+): Promise<LedgerMovementResult | null> {
+  const existing = await ledgerMovementRepository.getByUniqueKey(tx, key);
+  if (existing) {
+    if (sameMovement(existing.record, request)) return { movement: existing.record, replayed: true };
+    throw new LedgerError(
+      'IDEMPOTENCY_KEY_REUSED',
+      `The idempotency key was already used for a different movement (${existing.record.type} ${existing.record.id}). ` +
+        'Use a new key for a new movement.',
+      { details: { movementId: existing.record.id } },
+    );
+  }
+  return null;
+}
+
 /**
  * Apply one movement in `tx`: replay it if its key was used for the same movement, refuse it if the key was used for
  * another, otherwise update the balances (version-checked) and record it. Throws `LedgerError` when it would make a
@@ -94,16 +113,8 @@ async function record(
   meta: { key: string; actorId?: string | undefined },
   now: number,
 ): Promise<LedgerMovementResult> {
-  const existing = await ledgerMovementRepository.getByUniqueKey(tx, meta.key);
-  if (existing) {
-    if (sameMovement(existing.record, request)) return { movement: existing.record, replayed: true };
-    throw new LedgerError(
-      'IDEMPOTENCY_KEY_REUSED',
-      `The idempotency key was already used for a different movement (${existing.record.type} ${existing.record.id}). ` +
-        'Use a new key for a new movement.',
-      { details: { movementId: existing.record.id } },
-    );
-  }
+  const replay = await replayOf(tx, request, meta.key);
+  if (replay) return replay;
   if (request.type === 'freeze') await refuseSuspended(tx, request.institutionId, now);
   const stored = await ledgerBalancesRepository.get(tx, request.institutionId);
   if (!stored) {
@@ -111,7 +122,16 @@ async function record(
       `There is no ledger for institution ${request.institutionId}. Register the institution first.`,
     );
   }
-  const next = applyMovement(stored.record, request);
+  let next: LedgerBalances;
+  try {
+    next = applyMovement(stored.record, request);
+  } catch (error) {
+    // Under READ COMMITTED the balances were read after the key: a movement with this key that committed in between
+    // shows in the balances but was not found by key. Its retry is a replay, not a refusal.
+    const late = error instanceof LedgerError ? await replayOf(tx, request, meta.key) : null;
+    if (late) return late;
+    throw error;
+  }
   await ledgerBalancesRepository.update(tx, stored, next, now);
   const movement: LedgerMovement = {
     ...request,
