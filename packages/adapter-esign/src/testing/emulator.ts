@@ -4,6 +4,7 @@ import { callbackSignature } from '../client/signature.js';
 import { type CallbackOptions, CallbackQueue, type EsignCallbacks } from './callbacks.js';
 import { type EsignFaults, FaultTable } from './faults.js';
 import { createHandlers } from './handlers.js';
+import { type EsignRateLimit, type EsignTraffic, RateLimiter, TrafficCounter } from './limits.js';
 import { type FlowStatus, newId } from './model.js';
 import { RealNameChecks } from './realname.js';
 import { EmulatorState, type SignerRef } from './state.js';
@@ -44,6 +45,18 @@ export interface EsignEmulatorOptions {
   };
   /** Apply e签宝's per-identity limits to the real-name data checks. Default true. */
   antiAbuse?: boolean;
+  /**
+   * A QPS limit per app, as e签宝's gateway enforces the one agreed for an app: a request beyond it does nothing and is
+   * refused with HTTP 429 and the gateway's body `{"success":false,"code":429,"message":"TOO_MANY_REQUESTS"}` (e签宝
+   * documents neither its limits nor this answer; it is the `rate-limit` fault's). Measured with the emulator's clock.
+   * Default: no limit.
+   */
+  rateLimit?: EsignRateLimit;
+  /**
+   * Every request (API calls, uploads and downloads) waits this long, in real time, before it is looked at: the
+   * distance to e签宝's servers. An aborted request stops waiting. Default 0.
+   */
+  latencyMs?: number;
 }
 
 /** A registered person (for real-name checks and as a signer by psnId). */
@@ -90,6 +103,8 @@ export interface EsignEmulator {
   readonly faults: EsignFaults;
   /** Callback records and fault injection. */
   readonly callbacks: EsignCallbacks;
+  /** How many API calls the gateway saw and how many it refused for the rate limit. */
+  readonly traffic: EsignTraffic;
 
   addApp(input?: { appId?: string; appSecret?: string; orgName?: string; orgIDCardNum?: string }): EsignEmulatorApp;
   /** A company with one seal (its default). */
@@ -202,7 +217,15 @@ export function createEsignEmulator(options: EsignEmulatorOptions = {}): EsignEm
 
   const first = addApp(options.app);
 
+  const latencyMs = options.latencyMs ?? 0;
+  if (!(Number.isFinite(latencyMs) && latencyMs >= 0)) {
+    throw new RangeError(`latencyMs must be a number of milliseconds of at least 0, got ${String(options.latencyMs)}.`);
+  }
+  const traffic = new TrafficCounter();
   const handlers = createHandlers({
+    rateLimiter: options.rateLimit ? new RateLimiter(options.rateLimit, () => clock.now()) : undefined,
+    latencyMs,
+    traffic,
     baseUrl,
     state: s,
     faults,
@@ -217,6 +240,7 @@ export function createEsignEmulator(options: EsignEmulatorOptions = {}): EsignEm
     handlers,
     faults,
     callbacks,
+    traffic,
     addApp,
     addOrg(input) {
       const org = s.addOrg(input);

@@ -7,6 +7,7 @@ import { checkSignedRequest, gatewayFailureBody } from '../client/signature.js';
 import { type HttpHandler, HttpResponse, http } from 'msw';
 import { EsignBusinessError, ESIGN_CODES, invalidParameter } from './codes.js';
 import type { EsignFault, FaultTable } from './faults.js';
+import type { RateLimiter, TrafficCounter } from './limits.js';
 import type { AppRecord, OrgRecord, PersonRecord } from './model.js';
 import { realNameCheckOf, type RealNameChecks } from './realname.js';
 import { type EmulatorState, obj, paging } from './state.js';
@@ -20,6 +21,11 @@ export interface HandlerContext {
   realName: RealNameChecks;
   now: () => number;
   timestampToleranceMs: number;
+  /** The gateway's QPS limit per app; undefined: none. */
+  rateLimiter: RateLimiter | undefined;
+  /** Real-time wait before any request is looked at. */
+  latencyMs: number;
+  traffic: TrafficCounter;
 }
 
 interface RouteInput {
@@ -115,6 +121,10 @@ export function createHandlers(ctx: HandlerContext): HttpHandler[] {
       const url = new URL(request.url);
       const path = url.pathname.slice(prefix.length);
       const raw = new Uint8Array(await request.arrayBuffer());
+      if (ctx.latencyMs > 0) {
+        const late = await applyFault({ kind: 'latency', ms: ctx.latencyMs }, request.signal);
+        if (late) return late;
+      }
 
       if (path.startsWith('/__oss/') && request.method === 'PUT') {
         const r = ctx.state.acceptUpload(
@@ -158,6 +168,11 @@ export function createHandlers(ctx: HandlerContext): HttpHandler[] {
       );
       if (failure) return HttpResponse.json(gatewayFailureBody(failure.reason), { status: 401 });
       const app = ctx.state.apps.get(request.headers.get('X-Tsign-Open-App-Id')!)!;
+      ctx.traffic.requests += 1;
+      if (ctx.rateLimiter && !ctx.rateLimiter.take(app.appId)) {
+        ctx.traffic.rateLimited += 1;
+        return rateLimited();
+      }
 
       const fault = ctx.faults.take(request.method, path);
       if (fault && !isProcessed(fault)) {
@@ -224,6 +239,11 @@ function notFound(status: 404 | 405): Response {
   );
 }
 
+/** The gateway's refusal of a call over the app's limit; the call does nothing. */
+function rateLimited(): Response {
+  return HttpResponse.json({ success: false, code: 429, message: 'TOO_MANY_REQUESTS' }, { status: 429 });
+}
+
 function isProcessed(fault: EsignFault): boolean {
   return 'processed' in fault && fault.processed === true;
 }
@@ -252,7 +272,7 @@ async function applyFault(fault: EsignFault, signal: AbortSignal): Promise<Respo
         headers: { 'Content-Type': fault.body === undefined ? 'text/html' : 'application/json' },
       });
     case 'rate-limit':
-      return HttpResponse.json({ success: false, code: 429, message: 'TOO_MANY_REQUESTS' }, { status: 429 });
+      return rateLimited();
     case 'malformed':
       return new HttpResponse('{"code":0,"message":"成功","data":{"signFl', {
         status: 200,

@@ -19,3 +19,4 @@ export {
   type EsignEmulatorPerson,
 } from './emulator.js';
 export type { EsignFault, EsignFaults, FaultMatch } from './faults.js';
+export type { EsignRateLimit, EsignTraffic } from './limits.js';
