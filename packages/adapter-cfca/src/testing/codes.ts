@@ -36,6 +36,11 @@ export const CFCA_CODES = {
   PLATFORM_NOT_FOUND: '60010003',
   /** Emulator's choice: `head.txTime` too far from the emulator's clock. */
   TX_TIME_INVALID: '60010004',
+  /**
+   * Emulator's choice: a call over the platform's rate limit (`rateLimit`); 安心签 documents neither its limits nor
+   * this answer. Not in the client's table: a host maps it with the client's `errorCodes` option.
+   */
+  RATE_LIMITED: '60010006',
   /** Emulator's choice: a txCode the emulator does not implement. */
   TX_CODE_UNSUPPORTED: '60010005',
   /** Emulator's choice: an account with that ID number exists already (when duplicates are refused). */

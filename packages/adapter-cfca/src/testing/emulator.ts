@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { type Clock, systemClock } from '@sealflow/core';
 import type { HttpHandler } from 'msw';
 import { type CfcaFaults, FaultTable } from './faults.js';
+import { type CfcaRateLimit, type CfcaTraffic, RateLimiter, TrafficCounter } from './limits.js';
 import { createHandlers } from './handlers.js';
 import { type ContractState, maskMobile, newId, type SignmentState, txTime } from './model.js';
 import { EmulatorState } from './state.js';
@@ -72,6 +73,14 @@ export interface CfcaEmulatorOptions {
   proxySignCheck?: 'always' | 'when-asked';
   /** Default `expiredDate` of a contract, in days from its creation. Default 30. */
   contractValidityDays?: number;
+  /**
+   * A QPS limit per platform: a transaction or download beyond it does nothing and is answered in the error form
+   * with `CFCA_CODES.RATE_LIMITED` (`请求过于频繁`), with HTTP status `errorStatus` for transactions and 429 for
+   * downloads. Measured with the emulator's clock. Default: no limit.
+   */
+  rateLimit?: CfcaRateLimit;
+  /** Every call waits this long, in real time, before it is looked at: the distance to 安心签. Default 0. */
+  latencyMs?: number;
 }
 
 /** What a test sees of a contract. */
@@ -110,6 +119,8 @@ export interface CfcaEmulator {
   readonly handlers: HttpHandler[];
   /** Fault injection for transactions and downloads. */
   readonly faults: CfcaFaults;
+  /** How many calls of registered platforms the FEP saw and how many it refused for the rate limit. */
+  readonly traffic: CfcaTraffic;
 
   addPlatform(input: CfcaEmulatorPlatformInput): CfcaEmulatorPlatform;
   /** A person with an account (as after 3001), for tests that do not exercise account opening. */
@@ -242,6 +253,12 @@ export function createCfcaEmulator(options: CfcaEmulatorOptions): CfcaEmulator {
     return kind === 'person' ? state.openPerson(platform, body) : state.openEnterprise(platform, body);
   };
 
+  const latencyMs = options.latencyMs ?? 0;
+  if (!(Number.isFinite(latencyMs) && latencyMs >= 0)) {
+    throw new RangeError(`latencyMs must be a number of milliseconds of at least 0, got ${String(options.latencyMs)}.`);
+  }
+  const traffic = new TrafficCounter();
+
   return {
     baseUrl,
     platform: first,
@@ -251,8 +268,12 @@ export function createCfcaEmulator(options: CfcaEmulatorOptions): CfcaEmulator {
       faults,
       txTimeToleranceMs: options.txTimeToleranceMs === null ? undefined : (options.txTimeToleranceMs ?? 15 * 60_000),
       errorStatus: options.errorStatus ?? 200,
+      rateLimiter: options.rateLimit ? new RateLimiter(options.rateLimit, () => clock.now()) : undefined,
+      latencyMs,
+      traffic,
     }),
     faults,
+    traffic,
     addPlatform,
     addPerson(input) {
       const found = addUser('person', input);

@@ -9,6 +9,7 @@ import { type HttpHandler, HttpResponse, http } from 'msw';
 import { CFCA_CODES, CFCA_SUCCESS, CfcaBusinessError, parameterError } from './codes.js';
 import { zip } from './documents.js';
 import type { CfcaFault, FaultTable } from './faults.js';
+import type { RateLimiter, TrafficCounter } from './limits.js';
 import { type Json, obj, type PlatformRecord, parseTxTime } from './model.js';
 import type { EmulatorState } from './state.js';
 import { requestSignatureFailure } from './verify.js';
@@ -22,6 +23,11 @@ export interface HandlerContext {
   txTimeToleranceMs: number | undefined;
   /** HTTP status of answers in the error form. */
   errorStatus: number;
+  /** The FEP's QPS limit per platform; undefined: none. */
+  rateLimiter: RateLimiter | undefined;
+  /** Real-time wait before any call is looked at. */
+  latencyMs: number;
+  traffic: TrafficCounter;
 }
 
 export function createHandlers(ctx: HandlerContext): HttpHandler[] {
@@ -31,8 +37,11 @@ export function createHandlers(ctx: HandlerContext): HttpHandler[] {
       const txCode = String(params.txCode);
       const signal = request.signal;
       let work: (holdBatch: boolean) => Promise<Response>;
+      const late = await waitLatency(ctx, signal);
+      if (late) return late;
       try {
         const { platform, body, file } = await authenticate(ctx, request, String(params.platId));
+        if (!admitted(ctx, platform.platId)) return failure(ctx, rateLimited());
         work = (holdBatch) => transact(ctx, platform, txCode, body, file, holdBatch);
       } catch (error) {
         return failure(ctx, error);
@@ -40,41 +49,47 @@ export function createHandlers(ctx: HandlerContext): HttpHandler[] {
       return withFault(ctx.faults.take('transaction', txCode), signal, false, work);
     }),
 
-    http.get(`${base}platId/:platId/contractNo/:contractNo/downloading`, ({ request, params }) =>
-      withFault(ctx.faults.take('download', undefined), request.signal, DOWNLOAD, async () => {
-        try {
-          const platform = platformOf(ctx, String(params.platId));
-          const c = ctx.state.contract(platform, decodeURIComponent(String(params.contractNo)));
-          return pdf(c.bytes, `${c.contractNo}.pdf`);
-        } catch (error) {
-          return downloadFailure(error);
-        }
-      }),
+    http.get(
+      `${base}platId/:platId/contractNo/:contractNo/downloading`,
+      async ({ request, params }) =>
+        (await refusedDownload(ctx, request.signal, String(params.platId))) ??
+        withFault(ctx.faults.take('download', undefined), request.signal, DOWNLOAD, async () => {
+          try {
+            const platform = platformOf(ctx, String(params.platId));
+            const c = ctx.state.contract(platform, decodeURIComponent(String(params.contractNo)));
+            return pdf(c.bytes, `${c.contractNo}.pdf`);
+          } catch (error) {
+            return downloadFailure(error);
+          }
+        }),
     ),
 
-    http.get(`${base}platId/:platId/contractNos/:contractNos/batchDownloading`, ({ request, params }) =>
-      withFault(ctx.faults.take('batch-download', undefined), request.signal, DOWNLOAD, async () => {
-        try {
-          const platform = platformOf(ctx, String(params.platId));
-          const numbers = decodeURIComponent(String(params.contractNos))
-            .split('@')
-            .filter((n) => n !== '');
-          if (numbers.length === 0) throw parameterError('contractNos不能为空');
-          const entries = numbers.map((no) => {
-            const c = ctx.state.contract(platform, no);
-            return { name: `${c.contractNo}.pdf`, bytes: c.bytes };
-          });
-          return new HttpResponse(zip(entries), {
-            status: 200,
-            headers: {
-              'Content-Type': 'application/zip',
-              'Content-Disposition': 'attachment; filename="contracts.zip"',
-            },
-          });
-        } catch (error) {
-          return downloadFailure(error);
-        }
-      }),
+    http.get(
+      `${base}platId/:platId/contractNos/:contractNos/batchDownloading`,
+      async ({ request, params }) =>
+        (await refusedDownload(ctx, request.signal, String(params.platId))) ??
+        withFault(ctx.faults.take('batch-download', undefined), request.signal, DOWNLOAD, async () => {
+          try {
+            const platform = platformOf(ctx, String(params.platId));
+            const numbers = decodeURIComponent(String(params.contractNos))
+              .split('@')
+              .filter((n) => n !== '');
+            if (numbers.length === 0) throw parameterError('contractNos不能为空');
+            const entries = numbers.map((no) => {
+              const c = ctx.state.contract(platform, no);
+              return { name: `${c.contractNo}.pdf`, bytes: c.bytes };
+            });
+            return new HttpResponse(zip(entries), {
+              status: 200,
+              headers: {
+                'Content-Type': 'application/zip',
+                'Content-Disposition': 'attachment; filename="contracts.zip"',
+              },
+            });
+          } catch (error) {
+            return downloadFailure(error);
+          }
+        }),
     ),
   ];
 }
@@ -156,6 +171,33 @@ function failure(ctx: HandlerContext, error: unknown): Response {
     return HttpResponse.json({ errorCode: error.errorCode, errorMessage: error.message }, { status: ctx.errorStatus });
   }
   throw error;
+}
+
+/** Waits the FEP's latency; an aborted call stops waiting and fails as a network error. */
+async function waitLatency(ctx: HandlerContext, signal: AbortSignal): Promise<Response | undefined> {
+  if (ctx.latencyMs <= 0) return undefined;
+  return faultAnswer({ kind: 'latency', ms: ctx.latencyMs }, signal, undefined);
+}
+
+/** Counts a registered platform's call and takes a token; false when the call is over the limit. */
+function admitted(ctx: HandlerContext, platId: string): boolean {
+  ctx.traffic.requests += 1;
+  if (!ctx.rateLimiter || ctx.rateLimiter.take(platId)) return true;
+  ctx.traffic.rateLimited += 1;
+  return false;
+}
+
+function rateLimited(): CfcaBusinessError {
+  return new CfcaBusinessError(CFCA_CODES.RATE_LIMITED, '请求过于频繁，请稍后再试');
+}
+
+/** A download's latency and rate limit: the refusal (429 in the error form), or undefined when it goes on. */
+async function refusedDownload(ctx: HandlerContext, signal: AbortSignal, platId: string) {
+  const late = await waitLatency(ctx, signal);
+  if (late) return late;
+  if (!ctx.state.platforms.has(platId) || admitted(ctx, platId)) return undefined;
+  const error = rateLimited();
+  return HttpResponse.json({ errorCode: error.errorCode, errorMessage: error.message }, { status: 429 });
 }
 
 function downloadFailure(error: unknown): Response {

@@ -18,4 +18,5 @@ export {
   createCfcaEmulator,
 } from './emulator.js';
 export type { CfcaFault, CfcaFaults, CfcaRoute, FaultMatch } from './faults.js';
+export type { CfcaRateLimit, CfcaTraffic } from './limits.js';
 export { type CfcaTestbed, type CfcaTestbedOptions, createCfcaTestbed } from './testbed.js';
