@@ -22,6 +22,7 @@ export {
   type SigningIdentitySource,
 } from './signing-identity.js';
 export { type SignatureReport, type SignatureTimestampReport, verifyPdfSignatures } from './verify.js';
+export { type PdfTimestamp, readPdfTimestamps, signatureTimestamps } from './signature-timestamps.js';
 export {
   type LocalDocumentRecord,
   type LocalFlowRecord,
@@ -33,3 +34,15 @@ export {
 export { type LocalSeal, type LocalSignerOptions, localSigner, type PersonAppearance } from './local-signer.js';
 export { type HttpTimestampAuthorityOptions, httpTimestampAuthority } from './timestamp/http-tsa.js';
 export { type TimestampTrustOptions, verifyTimestampToken } from './timestamp/verify-token.js';
+export {
+  EvidencePackageError,
+  type EvidencePackageErrorCode,
+  type EvidencePackageInput,
+  type EvidencePackageReport,
+  type EvidencePackageVerifyOptions,
+  formatEvidenceReport,
+  type PackageSignatureCheck,
+  type PackageTimestampCheck,
+  readEvidencePackageJson,
+  verifyEvidencePackage,
+} from './evidence-verifier.js';

@@ -50,7 +50,8 @@ import {
 import { type SealAppearance, type SealField, sealPdf } from './seal-pdf.js';
 import type { SealingPool } from './seal-pool.js';
 import type { SigningIdentity } from './signing-identity.js';
-import { verifyPdfSignatures } from './verify.js';
+import { signatureTimestamps } from './signature-timestamps.js';
+import { type SignatureReport, verifyPdfSignatures } from './verify.js';
 
 /** An organisation seal: the certificate that signs for the organisation and the picture shown where it seals. */
 export interface LocalSeal {
@@ -125,6 +126,9 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
     appendSigners: true,
     padesOutput: true,
     maxSignersPerFlow: 5,
+    // With a TSA every signature is PAdES B-T, and downloadSigned reports the tokens.
+    timestamps: options.timestampAuthority !== undefined,
+    sm2: false,
   });
 
   /** One operation per flow at a time in this process, so a retried request cannot race its original. */
@@ -384,8 +388,15 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
         );
       }
       return flow.documents.map((document) => {
-        checkSealed(document.bytes, document.signatures, `download of ${document.key}`);
-        return { key: document.key, fileName: document.fileName, bytes: Uint8Array.from(document.bytes) };
+        const reports = checkSealed(document.bytes, document.signatures, `download of ${document.key}`);
+        // The tokens as embedded, read from the bytes handed out: the evidence names exactly what the PDF carries.
+        const timestamps = signatureTimestamps(document.bytes, reports);
+        return {
+          key: document.key,
+          fileName: document.fileName,
+          bytes: Uint8Array.from(document.bytes),
+          ...(timestamps.length > 0 ? { timestamps } : {}),
+        };
       });
     },
 
@@ -607,7 +618,7 @@ function countValidSignatures(pdf: Uint8Array): number {
 }
 
 /** Every signature valid, as many as there should be, and the last one covering the whole file. */
-function checkSealed(pdf: Uint8Array, expected: number, what: string): void {
+function checkSealed(pdf: Uint8Array, expected: number, what: string): SignatureReport[] {
   const reports = verifyPdfSignatures(pdf);
   const problems = reports.filter((r) => !r.valid).flatMap((r) => r.problems.map((p) => `${r.fieldName}: ${p}`));
   if (reports.length !== expected) problems.push(`${reports.length} signatures, expected ${expected}`);
@@ -622,6 +633,7 @@ function checkSealed(pdf: Uint8Array, expected: number, what: string): void {
       },
     );
   }
+  return reports;
 }
 
 function refuse(vendorCode: string, message: string, cause?: unknown): SealflowError {

@@ -39,6 +39,7 @@ import { type Dispatch, type DispatchOptions, dispatchSetup } from './dispatch/d
 import type { DispatchDomainEvent, DispatchDomainEventType } from './dispatch/offer.js';
 import { createMemoryNotifier } from './memory/memory-notifier.js';
 import type { ChainNotary } from './ports/chain-notary.js';
+import type { TimestampAuthority } from './ports/timestamp-authority.js';
 import type { Notifier } from './ports/notifier.js';
 import { type Clock, type Scheduler, systemClock, systemScheduler } from './ports/clock.js';
 import type { DocumentStore } from './ports/document-store.js';
@@ -104,6 +105,8 @@ export interface SealflowOptions {
   evidenceKeys?: ChainKeys;
   /** Where evidence heads are published outside the database (an RFC 3161 authority, write-once storage). */
   evidenceNotary?: ChainNotary;
+  /** An RFC 3161 TSA that timestamps evidence entries (`signing.timestampEvidence`); see the signing options. */
+  evidenceTimestampAuthority?: TimestampAuthority;
   /** Keys for the workflows' audit chains (HMAC); without them the chains are plain SHA-256. */
   auditKeys?: ChainKeys;
   /** Organisations that seal with a configured seal, by party role: `{ platform: { name, creditCode, sealId } }`. */
@@ -257,6 +260,7 @@ const OptionsShape = z.strictObject({
   }),
   evidenceKeys: z.unknown().optional(),
   evidenceNotary: z.unknown().optional(),
+  evidenceTimestampAuthority: z.unknown().optional(),
   auditKeys: z.unknown().optional(),
   organizations: z.record(z.string(), z.unknown()).optional(),
   seals: z.record(z.string(), z.unknown()).optional(),
@@ -273,6 +277,12 @@ const OptionsShape = z.strictObject({
       default: route.optional(),
       scenes: z.record(z.string(), route).optional(),
       templates: z.record(z.string(), route).optional(),
+      requireTimestamps: z
+        .union([
+          z.boolean(),
+          z.strictObject({ scenes: z.array(z.string()).optional(), templates: z.array(z.string()).optional() }),
+        ])
+        .optional(),
     })
     .optional(),
   verifyPdf: fn('a function, such as verifyPdfSignatures').optional(),
@@ -468,6 +478,7 @@ function assemble(
         deadlineMs: options.deadlineMs,
         polling: options.polling,
         evidenceNotary: options.evidenceNotary,
+        evidenceTimestampAuthority: options.evidenceTimestampAuthority,
       }),
     });
   } catch (error) {

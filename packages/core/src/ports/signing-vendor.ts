@@ -125,11 +125,41 @@ export interface VendorFlow {
   reason?: string;
 }
 
+/**
+ * An RFC 3161 timestamp a vendor put into a signed PDF, as the vendor reports it with the download. Core keeps it in
+ * the signing record and the evidence, so the evidence names the TSA's token for each signature; the offline evidence
+ * verifier checks every token against the PDF it came with.
+ */
+export interface SignatureTimestamp {
+  /** The signature field the timestamp belongs to. */
+  field: string;
+  /**
+   * `signature`: a signature timestamp (PAdES B-T), a token over the signature value in the signature's unsigned
+   * attributes. `document`: a document timestamp (`/SubFilter /ETSI.RFC3161`), a token over the PDF's byte ranges.
+   */
+  kind: 'signature' | 'document';
+  /** The TimeStampToken's DER, base64. */
+  token: string;
+  /** The TSA's genTime, epoch milliseconds. */
+  time: number;
+  /** The TSA certificate's subject ("CN=…,O=…,C=…"); null when the token does not carry it. */
+  tsaName: string | null;
+  /** The token's message imprint (what the TSA timestamped), lower-case hex. */
+  imprint: string;
+  /** The imprint's digest algorithm. */
+  hashAlgorithm: 'sha256' | 'sha384' | 'sha512';
+}
+
 /** A signed PDF downloaded from a vendor: the document key, file name and bytes. */
 export interface SignedDocument {
   key: string;
   fileName: string;
   bytes: Uint8Array;
+  /**
+   * The RFC 3161 timestamps in the PDF, in signing order, when the vendor timestamps (`capabilities.timestamps`).
+   * Optional: a vendor that does not report them leaves it out.
+   */
+  timestamps?: SignatureTimestamp[];
 }
 
 /** A callback request exactly as it arrived, before any parsing: verification needs the raw bytes. */
@@ -175,7 +205,7 @@ export interface VendorCallContext {
 
 /**
  * What a vendor supports: organisation auto-seal, person auto-sign, vendor templates, callbacks, appending signers,
- * PAdES output, and how many signers a flow may have.
+ * PAdES output, how many signers a flow may have, and optionally trusted timestamps and 国密 (SM2) signing.
  */
 export interface SigningCapabilities {
   /** An organisation's seal can be applied without a person (the platform's 自动盖章). */
@@ -191,6 +221,17 @@ export interface SigningCapabilities {
   /** Signed output is a PAdES PDF that `verifyPdfSignatures` can check locally. */
   padesOutput: boolean;
   maxSignersPerFlow: number;
+  /**
+   * Every signature carries an RFC 3161 signature timestamp from a TSA (PAdES baseline B-T), and `downloadSigned`
+   * reports the tokens (`SignedDocument.timestamps`). Absent means false. Routing can require it
+   * (`routing.requireTimestamps`): a signing routed to a vendor without it is refused.
+   */
+  timestamps?: boolean;
+  /**
+   * The vendor signs with SM2 keys and SM3 digests under a 国密 certificate (GB/T 38540 signatures) when asked to.
+   * Absent means false.
+   */
+  sm2?: boolean;
 }
 
 /** The signing-vendor port: upload documents, create and query flows, download signed files, verify callbacks. */

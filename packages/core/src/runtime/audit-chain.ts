@@ -13,6 +13,7 @@ import type { AuditEntry, PersistenceTransaction } from '../ports/persistence.js
  * travels with every entry and keys can be rotated: new entries use the current key, old ones verify with theirs.
  */
 
+/** The `prevHash` of a chain's first entry: 64 zeros. */
 export const GENESIS_HASH = '0'.repeat(64);
 
 /** Host secrets that key a chain. New entries use `current`; keep every id that ever keyed an entry in `keys`. */

@@ -14,12 +14,19 @@
  * `verifyEvidence` re-checks the chain, the record's anchor and every file the evidence names against the hash
  * recorded when it was rendered or archived. `archivedDocuments` (behind `download`) hands out signed PDFs only when
  * all of that holds. `exportEvidencePackage` bundles it all.
+ *
+ * Trusted time: the signature timestamps a vendor reports (`SignedDocument.timestamps`) are kept with the archived
+ * documents. With a host `timestampAuthority`, `timestampEvidence` has an RFC 3161 TSA timestamp every entry of a
+ * finished signing: each token is over the entry's plain SHA-256 (`hashAuditEntry`, which covers its content and the
+ * link before it), so anyone can recompute what was timestamped without the evidence key, and the tokens go into the
+ * chain as an `evidence.timestamped` entry.
  */
 import { NotFoundError, SealflowError } from '../errors.js';
 import type { ChainAttestation, ChainNotary } from '../ports/chain-notary.js';
 import type { DocumentStore } from '../ports/document-store.js';
 import { sha256Hex } from '../ports/document-store.js';
 import type { AuditEntry, Persistence, PersistenceTransaction } from '../ports/persistence.js';
+import type { TimestampAuthority } from '../ports/timestamp-authority.js';
 import {
   type AuditInput,
   type AuditProblem,
@@ -30,6 +37,7 @@ import {
   canonicalJson,
   chainKeyring,
   deriveChainKey,
+  hashAuditEntry,
   verifyAuditEntries,
 } from '../runtime/audit-chain.js';
 import { type EvidenceAnchor, type SigningRecord, signingRecordRepository } from './records.js';
@@ -194,6 +202,11 @@ export interface EvidenceDependencies {
   keyring: ChainKeyring;
   /** Where heads are published outside the database; when set, the latest attested head must still be there. */
   notary?: ChainNotary | undefined;
+  /**
+   * The TSA `timestampEvidence` asks for tokens over entries; when set, `verifyEvidence` also checks every entry
+   * token with its `verify` (offline, against its trust anchors).
+   */
+  timestampAuthority?: TimestampAuthority | undefined;
 }
 
 /**
@@ -237,8 +250,95 @@ export interface EvidenceVerification {
   /** Whether the signing record agrees with the chain (its sealed anchor, status and documents). */
   record: EvidenceRecordProblem[];
   files: EvidenceFileCheck[];
+  /** Every TSA token over an evidence entry (`evidence.timestamped` entries), checked. */
+  timestamps: EvidenceTimestampCheck[];
   /** One readable line per problem. */
   problems: string[];
+}
+
+/**
+ * The check of one TSA token over an evidence entry: `problem` is null when the token is over the entry's digest as it
+ * is now (and, with a `timestampAuthority`, verifies with it); `entry-changed` when the entry no longer hashes to the
+ * timestamped digest, `entry-missing` when there is no entry at that seq, `token-invalid` when the TSA's `verify`
+ * refused it (`detail` says why).
+ */
+export interface EvidenceTimestampCheck {
+  seq: number;
+  /** The TSA's time, epoch ms. */
+  time: number;
+  /** The timestamp authority's name. */
+  authority: string;
+  problem: 'entry-changed' | 'entry-missing' | 'token-invalid' | null;
+  detail?: string;
+}
+
+/** The type of the entry that carries TSA tokens over earlier entries of the same chain. */
+export const EVIDENCE_TIMESTAMPED = 'evidence.timestamped';
+
+/**
+ * A TSA token over one evidence entry, as kept in an `evidence.timestamped` entry. `digest` is `hashAuditEntry(entry)`:
+ * the SHA-256 of the entry's canonical form (stream, seq, type, actor, data, time and the previous link), which anyone
+ * can recompute from the exported entries.
+ */
+export interface EvidenceEntryTimestamp {
+  seq: number;
+  /** What the TSA timestamped: SHA-256 hex of the entry's canonical form. */
+  digest: string;
+  /** The TimeStampToken's DER, base64. */
+  token: string;
+  /** The TSA's genTime, epoch ms. */
+  time: number;
+  /** The timestamp authority's name (`TimestampAuthority.name`). */
+  authority: string;
+  /** The TSA certificate's subject, when the token carries it. */
+  tsaName: string | null;
+}
+
+function entryTimestamps(entries: readonly AuditEntry[]): EvidenceEntryTimestamp[] {
+  return entries
+    .filter((e) => e.type === EVIDENCE_TIMESTAMPED)
+    .flatMap((e) => (e.data as { timestamps?: EvidenceEntryTimestamp[] } | null)?.timestamps ?? []);
+}
+
+async function checkEntryTimestamps(
+  tsa: TimestampAuthority | undefined,
+  entries: readonly AuditEntry[],
+): Promise<EvidenceTimestampCheck[]> {
+  const checks: EvidenceTimestampCheck[] = [];
+  for (const t of entryTimestamps(entries)) {
+    const base = { seq: t.seq, time: t.time, authority: t.authority };
+    const entry = entries.find((e) => e.seq === t.seq);
+    if (!entry) {
+      checks.push({ ...base, problem: 'entry-missing' });
+      continue;
+    }
+    if (hashAuditEntry(entry) !== t.digest) {
+      checks.push({ ...base, problem: 'entry-changed' });
+      continue;
+    }
+    if (tsa) {
+      try {
+        await tsa.verify(Buffer.from(t.token, 'base64'), Buffer.from(t.digest, 'hex'));
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        checks.push({ ...base, problem: 'token-invalid', detail: code ?? 'unreadable' });
+        continue;
+      }
+    }
+    checks.push({ ...base, problem: null });
+  }
+  return checks;
+}
+
+function describeTimestampCheck(check: EvidenceTimestampCheck): string {
+  switch (check.problem) {
+    case 'entry-missing':
+      return `timestamp: entry ${check.seq} was timestamped by ${check.authority} but is not in the chain (removed)`;
+    case 'entry-changed':
+      return `timestamp: entry ${check.seq} no longer matches the digest ${check.authority} timestamped (edited)`;
+    default:
+      return `timestamp: the token of ${check.authority} over entry ${check.seq} does not verify (${check.detail})`;
+  }
 }
 
 interface EvidenceFileRef {
@@ -422,11 +522,13 @@ async function verifyLoaded(
     const { check, bytes } = await readFile(deps.documents, ref);
     files.push({ ref, check, bytes });
   }
+  const timestamps = await checkEntryTimestamps(deps.timestampAuthority, entries);
   const problems = [
     ...checked.lines,
     ...files
       .filter((f) => f.check.problem !== null)
       .map((f) => `${f.ref.kind} ${f.ref.documentKey} (${f.ref.fileId}): ${f.check.problem}`),
+    ...timestamps.filter((t) => t.problem !== null).map(describeTimestampCheck),
   ];
   return {
     verification: {
@@ -437,6 +539,7 @@ async function verifyLoaded(
       chain: checked.chain,
       record: checked.record,
       files: files.map((f) => f.check),
+      timestamps,
       problems,
     },
     files: files.map(({ ref, bytes }) => ({ ref, bytes })),
@@ -550,6 +653,27 @@ export async function exportEvidencePackage(deps: EvidenceDependencies, recordId
 }
 
 /**
+ * An evidence package as one JSON document, for handing to a third party and for `sealflow-verify-evidence`
+ * (`@sealflow/adapter-local`): `{ "format": "sealflow-evidence-package/1", "manifest": …, "files": [{ "name",
+ * "sha256", "base64" }] }`.
+ */
+export function evidencePackageJson(pkg: EvidencePackage): string {
+  return JSON.stringify(
+    {
+      format: 'sealflow-evidence-package/1',
+      manifest: pkg.manifest,
+      files: pkg.files.map((f) => ({
+        name: f.name,
+        sha256: sha256Hex(f.bytes),
+        base64: Buffer.from(f.bytes).toString('base64'),
+      })),
+    },
+    null,
+    2,
+  );
+}
+
+/**
  * Publish the chain's current head to the notary, after checking that the chain and the record verify (a tampered
  * chain is not attested: EVIDENCE_TAMPERED). Call it when a signing completes or fails, or for every record
  * periodically; each attestation pins everything up to it.
@@ -567,6 +691,103 @@ export async function attestEvidence(deps: EvidenceDependencies, recordId: strin
   const last = loaded.entries.at(-1);
   if (!last) throw new NotFoundError(`There is no evidence for signing record ${recordId}.`, { details: { recordId } });
   return deps.notary.attest({ streamId: evidenceStreamId(recordId), entries: last.seq, head: last.hash });
+}
+
+/** What `timestampEvidence` did: the tokens it added (empty when every entry already had one) and the record's anchor. */
+export interface EvidenceTimestamping {
+  timestamps: EvidenceEntryTimestamp[];
+  anchor: EvidenceAnchor | null;
+}
+
+/**
+ * Have the host's `timestampAuthority` timestamp every entry of a finished signing's evidence that has no token yet,
+ * and append the tokens as one `evidence.timestamped` entry (re-anchoring the record in the same transaction).
+ *
+ * Each request is over `hashAuditEntry(entry)`, a pure function of the stored entry: a call retried after a crash
+ * asks for exactly the same digests, and a call when every entry has its token changes nothing. Only finished
+ * (COMPLETED or FAILED) signings are timestamped, since a running one still gets entries from its workflow
+ * (`EVIDENCE_NOT_FINISHED`); a tampered chain is not timestamped (`EVIDENCE_TAMPERED`); TSA failures are its
+ * `TimestampError`s, retryable when the TSA is unavailable.
+ */
+export async function timestampEvidence(
+  deps: EvidenceDependencies,
+  recordId: string,
+  actor: string,
+): Promise<EvidenceTimestamping> {
+  const tsa = deps.timestampAuthority;
+  if (!tsa) {
+    throw new SealflowError(
+      'TIMESTAMP_AUTHORITY_NOT_CONFIGURED',
+      'No evidence timestamp authority is configured: pass evidenceTimestampAuthority (a TimestampAuthority, such as ' +
+        "adapter-local's httpTimestampAuthority) to timestamp evidence entries.",
+    );
+  }
+  const loaded = await loadEvidence(deps, recordId);
+  const { lines } = chainAndRecordProblems(deps.keyring, loaded);
+  if (lines.length > 0) throw new EvidenceTamperedError(recordId, lines);
+  const status = loaded.record?.status;
+  if (status !== 'COMPLETED' && status !== 'FAILED') {
+    throw new SealflowError(
+      'EVIDENCE_NOT_FINISHED',
+      `Signing ${recordId} is ${status ?? 'unknown'}: its evidence is timestamped once it is COMPLETED or FAILED. ` +
+        'Call timestampEvidence again when it has finished.',
+      { details: { recordId, status: status ?? null } },
+    );
+  }
+  const pending = untimestamped(loaded.entries);
+  if (pending.length === 0) return { timestamps: [], anchor: loaded.record?.evidence ?? null };
+  // The TSA round trips happen outside any transaction; the entries they cover never change (append-only).
+  const timestamps: EvidenceEntryTimestamp[] = [];
+  for (const entry of pending) {
+    const digest = hashAuditEntry(entry);
+    const token = await tsa.timestamp(Buffer.from(digest, 'hex'), { hashAlgorithm: 'sha256' });
+    timestamps.push({
+      seq: entry.seq,
+      digest,
+      token: Buffer.from(token.token).toString('base64'),
+      time: token.genTime.getTime(),
+      authority: tsa.name,
+      tsaName: token.tsaName ?? null,
+    });
+  }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await appendTimestamps(deps, recordId, actor, timestamps);
+    } catch (error) {
+      const raced = error instanceof SealflowError && ['DUPLICATE', 'VERSION_CONFLICT'].includes(error.code);
+      if (!raced || attempt >= 5) throw error;
+    }
+  }
+}
+
+/** Entries that are not themselves token carriers and have no token yet. */
+function untimestamped(entries: readonly AuditEntry[]): AuditEntry[] {
+  const stamped = new Set(entryTimestamps(entries).map((t) => t.seq));
+  return entries.filter((e) => e.type !== EVIDENCE_TIMESTAMPED && !stamped.has(e.seq));
+}
+
+async function appendTimestamps(
+  deps: EvidenceDependencies,
+  recordId: string,
+  actor: string,
+  timestamps: readonly EvidenceEntryTimestamp[],
+): Promise<EvidenceTimestamping> {
+  return deps.persistence.transaction(async (tx) => {
+    const stored = await signingRecordRepository.get(tx, recordId);
+    if (!stored) throw new NotFoundError(`There is no signing record ${recordId}.`, { details: { recordId } });
+    const entries = await tx.audit.list(evidenceStreamId(recordId));
+    // A concurrent call may have added some of these already: keep only tokens still missing, over unchanged entries.
+    const missing = new Set(untimestamped(entries).map((e) => e.seq));
+    const fresh = timestamps.filter(
+      (t) => missing.has(t.seq) && hashAuditEntry(entries.find((e) => e.seq === t.seq)!) === t.digest,
+    );
+    if (fresh.length === 0) return { timestamps: [], anchor: stored.record.evidence };
+    const now = deps.now();
+    const input: AuditInput = { type: EVIDENCE_TIMESTAMPED, actor, data: { timestamps: fresh }, at: now };
+    const evidence = await appendEvidence(tx, deps.keyring, stored.record, [input], stored.record.evidence);
+    await signingRecordRepository.update(tx, stored, { ...stored.record, evidence }, now);
+    return { timestamps: fresh, anchor: evidence };
+  });
 }
 
 /**

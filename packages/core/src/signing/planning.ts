@@ -45,7 +45,7 @@ import {
 } from './signing-machine.js';
 import { routeVendors, sameRoute, vendorCanSignTemplate } from './routes.js';
 import { configError, type SigningServiceContext } from './service-context.js';
-import type { SigningRoute } from './signing-options.js';
+import type { SigningRoute, SigningRouting } from './signing-options.js';
 
 export interface Plan {
   input: SigningInput;
@@ -90,7 +90,8 @@ export async function plan(ctx: SigningServiceContext, args: PlanRequest): Promi
   if (mistyped) return refuse(mistyped);
   const documents = plannedDocuments(scene, versions, sceneParties);
   // A fallback that could not take the signing over is the host's routing to fix, whatever the request.
-  const unbound = fallbackProblem(scene, gateways.slice(1), versions, sceneParties);
+  const needsTimestamps = timestampsRequired(ctx.options.routing, scene, versions);
+  const unbound = fallbackProblem(scene, gateways.slice(1), versions, sceneParties, needsTimestamps);
   if (unbound) throw unbound;
   const refusal = unplacedRefusal(scene, sceneParties, documents) ?? funderRefusal(versions, funding, args.funder);
   if (refusal) return refuse(refusal, documents);
@@ -106,7 +107,7 @@ export async function plan(ctx: SigningServiceContext, args: PlanRequest): Promi
     valueRefusal(versions, valuesByDocument, request) ??
     checksRefusal(versions, valuesByDocument, now) ??
     consentRefusal(versions, consent) ??
-    capabilityRefusal(gateway, sceneParties);
+    capabilityRefusal(gateway, sceneParties, needsTimestamps);
   if (problem) return refuse(problem, documents);
 
   const identity = await ctx.options.identityVerifier.check({
@@ -247,6 +248,7 @@ function fallbackProblem(
   fallbacks: readonly SigningGateway[],
   versions: readonly TemplateVersionView[],
   parties: readonly SceneParty[],
+  needsTimestamps: boolean,
 ): SealflowError | null {
   const problems: { vendorId: string; problem: string }[] = [];
   for (const fallback of fallbacks) {
@@ -255,7 +257,7 @@ function fallbackProblem(
       const boundAt = unbound.map((v) => `${v.id} (bound at ${Object.keys(v.definition.vendorBindings).join(', ')})`);
       problems.push({ vendorId: fallback.id, problem: `template ${boundAt.join(', ')} is not bound at it` });
     }
-    const incapable = capabilityRefusal(fallback, parties);
+    const incapable = capabilityRefusal(fallback, parties, needsTimestamps);
     if (incapable) {
       const missing = (incapable.details?.missing as string[] | undefined) ?? [];
       problems.push({ vendorId: fallback.id, problem: `it lacks ${missing.join(', ')}` });
@@ -475,10 +477,31 @@ function consentRefusal(versions: readonly TemplateVersionView[], consent: Conse
   );
 }
 
+/** Whether routing requires trusted timestamps for this scene or any of its templates. */
+function timestampsRequired(
+  routing: SigningRouting | undefined,
+  scene: SigningScene,
+  versions: readonly TemplateVersionView[],
+): boolean {
+  const required = routing?.requireTimestamps;
+  if (required === undefined || typeof required === 'boolean') return required === true;
+  return (
+    (required.scenes ?? []).includes(scene.code) ||
+    versions.some((v) => (required.templates ?? []).includes(v.definition.code))
+  );
+}
+
 /** 5. The vendor must be able to sign this scene as configured. */
-function capabilityRefusal(gateway: SigningGateway, parties: readonly SceneParty[]): SealflowError | null {
+function capabilityRefusal(
+  gateway: SigningGateway,
+  parties: readonly SceneParty[],
+  needsTimestamps: boolean,
+): SealflowError | null {
   const { capabilities } = gateway;
   const missing: string[] = [];
+  if (needsTimestamps && capabilities.timestamps !== true) {
+    missing.push('timestamps (routing.requireTimestamps asks for RFC 3161 signature timestamps)');
+  }
   if (parties.some((p) => p.kind === 'person' && p.signing === 'auto') && !capabilities.personAutoSign) {
     missing.push('personAutoSign (the customer signs by consent)');
   }

@@ -56,6 +56,25 @@ export const RecordRenderedDocument = z.object({
   size: z.number().int(),
 });
 
+/** The zod schema of {@link RecordTimestamp}. */
+export const RecordTimestamp = z.object({
+  /** The signature field the timestamp belongs to. */
+  field: z.string(),
+  /** `signature` (PAdES B-T, over the signature value) or `document` (a document timestamp over the byte ranges). */
+  kind: z.enum(['signature', 'document']),
+  /** The TimeStampToken's DER, base64. */
+  token: z.string(),
+  /** The TSA's genTime, epoch ms. */
+  time: z.number().int(),
+  /** The TSA certificate's subject; null when the token does not carry it. */
+  tsaName: z.string().nullable(),
+  /** The token's message imprint, lower-case hex. */
+  imprint: z.string(),
+  hashAlgorithm: z.enum(['sha256', 'sha384', 'sha512']),
+});
+/** An RFC 3161 timestamp in a signed document, as the vendor reported it. */
+export type RecordTimestamp = z.infer<typeof RecordTimestamp>;
+
 /** The zod schema of {@link RecordSignedDocument}. */
 export const RecordSignedDocument = z.object({
   documentKey: z.string(),
@@ -65,6 +84,8 @@ export const RecordSignedDocument = z.object({
   size: z.number().int(),
   /** Valid signatures found by the host's `verifyPdf`; null when the vendor's output cannot be checked locally. */
   signatures: z.number().int().nullable(),
+  /** The RFC 3161 timestamps in the document, as the vendor reported them; empty when it reported none. */
+  timestamps: z.array(RecordTimestamp).default([]),
 });
 /** A signed document of a signing record: where it is archived and its hash. */
 export type RecordSignedDocument = z.infer<typeof RecordSignedDocument>;

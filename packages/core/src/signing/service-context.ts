@@ -65,6 +65,7 @@ export function createServiceContext(options: SigningServiceOptions): SigningSer
       now: () => clock.now(),
       keyring: evidenceKeyring(options),
       notary: options.evidenceNotary,
+      timestampAuthority: options.evidenceTimestampAuthority,
     },
     validating: new Map(),
     transaction: (work) => runtime.persistence.transaction(work),

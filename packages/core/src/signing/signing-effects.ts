@@ -385,6 +385,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
           size: document.bytes.byteLength,
           extendsRendered: original !== null && extendsBytes(document.bytes, original),
           signatures: params.verifySignatures ? await checkSignatures(deps.verifyPdf, document.bytes) : null,
+          ...(document.timestamps?.length ? { timestamps: document.timestamps } : {}),
         });
       }
       return { documents: out };

@@ -33,7 +33,7 @@
  */
 import { and, assign, emit, setup } from 'xstate';
 import type { SerializedError } from '../runtime/workflow-definition.js';
-import type { UsedSeal, VendorFlowStatus } from '../ports/signing-vendor.js';
+import type { SignatureTimestamp, UsedSeal, VendorFlowStatus } from '../ports/signing-vendor.js';
 import type { PartySealPlacement, VariablePlacement } from '../templates/model.js';
 import type { ReplacementRule } from '../templates/formatters.js';
 import { maskText } from '../privacy.js';
@@ -98,6 +98,8 @@ export interface FetchedDocument {
   extendsRendered: boolean;
   /** From the host's `verifyPdf`; null when the vendor's output is not PAdES and cannot be checked locally. */
   signatures: SignatureSummary | null;
+  /** The RFC 3161 timestamps the vendor reported in the file; absent when it reported none. */
+  timestamps?: SignatureTimestamp[];
 }
 
 export interface ArchivedDocument {

@@ -3,6 +3,7 @@
  * organisations and seals) and what the signing service adds on top (routing, scenes, deadlines, polling).
  */
 import type { ChainNotary } from '../ports/chain-notary.js';
+import type { TimestampAuthority } from '../ports/timestamp-authority.js';
 import type { Clock, Scheduler } from '../ports/clock.js';
 import type { DocumentStore } from '../ports/document-store.js';
 import type { IdentityVerifier } from '../ports/signing-vendor.js';
@@ -68,6 +69,13 @@ export interface SigningRouting {
   default?: SigningRoute;
   scenes?: Readonly<Record<string, SigningRoute>>;
   templates?: Readonly<Record<string, SigningRoute>>;
+  /**
+   * Signings that must carry trusted RFC 3161 timestamps (PAdES B-T): `true` for all, or by scene code and template
+   * code. Such a signing is refused with `VENDOR_UNSUPPORTED` (`details.missing` names `timestamps`) when its vendor
+   * does not declare `capabilities.timestamps`, and with `SIGNING_ROUTE_UNBOUND` when a fallback of its route does
+   * not — before any vendor is called.
+   */
+  requireTimestamps?: boolean | { scenes?: readonly string[]; templates?: readonly string[] };
 }
 
 /** Options of {@link createSigningService}: the signing environment plus the runtime, templates and identity checks. */
@@ -95,4 +103,9 @@ export interface SigningServiceOptions extends SigningEnvironment {
    * be in its chain — which shows a signing deleted or put back to an earlier copy.
    */
   evidenceNotary?: ChainNotary;
+  /**
+   * An RFC 3161 timestamp authority for the evidence itself: with it, `timestampEvidence` has every entry of a finished
+   * signing timestamped (the tokens kept in the chain), and `verifyEvidence` checks those tokens with its `verify`.
+   */
+  evidenceTimestampAuthority?: TimestampAuthority;
 }

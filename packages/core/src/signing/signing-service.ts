@@ -28,6 +28,8 @@ import type { RawCallback } from '../ports/signing-vendor.js';
 import {
   adoptEvidence,
   attestEvidence,
+  type EvidenceTimestamping,
+  timestampEvidence,
   type EvidencePackage,
   type EvidenceVerification,
   exportEvidencePackage,
@@ -140,6 +142,13 @@ export interface SigningService {
    */
   adoptEvidence(recordId: string, actor: SigningActor): Promise<EvidenceAnchor>;
   /**
+   * Have `evidenceTimestampAuthority` timestamp every entry of a finished signing's evidence that has no token yet,
+   * kept in the chain as an `evidence.timestamped` entry. Call it when a signing completes or fails (or in a periodic
+   * job); a retry asks for the same digests, and a second call adds nothing. TIMESTAMP_AUTHORITY_NOT_CONFIGURED
+   * without an authority, EVIDENCE_NOT_FINISHED while the signing runs, EVIDENCE_TAMPERED when it does not verify.
+   */
+  timestampEvidence(recordId: string, actor: SigningActor): Promise<EvidenceTimestamping>;
+  /**
    * Wait until the signing is COMPLETED or FAILED and return the record, woken by the runtime's domain events (a
    * worker must be running: `runtime.startWorker()`, or `createSealflow`'s default). Already final: at once.
    * SIGNING_WAIT_TIMEOUT after `timeoutMs` (the signing carries on), SIGNING_WAIT_ABORTED when `signal` aborts.
@@ -189,6 +198,11 @@ export function createSigningService(options: SigningServiceOptions): SigningSer
       checkRecordId(recordId);
       parseShape(actorShape, actor, 'actor');
       return adoptEvidence(ctx.evidenceDeps, recordId, actor.id);
+    },
+    timestampEvidence: async (recordId, actor) => {
+      checkRecordId(recordId);
+      parseShape(actorShape, actor, 'actor');
+      return timestampEvidence(ctx.evidenceDeps, recordId, actor.id);
     },
   };
 }

@@ -153,6 +153,7 @@ function recordFor(context: SigningContext, state: WorkflowState, previous: Sign
       sha256: a.sha256,
       size: a.size,
       signatures: context.fetched?.find((f) => f.key === a.key)?.signatures?.count ?? null,
+      timestamps: context.fetched?.find((f) => f.key === a.key)?.timestamps ?? [],
     })),
     vendor: { id: context.vendorId, flowId: context.flow?.flowId ?? null },
     vendorAttempts: vendorAttempts(context, status, state.updatedAt, previous),

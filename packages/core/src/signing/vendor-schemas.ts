@@ -12,6 +12,7 @@ import type {
   CreateFlowInput,
   RawCallback,
   SealPlacement,
+  SignatureTimestamp,
   SignedDocument,
   SignerSpec,
   SigningCapabilities,
@@ -216,8 +217,28 @@ export const vendorFlowSchema: z.ZodType<VendorFlow> = z.object({
   reason: z.string().optional(),
 });
 
+const lowerHex = z.string().regex(/^([0-9a-f]{2})+$/, 'must be lower-case hex');
+
+/** A timestamp a vendor reports with a signed document; the token is base64 DER, at most 64 KiB. */
+export const signatureTimestampSchema: z.ZodType<SignatureTimestamp> = z.object({
+  field: z.string().min(1).max(256),
+  kind: z.enum(['signature', 'document']),
+  token: z.base64().min(4).max(90_000),
+  time: epochMs,
+  tsaName: z.string().max(1024).nullable(),
+  imprint: lowerHex.min(64).max(128),
+  hashAlgorithm: z.enum(['sha256', 'sha384', 'sha512']),
+});
+
 export const signedDocumentsSchema: z.ZodType<SignedDocument[]> = z
-  .array(z.object({ key: z.string().min(1), fileName, bytes: pdfBytes }))
+  .array(
+    z.object({
+      key: z.string().min(1),
+      fileName,
+      bytes: pdfBytes,
+      timestamps: z.array(signatureTimestampSchema).max(64).optional(),
+    }),
+  )
   .min(1, 'a completed flow has at least one signed document');
 
 export const signerUrlSchema = z.object({ url: z.url({ protocol: /^https?$/ }), expiresAt: epochMs.optional() });
@@ -239,4 +260,6 @@ export const signingCapabilitiesSchema: z.ZodType<SigningCapabilities> = z.stric
   appendSigners: z.boolean(),
   padesOutput: z.boolean(),
   maxSignersPerFlow: z.number().int().min(1),
+  timestamps: z.boolean().optional(),
+  sm2: z.boolean().optional(),
 });
