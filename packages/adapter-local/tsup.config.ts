@@ -7,6 +7,8 @@ export default defineConfig({
     index: 'src/index.ts',
     'testing/index': 'src/testing/index.ts',
     'seal-worker': 'src/seal-worker.ts',
+    // The sealflow-verify-evidence command (package.json "bin").
+    'verify-evidence-cli': 'src/verify-evidence-cli.ts',
   }),
   noExternal: ['@sealflow/pdf-toolkit'],
 });
