@@ -158,7 +158,7 @@ const CAPABILITIES: SigningCapabilities = {
   padesOutput: true,
   // Not documented; integrations sign with two to four parties.
   maxSignersPerFlow: 10,
-  // 安心签 sells trusted timestamps separately; none of the 3xxx calls this adapter uses returns a token.
+  // Timestamps are a CFCA product of their own; none of the 3xxx calls this adapter uses returns a token.
   timestamps: false,
   // SM2 certificates are chosen when the platform's account is set up at CFCA, not per request (see the README).
   sm2: false,

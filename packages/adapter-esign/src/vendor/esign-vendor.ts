@@ -140,8 +140,8 @@ const CAPABILITIES: SigningCapabilities = {
   padesOutput: true,
   // ≤10 signers per create call, ≤50 per flow.
   maxSignersPerFlow: 10,
-  // e签宝 timestamps its signatures with its own trusted time service, but no API this adapter uses hands out the
-  // tokens, so routing.requireTimestamps cannot be kept here (see the README).
+  // No V3 call this adapter uses hands out RFC 3161 tokens, so there are none to report and routing.requireTimestamps
+  // cannot be kept here (see the README).
   timestamps: false,
   // 国密 (SM2) certificates are an account-level product at e签宝, not part of the V3 calls this adapter makes.
   sm2: false,
