@@ -35,7 +35,9 @@ const CLI = path.resolve(import.meta.dirname, '../src/verify-evidence-cli.ts');
 const HASH_KEY = 'evidence-package-test-hash-key-0123456789';
 const work = mkdtempSync(path.join(tmpdir(), 'sealflow-evidence-'));
 
-async function setup(options: { tsa?: LocalTimestampAuthority; requireTimestamps?: boolean } = {}) {
+async function setup(
+  options: { tsa?: LocalTimestampAuthority; requireTimestamps?: boolean; fallbackWithoutTsa?: boolean } = {},
+) {
   const clock = createManualClock(Date.now());
   const identity = (name: string) => createTestSigningIdentity({ commonName: name, organization: name });
   const vendor = localSigner({
@@ -49,11 +51,20 @@ async function setup(options: { tsa?: LocalTimestampAuthority; requireTimestamps
   const { runtime, templates, signing } = await createSealflow({
     persistence: createMemoryPersistence(),
     documents: createMemoryDocumentStore({ clock }),
-    vendors: { local: vendor },
+    vendors: {
+      local: vendor,
+      // The same signer without a TSA, under its own id: a fallback that cannot timestamp.
+      ...(options.fallbackWithoutTsa
+        ? { plain: { ...localSigner({ seals: {}, signingTime: () => new Date(clock.now()) }), id: 'plain' } }
+        : {}),
+    },
     hashKey: HASH_KEY,
     verifyPdf: verifyPdfSignatures,
     ...(options.tsa ? { evidenceTimestampAuthority: options.tsa as TimestampAuthority } : {}),
-    routing: { default: 'local', ...(options.requireTimestamps ? { requireTimestamps: true } : {}) },
+    routing: {
+      default: options.fallbackWithoutTsa ? ['local', 'plain'] : 'local',
+      ...(options.requireTimestamps ? { requireTimestamps: true } : {}),
+    },
     organizations: {
       platform: {
         name: '某某消费金融股份有限公司',
@@ -96,7 +107,7 @@ async function setup(options: { tsa?: LocalTimestampAuthority; requireTimestamps
     }
     throw new Error('the runtime did not settle');
   };
-  return { signing, request, drain };
+  return { signing, request, drain, vendor };
 }
 
 /** The parts of the entries' data the tampering tests change. */
@@ -162,9 +173,19 @@ describe('timestamps in the record and the evidence', () => {
 
   it('refuses a route that requires timestamps to a vendor that does not declare them', async () => {
     const s = await setup({ requireTimestamps: true });
+    expect(s.vendor.capabilities).toMatchObject({ timestamps: false, sm2: false });
     await expect(s.signing.sign(s.request)).rejects.toMatchObject({
       code: 'VENDOR_UNSUPPORTED',
       details: { missing: [expect.stringContaining('timestamps')] },
+    });
+  });
+
+  it('refuses a route whose fallback cannot timestamp, before any vendor is called', async () => {
+    const s = await setup({ tsa, requireTimestamps: true, fallbackWithoutTsa: true });
+    expect(s.vendor.capabilities.timestamps).toBe(true);
+    await expect(s.signing.sign(s.request)).rejects.toMatchObject({
+      code: 'SIGNING_ROUTE_UNBOUND',
+      details: { fallbacks: [{ vendorId: 'plain', problem: expect.stringContaining('timestamps') }] },
     });
   });
 
