@@ -197,4 +197,63 @@ describe('faults', () => {
     expect((await transact('3001', person())).json.head.retCode).toBe('60000000');
     expect(() => emulator.faults.next({ kind: 'network' }, { times: 0 })).toThrow(RangeError);
   });
+
+  it('rate-limit answers HTTP 429, which the client reads as the retryable VENDOR_RATE_LIMITED', async () => {
+    emulator.faults.next({ kind: 'rate-limit' }, { txCode: '3001' });
+    const limited = await transact('3001', person());
+    expect(limited.status).toBe(429);
+    expect(limited.json).toBeUndefined();
+    expect((await transact('3001', person())).json.head.retCode).toBe('60000000');
+  });
+
+  it('random faults hit about the asked share of calls, from the mix, and the same seed repeats them', async () => {
+    const run = async (seed: number) => {
+      const random = emulator.faults.random({
+        rate: 0.3,
+        seed,
+        faults: [{ kind: 'http', status: 503 }, { kind: 'rate-limit' }, { kind: 'malformed' }],
+        match: { txCode: '3001' },
+      });
+      const statuses: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        const answer = await transact('3001', person());
+        statuses.push(answer.json ? 'ok' : `${answer.status}`);
+      }
+      // A call the rule does not match is left alone.
+      expect((await transact('3014', { sealQuery: { userId: emulator.platform.platId } })).status).toBe(200);
+      random.stop();
+      return { statuses, random };
+    };
+    const first = await run(42);
+    expect(first.random.calls).toBe(60);
+    const faulted = first.statuses.filter((s) => s !== 'ok');
+    expect(faulted.length).toBe(first.random.injected.length);
+    // 30 % of 60 is 18; a seeded run lands near it (binomial: 9 to 27 holds far beyond 99.9 %).
+    expect(faulted.length).toBeGreaterThanOrEqual(9);
+    expect(faulted.length).toBeLessThanOrEqual(27);
+    expect(new Set(first.random.injected.map((f) => f.fault.kind))).toEqual(
+      new Set(['http', 'rate-limit', 'malformed']),
+    );
+    expect(first.random.injected.every((f) => f.route === 'transaction' && f.txCode === '3001')).toBe(true);
+    const again = await run(42);
+    expect(again.statuses).toEqual(first.statuses);
+    expect((await run(7)).statuses).not.toEqual(first.statuses);
+    // Stopped: calls are answered normally again.
+    expect((await transact('3001', person())).json.head.retCode).toBe('60000000');
+  });
+
+  it('random refuses a rate outside 0..1, a seed that is not an integer and an empty mix', () => {
+    expect(() => emulator.faults.random({ rate: 1.5, seed: 1, faults: [{ kind: 'network' }] })).toThrow(/rate/);
+    expect(() => emulator.faults.random({ rate: 0.2, seed: 0.5, faults: [{ kind: 'network' }] })).toThrow(/seed/);
+    expect(() => emulator.faults.random({ rate: 0.2, seed: 1, faults: [] })).toThrow(/at least one/);
+  });
+
+  it('a next rule goes before a random one, and clear removes both', async () => {
+    emulator.faults.random({ rate: 1, seed: 1, faults: [{ kind: 'http', status: 503 }] });
+    emulator.faults.next({ kind: 'rate-limit' });
+    expect((await transact('3001', person())).status).toBe(429);
+    expect((await transact('3001', person())).status).toBe(503);
+    emulator.faults.clear();
+    expect((await transact('3001', person())).json.head.retCode).toBe('60000000');
+  });
 });

@@ -249,6 +249,57 @@ describe('fault injection', () => {
     expect(item).toMatchObject({ signFlowTitle: '借款合同-LN0777', signFlowStatus: 1 });
   });
 
+  it('random faults hit about the asked share of calls, from the mix, and the same seed repeats them', async () => {
+    const run = async (seed: number) => {
+      const random = emulator.faults.random({
+        rate: 0.3,
+        seed,
+        faults: [{ kind: 'http', status: 503 }, { kind: 'rate-limit' }, { kind: 'malformed' }],
+        match: { path: '/v3/doc-templates' },
+      });
+      const statuses: number[] = [];
+      for (let i = 0; i < 60; i++) {
+        const answer = await fetchStatus('/v3/doc-templates');
+        const readable = (() => {
+          try {
+            return JSON.parse(answer.text).code === 0;
+          } catch {
+            return false;
+          }
+        })();
+        statuses.push(answer.status === 200 && readable ? 0 : answer.status);
+      }
+      random.stop();
+      return { statuses, random };
+    };
+    const first = await run(42);
+    expect(first.random.calls).toBe(60);
+    const faulted = first.statuses.filter((s) => s !== 0);
+    expect(faulted.length).toBe(first.random.injected.length);
+    // 30 % of 60 is 18; a seeded run lands near it (binomial: 9 to 27 holds far beyond 99.9 %).
+    expect(faulted.length).toBeGreaterThanOrEqual(9);
+    expect(faulted.length).toBeLessThanOrEqual(27);
+    expect(new Set(first.random.injected.map((f) => f.fault.kind))).toEqual(
+      new Set(['http', 'rate-limit', 'malformed']),
+    );
+    expect(new Set(faulted)).toEqual(new Set([503, 429, 200]));
+    expect((await run(42)).statuses).toEqual(first.statuses);
+    expect((await run(7)).statuses).not.toEqual(first.statuses);
+    expect((await fetchStatus('/v3/doc-templates')).status).toBe(200);
+  });
+
+  it('random refuses a bad rate, seed or mix; a next rule goes first; clear removes both', async () => {
+    expect(() => emulator.faults.random({ rate: 2, seed: 1, faults: [{ kind: 'network' }] })).toThrow(/rate/);
+    expect(() => emulator.faults.random({ rate: 0.2, seed: 0.5, faults: [{ kind: 'network' }] })).toThrow(/seed/);
+    expect(() => emulator.faults.random({ rate: 0.2, seed: 1, faults: [] })).toThrow(/at least one/);
+    emulator.faults.random({ rate: 1, seed: 1, faults: [{ kind: 'http', status: 503 }] });
+    emulator.faults.next({ kind: 'rate-limit' });
+    expect((await fetchStatus('/v3/doc-templates')).status).toBe(429);
+    expect((await fetchStatus('/v3/doc-templates')).status).toBe(503);
+    emulator.faults.clear();
+    expect((await fetchStatus('/v3/doc-templates')).status).toBe(200);
+  });
+
   it('keeps an always-rule until it is removed, and matches by method', async () => {
     const remove = emulator.faults.always(
       { kind: 'http', status: 503 },

@@ -11,6 +11,11 @@ export type CfcaFault =
   | { kind: 'timeout'; processed?: boolean }
   /** An HTTP error from the FEP or a proxy (502, 503 …), with an optional body (default: an HTML error page). */
   | { kind: 'http'; status: number; body?: string; processed?: boolean }
+  /**
+   * A rate-limit refusal. 安心签 publishes no QPS limit nor its answer; the emulator answers what a gateway in front
+   * of it would: HTTP 429 with an HTML page.
+   */
+  | { kind: 'rate-limit' }
   /** HTTP 200 with a body cut off in the middle (not JSON, or a PDF that ends early for downloads). */
   | { kind: 'malformed'; processed?: boolean }
   /** An answer in 安心签's error form, `{"errorCode","errorMessage"}`, instead of doing the work. */
@@ -39,18 +44,84 @@ interface FaultRule {
   remaining: number;
 }
 
-/** Controls for {@link CfcaFault}s; the first rule that matches a call is used (and counted down). */
+/** Options of {@link CfcaFaults.random}. */
+export interface RandomFaultOptions {
+  /** The share of matching calls that get a fault, from 0 to 1 (0.2: one call in five on average). */
+  rate: number;
+  /**
+   * Seeds the generator that picks the calls and their faults: the same seed and the same sequence of calls give
+   * the same faults, so a run that found something can be repeated. Print it with the results.
+   */
+  seed: number;
+  /** The faults to pick from, each equally likely; list one twice to make it twice as likely. */
+  faults: readonly CfcaFault[];
+  /** Which calls take part; omitted: every call. */
+  match?: FaultMatch;
+}
+
+/** One fault a random rule injected. */
+export interface InjectedCfcaFault {
+  route: CfcaRoute;
+  txCode: string | undefined;
+  fault: CfcaFault;
+}
+
+/** A running random rule: what it injected so far, and its off switch. */
+export interface RandomFaults {
+  /** Matching calls the rule saw (faulted or not). */
+  readonly calls: number;
+  /** Every fault injected, in order. */
+  readonly injected: readonly InjectedCfcaFault[];
+  /** Removes the rule; `clear` does too. */
+  stop(): void;
+}
+
+/**
+ * Controls for {@link CfcaFault}s. The first `next`/`always` rule that matches a call is used (and counted down); a
+ * call no such rule takes is offered to the `random` rules, the first matching one deciding.
+ */
 export interface CfcaFaults {
   /** The next `times` (default 1) matching calls get `fault`. */
   next(fault: CfcaFault, options?: FaultMatch & { times?: number }): void;
   /** Every matching call gets `fault` until the returned function (or `clear`) removes it. */
   always(fault: CfcaFault, match?: FaultMatch): () => void;
+  /**
+   * A random share of matching calls get a fault picked at random from a mix, from a seeded generator: a soak test
+   * of a client (timeouts that were processed anyway, 5xx, rate limits, malformed bodies, batches that never
+   * finish) at a known rate.
+   */
+  random(options: RandomFaultOptions): RandomFaults;
   /** Removes every rule. */
   clear(): void;
 }
 
+/**
+ * mulberry32: a small, fast 32-bit generator, good enough to pick faults and reproducible from its seed. (The same
+ * as the e签宝 emulator's: the two adapters share no testing code.)
+ */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface RandomRule {
+  match: FaultMatch;
+  rate: number;
+  faults: readonly CfcaFault[];
+  next: () => number;
+  calls: number;
+  injected: InjectedCfcaFault[];
+}
+
 export class FaultTable implements CfcaFaults {
   private rules: FaultRule[] = [];
+  private randomRules: RandomRule[] = [];
 
   next(fault: CfcaFault, options: FaultMatch & { times?: number } = {}): void {
     const { times = 1, ...match } = options;
@@ -66,17 +137,57 @@ export class FaultTable implements CfcaFaults {
     };
   }
 
+  random(options: RandomFaultOptions): RandomFaults {
+    const { rate, seed, faults } = options;
+    if (!(Number.isFinite(rate) && rate >= 0 && rate <= 1)) {
+      throw new RangeError(`faults.random: rate must be a number from 0 to 1, got ${String(rate)}.`);
+    }
+    if (!Number.isInteger(seed)) throw new RangeError(`faults.random: seed must be an integer, got ${String(seed)}.`);
+    if (!Array.isArray(faults) || faults.length === 0) {
+      throw new RangeError('faults.random: faults must list at least one fault to pick from.');
+    }
+    const rule: RandomRule = {
+      match: options.match ?? {},
+      rate,
+      faults: [...faults],
+      next: seededRandom(seed),
+      calls: 0,
+      injected: [],
+    };
+    this.randomRules.push(rule);
+    return {
+      get calls() {
+        return rule.calls;
+      },
+      injected: rule.injected,
+      stop: () => {
+        this.randomRules = this.randomRules.filter((r) => r !== rule);
+      },
+    };
+  }
+
   clear(): void {
     this.rules = [];
+    this.randomRules = [];
   }
 
   /** The fault for this call, if any, counting it. */
   take(route: CfcaRoute, txCode: string | undefined): CfcaFault | undefined {
     const rule = this.rules.find((r) => matches(r.match, route, txCode));
-    if (!rule) return undefined;
-    rule.remaining -= 1;
-    if (rule.remaining <= 0) this.rules = this.rules.filter((r) => r !== rule);
-    return rule.fault;
+    if (rule) {
+      rule.remaining -= 1;
+      if (rule.remaining <= 0) this.rules = this.rules.filter((r) => r !== rule);
+      return rule.fault;
+    }
+    const random = this.randomRules.find((r) => matches(r.match, route, txCode));
+    if (!random) return undefined;
+    random.calls += 1;
+    // Two draws per call, whatever the outcome, so one call's fault does not shift which later calls get one.
+    const hit = random.next() < random.rate;
+    const pick = random.faults[Math.floor(random.next() * random.faults.length)]!;
+    if (!hit) return undefined;
+    random.injected.push({ route, txCode, fault: pick });
+    return pick;
   }
 }
 

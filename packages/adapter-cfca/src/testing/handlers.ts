@@ -264,6 +264,11 @@ async function faultAnswer(
         status: fault.status,
         headers: { 'Content-Type': fault.body === undefined ? 'text/html' : 'application/json' },
       });
+    case 'rate-limit':
+      return new HttpResponse('<html><body><h1>429 Too Many Requests</h1></body></html>', {
+        status: 429,
+        headers: { 'Content-Type': 'text/html' },
+      });
     case 'malformed': {
       if (processed && processed.headers.get('Content-Type') === 'application/pdf') {
         const bytes = new Uint8Array(await processed.arrayBuffer());

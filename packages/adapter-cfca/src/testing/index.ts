@@ -17,6 +17,14 @@ export {
   type CfcaEmulatorSms,
   createCfcaEmulator,
 } from './emulator.js';
-export type { CfcaFault, CfcaFaults, CfcaRoute, FaultMatch } from './faults.js';
+export type {
+  CfcaFault,
+  CfcaFaults,
+  CfcaRoute,
+  FaultMatch,
+  InjectedCfcaFault,
+  RandomFaultOptions,
+  RandomFaults,
+} from './faults.js';
 export type { CfcaRateLimit, CfcaTraffic } from './limits.js';
 export { type CfcaTestbed, type CfcaTestbedOptions, createCfcaTestbed } from './testbed.js';

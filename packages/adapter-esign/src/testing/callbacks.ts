@@ -4,6 +4,7 @@
  * in the order they happened unless a test asks otherwise.
  */
 import type { Clock } from '@sealflow/core';
+import { seededRandom } from './faults.js';
 
 /** One event the emulator emitted to a notifyUrl (lost ones included). */
 export interface EsignCallbackEvent {
@@ -13,8 +14,11 @@ export interface EsignCallbackEvent {
   signFlowId: string;
   /** The exact JSON text posted. */
   body: string;
-  /** What a fault did to it. */
-  fault: 'lost' | 'duplicated' | 'held' | undefined;
+  /**
+   * What a fault did to it: never sent (`lost`), sent twice (`duplicated`), held by `reorderNext` (`held`), or sent
+   * after the event that followed it (`reordered`, by `random`).
+   */
+  fault: 'lost' | 'duplicated' | 'held' | 'reordered' | undefined;
 }
 
 /** One HTTP attempt to deliver an event. */
@@ -39,7 +43,7 @@ export interface EsignCallbacks {
   readonly events: readonly EsignCallbackEvent[];
   /** Every delivery attempt, in the order made. */
   readonly attempts: readonly EsignCallbackAttempt[];
-  /** Resolves when every event emitted so far (and not held) has been delivered or given up on. */
+  /** Resolves when every event emitted so far (and not held or put back) has been delivered or given up on. */
   idle(): Promise<void>;
   /** The next `times` matching events are never sent. */
   lose(times?: number, match?: CallbackMatch): void;
@@ -52,6 +56,25 @@ export interface EsignCallbacks {
   reorderNext(count: number): void;
   /** Sends the events still held by `reorderNext` (newest first) without waiting for the rest. */
   release(): Promise<void>;
+  /**
+   * A random share of matching events (from a seeded generator) is lost, sent twice, or sent after the event that
+   * follows it (or after `reorderWaitMs` when none follows), each equally likely: e签宝's delivery at its worst, at a
+   * known rate. Returns the off switch; the events' `fault` says what happened to each.
+   */
+  random(options: RandomCallbackFaultOptions): () => void;
+}
+
+/** Options of {@link EsignCallbacks.random}. */
+export interface RandomCallbackFaultOptions {
+  /** The share of matching events that get a fault, from 0 to 1. */
+  rate: number;
+  /** Seeds the generator: the same seed and the same events give the same faults. */
+  seed: number;
+  /** Which faults to pick from; default all three. */
+  kinds?: readonly ('lost' | 'duplicated' | 'reordered')[];
+  match?: CallbackMatch;
+  /** Real milliseconds a reordered event waits for a following one before it is sent anyway. Default 200. */
+  reorderWaitMs?: number;
 }
 
 export interface CallbackOptions {
@@ -71,6 +94,17 @@ interface Rule {
   match: CallbackMatch;
 }
 
+interface RandomRule {
+  rate: number;
+  kinds: readonly ('lost' | 'duplicated' | 'reordered')[];
+  match: CallbackMatch;
+  next: () => number;
+  waitMs: number;
+}
+
+const matchesEvent = (match: CallbackMatch, input: { action: string; signFlowId: string }) =>
+  (!match.action || match.action === input.action) && (!match.signFlowId || match.signFlowId === input.signFlowId);
+
 export class CallbackQueue implements EsignCallbacks {
   readonly events: EsignCallbackEvent[] = [];
   readonly attempts: EsignCallbackAttempt[] = [];
@@ -78,6 +112,9 @@ export class CallbackQueue implements EsignCallbacks {
   private rules: Rule[] = [];
   private holdCount = 0;
   private held: EsignCallbackEvent[] = [];
+  private randomRules: RandomRule[] = [];
+  /** Events put back by a random rule: each is sent after the next event is, or when its wait runs out. */
+  private deferred: { event: EsignCallbackEvent; timer: ReturnType<typeof setTimeout> }[] = [];
 
   constructor(
     private readonly clock: Clock,
@@ -86,18 +123,20 @@ export class CallbackQueue implements EsignCallbacks {
   ) {}
 
   emit(input: { url: string; appId: string; action: string; signFlowId: string; body: string }): void {
-    const rule = this.rules.find(
-      (r) =>
-        (!r.match.action || r.match.action === input.action) &&
-        (!r.match.signFlowId || r.match.signFlowId === input.signFlowId),
-    );
+    const rule = this.rules.find((r) => matchesEvent(r.match, input));
     if (rule) {
       rule.remaining -= 1;
       if (rule.remaining <= 0) this.rules = this.rules.filter((r) => r !== rule);
     }
-    const event: EsignCallbackEvent = { ...input, fault: rule?.kind };
+    const event: EsignCallbackEvent = { ...input, fault: rule?.kind ?? this.randomFault(input) };
     this.events.push(event);
-    if (rule?.kind === 'lost') return;
+    if (event.fault === 'lost') return;
+    if (event.fault === 'reordered') {
+      const wait = this.randomRules.find((r) => matchesEvent(r.match, input))?.waitMs ?? 200;
+      const entry = { event, timer: setTimeout(() => this.sendDeferred(entry), wait) };
+      this.deferred.push(entry);
+      return;
+    }
     if (this.holdCount > 0) {
       event.fault = 'held';
       this.held.push(event);
@@ -106,7 +145,50 @@ export class CallbackQueue implements EsignCallbacks {
       return;
     }
     this.enqueue(event);
-    if (rule?.kind === 'duplicated') this.enqueue(event);
+    if (event.fault === 'duplicated') this.enqueue(event);
+    // Whatever was put back before this event goes out after it.
+    for (const entry of this.deferred.splice(0)) {
+      clearTimeout(entry.timer);
+      this.enqueue(entry.event);
+    }
+  }
+
+  random(options: RandomCallbackFaultOptions): () => void {
+    const { rate, seed } = options;
+    if (!(Number.isFinite(rate) && rate >= 0 && rate <= 1)) {
+      throw new RangeError(`callbacks.random: rate must be a number from 0 to 1, got ${String(rate)}.`);
+    }
+    if (!Number.isInteger(seed))
+      throw new RangeError(`callbacks.random: seed must be an integer, got ${String(seed)}.`);
+    const kinds = options.kinds ?? ['lost', 'duplicated', 'reordered'];
+    if (kinds.length === 0) throw new RangeError('callbacks.random: kinds must list at least one fault.');
+    const rule: RandomRule = {
+      rate,
+      kinds: [...kinds],
+      match: options.match ?? {},
+      next: seededRandom(seed),
+      waitMs: Math.max(0, options.reorderWaitMs ?? 200),
+    };
+    this.randomRules.push(rule);
+    return () => {
+      this.randomRules = this.randomRules.filter((r) => r !== rule);
+    };
+  }
+
+  private randomFault(input: { action: string; signFlowId: string }): RandomRule['kinds'][number] | undefined {
+    const rule = this.randomRules.find((r) => matchesEvent(r.match, input));
+    if (!rule) return undefined;
+    // Two draws per event, whatever the outcome, so one event's fault does not shift the later ones'.
+    const hit = rule.next() < rule.rate;
+    const kind = rule.kinds[Math.floor(rule.next() * rule.kinds.length)];
+    return hit ? kind : undefined;
+  }
+
+  private sendDeferred(entry: { event: EsignCallbackEvent; timer: ReturnType<typeof setTimeout> }): void {
+    const at = this.deferred.indexOf(entry);
+    if (at < 0) return;
+    this.deferred.splice(at, 1);
+    this.enqueue(entry.event);
   }
 
   idle(): Promise<void> {

@@ -8,6 +8,7 @@ export type {
   EsignCallbackAttempt,
   EsignCallbackEvent,
   EsignCallbacks,
+  RandomCallbackFaultOptions,
 } from './callbacks.js';
 export { ESIGN_CODES } from './codes.js';
 export {
@@ -18,5 +19,12 @@ export {
   type EsignEmulatorOptions,
   type EsignEmulatorPerson,
 } from './emulator.js';
-export type { EsignFault, EsignFaults, FaultMatch } from './faults.js';
+export type {
+  EsignFault,
+  EsignFaults,
+  FaultMatch,
+  InjectedEsignFault,
+  RandomFaultOptions,
+  RandomFaults,
+} from './faults.js';
 export type { EsignRateLimit, EsignTraffic } from './limits.js';
