@@ -301,4 +301,17 @@ describe('createCfcaClient: downloads', () => {
     expect(await rejection(client.download('JK1'))).toMatchObject({ code: 'VENDOR_BAD_RESPONSE' });
     await expect(client.download('../x')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });
+
+  it('a PDF cut off before its %%EOF is a retryable VENDOR_BAD_RESPONSE, not a contract', async () => {
+    const whole = Buffer.from(`%PDF-1.7\n${'x'.repeat(3000)}\n%%EOF\n`);
+    const replies: Reply[] = [
+      { body: whole.subarray(0, 1500), contentType: 'application/pdf' },
+      { body: whole, contentType: 'application/pdf' },
+    ];
+    const { client } = await setUp(() => replies.shift() ?? ok());
+    const cut = await rejection(client.download('JK20260101000000001'));
+    expect(cut).toMatchObject({ code: 'VENDOR_BAD_RESPONSE', retryable: true });
+    expect(cut.message).toContain('cut off');
+    expect(Buffer.from(await client.download('JK20260101000000001')).equals(whole)).toBe(true);
+  });
 });

@@ -335,11 +335,16 @@ export function createCfcaClient(options: CfcaClientOptions): CfcaClient {
     context: CfcaCallContext,
     url: string,
     call: CfcaCallOptions,
-    magic: { bytes: Buffer; kind: string },
+    magic: { bytes: Buffer; kind: string; complete?: (bytes: Buffer) => boolean },
   ): Promise<Uint8Array> {
     const response = await send(context, call, { method: 'GET', url });
     const bytes = Buffer.from(response.data ?? new ArrayBuffer(0));
     if (response.status >= 200 && response.status < 300 && bytes.subarray(0, magic.bytes.length).equals(magic.bytes)) {
+      // A body cut off on the way (a proxy, a dropped connection it hid) would otherwise be taken for the contract
+      // and fail every check made on it for good; fetched again, it comes whole.
+      if (magic.complete && !magic.complete(bytes)) {
+        throw badResponseError(context, response.status, `the ${magic.kind} was cut off before its end`, true);
+      }
       return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     }
     // Errors come as CFCA's JSON, whatever the status.
@@ -362,6 +367,7 @@ export function createCfcaClient(options: CfcaClientOptions): CfcaClient {
       return fetchFile({ operation: 'download' }, `${platformPath}contractNo/${contractNo}/downloading`, call, {
         bytes: Buffer.from('%PDF-'),
         kind: 'PDF',
+        complete: pdfComplete,
       });
     },
     async batchDownload(contractNos, callOptions = {}) {
@@ -379,6 +385,11 @@ export function createCfcaClient(options: CfcaClientOptions): CfcaClient {
       });
     },
   };
+}
+
+/** A PDF ends with `%%EOF` (readers look for it in the last 1024 bytes; trailing line ends are allowed). */
+function pdfComplete(bytes: Buffer): boolean {
+  return bytes.subarray(Math.max(0, bytes.length - 1024)).includes('%%EOF');
 }
 
 function createAgent(tls: CfcaPfxTls | CfcaPemTls): HttpsAgent {
