@@ -114,7 +114,10 @@ interface RandomRule {
   match: FaultMatch;
   rate: number;
   faults: readonly CfcaFault[];
+  /** Draws whether a call gets a fault. */
   next: () => number;
+  /** Draws which fault: a generator of its own, so the two draws are not consecutive outputs of one. */
+  pick: () => number;
   calls: number;
   injected: InjectedCfcaFault[];
 }
@@ -151,6 +154,7 @@ export class FaultTable implements CfcaFaults {
       rate,
       faults: [...faults],
       next: seededRandom(seed),
+      pick: seededRandom(seed ^ 0x9e3779b9),
       calls: 0,
       injected: [],
     };
@@ -184,7 +188,7 @@ export class FaultTable implements CfcaFaults {
     random.calls += 1;
     // Two draws per call, whatever the outcome, so one call's fault does not shift which later calls get one.
     const hit = random.next() < random.rate;
-    const pick = random.faults[Math.floor(random.next() * random.faults.length)]!;
+    const pick = random.faults[Math.floor(random.pick() * random.faults.length)]!;
     if (!hit) return undefined;
     random.injected.push({ route, txCode, fault: pick });
     return pick;

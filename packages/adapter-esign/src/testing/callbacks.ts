@@ -98,7 +98,10 @@ interface RandomRule {
   rate: number;
   kinds: readonly ('lost' | 'duplicated' | 'reordered')[];
   match: CallbackMatch;
+  /** Draws whether an event gets a fault. */
   next: () => number;
+  /** Draws which fault, from a generator of its own (two consecutive outputs of one would be correlated). */
+  pick: () => number;
   waitMs: number;
 }
 
@@ -167,6 +170,7 @@ export class CallbackQueue implements EsignCallbacks {
       kinds: [...kinds],
       match: options.match ?? {},
       next: seededRandom(seed),
+      pick: seededRandom(seed ^ 0x9e3779b9),
       waitMs: Math.max(0, options.reorderWaitMs ?? 200),
     };
     this.randomRules.push(rule);
@@ -180,7 +184,7 @@ export class CallbackQueue implements EsignCallbacks {
     if (!rule) return undefined;
     // Two draws per event, whatever the outcome, so one event's fault does not shift the later ones'.
     const hit = rule.next() < rule.rate;
-    const kind = rule.kinds[Math.floor(rule.next() * rule.kinds.length)];
+    const kind = rule.kinds[Math.floor(rule.pick() * rule.kinds.length)];
     return hit ? kind : undefined;
   }
 

@@ -106,7 +106,10 @@ interface RandomRule {
   match: FaultMatch;
   rate: number;
   faults: readonly EsignFault[];
+  /** Draws whether a call gets a fault. */
   next: () => number;
+  /** Draws which fault: a generator of its own, so the two draws are not consecutive outputs of one. */
+  pick: () => number;
   calls: number;
   injected: InjectedEsignFault[];
 }
@@ -143,6 +146,7 @@ export class FaultTable implements EsignFaults {
       rate,
       faults: [...faults],
       next: seededRandom(seed),
+      pick: seededRandom(seed ^ 0x9e3779b9),
       calls: 0,
       injected: [],
     };
@@ -176,7 +180,7 @@ export class FaultTable implements EsignFaults {
     random.calls += 1;
     // Two draws per call, whatever the outcome, so one call's fault does not shift which later calls get one.
     const hit = random.next() < random.rate;
-    const pick = random.faults[Math.floor(random.next() * random.faults.length)]!;
+    const pick = random.faults[Math.floor(random.pick() * random.faults.length)]!;
     if (!hit) return undefined;
     random.injected.push({ method, path, fault: pick });
     return pick;
