@@ -37,7 +37,7 @@ const FINAL = new Set(['COMPLETED', 'FAILED']);
  * still open then is a finding).
  */
 const PLAN: Record<ReliabilityScale, { signings: number; lanes: number; waitMs: number }> = {
-  full: { signings: 1_000, lanes: 8, waitMs: 60 * 60_000 },
+  full: { signings: 300, lanes: 8, waitMs: 40 * 60_000 },
   ci: { signings: 16, lanes: 4, waitMs: 10 * 60_000 },
 };
 
