@@ -23,10 +23,13 @@ export class PendingWrites {
   /** `auditKeyring` keys the audit entries; without it they are plain hashes. */
   constructor(private readonly auditKeyring?: ChainKeyring) {}
 
-  /** Turn one transition's actions into outbox rows and timer operations. `step` is the row version it produced. */
+  /**
+   * Turn one transition's actions into outbox rows and timer operations. `step` names the transition: the row
+   * version it produced, with `.<k>` for the k-th further transition written in the same row version.
+   */
   recordActions(
     workflowId: string,
-    step: number,
+    step: number | string,
     actions: readonly { type: string; params?: unknown }[],
     definition: WorkflowDefinition,
     now: number,

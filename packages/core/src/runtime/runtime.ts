@@ -59,7 +59,11 @@ export interface WorkflowState {
   /** The definition id. */
   type: string;
   machineVersion: number;
-  /** Goes up by one on every transition; pass it back as `expectedVersion` to detect concurrent changes. */
+  /**
+   * Goes up by one every time the row is written: on every transition a caller's event makes, and once for the
+   * timer and effect results a worker settles together. Pass it back as `expectedVersion` to detect concurrent
+   * changes.
+   */
   rowVersion: number;
   status: WorkflowStatus;
   /** The XState state value. */
@@ -433,7 +437,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   ): { change: WorkflowChange; snapshot: AnyMachineSnapshot; rowVersion: number } | null {
     const definition = definitionFor(row);
     let snapshot = restoreSnapshot(definition, row);
-    let rowVersion = row.rowVersion;
+    // The row is written once for all these events, and the store moves it one version up, so every transition
+    // here produces that one version: audit entries recording more would no longer match the row, and outbox ids
+    // made from a version the next transaction reuses would collide with its own (and be dropped as duplicates).
+    const rowVersion = row.rowVersion + 1;
+    let transitions = 0;
     let stateValue = row.stateValue;
     let written: WorkflowChange['snapshot'] = null;
     for (const event of events) {
@@ -444,7 +452,9 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         continue;
       }
       const [next, actions] = transition(definition.machine, snapshot, event);
-      rowVersion++;
+      // The first transition's outbox ids are `<id>/<version>/<index>`; later ones in the same write add `.<k>`.
+      const step = transitions === 0 ? `${rowVersion}` : `${rowVersion}.${transitions}`;
+      transitions++;
       const nextValue = stateValueText(next.value);
       written = JSON.parse(JSON.stringify(definition.machine.getPersistedSnapshot(next)));
       const digest = workflowRowDigest({
@@ -453,7 +463,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         stateValue: nextValue,
         snapshot: written,
       });
-      writes.recordActions(row.id, rowVersion, actions, definition, context.now, ignored(definition, row.id));
+      writes.recordActions(row.id, step, actions, definition, context.now, ignored(definition, row.id));
       writes.recordAudit(row.id, {
         type: 'workflow.transition',
         actor: context.actor,
@@ -464,7 +474,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       snapshot = next;
       stateValue = nextValue;
     }
-    if (rowVersion === row.rowVersion) return null;
+    if (transitions === 0) return null;
     const change: WorkflowChange = {
       machineVersion: definition.version,
       status: snapshot.status,
