@@ -23,7 +23,7 @@ import { postgresPersistence } from '../../packages/adapter-storage/src/postgres
 import { probePostgres } from '../../packages/adapter-storage/test/support/postgres.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
 import { sealedContractDefinition } from '../../fixtures/signing-templates.js';
-import { DISPATCH_WORKFLOW, type Sealflow, SIGNING_WORKFLOW } from '../../packages/core/src/index.js';
+import { DISPATCH_WORKFLOW, type Persistence, type Sealflow, SIGNING_WORKFLOW } from '../../packages/core/src/index.js';
 import { admin, followUp, INSTITUTIONS } from '../scale-out/actors.js';
 import {
   type FromHost,
@@ -159,14 +159,25 @@ async function check(host: Sealflow, pool: pg.Pool, schema: string, work: Work, 
     const dispatches = await host.runtime.list({ machineId: DISPATCH_WORKFLOW, limit: total + 1 });
     if (dispatches.length !== total) findings.push(`${dispatches.length} dispatches for ${total} applications`);
     let wrong = 0;
+    let notHandedOver = 0;
     for (const d of dispatches) {
       const view = await host.dispatch!.offers.get(d.id, followUp);
       const chosen = view.offers.filter((o) => o.status === 'chosen');
       if (view.outcome !== 'CHOSEN' || chosen.length !== 1) {
         if (wrong++ === 0) findings.push(`${d.id}: outcome ${view.outcome}, ${chosen.length} offers chosen`);
       }
+      // The choice's hand-over: the application went to the chosen institution.
+      const application = await host.dispatch!.applications.get(followUp, view.applicationId);
+      if (application?.status !== 'institutionProcessing' || application.institutionId !== view.chosenInstitutionId) {
+        if (notHandedOver++ === 0) {
+          findings.push(
+            `${d.id}: ${view.outcome} for ${view.chosenInstitutionId}, but its application is ${application?.stage} with ${application?.institutionId}`,
+          );
+        }
+      }
     }
     if (wrong) findings.push(`${wrong} dispatches not chosen exactly once`);
+    if (notHandedOver) findings.push(`${notHandedOver} choices not handed over to their application`);
     for (const institution of INSTITUTIONS) {
       const verification = await host.dispatch!.institutions.verify(admin, institution.id);
       if (!verification.ok) findings.push(`${institution.id}'s ledger: ${verification.problems.join(' ')}`);
@@ -184,10 +195,13 @@ async function runOnce(url: string, identities: string, work: Work, processes: n
   const schema = `reliability_scale_${randomBytes(4).toString('hex')}`;
   const documents = mkdtempSync(join(tmpdir(), 'sealflow-scale-out-'));
   const pool = new pg.Pool({ connectionString: url, max: 2 });
-  const persistence = await postgresPersistence({ connectionString: url, schema, max: 4 });
-  const parent = await openHost(persistence, { documents, identities }, { worker: false });
   const children: Child[] = [];
+  // Made inside the try: a failure to open them still drops the schema their migrations may have created.
+  let persistence: Persistence | undefined;
+  let parent: Sealflow | undefined;
   try {
+    persistence = await postgresPersistence({ connectionString: url, schema, max: 4 });
+    parent = await openHost(persistence, { documents, identities }, { worker: false });
     await setUp(parent, work);
     for (let k = 0; k < processes; k++) {
       children.push(
@@ -272,8 +286,8 @@ async function runOnce(url: string, identities: string, work: Work, processes: n
     };
   } finally {
     for (const child of children) if (child.process.exitCode === null) child.process.kill('SIGKILL');
-    await parent.close();
-    await persistence.close();
+    await parent?.close().catch(() => {});
+    await persistence?.close().catch(() => {});
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
     await pool.end();
     rmSync(documents, { recursive: true, force: true });
