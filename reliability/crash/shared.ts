@@ -6,11 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { verifyPdfSignatures } from '../../packages/adapter-local/src/index.js';
 import { cfcaVendor, persistentCfcaStore } from '../../packages/adapter-cfca/src/index.js';
+import { esignVendor } from '../../packages/adapter-esign/src/index.js';
+import { ESIGN_CODES } from '../../packages/adapter-esign/src/testing/index.js';
 import {
   createSealflow,
   type Persistence,
   type Sealflow,
   type SigningSceneInput,
+  type SigningVendor,
   silentLogger,
   withCreditCodeCheckChar,
   withIdNumberCheckChar,
@@ -20,6 +23,7 @@ import { pglitePersistence } from '../../packages/adapter-storage/src/pglite.js'
 import { postgresPersistence } from '../../packages/adapter-storage/src/postgres.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
 import { sealedContractDefinition } from '../../fixtures/signing-templates.js';
+import type { DispatchCheck } from './dispatch.js';
 
 export const CRASH_PLATFORM = {
   name: '某某消费金融股份有限公司',
@@ -49,22 +53,37 @@ export type CrashBackend =
   | { kind: 'postgres'; url: string; schema: string; documentsDir: string }
   | { kind: 'pglite'; dataDir: string; documentsDir: string };
 
+/** e签宝 as the vendor process serves it: the app's credentials, its company's seal and the stable callback address. */
+export interface EsignVendorConfig {
+  baseUrl: string;
+  appId: string;
+  appSecret: string;
+  sealId: string;
+  callbackUrl: string;
+}
+
+/** 安心签's address and the platform's credentials there (`baseUrl` … `privateKeyPem`), and e签宝 when it is served. */
 export interface VendorConfig {
   baseUrl: string;
   platId: string;
   sealId: string;
   certificatePem: string;
   privateKeyPem: string;
+  esign?: EsignVendorConfig;
 }
 
 export type ParentToVendor =
   | { kind: 'arm'; what: 'create' | 'any' }
   | { kind: 'disarm' }
   | { kind: 'release' }
+  /** Where the host alive now takes e签宝's callbacks (null: none is). */
+  | { kind: 'host'; callbackUrl: string | null }
   | { kind: 'census' };
 
 export interface ContractCensus {
   contractNo: string;
+  /** The flow's title, `<scene name> <business number>`. */
+  contractName?: string;
   contractState: number;
   signatureCount: number;
 }
@@ -72,7 +91,22 @@ export interface ContractCensus {
 export type VendorToParent =
   | { kind: 'ready'; config: VendorConfig }
   | { kind: 'committed'; txCode: string }
-  | { kind: 'census'; requests: number; contracts: ContractCensus[] };
+  | {
+      kind: 'census';
+      requests: number;
+      contracts: ContractCensus[];
+      /** e签宝's sign flows: id, title (`<scene name> <business number>`) and status (2 completed). */
+      esignFlows?: { signFlowId: string; title: string; status: number }[];
+      callbacks?: { emitted: number; forwarded: number; refused: number };
+    };
+
+/** The dispatch part of a host's task: its own database, the clock file the parent moves, and its applications. */
+export interface DispatchTask {
+  backend: CrashBackend;
+  clockFile: string;
+  /** Applications this host drives (every one handed out so far; driving is a function of what is stored). */
+  numbers: number[];
+}
 
 /** What a host is told when it starts: argv[2] of host.ts, as JSON. */
 export interface HostTask {
@@ -85,6 +119,8 @@ export interface HostTask {
   templateVersion?: string;
   /** Check mode: every signing the parent ever handed out. */
   all?: number[];
+  /** Dispatch in a second SDK instance of the same process, when given. */
+  dispatch?: DispatchTask;
 }
 
 /** One signing as the check run found it. */
@@ -96,12 +132,15 @@ export interface CheckedSigning {
   stage?: string;
   failure?: string;
   flowId?: string;
+  /** The vendor the signing ended on (`cfca` or `esign`). */
+  vendorId?: string;
   evidenceOk?: boolean;
   evidenceProblems?: string[];
 }
 
 export type HostToParent =
-  | { kind: 'ready' }
+  /** `callbackUrl`: where this host takes e签宝's callbacks, when e签宝 is served. */
+  | { kind: 'ready'; callbackUrl?: string }
   | { kind: 'set-up'; templateVersion: string }
   | { kind: 'submitted'; n: number }
   | {
@@ -111,22 +150,64 @@ export type HostToParent =
       auditFailures: string[];
       leftTimers: string[];
       deadEffects: string[];
+      dispatch?: DispatchCheck;
     };
 
 /** Every signing is one loan contract sealed by the platform and signed for the borrower under her authorisation. */
-const SCENES: SigningSceneInput[] = [
-  {
-    code: 'LOAN_CONTRACT',
-    name: '借款合同签章',
-    documents: [
-      { key: 'loan-contract', documentType: 'LOAN_CONTRACT', templateCode: 'LOAN_CONTRACT', fileName: '借款合同.pdf' },
-    ],
-    parties: [
-      { role: 'platform', kind: 'organization', signing: 'auto', order: 1 },
-      { role: 'borrower', kind: 'person', signing: 'auto', order: 2 },
-    ],
-  },
-];
+const LOAN_CONTRACT_SCENE: SigningSceneInput = {
+  code: 'LOAN_CONTRACT',
+  name: '借款合同签章',
+  documents: [
+    { key: 'loan-contract', documentType: 'LOAN_CONTRACT', templateCode: 'LOAN_CONTRACT', fileName: '借款合同.pdf' },
+  ],
+  parties: [
+    { role: 'platform', kind: 'organization', signing: 'auto', order: 1 },
+    { role: 'borrower', kind: 'person', signing: 'auto', order: 2 },
+  ],
+};
+/** The same contract signed at e签宝 (the borrower through her silent-sign authorisation). */
+export const ESIGN_SCENE = 'LOAN_CONTRACT_ESIGN';
+const SCENES: SigningSceneInput[] = [LOAN_CONTRACT_SCENE, { ...LOAN_CONTRACT_SCENE, code: ESIGN_SCENE }];
+
+/** With e签宝 served, odd signings go to e签宝 and even ones to 安心签; without it, all to 安心签. */
+export const sceneOf = (n: number, vendor: VendorConfig) =>
+  vendor.esign && n % 2 === 1 ? ESIGN_SCENE : LOAN_CONTRACT_SCENE.code;
+
+/**
+ * An organisation has one `sealId` for every vendor, but a seal id is each vendor's own: 安心签's seal code is the
+ * platform's configured seal, and this wrapper gives e签宝 its own seal for it on the way out and reports it back
+ * under the configured id, so the seal check compares like with like.
+ */
+function withSealAlias(vendor: SigningVendor, configured: string, own: string): SigningVendor {
+  const out = <T extends { signers: { sealId?: string }[] }>(input: T): T => ({
+    ...input,
+    signers: input.signers.map((s) => (s.sealId === configured ? { ...s, sealId: own } : s)),
+  });
+  const back = <T extends { signers: { seal?: { sealId: string } }[] } | null>(flow: T): T =>
+    flow === null
+      ? flow
+      : {
+          ...flow,
+          signers: flow.signers.map((s) =>
+            s.seal?.sealId === own ? { ...s, seal: { ...s.seal, sealId: configured } } : s,
+          ),
+        };
+  return {
+    ...vendor,
+    createFlow: async (input: Parameters<SigningVendor['createFlow']>[0], context: never) =>
+      back(await vendor.createFlow(out(input), context)),
+    getFlow: async (flowId: string, context: never) => back(await vendor.getFlow(flowId, context)),
+    ...(vendor.findFlow
+      ? { findFlow: async (lookup: never, context: never) => back(await vendor.findFlow!(lookup, context)) }
+      : {}),
+    ...(vendor.appendSigner
+      ? {
+          appendSigner: async (flowId: string, signer: { sealId?: string }, context: never) =>
+            back(await vendor.appendSigner!(flowId, out({ signers: [signer] }).signers[0] as never, context)),
+        }
+      : {}),
+  };
+}
 
 export async function openPersistence(backend: CrashBackend): Promise<Persistence> {
   return backend.kind === 'postgres'
@@ -134,9 +215,14 @@ export async function openPersistence(backend: CrashBackend): Promise<Persistenc
     : pglitePersistence({ dataDir: backend.dataDir });
 }
 
-/** One SDK instance; `work` starts its background worker, which is what the parent kills. */
+/**
+ * One SDK instance; `work` starts its background worker, which is what the parent kills. When the vendor process
+ * serves e签宝, it is a second vendor (`esign`) for the e签宝 scene, its callbacks addressed to the vendor process,
+ * which forwards them to the host alive.
+ */
 export async function openHost(task: HostTask): Promise<Sealflow> {
   const persistence = await openPersistence(task.backend);
+  const esign = task.vendor.esign;
   const vendor = cfcaVendor({
     baseUrl: task.vendor.baseUrl,
     platId: task.vendor.platId,
@@ -149,10 +235,32 @@ export async function openHost(task: HostTask): Promise<Sealflow> {
     // The flow records live in the host's database, so the next host finds the flows the killed one made.
     store: persistentCfcaStore({ persistence }),
   });
+  const vendors: Record<string, SigningVendor> = { cfca: vendor };
+  if (esign) {
+    const made = esignVendor({
+      id: 'esign',
+      appId: esign.appId,
+      appSecret: esign.appSecret,
+      host: esign.baseUrl,
+      qps: 1000,
+      burst: 1000,
+      unknownFlowCodes: [ESIGN_CODES.FLOW_NOT_FOUND],
+      personSilentSign: { enabled: true },
+    });
+    vendors.esign = withSealAlias(made, task.vendor.sealId, esign.sealId);
+  }
   return createSealflow({
     persistence,
     documents: fsDocumentStore({ root: task.backend.documentsDir }),
-    vendors: { cfca: vendor },
+    vendors,
+    ...(esign
+      ? {
+          routing: { default: 'cfca', scenes: { [ESIGN_SCENE]: 'esign' } },
+          callbackUrl: () => esign.callbackUrl,
+          // A callback lost with a host is also found by asking e签宝 after a few seconds.
+          polling: { safetyNetMs: 3_000 },
+        }
+      : {}),
     // One try per effect: a failure goes back to the runtime, which retries the effect as it would after a crash.
     vendorCalls: { retry: { attempts: 1 } },
     hashKey: CRASH_HASH_KEY,
@@ -163,7 +271,10 @@ export async function openHost(task: HostTask): Promise<Sealflow> {
     scenes: SCENES,
     approvalLevels: [{ name: 'legal', roles: ['legal'] }],
     identityVerifier: { check: async () => ({ verified: true, method: 'telecom-three-element' }) },
-    templateCodes: { LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' } },
+    templateCodes: {
+      LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' },
+      [ESIGN_SCENE]: { 'loan-contract': 'LOAN_CONTRACT_V' },
+    },
     logger: silentLogger,
     runtimeOptions: { leaseMs: 2_000, retry: { baseDelayMs: 100, maxDelayMs: 1_000, maxAttempts: 30 } },
     worker: { concurrency: 6, pollMs: 20 },
@@ -187,11 +298,11 @@ export async function setUpTemplate(sealflow: Sealflow): Promise<string> {
 }
 
 /** Signing n, always with the same content, so submitting it again after a kill returns the same signing. */
-export function signRequest(n: number, templateVersion: string) {
+export function signRequest(n: number, templateVersion: string, scene = 'LOAN_CONTRACT') {
   const borrower = CRASH_BORROWERS[n % CRASH_BORROWERS.length]!;
   return {
     businessNo: businessNoOf(n),
-    scene: 'LOAN_CONTRACT',
+    scene,
     borrower,
     values: { loan: { amount: `${80_000 + (n % 1_000)}.00` }, credit: { limit: '100000.00' } },
     consent: {

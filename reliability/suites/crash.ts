@@ -1,7 +1,7 @@
 /**
- * The crash suite: host processes signing on PostgreSQL and on PGlite on disk are SIGKILLed at random moments and
- * restarted, while 安心签 (the CFCA emulator) runs in a separate long-lived process over real HTTP, so what it holds
- * outlives every kill and can be counted at the end.
+ * The crash suite: host processes signing (at 安心签 and at e签宝) and dispatching loan applications on PostgreSQL
+ * and on PGlite on disk are SIGKILLed at random moments and restarted, while the two vendor emulators run in a
+ * separate long-lived process over real HTTP, so what they hold outlives every kill and can be counted at the end.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { CLOCK_JUMP_MS, type DispatchCheck, writeClockOffset } from '../crash/dispatch.js';
 import {
   CRASH_BORROWERS,
-  type ContractCensus,
   type CrashBackend,
   type HostTask,
   type HostToParent,
@@ -27,10 +27,17 @@ const EXEC_ARGV = ['--import', 'tsx', '--conditions=@sealflow/source'];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const script = (name: string) => fileURLToPath(new URL(`../crash/${name}`, import.meta.url));
 
-/** Per backend: how many signings and how many kills. */
-const PLAN: Record<ReliabilityScale, { signings: number; kills: number }> = {
-  full: { signings: 500, kills: 25 },
-  ci: { signings: 30, kills: 3 },
+/** Per backend: how many signings, how many loan applications and how many kills. */
+interface Plan {
+  signings: number;
+  applications: number;
+  kills: number;
+  /** A host lives this long (ms) after it reports ready, at random between the two, unless armed at the vendor. */
+  life: [number, number];
+}
+const PLAN: Record<ReliabilityScale, Plan> = {
+  full: { signings: 300, applications: 220, kills: 26, life: [1_000, 6_000] },
+  ci: { signings: 20, applications: 12, kills: 3, life: [500, 3_500] },
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -41,7 +48,7 @@ interface VendorProcess {
   send(message: ParentToVendor): void;
   /** Resolves with the next `committed` report (a create 安心签 committed whose answer is held). */
   nextCommit(timeoutMs: number): Promise<string | undefined>;
-  census(): Promise<{ requests: number; contracts: ContractCensus[] }>;
+  census(): Promise<Extract<VendorToParent, { kind: 'census' }>>;
   stop(): Promise<void>;
 }
 
@@ -123,12 +130,17 @@ async function kill(host: Host) {
 interface BackendRun {
   backend: string;
   signings: number;
+  applications: number;
+  clockJumps: number;
+  dispatch: DispatchCheck | undefined;
   kills: number;
   killsAtCommit: number;
   restarts: number;
   seconds: number;
   findings: string[];
   checked: { signings: number; evidence: number; audits: number; flows: number; timers: number };
+  /** Signings that ended at each vendor. */
+  byVendor: Record<string, number>;
   statuses: Record<string, number>;
   /** Why signings FAILED, with how many each. */
   failures: string[];
@@ -137,18 +149,24 @@ interface BackendRun {
 async function runBackend(
   name: string,
   backend: CrashBackend,
+  dispatchBackend: CrashBackend,
+  clockFile: string,
   vendor: VendorProcess,
-  plan: { signings: number; kills: number },
+  plan: Plan,
   numberBase: number,
 ): Promise<BackendRun> {
   const started = Date.now();
   const findings: string[] = [];
   const all = Array.from({ length: plan.signings }, (_, i) => numberBase + i);
+  const allApplications = Array.from({ length: plan.applications }, (_, i) => numberBase + i);
   const base = { backend, vendor: vendor.config } as const;
+  let clockOffset = 0;
+  writeClockOffset(clockFile, clockOffset);
+  const dispatchOf = (numbers: number[]) => ({ backend: dispatchBackend, clockFile, numbers });
 
-  // Setup: the template approved once, in a host that is not killed.
+  // Setup: the template approved and the institutions registered once, in a host that is not killed.
   let templateVersion: string | undefined;
-  const setup = startHost({ ...base, mode: 'setup', numbers: [] }, (m) => {
+  const setup = startHost({ ...base, mode: 'setup', numbers: [], dispatch: dispatchOf([]) }, (m) => {
     if (m.kind === 'set-up') templateVersion = m.templateVersion;
   });
   await setup.exited;
@@ -157,20 +175,33 @@ async function runBackend(
   // Work: each host gets the next share of signings (plus any not yet acknowledged) and is killed at a random moment.
   const acknowledged = new Set<number>();
   const share = Math.ceil(plan.signings / plan.kills);
+  const applicationShare = Math.ceil(plan.applications / plan.kills);
   let handedOut = 0;
+  let applicationsHandedOut = 0;
   let kills = 0;
   let killsAtCommit = 0;
   let restarts = 0;
+  let clockJumps = 0;
   for (let life = 0; life < plan.kills; life++) {
     handedOut = Math.min(plan.signings, handedOut + share);
+    applicationsHandedOut = Math.min(plan.applications, applicationsHandedOut + applicationShare);
     const numbers = all.slice(0, handedOut).filter((n) => !acknowledged.has(n));
     let ready: () => void = () => {};
     const isReady = new Promise<void>((resolve) => {
       ready = resolve;
     });
-    const host = startHost({ ...base, mode: 'work', numbers, templateVersion }, (m) => {
-      if (m.kind === 'ready') ready();
-      else if (m.kind === 'submitted') acknowledged.add(m.n);
+    const task: HostTask = {
+      ...base,
+      mode: 'work',
+      numbers,
+      templateVersion,
+      dispatch: dispatchOf(allApplications.slice(0, applicationsHandedOut)),
+    };
+    const host = startHost(task, (m) => {
+      if (m.kind === 'ready') {
+        vendor.send({ kind: 'host', callbackUrl: m.callbackUrl ?? null });
+        ready();
+      } else if (m.kind === 'submitted') acknowledged.add(m.n);
     });
     if (life > 0) restarts++;
     await Promise.race([isReady, host.exited]);
@@ -184,26 +215,46 @@ async function runBackend(
       await kill(host);
       vendor.send({ kind: 'release' });
     } else {
-      await Promise.race([sleep(500 + Math.random() * 3_000), host.exited]);
+      const [shortest, longest] = plan.life;
+      await Promise.race([sleep(shortest + Math.random() * (longest - shortest)), host.exited]);
       await kill(host);
     }
+    vendor.send({ kind: 'host', callbackUrl: null });
     if (host.killed) kills++;
     else findings.push(`${name}: a host exited by itself (code ${host.child.exitCode}) before it was killed`);
+    // Every third kill, a day and an hour pass while no host is alive: offer deadlines and choice windows run out.
+    if (life % 3 === 2) {
+      clockOffset += CLOCK_JUMP_MS;
+      writeClockOffset(clockFile, clockOffset);
+      clockJumps++;
+    }
   }
 
   // The last host is never killed: it submits whatever is left, finishes the work and checks.
   let checked: Extract<HostToParent, { kind: 'checked' }> | undefined;
-  const last = startHost({ ...base, mode: 'check', numbers: all, templateVersion, all }, (m) => {
+  const lastTask: HostTask = {
+    ...base,
+    mode: 'check',
+    numbers: all,
+    templateVersion,
+    all,
+    dispatch: dispatchOf(allApplications),
+  };
+  const last = startHost(lastTask, (m) => {
+    if (m.kind === 'ready') vendor.send({ kind: 'host', callbackUrl: m.callbackUrl ?? null });
     if (m.kind === 'checked') checked = m;
   });
   restarts++;
   await last.exited;
+  vendor.send({ kind: 'host', callbackUrl: null });
   if (!checked) throw new Error(`${name}: the checking host exited (code ${last.child.exitCode}) without a report`);
 
   // --- the invariants ---------------------------------------------------------------------------------------------
   const census = await vendor.census();
   const contracts = new Map(census.contracts.map((c) => [c.contractNo, c]));
+  const esignFlows = new Map((census.esignFlows ?? []).map((f) => [f.signFlowId, f]));
   const statuses: Record<string, number> = {};
+  const byVendor: Record<string, number> = {};
   let flowsChecked = 0;
   const failures = new Map<string, number>();
   for (const s of checked.signings) {
@@ -218,8 +269,18 @@ async function runBackend(
     }
     if (s.status === 'FAILED' && !s.failure) findings.push(`${name}: ${s.businessNo} FAILED without a reason`);
     if (!s.evidenceOk) findings.push(`${name}: ${s.businessNo} evidence does not verify: ${s.evidenceProblems}`);
-    // The vendor numbers a flow's contract from its flow id, so the signing's own contract is `<flowId>01`.
-    if (s.flowId) {
+    byVendor[s.vendorId ?? 'none'] = (byVendor[s.vendorId ?? 'none'] ?? 0) + 1;
+    if (s.flowId && s.vendorId === 'esign') {
+      flowsChecked++;
+      const flow = esignFlows.get(s.flowId);
+      if (s.status === 'COMPLETED' && flow?.status !== 2) {
+        findings.push(`${name}: ${s.businessNo} COMPLETED but e签宝 shows its flow as ${flow?.status}`);
+      }
+      if (s.status === 'FAILED' && flow?.status === 2) {
+        findings.push(`${name}: ${s.businessNo} FAILED (${s.failure}) while its e签宝 flow completed`);
+      }
+    } else if (s.flowId) {
+      // The vendor numbers a flow's contract from its flow id, so the signing's own contract is `<flowId>01`.
       flowsChecked++;
       const contract = contracts.get(`${s.flowId}01`);
       if (s.status === 'COMPLETED' && contract?.contractState !== 1) {
@@ -233,10 +294,16 @@ async function runBackend(
   for (const a of checked.auditFailures) findings.push(`${name}: audit chain does not verify: ${a}`);
   for (const t of checked.leftTimers) findings.push(`${name}: timer left on a finished workflow: ${t}`);
   for (const d of checked.deadEffects) findings.push(`${name}: dead effect: ${d}`);
+  if (!checked.dispatch) findings.push(`${name}: the checking host reported no dispatch check`);
+  for (const f of checked.dispatch?.findings ?? []) findings.push(`${name}: dispatch: ${f}`);
 
   return {
     backend: name,
     signings: plan.signings,
+    applications: plan.applications,
+    clockJumps,
+    dispatch: checked.dispatch,
+    byVendor,
     kills,
     killsAtCommit,
     restarts,
@@ -258,30 +325,62 @@ async function runBackend(
 // The suite
 
 const DESCRIPTION = `
-A host process signs loan contracts (the platform's seal and the borrower's signature, made by 安心签 for her under
-her proxy-sign authorisation) while the suite SIGKILLs it at random moments and starts a fresh one, again and again.
-It runs twice: on PostgreSQL (a schema of its own) and on PGlite on disk (\`pglitePersistence({ dataDir })\`), with
-the documents in the fs document store and the CFCA vendor's flow records in the same database
-(\`persistentCfcaStore\`). 安心签 is the CFCA emulator, served over real HTTP by a separate long-lived process, so the
-contracts it holds outlive every kill and can be counted at the end.
+A host process signs loan contracts and dispatches loan applications while the suite SIGKILLs it at random moments
+and starts a fresh one, again and again. It runs twice: on PostgreSQL (schemas of its own) and on PGlite on disk
+(\`pglitePersistence({ dataDir })\`), with the documents in the fs document store and the vendors' flow records in
+the same database. The vendors are two emulators served over real HTTP by a separate long-lived process, so what
+they hold outlives every kill and can be counted at the end: 安心签 (the CFCA emulator) signs the even-numbered
+contracts and e签宝 the odd ones — the platform's seal and the borrower's signature, made for her under her proxy-sign
+(安心签) or silent-sign (e签宝) authorisation. e签宝 reports completion by callback: flows are created with the vendor
+process's address, which forwards each callback to the host alive now; while none is, the emulator retries as e签宝
+does (up to 16 times), and the signing workflow also asks e签宝 when no callback has come within 3 s.
+
+Dispatch runs in a second SDK instance of the same process, on a database of its own: applications opened,
+registered, given their materials, confirmed and passed in review; the runtime ranks 40 institutions and offers the
+application to three at a time with 24 h deadlines; an institution accepts (its position is frozen), or for even
+applications the first declines and the next is offered; the customer chooses the accepted institution; the
+dispatch's outcome is handed to the application, which goes through face-signing, disbursement and settlement (the
+position restored). Every third application's first round goes unanswered. The dispatch instance's clock is a port
+the suite controls: after every third kill it moves a day and an hour ahead while no host is alive, so the next host
+finds offer deadlines and choice windows passed and its worker fires them — unanswered rounds expire, the
+application goes back to review and is passed into a new round. Signing keeps real time (the vendors check request
+and callback timestamps against their own clocks); its deadline (24 h) never fires.
 
 Each host is handed its share of signings plus any whose \`sign\` call it never saw answered, submits them four at a
-time, and runs the background worker. Every third kill is armed at the vendor: the next contract 安心签 commits is
-held, the host is killed, and only then is the answer let go — the host never learns its create succeeded. The other
-kills come at a random moment 0.5–3.5 s into a host's life, which on a loaded machine lands inside effects and
-transactions. Time is real: the runtime's lease is 2 s, so a killed host's claims are taken over quickly, and the
-signings' deadline (24 h) never fires, so every timer must be gone once its workflow ends. A last host, never killed,
-submits what is left, lets the worker finish and reads everything back.
+time, drives every application handed out so far (each step read from what is stored, four applications at a time)
+and runs both background workers. Every third kill is armed at the vendor process: the next contract 安心签 commits
+or flow e签宝 creates is held, the host is killed, and only then is the answer let go — the host never learns its
+create succeeded. The other kills come at a random moment of a host's life, which on a loaded machine lands inside
+effects and transactions. The runtimes' lease is 2 s, so a killed host's claims are taken over quickly. A last host,
+never killed, submits what is left, drives every application to settlement, lets the workers finish and reads
+everything back.
 
-The suite fails on: a signing lost (no record for a business number \`sign\` was called with); one not COMPLETED or
-FAILED, or FAILED without a reason; a COMPLETED signing whose 安心签 contract is not signed, or a FAILED one whose
-contract is; more contracts at 安心签 than signings that made one (a contract made twice for one business number);
-evidence that \`verifyEvidence\` does not accept; a workflow whose audit chain \`verifyAudit\` does not accept; a timer
-left on a finished workflow; a dead effect.`;
+The suite fails on: a signing or application lost (no record for a number it was handed out with); a signing not
+COMPLETED or FAILED, or FAILED without a reason; an application not settled or a dispatch not ended; a COMPLETED
+signing whose contract or flow at its vendor is not signed, or a FAILED one whose contract or flow is; more than one
+contract (安心签) or flow (e签宝) for one business number, counted per business number at each emulator; a dispatch
+CHOSEN whose institution is not the one the application went to, or one CHOSEN that the application never took up; an
+accepted offer whose position was not frozen exactly once (its freeze key), a position frozen for an offer never
+accepted, one application's frozen amount at an institution ever above its amount, a ledger idempotency key used
+twice, a settled application whose position was not restored exactly once, or a hold left on any institution; a
+deadline timer (offer deadline or reminder, choice window) that fired more than once, or an offer that expired
+without its deadline firing; a ledger that \`verify\` does not accept; evidence that \`verifyEvidence\` does not
+accept; a workflow whose audit chain \`verifyAudit\` does not accept; a timer left on a finished workflow; a dead
+effect.`;
+
+/** How many flows each business number has at a vendor, from titles `<scene name> <business number>`. */
+function perBusinessNo(titles: readonly (string | undefined)[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const title of titles) {
+    const businessNo = title?.split(' ').at(-1) ?? '(untitled)';
+    counts.set(businessNo, (counts.get(businessNo) ?? 0) + 1);
+  }
+  return counts;
+}
 
 const suite: ReliabilitySuite = {
   name: 'crash',
-  title: 'Host processes killed mid-signing',
+  title: 'Host processes killed mid-signing and mid-dispatch',
   description: DESCRIPTION,
   async run(scale: ReliabilityScale): Promise<ReliabilityResult> {
     const started = Date.now();
@@ -311,6 +410,8 @@ const suite: ReliabilitySuite = {
             await runBackend(
               'PostgreSQL',
               { kind: 'postgres', url: POSTGRES_URL, schema, documentsDir: tempDir() },
+              { kind: 'postgres', url: POSTGRES_URL, schema: `${schema}_dispatch`, documentsDir: tempDir() },
+              join(tempDir(), 'clock.json'),
               vendor,
               plan,
               0,
@@ -318,59 +419,96 @@ const suite: ReliabilitySuite = {
           );
         } finally {
           await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {});
+          await pool.query(`DROP SCHEMA IF EXISTS "${schema}_dispatch" CASCADE`).catch(() => {});
         }
       }
-      await pool.end();
+      await pool.end().catch(() => {});
       runs.push(
         await runBackend(
           'PGlite',
           { kind: 'pglite', dataDir: join(tempDir(), 'pgdata'), documentsDir: tempDir() },
+          { kind: 'pglite', dataDir: join(tempDir(), 'pgdata-dispatch'), documentsDir: tempDir() },
+          join(tempDir(), 'clock.json'),
           vendor,
           plan,
           100_000,
         ),
       );
-      // 安心签 holds one contract per signing that reached it; any more is a contract made twice for one number.
+      // One contract (安心签) or flow (e签宝) per business number, counted per business number at each emulator.
       const census = await vendor.census();
+      const atVendors = [
+        { vendor: '安心签', counts: perBusinessNo(census.contracts.map((c) => c.contractName)) },
+        { vendor: 'e签宝', counts: perBusinessNo((census.esignFlows ?? []).map((f) => f.title)) },
+      ];
+      for (const { vendor: at, counts } of atVendors) {
+        for (const [businessNo, n] of counts) {
+          if (n > 1) findings.push(`${at} holds ${n} contracts for business number ${businessNo}: one was made twice`);
+        }
+      }
       const flows = runs.reduce((sum, r) => sum + r.checked.flows, 0);
-      if (census.contracts.length !== flows) {
-        findings.push(
-          `安心签 holds ${census.contracts.length} contracts for ${flows} signings with a flow: a contract was made twice`,
-        );
+      const made = census.contracts.length + (census.esignFlows?.length ?? 0);
+      if (made !== flows) {
+        findings.push(`the vendors hold ${made} contracts and flows for ${flows} signings with one`);
       }
       findings.push(...runs.flatMap((r) => r.findings));
       const sum = (pick: (r: BackendRun) => number) => runs.reduce((total, r) => total + pick(r), 0);
-      const statuses = runs
-        .map(
-          (r) =>
-            `${r.backend}: ${Object.entries(r.statuses)
-              .map(([s, n]) => `${n} ${s}`)
-              .join(', ')}`,
-        )
-        .join('; ');
+      const per = (text: (r: BackendRun) => string) => runs.map((r) => `${r.backend}: ${text(r)}`).join('; ');
+      const counts = (record: Record<string, number> | undefined) =>
+        Object.entries(record ?? {})
+          .map(([k, n]) => `${n} ${k}`)
+          .join(', ');
+      const workflows = sum((r) => r.signings + r.applications + (r.dispatch?.dispatches ?? 0));
       return {
         passed: findings.length === 0,
         findings,
         figures: [
           { label: 'Backends', value: runs.map((r) => r.backend).join(', ') },
-          { label: 'Signing workflows', value: sum((r) => r.signings) },
+          {
+            label: 'Workflows (signings + applications + dispatches)',
+            value: `${workflows} (${sum((r) => r.signings)} + ${sum((r) => r.applications)} + ${sum((r) => r.dispatch?.dispatches ?? 0)})`,
+          },
           { label: 'SIGKILLs', value: sum((r) => r.kills) },
           {
-            label: '… of them between 安心签 committing a contract and its answer',
+            label: '… of them between a vendor committing a contract or flow and its answer',
             value: sum((r) => r.killsAtCommit),
           },
           { label: 'Host restarts', value: sum((r) => r.restarts) },
-          { label: 'Outcome', value: statuses },
+          { label: 'Dispatch clock moved 25 h while no host was alive', value: `${sum((r) => r.clockJumps)} times` },
+          { label: 'Signing outcome', value: per((r) => counts(r.statuses)) },
+          { label: 'Signings by vendor', value: per((r) => counts(r.byVendor)) },
           {
             label: 'Why signings FAILED',
             value: runs.flatMap((r) => r.failures.map((f) => `${r.backend}: ${f}`)).join('; ') || 'none failed',
           },
+          {
+            label: 'Applications settled',
+            value: per((r) => `${r.dispatch?.settled ?? 0} of ${r.applications}`),
+          },
+          { label: 'Applications by dispatch rounds', value: per((r) => counts(r.dispatch?.rounds)) },
+          { label: 'Offers at the end', value: per((r) => counts(r.dispatch?.offers)) },
+          {
+            label: 'Positions frozen (one per acceptance, checked by key)',
+            value: sum((r) => r.dispatch?.freezes ?? 0),
+          },
+          {
+            label: 'Deadline timers fired (each checked to fire once)',
+            value: sum((r) => r.dispatch?.deadlinesFired ?? 0),
+          },
           { label: 'Signings checked found and final', value: sum((r) => r.checked.signings) },
           { label: 'Evidence chains verified', value: sum((r) => r.checked.evidence) },
-          { label: 'Workflow audit chains verified', value: sum((r) => r.checked.audits) },
-          { label: 'Signings matched to their 安心签 contract', value: flows },
-          { label: '安心签 contracts / HTTP requests', value: `${census.contracts.length} / ${census.requests}` },
-          { label: 'Workflows checked for leftover timers', value: sum((r) => r.checked.timers) },
+          {
+            label: 'Workflow audit chains verified',
+            value: sum((r) => r.checked.audits + (r.dispatch?.workflows ?? 0)),
+          },
+          { label: 'Signings matched to their contract or flow at the vendor', value: flows },
+          {
+            label: '安心签 contracts / e签宝 flows / HTTP requests',
+            value: `${census.contracts.length} / ${census.esignFlows?.length ?? 0} / ${census.requests}`,
+          },
+          {
+            label: 'e签宝 callbacks emitted / taken by a host / refused (no host alive) and retried',
+            value: `${census.callbacks?.emitted ?? 0} / ${census.callbacks?.forwarded ?? 0} / ${census.callbacks?.refused ?? 0}`,
+          },
           { label: 'Wall time', value: `${((Date.now() - started) / 1000).toFixed(0)} s` },
         ],
       };
