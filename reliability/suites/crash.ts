@@ -36,8 +36,8 @@ interface Plan {
   life: [number, number];
 }
 const PLAN: Record<ReliabilityScale, Plan> = {
-  full: { signings: 300, applications: 220, kills: 26, life: [1_000, 6_000] },
-  ci: { signings: 20, applications: 12, kills: 3, life: [500, 3_500] },
+  full: { signings: 300, applications: 200, kills: 25, life: [1_000, 6_000] },
+  ci: { signings: 16, applications: 8, kills: 3, life: [500, 2_500] },
 };
 
 // ---------------------------------------------------------------------------------------------------------------
