@@ -97,7 +97,7 @@ export type VendorToParent =
       contracts: ContractCensus[];
       /** e签宝's sign flows: id, title (`<scene name> <business number>`) and status (2 completed). */
       esignFlows?: { signFlowId: string; title: string; status: number }[];
-      callbacks?: { emitted: number; forwarded: number; refused: number };
+      callbacks?: { emitted: number; forwarded: number; refused: number; undelivered: number };
     };
 
 /** The dispatch part of a host's task: its own database, the clock file the parent moves, and its applications. */

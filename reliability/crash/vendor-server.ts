@@ -185,6 +185,10 @@ process.on('message', (message: ParentToVendor) => {
         emitted: esign.callbacks.events.length,
         forwarded: callbacksForwarded,
         refused: callbacksRefused,
+        // Events no attempt delivered: the emulator gave up on them, and only asking e签宝 finds what they said.
+        undelivered: esign.callbacks.events.filter(
+          (event) => !esign.callbacks.attempts.some((a) => a.event === event && a.status === 200),
+        ).length,
       },
     });
   }

@@ -506,8 +506,8 @@ const suite: ReliabilitySuite = {
             value: `${census.contracts.length} / ${census.esignFlows?.length ?? 0} / ${census.requests}`,
           },
           {
-            label: 'e签宝 callbacks emitted / taken by a host / refused (no host alive) and retried',
-            value: `${census.callbacks?.emitted ?? 0} / ${census.callbacks?.forwarded ?? 0} / ${census.callbacks?.refused ?? 0}`,
+            label: 'e签宝 callbacks emitted / taken by a host / attempts refused (no host alive) / never delivered',
+            value: `${census.callbacks?.emitted ?? 0} / ${census.callbacks?.forwarded ?? 0} / ${census.callbacks?.refused ?? 0} / ${census.callbacks?.undelivered ?? 0}`,
           },
           { label: 'Wall time', value: `${((Date.now() - started) / 1000).toFixed(0)} s` },
         ],
