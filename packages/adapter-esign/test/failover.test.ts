@@ -3,30 +3,20 @@
  * local signer only when e签宝 failed to start the flow (5xx, timeouts) and its flow list shows no flow made for the
  * signing; when e签宝 made the flow and only the answer was lost, the signing stays at e签宝.
  */
-import { readFileSync } from 'node:fs';
 import { localSigner, verifyPdfSignatures } from '@sealflow/adapter-local';
 import { createSealImage, createTestSigningIdentity } from '@sealflow/adapter-local/testing';
-import {
-  createSealflow,
-  createSigningGateway,
-  type SignRequest,
-  silentLogger,
-  withCreditCodeCheckChar,
-  withIdNumberCheckChar,
-} from '@sealflow/core';
-import { createManualClock, createMemoryDocumentStore, createMemoryPersistence } from '@sealflow/core/memory';
+import { withCreditCodeCheckChar } from '@sealflow/core';
+import { createManualClock } from '@sealflow/core/memory';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
+import { counted, FAILOVER_BORROWER as BORROWER, failoverSealflow } from '../../../fixtures/failover.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
 import { esignVendor } from '../src/index.js';
 import { createEsignEmulator, ESIGN_CODES } from '../src/testing/index.js';
 import { pdfsig } from './emulator-support.js';
 
-const pdf = new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF));
 const platformCode = withCreditCodeCheckChar('91310000MA1FL0000');
 const CREATE = '/v3/sign-flow/create-by-file';
-const BORROWER = { name: '欧阳娜娜', idNumber: withIdNumberCheckChar('31010119900307002'), mobile: '13912345678' };
 
 const clock = createManualClock(Date.UTC(2026, 5, 1, 8));
 const emulator = createEsignEmulator({
@@ -43,8 +33,6 @@ afterEach(() => emulator.faults.clear());
 afterAll(() => server.close());
 
 async function setup() {
-  const persistence = createMemoryPersistence();
-  const documents = createMemoryDocumentStore({ clock });
   const esign = esignVendor({
     appId: emulator.app.appId,
     appSecret: emulator.app.appSecret,
@@ -58,87 +46,41 @@ async function setup() {
     // The borrower signs by consent, as with the local signer, so one scene suits both vendors of the route.
     personSilentSign: { enabled: true },
   });
-  // The platform's seal at the local signer is registered under the seal id it has at e签宝: one organisation, one
-  // seal id, whichever vendor seals.
-  const local = localSigner({
-    seals: {
-      [emulator.app.sealId]: {
-        identity: createTestSigningIdentity({ commonName: emulator.app.orgName, organization: emulator.app.orgName }),
-        image: createSealImage({ size: 160 }),
+  // The platform's seal at the local signer has a name of its own: each vendor is sent the seal id it knows.
+  const local = counted(
+    localSigner({
+      seals: {
+        'platform-local-seal': {
+          identity: createTestSigningIdentity({ commonName: emulator.app.orgName, organization: emulator.app.orgName }),
+          image: createSealImage({ size: 160 }),
+        },
       },
-    },
-    personIdentity: createTestSigningIdentity({ commonName: '某某消费金融 代签', organization: emulator.app.orgName }),
-    signingTime: () => new Date(clock.now()),
-  });
-  const gatewayOptions = { clock, sleep: async () => {} };
-  const localCalls: string[] = [];
-  const countedLocal = new Proxy(local, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if (typeof value !== 'function') return value;
-      return (...args: unknown[]) => {
-        localCalls.push(String(property));
-        return value.apply(target, args);
-      };
-    },
-  });
-  const sealflow = await createSealflow({
-    persistence,
-    documents,
-    vendors: {
-      esign: createSigningGateway(esign, gatewayOptions),
-      local: createSigningGateway(countedLocal, gatewayOptions),
-    },
+      personIdentity: createTestSigningIdentity({
+        commonName: '某某消费金融 代签',
+        organization: emulator.app.orgName,
+      }),
+      signingTime: () => new Date(clock.now()),
+    }),
+  );
+  const s = await failoverSealflow({
+    clock,
+    vendors: { esign, local: local.vendor },
     routing: { default: ['esign', 'local'] },
     hashKey: 'adapter-esign-failover-hash-key-0123456789',
-    verifyPdf: verifyPdfSignatures,
     organizations: {
-      platform: { name: emulator.app.orgName, creditCode: platformCode, sealId: emulator.app.sealId },
+      platform: {
+        name: emulator.app.orgName,
+        creditCode: platformCode,
+        sealId: { esign: emulator.app.sealId, local: 'platform-local-seal' },
+      },
     },
-    approvalLevels: [{ name: 'legal', roles: ['legal'] }],
-    identityVerifier: { check: async () => ({ verified: true, method: 'telecom-three-element' }) },
-    templateCodes: { LOAN_CONTRACT: { 'loan-contract': 'LOAN_CONTRACT_V' } },
-    clock,
-    logger: silentLogger,
-    start: false,
-  });
-  const { runtime, templates, signing } = sealflow;
-  const editor = { id: 'alice', roles: ['template-editor'] };
-  const draft = await templates.importTemplate(editor, {
-    code: 'LOAN_CONTRACT_V',
-    name: '个人借款合同',
-    documentType: 'LOAN_CONTRACT',
-    pdf,
     definition: {
       ...sealedContractDefinition(['platform']),
       // Also set up at e签宝; the local signer signs the PDF sealflow renders, so it is a valid fallback.
       vendorBindings: { esign: { docTemplateId: 'esign-tpl-loan', componentKeys: { borrowerName: 'jkrxm' } } },
     },
   });
-  await templates.submit(editor, draft.id);
-  await templates.approve({ id: 'lee', roles: ['legal'] }, draft.id);
-  const drain = async () => {
-    for (let i = 0; i < 40; i++) {
-      const pass = await runtime.runOnce({ limit: 50 });
-      if (Object.values(pass).every((n) => n === 0)) return;
-    }
-    throw new Error('the runtime did not settle');
-  };
-  const request = (businessNo: string): SignRequest => ({
-    businessNo,
-    scene: 'LOAN_CONTRACT',
-    borrower: BORROWER,
-    values: { loan: { amount: '88000.00' }, credit: { limit: '100000.00' } },
-    consent: {
-      at: clock.now(),
-      channel: 'app',
-      ip: '203.0.113.9',
-      device: 'Android 15',
-      documentVersionsShown: [draft.id],
-    },
-    actor: { id: 'lending-system' },
-  });
-  return { signing, runtime, drain, request, localCalls };
+  return { ...s, localCalls: local.calls };
 }
 
 /** The paths e签宝 was asked for while `work` ran. */
@@ -171,6 +113,8 @@ describe('failover from e签宝 to the local signer (e签宝 emulator)', () => {
     expect(done.failure).toBeNull();
     expect(done.status).toBe('COMPLETED');
     expect(done.vendor.id).toBe('local');
+    // The local signer was sent, and sealed with, the platform's seal there, not its e签宝 seal id.
+    expect(done.sealsUsed.map((u) => [u.role, u.sealId])).toEqual([['platform', 'platform-local-seal']]);
     expect(done.failedOverFrom).toBe('esign');
     expect(done.vendorAttempts.map((a) => [a.vendorId, a.outcome, a.code])).toEqual([
       ['esign', 'unavailable', 'VENDOR_UNAVAILABLE'],

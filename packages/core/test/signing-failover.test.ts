@@ -4,9 +4,17 @@
  * events and the evidence.
  */
 import { describe, expect, it } from 'vitest';
-import { mayFailOver, SealflowError, type SigningVendor, vendorCanSignTemplate } from '../src/index.js';
+import {
+  mayFailOver,
+  SealflowError,
+  type SigningVendor,
+  ValidationError,
+  vendorCanSignTemplate,
+} from '../src/index.js';
+import { sealRegistry } from '../src/signing/seals.js';
+import type { SigningContext } from '../src/signing/signing-machine.js';
 import { twice } from './effects-twice.js';
-import { BORROWER, type SetupOptions, setupSigning } from './signing-fixtures.js';
+import { BORROWER, FUNDER, ORGANIZATIONS, type SetupOptions, setupSigning } from './signing-fixtures.js';
 import { expectError } from './template-fixtures.js';
 
 /** e签宝-like primary (keeps templates of its own) and a local-signer-like fallback (signs what sealflow renders). */
@@ -303,5 +311,120 @@ describe('the failover rule and bindings', () => {
     const atEsign = { vendorBindings: { esign: { docTemplateId: 't', componentKeys: {} } } };
     expect([esign, cfca, local].map((v) => vendorCanSignTemplate(v, unbound))).toEqual([true, true, true]);
     expect([esign, cfca, local].map((v) => vendorCanSignTemplate(v, atEsign))).toEqual([true, false, true]);
+  });
+});
+
+describe('seals per vendor', () => {
+  /** Each organisation with the seal id each vendor of the route issued it. */
+  const PER_VENDOR = {
+    platform: { ...ORGANIZATIONS.platform, sealId: { esign: 'platform-esign-seal', local: 'platform-local-seal' } },
+    paymentCompany: { ...ORGANIZATIONS.paymentCompany, sealId: { esign: 'pay-esign-seal', local: 'pay-local-seal' } },
+  };
+
+  it('plans the seal at every vendor of the route and sends the fallback its own: the seal check passes there', async () => {
+    const s = await failoverSetup({
+      organizations: PER_VENDOR,
+      vendor: { failures: { createFlow: [unavailable(), unavailable(), unavailable()] } },
+    });
+    const record = await s.signing.sign(s.request({ businessNo: 'LN-SEALS-1' }));
+    // Saved with the workflow before any vendor is called: a failover reads the fallback's seal from here.
+    const planned = (await s.runtime.get(record.id))!.context as SigningContext;
+    expect(planned.parties.find((p) => p.role === 'platform')?.organization).toEqual({
+      name: ORGANIZATIONS.platform.name,
+      creditCode: ORGANIZATIONS.platform.creditCode,
+      sealId: 'platform-esign-seal',
+      sealIds: { esign: 'platform-esign-seal', local: 'platform-local-seal' },
+    });
+    await s.drain();
+    const done = (await s.signing.get(record.id))!;
+
+    expect(done.failure).toBeNull();
+    expect(done.status).toBe('COMPLETED');
+    expect(done.failedOverFrom).toBe('esign');
+    // The local signer sealed with the seal it was sent, which is the one the workflow asked for at that vendor.
+    expect(done.sealsUsed.map((u) => [u.role, u.sealId])).toEqual([['platform', 'platform-local-seal']]);
+    const { manifest } = await s.signing.exportEvidencePackage(record.id);
+    expect(manifest.entries.find((e) => e.type === 'vendor.sealed')?.data).toMatchObject({
+      vendorId: 'local',
+      seals: [{ role: 'platform', sealId: 'platform-local-seal' }],
+    });
+  });
+
+  it('refuses at start-up an organisation without a seal at a vendor its scenes are routed to, naming what to add', async () => {
+    const organizations = {
+      ...PER_VENDOR,
+      platform: { ...PER_VENDOR.platform, sealId: { esign: 'platform-esign-seal' } },
+    };
+    const error = await failoverSetup({ organizations }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ValidationError);
+    const refused = error as ValidationError;
+    expect(refused.message).toContain('organizations.platform.sealId has no seal id for vendor local');
+    expect(refused.message).toContain('add organizations.platform.sealId.local');
+    expect(refused.details?.missingSeals).toEqual([
+      { role: 'platform', vendorId: 'local', scenes: expect.arrayContaining(['LOAN_CONTRACT', 'CREDIT_GRANT']) },
+    ]);
+    // Routed to e签宝 only, the same organisations start: no route reaches a vendor where a seal is missing.
+    await expect(
+      setupSigning({ organizations, vendor: { id: 'esign' }, routing: { default: 'esign' } }),
+    ).resolves.toBeTruthy();
+  });
+
+  it('refuses at start-up one seal id given to two organisations at the same vendor, not at different vendors', () => {
+    const at = (platform: Record<string, string>, paymentCompany: Record<string, string>) =>
+      sealRegistry({
+        platform: { ...ORGANIZATIONS.platform, sealId: platform },
+        paymentCompany: { ...ORGANIZATIONS.paymentCompany, sealId: paymentCompany },
+      }).problems;
+    expect(at({ esign: 'S1' }, { esign: 'S1' })).toEqual([
+      expect.stringContaining('organizations.paymentCompany.sealId.esign "S1"'),
+    ]);
+    // Each vendor numbers its own seals: the same id at two vendors is two seals.
+    expect(at({ esign: 'S1' }, { cfca: 'S1' })).toEqual([]);
+    expect(at({ esign: '' }, { cfca: 'S2' })).toEqual([
+      expect.stringContaining('organizations.platform.sealId has no seal id for esign'),
+    ]);
+    const registry = sealRegistry(PER_VENDOR, {
+      'bank-esign-seal': { owner: { funderId: FUNDER.id }, vendor: 'esign' },
+    });
+    expect(registry.problems).toEqual([]);
+    expect(registry.registry.belongsTo('platform-esign-seal', 'platform', 'esign')).toBe(true);
+    expect(registry.registry.belongsTo('platform-esign-seal', 'platform', 'local')).toBe(false);
+    expect(registry.registry.belongsTo('bank-esign-seal', { funderId: FUNDER.id }, 'esign')).toBe(true);
+    expect(registry.registry.belongsTo('bank-esign-seal', { funderId: FUNDER.id }, 'local')).toBe(false);
+  });
+
+  it("takes a funder's seal at the vendor the signing is with, and refuses its seal registered at another vendor", async () => {
+    const s = await failoverSetup({
+      seals: {
+        'bank-esign-seal': { owner: { funderId: FUNDER.id }, vendor: 'esign' },
+        'bank-local-seal': { owner: { funderId: FUNDER.id }, vendor: 'local' },
+      },
+    });
+    const record = await s.signing.sign(s.request({ funding: 'funder', funder: FUNDER, businessNo: 'LN-SEALS-F' }));
+    await s.drain();
+    expect((await s.signing.get(record.id))?.status).toBe('AWAITING_FUNDER');
+    const clerk = { id: 'bank-clerk', funderId: FUNDER.id };
+
+    const elsewhere = await expectError(
+      s.signing.signAsFunder(clerk, record.id, { sealId: 'bank-local-seal' }),
+      'SEAL_NOT_OWNED',
+    );
+    expect(elsewhere.message).toContain('at vendor esign');
+    await expectError(
+      s.signing.signAsFunder(clerk, record.id, { sealId: { local: 'bank-local-seal' } }),
+      'INVALID_INPUT',
+    );
+
+    await s.signing.signAsFunder(clerk, record.id, {
+      sealId: { esign: 'bank-esign-seal', local: 'bank-local-seal' },
+    });
+    await s.drain();
+    const done = (await s.signing.get(record.id))!;
+    expect(done.status).toBe('COMPLETED');
+    expect(done.funderSignature?.sealId).toBe('bank-esign-seal');
+    expect(done.sealsUsed.find((u) => u.role === 'funder')?.sealId).toBe('bank-esign-seal');
   });
 });

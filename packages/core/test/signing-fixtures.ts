@@ -8,6 +8,7 @@ import {
   type Persistence,
   type SigningRetryOptions,
   type SigningRouting,
+  type OrganizationParty,
   type SealRegistration,
   type SigningSceneInput,
   type SigningVendor,
@@ -104,6 +105,8 @@ export interface SetupOptions {
   draft?: string[];
   /** The seal registry instead of `SEALS`. */
   seals?: Record<string, SealRegistration>;
+  /** The organisations instead of `ORGANIZATIONS`. */
+  organizations?: Record<string, OrganizationParty>;
   /** Answers real-name checks instead of the default (every call is still counted in `verifierCalls`). */
   identityVerifier?: IdentityVerifier;
   evidenceKeys?: ChainKeys;
@@ -140,7 +143,7 @@ export async function setupSigning(options: SetupOptions = {}) {
     ),
     documents,
     hashKey: HASH_KEY,
-    organizations: ORGANIZATIONS,
+    organizations: options.organizations ?? ORGANIZATIONS,
     seals: options.seals ?? SEALS,
     ...(options.verifyPdf ? { verifyPdf: options.verifyPdf } : {}),
     ...(options.evidenceKeys ? { evidenceKeys: options.evidenceKeys } : {}),

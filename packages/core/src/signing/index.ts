@@ -51,7 +51,13 @@ export {
   exportEvidencePackage,
   verifyEvidence,
 } from './evidence.js';
-export { SealNotOwnedError, type SealOwner, type SealRegistration } from './seals.js';
+export {
+  type OrganizationSealId,
+  SealNotOwnedError,
+  type SealOwner,
+  type SealRegistration,
+  sealAtVendor,
+} from './seals.js';
 export {
   type FlowLookupAnswer,
   mayFailOver,

@@ -32,20 +32,21 @@ import type { TemplateVersionView } from '../templates/model.js';
 import { readsFunder } from '../templates/request-sources.js';
 import type { SigningGateway } from './gateway.js';
 import { type Funding, partiesFor, type SceneParty, type SigningScene } from './scenes.js';
-import { SealNotOwnedError } from './seals.js';
+import { SealNotOwnedError, sealAtVendor } from './seals.js';
 import { type OrganizationParty, resolutionRoot, type SealedRequest } from './signing-effects.js';
 import {
   type Consent,
   failureOf,
   type FunderRef,
   type PlannedDocument,
+  type PlannedOrganization,
   type PlannedParty,
   type RouteLeg,
   type SigningInput,
 } from './signing-machine.js';
-import { routeVendors, sameRoute, vendorCanSignTemplate } from './routes.js';
+import { sceneRoutes, sceneTemplateCodes, vendorCanSignTemplate } from './routes.js';
 import { configError, type SigningServiceContext } from './service-context.js';
-import type { SigningRoute, SigningRouting } from './signing-options.js';
+import type { SigningRouting } from './signing-options.js';
 
 export interface Plan {
   input: SigningInput;
@@ -77,7 +78,7 @@ export async function plan(ctx: SigningServiceContext, args: PlanRequest): Promi
   const route = vendorFor(ctx, scene, codes);
   const gateways = route.map((id) => ownValue<SigningGateway>(ctx.options.vendors, id)!);
   const gateway = gateways[0]!;
-  const parties = sceneParties.map((party) => plannedParty(ctx, scene, party));
+  const parties = sceneParties.map((party) => plannedParty(ctx, scene, party, route));
   const input = attemptInput(ctx, args, { gateways, parties, now, signingDate });
   const refuse = (error: SealflowError, documents: PlannedDocument[] = []): Plan => ({
     input: { ...input, documents, refusal: failureOf('validating', error.code, error.message) },
@@ -130,9 +131,7 @@ export async function plan(ctx: SigningServiceContext, args: PlanRequest): Promi
 
 /** The template code of each of the scene's documents: the host's mapping (`templateCodes`) or the scene's own. */
 function templateCodesFor(ctx: SigningServiceContext, scene: SigningScene): string[] {
-  return scene.documents.map(
-    (d) => ownValue<string>(ownValue(ctx.options.templateCodes, scene.code), d.key) ?? d.templateCode,
-  );
+  return sceneTemplateCodes(scene, ctx.options.templateCodes);
 }
 
 /** The workflow input before the documents are known: who, what, with which vendor, the customer kept masked. */
@@ -215,26 +214,14 @@ function routeLeg(ctx: SigningServiceContext, gateway: SigningGateway): RouteLeg
  * else the default.
  */
 function vendorFor(ctx: SigningServiceContext, scene: SigningScene, codes: readonly string[]): string[] {
-  const { routing } = ctx.options;
-  const byScene = ownValue<SigningRoute>(routing?.scenes, scene.code);
-  if (byScene !== undefined) return routeVendors(byScene);
-  const byTemplate: string[][] = [];
-  for (const code of codes) {
-    const route = ownValue<SigningRoute>(routing?.templates, code);
-    if (route === undefined) continue;
-    const ids = routeVendors(route);
-    if (!byTemplate.some((known) => sameRoute(known, ids))) byTemplate.push(ids);
-  }
-  if (byTemplate.length > 1) {
+  const routes = sceneRoutes(scene.code, codes, ctx.options.routing, ctx.vendorIds);
+  if (routes.length > 1) {
     throw configError(
-      `Scene ${scene.code} signs its documents as one bundle, but routing sends its templates to ${byTemplate.map((r) => r.join(' → ')).join(' and ')}. Route the scene instead.`,
+      `Scene ${scene.code} signs its documents as one bundle, but routing sends its templates to ${routes.map((r) => r.join(' → ')).join(' and ')}. Route the scene instead.`,
       { scene: scene.code },
     );
   }
-  const only = ctx.vendorIds.length === 1 ? ctx.vendorIds[0] : undefined;
-  const chosen = byTemplate[0] ?? (routing?.default === undefined ? undefined : routeVendors(routing.default));
-  if (chosen && chosen.length > 0) return chosen;
-  if (only) return [only];
+  if (routes[0]) return routes[0];
   throw configError(`No vendor is routed for scene ${scene.code}; set routing.default.`, { scene: scene.code });
 }
 
@@ -274,18 +261,31 @@ function fallbackProblem(
   );
 }
 
-function plannedParty(ctx: SigningServiceContext, scene: SigningScene, party: SceneParty): PlannedParty {
+function plannedParty(
+  ctx: SigningServiceContext,
+  scene: SigningScene,
+  party: SceneParty,
+  route: readonly string[],
+): PlannedParty {
   return {
     role: party.role,
     kind: party.kind,
     signing: party.signing,
     order: party.order,
-    organization: organizationFor(ctx, scene, party),
+    organization: organizationFor(ctx, scene, party, route),
   };
 }
 
-/** The configured organisation behind an auto-sealing organisation party, with a seal of its own. */
-function organizationFor(ctx: SigningServiceContext, scene: SigningScene, party: SceneParty): OrganizationParty | null {
+/**
+ * The configured organisation behind an auto-sealing organisation party, with its own seal at every vendor of the
+ * route: kept in the plan, so the seal a fallback is sent comes from the saved workflow, never from a lookup later.
+ */
+function organizationFor(
+  ctx: SigningServiceContext,
+  scene: SigningScene,
+  party: SceneParty,
+  route: readonly string[],
+): PlannedOrganization | null {
   if (party.kind !== 'organization' || party.signing !== 'auto') return null;
   const organization = ownValue<OrganizationParty>(ctx.organizations, party.role);
   if (!organization) {
@@ -294,11 +294,30 @@ function organizationFor(ctx: SigningServiceContext, scene: SigningScene, party:
       { scene: scene.code, role: party.role },
     );
   }
-  // The auto-seal is the organisation's own: start-up refuses a seal registered to anyone else.
-  if (!ctx.seals.belongsTo(organization.sealId, party.role)) {
-    throw new SealNotOwnedError(organization.sealId, party.role, { scene: scene.code });
+  const sealIds: Record<string, string> = {};
+  for (const vendorId of route) {
+    const sealId = sealAtVendor(organization.sealId, vendorId);
+    // Start-up refuses a route that reaches a vendor where the organisation has no seal; this is the last guard.
+    if (sealId === undefined) {
+      throw configError(
+        `Scene ${scene.code} is routed to vendor ${vendorId}, but the ${party.role} organisation has no seal there: add organizations.${party.role}.sealId.${vendorId} (its seal id at ${vendorId}).`,
+        { scene: scene.code, role: party.role, vendorId },
+      );
+    }
+    // The auto-seal is the organisation's own: start-up refuses a seal registered to anyone else.
+    if (!ctx.seals.belongsTo(sealId, party.role, vendorId)) {
+      throw new SealNotOwnedError(sealId, party.role, { scene: scene.code, vendorId });
+    }
+    sealIds[vendorId] = sealId;
   }
-  return organization;
+  const first = sealIds[route[0]!]!;
+  return {
+    name: organization.name,
+    creditCode: organization.creditCode,
+    sealId: first,
+    // A single seal id for every vendor plans as before; only seals that differ by vendor are kept per vendor.
+    ...(typeof organization.sealId === 'string' ? {} : { sealIds }),
+  };
 }
 
 /** 1. The EFFECTIVE (生效) version of each template, or the refusal of the first that has none. */

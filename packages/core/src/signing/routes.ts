@@ -4,8 +4,10 @@
  */
 import { SealflowError } from '../errors.js';
 import type { SigningCapabilities } from '../ports/signing-vendor.js';
+import { ownValue } from '../own-property.js';
 import type { TemplateDefinition } from '../templates/model.js';
-import type { SigningRoute, SigningRouting } from './signing-options.js';
+import type { SigningScene } from './scenes.js';
+import type { SigningRoute, SigningRouting, SigningServiceOptions } from './signing-options.js';
 
 /** The vendor ids of a route, in order of preference. */
 export function routeVendors(route: SigningRoute): string[] {
@@ -39,6 +41,40 @@ export function routingProblems(routing: SigningRouting | undefined, vendorIds: 
     }
   }
   return problems;
+}
+
+/** The template code of each of the scene's documents: the host's mapping (`templateCodes`) or the scene's own. */
+export function sceneTemplateCodes(
+  scene: Pick<SigningScene, 'code' | 'documents'>,
+  templateCodes: SigningServiceOptions['templateCodes'],
+): string[] {
+  return scene.documents.map((d) => ownValue<string>(ownValue(templateCodes, scene.code), d.key) ?? d.templateCode);
+}
+
+/**
+ * The routes a scene's signings are sent on: the scene's own route, else the distinct routes of its templates, else
+ * the default, else the only vendor. More than one (templates routed apart) is refused when a signing is planned;
+ * none means no vendor is routed for the scene.
+ */
+export function sceneRoutes(
+  sceneCode: string,
+  codes: readonly string[],
+  routing: SigningRouting | undefined,
+  vendorIds: readonly string[],
+): string[][] {
+  const byScene = ownValue<SigningRoute>(routing?.scenes, sceneCode);
+  if (byScene !== undefined) return [routeVendors(byScene)];
+  const byTemplate: string[][] = [];
+  for (const code of codes) {
+    const route = ownValue<SigningRoute>(routing?.templates, code);
+    if (route === undefined) continue;
+    const ids = routeVendors(route);
+    if (!byTemplate.some((known) => sameRoute(known, ids))) byTemplate.push(ids);
+  }
+  if (byTemplate.length > 0) return byTemplate;
+  const byDefault = routing?.default === undefined ? [] : routeVendors(routing.default);
+  if (byDefault.length > 0) return [byDefault];
+  return vendorIds.length === 1 ? [[vendorIds[0]!]] : [];
 }
 
 /** The two routes send a signing to the same vendors in the same order. */

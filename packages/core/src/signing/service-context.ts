@@ -9,10 +9,11 @@ import type { PersistenceTransaction } from '../ports/persistence.js';
 import { type CustomerKeys, customerKeys } from './customer-data.js';
 import { type EvidenceDependencies, evidenceKeyring } from './evidence.js';
 import { type SigningRecord, signingRecordRepository } from './records.js';
-import { routingProblems } from './routes.js';
+import { ownValue } from '../own-property.js';
+import { routingProblems, sceneRoutes, sceneTemplateCodes } from './routes.js';
 import { checkRecordId } from './request-shape.js';
 import { resolveScenes, type SigningScene } from './scenes.js';
-import { type SealRegistry, sealRegistry } from './seals.js';
+import { type SealRegistry, sealAtVendor, sealRegistry } from './seals.js';
 import type { OrganizationParty } from './signing-effects.js';
 import type { SigningContext } from './signing-machine.js';
 import type { SigningServiceOptions } from './signing-options.js';
@@ -43,7 +44,8 @@ export function createServiceContext(options: SigningServiceOptions): SigningSer
   const scenes = resolveScenes(options.scenes);
   const organizations = options.organizations ?? {};
   const { registry: seals, problems: sealProblems } = sealRegistry(organizations, options.seals);
-  checkConfiguration(options, sealProblems);
+  const missing = sealProblems.length === 0 ? missingSeals(options, scenes, organizations) : [];
+  checkConfiguration(options, sealProblems, missing);
   return {
     options,
     clock,
@@ -72,9 +74,61 @@ export function createServiceContext(options: SigningServiceOptions): SigningSer
   };
 }
 
+/** An organisation with no seal at a vendor that a route can send one of its scenes to. */
+export interface MissingSeal {
+  /** The organisation's party role, as in `organizations`. */
+  role: string;
+  vendorId: string;
+  /** The scenes whose route reaches the vendor with this organisation among their auto-sealing parties. */
+  scenes: string[];
+}
+
+/**
+ * Organisations configured with seal ids per vendor that lack one at a vendor some route reaches for a scene they
+ * seal. Found at start-up, so a failover never sends a vendor a seal id it did not issue, or none at all.
+ * Organisations that are not configured are reported when a scene needs them, as before.
+ */
+function missingSeals(
+  options: SigningServiceOptions,
+  scenes: ReadonlyMap<string, SigningScene>,
+  organizations: Readonly<Record<string, OrganizationParty>>,
+): MissingSeal[] {
+  const vendorIds = Object.keys(options.vendors);
+  const missing = new Map<string, MissingSeal>();
+  for (const scene of scenes.values()) {
+    const codes = sceneTemplateCodes(scene, options.templateCodes);
+    const vendors = new Set(sceneRoutes(scene.code, codes, options.routing, vendorIds).flat());
+    const roles = new Set(
+      scene.parties.filter((p) => p.kind === 'organization' && p.signing === 'auto').map((p) => p.role),
+    );
+    for (const role of roles) {
+      const organization = ownValue<OrganizationParty>(organizations, role);
+      if (!organization) continue;
+      for (const vendorId of vendors) {
+        if (sealAtVendor(organization.sealId, vendorId) !== undefined) continue;
+        const key = `${role}\u0000${vendorId}`;
+        const entry = missing.get(key) ?? { role, vendorId, scenes: [] };
+        entry.scenes.push(scene.code);
+        missing.set(key, entry);
+      }
+    }
+  }
+  return [...missing.values()];
+}
+
 /** Every configuration problem at once, so a host fixes its set-up in one go. */
-function checkConfiguration(options: SigningServiceOptions, sealProblems: readonly string[]): void {
+function checkConfiguration(
+  options: SigningServiceOptions,
+  sealProblems: readonly string[],
+  missing: readonly MissingSeal[],
+): void {
   const problems: string[] = [...sealProblems];
+  for (const m of missing) {
+    problems.push(
+      `organizations.${m.role}.sealId has no seal id for vendor ${m.vendorId}, which routing reaches for ${m.scenes.join(', ')}: ` +
+        `add organizations.${m.role}.sealId.${m.vendorId} (the ${m.role} organisation's seal id at ${m.vendorId}), or take ${m.vendorId} out of those routes`,
+    );
+  }
   if (Object.keys(options.vendors).length === 0) problems.push('vendors: configure at least one signing gateway');
   for (const [id, gateway] of Object.entries(options.vendors)) {
     if (gateway.id !== id) problems.push(`vendors.${id}: the gateway's vendor id is "${gateway.id}"`);
@@ -85,7 +139,10 @@ function checkConfiguration(options: SigningServiceOptions, sealProblems: readon
   problems.push(...routingProblems(options.routing, Object.keys(options.vendors)));
   if (problems.length) {
     throw new ValidationError(`The signing service is misconfigured: ${problems.join('; ')}.`, {
-      details: { problems },
+      details: {
+        problems,
+        ...(missing.length > 0 ? { missingSeals: missing.map((m) => ({ ...m, scenes: [...m.scenes] })) } : {}),
+      },
     });
   }
 }

@@ -9,7 +9,7 @@ import { plan, requestFingerprint } from './planning.js';
 import { type SigningRecord, signingRecordRepository } from './records.js';
 import { parseShape, SignRequestShape, signingRecordId } from './request-shape.js';
 import { partiesFor, type SigningScene } from './scenes.js';
-import { SealNotOwnedError } from './seals.js';
+import { type OrganizationSealId, SealNotOwnedError, sealAtVendor } from './seals.js';
 import { configError, contextOf, latestAttempt, requireRecord, type SigningServiceContext } from './service-context.js';
 import type { SealedRequest } from './signing-effects.js';
 import { FunderNotAssignedError } from './signing-errors.js';
@@ -81,16 +81,26 @@ export async function signAsFunder(
   ctx: SigningServiceContext,
   actor: FunderActor,
   recordId: string,
-  { sealId }: { sealId: string },
+  { sealId: asked }: { sealId: OrganizationSealId },
 ): Promise<SigningRecord> {
   parseShape(z.object({ id: z.string().min(1), funderId: z.string().min(1) }), actor, 'actor');
-  parseShape(z.string().min(1).max(128), sealId, 'sealId');
+  const sealShape = z.string().min(1).max(128);
+  parseShape(z.union([sealShape, z.record(z.string().min(1), sealShape)]), asked, 'sealId');
   const record = await requireRecord(ctx, recordId);
   if (record.funding !== 'funder' || record.funderId !== actor.funderId) {
     throw new FunderNotAssignedError(recordId, actor.funderId);
   }
-  if (!ctx.seals.belongsTo(sealId, { funderId: actor.funderId })) {
-    throw new SealNotOwnedError(sealId, { funderId: actor.funderId }, { recordId });
+  // The flow is with one vendor by now (it never moves once started): the seal is the funder's seal there.
+  const vendorId = record.vendor.id;
+  const sealId = sealAtVendor(asked, vendorId);
+  if (sealId === undefined) {
+    throw new ValidationError(
+      `Signing ${recordId} is with vendor ${vendorId}, but the seal ids given are for ${Object.keys(asked).join(', ')}: add sealId.${vendorId} (the funder's seal id at ${vendorId}).`,
+      { details: { paths: [`sealId.${vendorId}`], recordId, vendorId } },
+    );
+  }
+  if (!ctx.seals.belongsTo(sealId, { funderId: actor.funderId }, vendorId)) {
+    throw new SealNotOwnedError(sealId, { funderId: actor.funderId }, { recordId, vendorId });
   }
   const notAwaiting = (status: string) =>
     new SealflowError(

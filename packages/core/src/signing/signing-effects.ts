@@ -13,6 +13,7 @@ import { applyRule, type RuleInput } from '../templates/formatters.js';
 import { funderSource } from '../templates/request-sources.js';
 import type { PartySealPlacement } from '../templates/model.js';
 import type { CustomerKeys } from './customer-data.js';
+import type { OrganizationSealId } from './seals.js';
 import type { SigningGateway } from './gateway.js';
 import type {
   ArchiveParams,
@@ -42,13 +43,27 @@ export interface PdfSignatureCheck {
 /** Verifies the signatures of a signed PDF (PAdES vendors), e.g. `verifyPdfSignatures` from adapter-local. */
 export type VerifyPdf = (pdf: Uint8Array) => readonly PdfSignatureCheck[] | Promise<readonly PdfSignatureCheck[]>;
 
-/** An organisation that seals with a configured seal: the platform, the payment company. */
+/**
+ * An organisation that seals with a configured seal: the platform, the payment company.
+ *
+ * @example
+ * ```ts
+ * // One seal id at every vendor (a single vendor, or vendors that share the id):
+ * platform: { name: '某某消费金融股份有限公司', creditCode: '91310000MA1FL0000X', sealId: 'platform-seal' }
+ * // The seal id each vendor issued, by vendor id, for routes that fail over between vendors:
+ * platform: { name, creditCode, sealId: { esign: 'c0a8…e签宝 sealId', cfca: 'CFCA-SEAL-001', local: 'platform-seal' } }
+ * ```
+ */
 export interface OrganizationParty {
   name: string;
   /** 统一社会信用代码. */
   creditCode: string;
-  /** The vendor's seal id (or the local signer's seal name). */
-  sealId: string;
+  /**
+   * The seal it signs with, as the vendor names it: e签宝's sealId, 安心签's sealCode, the local signer's seal name.
+   * One string is used at every vendor; a record gives the seal id per vendor id (the ids of `vendors` and routing).
+   * Every vendor a route can send one of its signings to needs an entry: a missing one is refused at start-up.
+   */
+  sealId: OrganizationSealId;
 }
 
 /** The borrower and the values, as sealed into the workflow. */

@@ -37,6 +37,7 @@ import type { SignatureTimestamp, UsedSeal, VendorFlowStatus } from '../ports/si
 import type { PartySealPlacement, VariablePlacement } from '../templates/model.js';
 import type { ReplacementRule } from '../templates/formatters.js';
 import { maskText } from '../privacy.js';
+import { ownValue } from '../own-property.js';
 import type { SigningFailure } from './records.js';
 import type { Funding, PartySigning } from './scenes.js';
 
@@ -65,7 +66,21 @@ export interface PlannedParty {
   signing: PartySigning;
   order: number;
   /** Organisations signing with a configured seal; null for the person (sealed data) and the funder (request). */
-  organization: { name: string; creditCode: string; sealId: string } | null;
+  organization: PlannedOrganization | null;
+}
+
+/**
+ * An organisation that seals with a configured seal, as planned for one attempt. Seal ids are the vendors' own, so
+ * the plan keeps the seal at every vendor of the route; the workflow asks for the one of the vendor the signing is
+ * with (see {@link partySealAt}).
+ */
+export interface PlannedOrganization {
+  name: string;
+  creditCode: string;
+  /** The seal id at the route's first vendor (for workflows planned before seals were kept per vendor, the only one). */
+  sealId: string;
+  /** The seal id at each vendor of the route, by vendor id. Absent in workflows planned before it was kept. */
+  sealIds?: Record<string, string>;
 }
 
 export interface FlowView {
@@ -573,7 +588,8 @@ export const signingMachine = setup({
               fallbackVendorId: nextLeg(context)?.vendorId ?? null,
               documents: context.documents,
               rendered: context.rendered ?? [],
-              parties: context.parties,
+              // Each organisation's seal at this vendor, from the plan: a failover sends the fallback its own seal id.
+              parties: partiesAt(context),
             }),
           },
           on: {
@@ -903,11 +919,35 @@ export const signingMachine = setup({
   },
 });
 
-/** The seal each organisation party was asked to sign with: its configured auto-seal, or the funder's chosen seal. */
+/** The seal id an organisation was planned to sign with at a vendor: its seal there, else its only one. */
+export function partySealAt(organization: PlannedOrganization, vendorId: string): string {
+  return ownValue<string>(organization.sealIds, vendorId) ?? organization.sealId;
+}
+
+/** The parties as the vendor the signing is with gets them: each organisation with its seal at that vendor. */
+function partiesAt(context: SigningContext): PlannedParty[] {
+  return context.parties.map((party) =>
+    party.organization
+      ? {
+          ...party,
+          organization: {
+            name: party.organization.name,
+            creditCode: party.organization.creditCode,
+            sealId: partySealAt(party.organization, context.vendorId),
+          },
+        }
+      : party,
+  );
+}
+
+/**
+ * The seal each organisation party was asked to sign with at the vendor the signing is with: its configured
+ * auto-seal at that vendor, or the funder's chosen seal.
+ */
 export function sealsAsked(context: SigningContext): Map<string, string> {
   const asked = new Map<string, string>();
   for (const party of context.parties) {
-    if (party.organization) asked.set(party.role, party.organization.sealId);
+    if (party.organization) asked.set(party.role, partySealAt(party.organization, context.vendorId));
     else if (party.signing === 'ownCall' && context.funderSignature)
       asked.set(party.role, context.funderSignature.sealId);
   }

@@ -38,6 +38,7 @@ import {
 import type { EvidenceAnchor, SigningRecord, SigningStatus } from './records.js';
 import { checkRecordId, parseShape } from './request-shape.js';
 import type { Funding, SigningScene } from './scenes.js';
+import type { OrganizationSealId } from './seals.js';
 import { createServiceContext, getRecord } from './service-context.js';
 import { resign, sign, signAsFunder } from './signing-commands.js';
 import type { Consent, FunderRef } from './signing-machine.js';
@@ -112,8 +113,12 @@ export interface DownloadedDocument {
 export interface SigningService {
   /** Start signing, or return the signing already started for (businessNo, scene). Refusals throw, keeping a record. */
   sign(request: SignRequest): Promise<SigningRecord>;
-  /** The assigned funder signs a funder-funded loan with its own seal. */
-  signAsFunder(actor: FunderActor, recordId: string, options: { sealId: string }): Promise<SigningRecord>;
+  /**
+   * The assigned funder signs a funder-funded loan with its own seal: one seal id, or its seal ids by vendor id
+   * (`{ esign: '…', cfca: '…' }`), of which the one at the vendor the signing is with is used. The seal must be
+   * registered to the funder (`seals`) for that vendor.
+   */
+  signAsFunder(actor: FunderActor, recordId: string, options: { sealId: OrganizationSealId }): Promise<SigningRecord>;
   /** 补签: a new attempt of a FAILED record, linked to it; idempotent. */
   resign(recordId: string, actor: SigningActor): Promise<SigningRecord>;
   get(recordId: string): Promise<SigningRecord | null>;
