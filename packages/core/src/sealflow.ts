@@ -109,7 +109,10 @@ export interface SealflowOptions {
   evidenceTimestampAuthority?: TimestampAuthority;
   /** Keys for the workflows' audit chains (HMAC); without them the chains are plain SHA-256. */
   auditKeys?: ChainKeys;
-  /** Organisations that seal with a configured seal, by party role: `{ platform: { name, creditCode, sealId } }`. */
+  /**
+   * Organisations that seal with a configured seal, by party role: `{ platform: { name, creditCode, sealId } }`,
+   * `sealId` being one seal id, or one per vendor id (`{ esign: '…', cfca: '…' }`) for routes across vendors.
+   */
   organizations?: Readonly<Record<string, OrganizationParty>>;
   /** Which funder each further seal belongs to: `{ 'bank-1-seal': { owner: { funderId: 'bank-1' } } }`. */
   seals?: Readonly<Record<string, SealRegistration>>;

@@ -31,12 +31,18 @@ export interface SigningEnvironment {
   evidenceKeys?: ChainKeys;
   /** Signature check for vendors with PAdES output, e.g. `verifyPdfSignatures` from `@sealflow/adapter-local`. */
   verifyPdf?: VerifyPdf;
-  /** Organisations that seal with a configured seal, by party role: `platform`, `paymentCompany`. */
+  /**
+   * Organisations that seal with a configured seal, by party role: `platform`, `paymentCompany`. Each `sealId` is one
+   * seal id for every vendor, or the seal id per vendor id (`{ esign: '…', cfca: '…' }`); start-up refuses a route
+   * that reaches a vendor where an organisation sealing in that scene has none.
+   */
   organizations?: Readonly<Record<string, OrganizationParty>>;
   /**
-   * Which organisation each seal belongs to, by seal id: `{ 'bank-1-seal': { owner: { funderId: 'bank-1' } } }`.
+   * Which organisation each seal belongs to, by seal id: `{ 'bank-1-seal': { owner: { funderId: 'bank-1' } } }`,
+   * with `vendor` when the seal id is that vendor's only (`{ owner: { funderId: 'bank-1' }, vendor: 'cfca' }`).
    * Each organisation's own `sealId` is registered to it without being listed here. A funder signs (`signAsFunder`)
-   * only with a seal registered to it; without registrations, no funder seal is accepted.
+   * only with a seal registered to it (at the vendor the signing is with); without registrations, no funder seal is
+   * accepted.
    */
   seals?: Readonly<Record<string, SealRegistration>>;
   /** The URL vendors with callbacks should notify, per vendor id. */
