@@ -1,7 +1,8 @@
 /**
  * CMS SignedData for PAdES baseline B (`/SubFilter /ETSI.CAdES.detached`), built with asn1js over node:crypto.
  *
- * - detached (no eContent), SHA-256, RSA PKCS#1 v1.5 or ECDSA;
+ * - detached (no eContent), SHA-256 with RSA PKCS#1 v1.5 or ECDSA; or SM3 with SM2 (GM/T 0010: digestAlgorithm sm3,
+ *   signatureAlgorithm sm2sign-with-sm3, the signature an SM2 (r, s) with the default user id);
  * - signed attributes: contentType, messageDigest, ESS signing-certificate-v2 (CAdES requires it). No signingTime:
  *   PAdES forbids it for ETSI.CAdES.detached; the time goes into the signature dictionary's /M;
  * - the signed attributes are a DER SET OF, so they are sorted by their encodings before signing;
@@ -11,6 +12,7 @@ import { sign as cryptoSign, randomBytes } from 'node:crypto';
 import * as asn1js from 'asn1js';
 import { encode, RawDer } from './der.js';
 import type { SigningIdentity } from './signing-identity.js';
+import { SM_OID, sm2Sign } from './sm2.js';
 
 export const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -22,6 +24,8 @@ export const OID = {
   rsaEncryption: '1.2.840.113549.1.1.1',
   sha256WithRSA: '1.2.840.113549.1.1.11',
   ecdsaWithSHA256: '1.2.840.10045.4.3.2',
+  sm3: SM_OID.sm3,
+  sm2WithSm3: SM_OID.sm2WithSm3,
 } as const;
 
 const oid = (value: string) => new asn1js.ObjectIdentifier({ value });
@@ -116,7 +120,10 @@ function rsaLayoutFor(identity: SigningIdentity): RsaLayout | null {
   return layout;
 }
 
-/** The DER of a detached CAdES SignedData ContentInfo over content whose SHA-256 is `digest`. */
+/**
+ * The DER of a detached CAdES SignedData ContentInfo over content whose digest is `digest`: its SHA-256, or its SM3
+ * for an SM2 identity (`identity.digestAlgorithm`).
+ */
 export function buildCadesSignature(identity: SigningIdentity, digest: Uint8Array): Uint8Array {
   const layout = identity.keyType === 'rsa' && digest.length === 32 ? rsaLayoutFor(identity) : null;
   if (layout) {
@@ -130,11 +137,11 @@ export function buildCadesSignature(identity: SigningIdentity, digest: Uint8Arra
       return out;
     }
   }
-  return encodeCades(identity, digest, (signedAttrsSet) =>
-    identity.keyType === 'rsa'
-      ? cryptoSign('sha256', signedAttrsSet, identity.privateKey)
-      : cryptoSign('sha256', signedAttrsSet, { key: identity.privateKey, dsaEncoding: 'der' }),
-  ).cms;
+  return encodeCades(identity, digest, (signedAttrsSet) => {
+    if (identity.keyType === 'rsa') return cryptoSign('sha256', signedAttrsSet, identity.privateKey);
+    if (identity.keyType === 'sm2' && identity.sm2Key) return sm2Sign(identity.sm2Key, signedAttrsSet);
+    return cryptoSign('sha256', signedAttrsSet, { key: identity.privateKey, dsaEncoding: 'der' });
+  }).cms;
 }
 
 function encodeCades(
@@ -153,14 +160,18 @@ function encodeCades(
   const signedAttrsSet = encode(set(...attrs.map((a) => new RawDer(a))));
   const signature = sign(signedAttrsSet);
 
-  const sha256Alg = seq(oid(OID.sha256), new asn1js.Null());
-  // RFC 4055 says sha256WithRSA parameters are NULL; RFC 5758 says ECDSA parameters are absent.
+  const sm2 = identity.keyType === 'sm2';
+  const digestAlg = () => seq(oid(sm2 ? OID.sm3 : OID.sha256), new asn1js.Null());
+  // RFC 4055 says sha256WithRSA parameters are NULL; RFC 5758 says ECDSA parameters are absent; GM/T 0010 names the
+  // SM2 signature sm2sign-with-sm3 without parameters, as OpenSSL writes it in certificates.
   const signatureAlg =
-    identity.keyType === 'rsa' ? seq(oid(OID.rsaEncryption), new asn1js.Null()) : seq(oid(OID.ecdsaWithSHA256));
+    identity.keyType === 'rsa'
+      ? seq(oid(OID.rsaEncryption), new asn1js.Null())
+      : seq(oid(sm2 ? OID.sm2WithSm3 : OID.ecdsaWithSHA256));
   const signerInfo = seq(
     new asn1js.Integer({ value: 1 }),
     seq(new RawDer(identity.issuerDer), new RawDer(identity.serialNumberDer)),
-    sha256Alg,
+    digestAlg(),
     context(
       0,
       attrs.map((a) => new RawDer(a)),
@@ -170,7 +181,7 @@ function encodeCades(
   );
   const signedData = seq(
     new asn1js.Integer({ value: 1 }),
-    set(seq(oid(OID.sha256), new asn1js.Null())),
+    set(digestAlg()),
     seq(oid(OID.data)),
     context(
       0,

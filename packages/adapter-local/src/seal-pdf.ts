@@ -178,6 +178,7 @@ function prepare(pdf: Uint8Array, options: SealOptions, extraRoom: number): Prep
     field: options.field,
     appearance: options.appearance,
     reserved: maxCadesSignatureLength(identity) + extraRoom,
+    digestAlgorithm: identity.digestAlgorithm,
     entries: {
       Type: name('Sig'),
       SubFilter: name('ETSI.CAdES.detached'),
@@ -196,6 +197,8 @@ interface FieldSpec {
   appearance: SealAppearance | undefined;
   /** Bytes of /Contents to reserve. */
   reserved: number;
+  /** The hash of the byte ranges: the signer's digest (SM3 for SM2), SHA-256 otherwise. */
+  digestAlgorithm?: 'sha256' | 'sm3';
   entries: Record<string, PdfValue | undefined>;
 }
 
@@ -357,7 +360,10 @@ function prepareField(pdf: Uint8Array, options: FieldSpec): PreparedSeal {
   const gapEnd = contentsOffset + reserved * 2 + 2;
   const byteRange = `0 ${gapStart} ${gapEnd} ${out.length - gapEnd}`;
   out.write(byteRange.padEnd(BYTE_RANGE_WIDTH, ' '), byteRangeOffset, 'latin1');
-  const digest = createHash('sha256').update(out.subarray(0, gapStart)).update(out.subarray(gapEnd)).digest();
+  const digest = createHash(options.digestAlgorithm ?? 'sha256')
+    .update(out.subarray(0, gapStart))
+    .update(out.subarray(gapEnd))
+    .digest();
   return { out, gapStart, reserved, digest };
 }
 

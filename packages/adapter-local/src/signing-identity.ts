@@ -7,10 +7,18 @@ import { createHash, createPrivateKey, type KeyObject, X509Certificate } from 'n
 import { readChildren, readTlv, slice } from './der.js';
 import { SealingError } from './errors.js';
 import { readPkcs12 } from './pkcs12.js';
+import { isSm2Key, SM2_MAX_SIGNATURE_LENGTH, type Sm2Key, sm2KeyOf } from './sm2.js';
 
 export interface SigningIdentity {
   readonly privateKey: KeyObject;
-  readonly keyType: 'rsa' | 'ec';
+  /** 'sm2': a key on the SM2 curve, signing SM2-with-SM3 (国密, GB/T 32918 with the default user id). */
+  readonly keyType: 'rsa' | 'ec' | 'sm2';
+  /**
+   * The hash of the document and of the signed attributes: SHA-256 for RSA and ECDSA, SM3 for SM2 (GM/T 0010).
+   */
+  readonly digestAlgorithm: 'sha256' | 'sm3';
+  /** The SM2 private scalar and public point, for an SM2 identity (node:crypto cannot sign SM2 with a user id). */
+  readonly sm2Key?: Sm2Key;
   /** The signer certificate, DER, byte for byte as supplied. */
   readonly certificate: Uint8Array;
   /** Further certificates (intermediates, root) to embed after the signer certificate, DER as supplied. */
@@ -28,7 +36,7 @@ export interface SigningIdentity {
   readonly serialNumberDer: Uint8Array;
   /** SHA-256 of `certificate`, for the ESS signing-certificate-v2 attribute. */
   readonly certificateSha256: Uint8Array;
-  /** Upper bound of the signature value's length in bytes (RSA modulus size, or a DER ECDSA signature). */
+  /** Upper bound of the signature value's length in bytes (RSA modulus size, or a DER ECDSA or SM2 signature). */
   readonly maxSignatureLength: number;
 }
 
@@ -46,6 +54,12 @@ export interface LoadSigningIdentityOptions {
   validity?: 'warn' | 'reject';
   /** The instant the validity is checked against; defaults to now. */
   now?: Date;
+  /**
+   * The digest the identity must sign with, to fail at load time instead of producing a signature the relying party
+   * refuses: 'sha256' works only with RSA and ECDSA keys, 'sm3' only with SM2 keys (国密 rules require SM3 with SM2).
+   * Default: the key's own (SHA-256, or SM3 for SM2). A mismatch throws INVALID_INPUT.
+   */
+  digestAlgorithm?: 'sha256' | 'sm3';
 }
 
 /**
@@ -101,17 +115,31 @@ export function loadSigningIdentity(
     }
   }
 
-  const keyType = privateKey.asymmetricKeyType;
-  if (keyType !== 'rsa' && keyType !== 'ec') {
+  // OpenSSL reads a PEM or PKCS#8 key on the SM2 curve as type "SM2", which Node reports as undefined; a key Node
+  // generated on that curve is "ec". Both sign SM2-with-SM3 here.
+  const sm2 = isSm2Key(privateKey);
+  const keyType = sm2 ? 'sm2' : privateKey.asymmetricKeyType;
+  if (keyType !== 'rsa' && keyType !== 'ec' && keyType !== 'sm2') {
     throw new SealingError(
       'CERTIFICATE_INVALID',
-      `Unsupported key type "${keyType}": PAdES sealing here supports RSA and ECDSA (P-256/P-384) keys.`,
+      `Unsupported key type "${keyType}": PAdES sealing here supports RSA, ECDSA (P-256/P-384) and SM2 keys.`,
     );
   }
+  const digestAlgorithm = keyType === 'sm2' ? 'sm3' : 'sha256';
+  if (options.digestAlgorithm !== undefined && options.digestAlgorithm !== digestAlgorithm) {
+    throw new SealingError(
+      'INVALID_INPUT',
+      keyType === 'sm2'
+        ? `digestAlgorithm "${options.digestAlgorithm}" is for RSA and ECDSA keys; an SM2 key signs with SM3 (GM/T 0010). Drop the option or pass 'sm3'.`
+        : `digestAlgorithm "${options.digestAlgorithm}" is for SM2 keys; this ${keyType.toUpperCase()} key signs with SHA-256. Drop the option or pass 'sha256'.`,
+      { details: { keyType, digestAlgorithm: options.digestAlgorithm } },
+    );
+  }
+  const sm2Key = sm2 ? sm2KeyOf(privateKey) : undefined;
 
   // The signer certificate is the one whose public key matches the private key; files often list the CA first.
   const parsed = certificates.map((der) => ({ der, x509: parseCertificate(der) }));
-  const signer = parsed.find((c) => c.x509.checkPrivateKey(privateKey));
+  const signer = parsed.find((c) => matches(c.x509, privateKey, sm2Key));
   if (!signer) {
     throw new SealingError(
       'CERTIFICATE_KEY_MISMATCH',
@@ -139,6 +167,8 @@ export function loadSigningIdentity(
   return {
     privateKey,
     keyType,
+    digestAlgorithm,
+    ...(sm2Key ? { sm2Key } : {}),
     certificate: signer.der,
     chain: parsed.filter((c) => c !== signer).map((c) => c.der),
     subject: signer.x509.subject.split('\n').reverse().join(','),
@@ -152,8 +182,20 @@ export function loadSigningIdentity(
     maxSignatureLength:
       keyType === 'rsa'
         ? Math.ceil((privateKey.asymmetricKeyDetails?.modulusLength ?? 4096) / 8)
-        : 9 + 2 * (curveSize + 1),
+        : keyType === 'sm2'
+          ? SM2_MAX_SIGNATURE_LENGTH
+          : 9 + 2 * (curveSize + 1),
   };
+}
+
+/**
+ * Whether `x509` carries the public key of `privateKey`. For SM2 the points are compared directly: OpenSSL may hold
+ * the certificate's key as "EC" and a generated private key as "SM2" (or the reverse), which its own check can refuse.
+ */
+function matches(x509: X509Certificate, privateKey: KeyObject, sm2Key: Sm2Key | undefined): boolean {
+  if (!sm2Key) return x509.checkPrivateKey(privateKey);
+  if (!isSm2Key(x509.publicKey)) return false;
+  return Buffer.from(sm2KeyOf(x509.publicKey).publicPoint).equals(sm2Key.publicPoint);
 }
 
 function parseCertificate(der: Uint8Array): X509Certificate {

@@ -1,7 +1,8 @@
 /**
  * Self-signed signing identities for demos and tests, with the same shape as a CFCA-style company certificate:
  * C=CN, O=<company, often Chinese>, CN=<signer>, key usage digitalSignature + nonRepudiation.
- * Built with @peculiar/asn1-x509 and signed with node:crypto. Never use one in production: no CA vouches for it.
+ * Built with @peculiar/asn1-x509 and signed with node:crypto (SM2 ones with the SM2-with-SM3 signer of sm2.ts). Never
+ * use one in production: no CA vouches for it.
  */
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
@@ -27,6 +28,7 @@ import {
 import { SealingError } from '../errors.js';
 import { writePkcs12 } from '../pkcs12.js';
 import { loadSigningIdentity, type SigningIdentity } from '../signing-identity.js';
+import { SM_OID, sm2KeyOf, sm2Sign } from '../sm2.js';
 
 /** The subject, key type and validity of a test identity made by {@link createTestIdentity}. */
 export interface TestIdentityOptions {
@@ -34,7 +36,8 @@ export interface TestIdentityOptions {
   /** The company, e.g. '某某消费金融股份有限公司'. */
   organization?: string;
   country?: string;
-  keyType?: 'rsa' | 'ec';
+  /** 'rsa' (2048-bit, default), 'ec' (P-256) or 'sm2' (国密 SM2 key, certificate signed SM2-with-SM3). */
+  keyType?: 'rsa' | 'ec' | 'sm2';
   /** Validity from now; a negative number gives an already expired certificate (for tests). Default 365. */
   validDays?: number;
   /** Password of the PKCS#12; random when omitted. */
@@ -61,7 +64,7 @@ export function createTestIdentity(options: TestIdentityOptions): TestIdentity {
   const { privateKey, publicKey } =
     keyType === 'rsa'
       ? generateKeyPairSync('rsa', { modulusLength: 2048 })
-      : generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      : generateKeyPairSync('ec', { namedCurve: keyType === 'sm2' ? 'SM2' : 'prime256v1' });
 
   const rdn = (type: string, value: AttributeValue) =>
     new RelativeDistinguishedName([new AttributeTypeAndValue({ type, value })]);
@@ -80,7 +83,7 @@ export function createTestIdentity(options: TestIdentityOptions): TestIdentity {
   const signatureAlgorithm =
     keyType === 'rsa'
       ? new AlgorithmIdentifier({ algorithm: '1.2.840.113549.1.1.11', parameters: null })
-      : new AlgorithmIdentifier({ algorithm: '1.2.840.10045.4.3.2' });
+      : new AlgorithmIdentifier({ algorithm: keyType === 'sm2' ? SM_OID.sm2WithSm3 : '1.2.840.10045.4.3.2' });
   const tbs = new TBSCertificate({
     version: Version.v3,
     serialNumber: serial.buffer.slice(serial.byteOffset, serial.byteOffset + serial.byteLength) as ArrayBuffer,
@@ -95,7 +98,10 @@ export function createTestIdentity(options: TestIdentityOptions): TestIdentity {
     ]),
   });
   const tbsDer = AsnConvert.serialize(tbs);
-  const signature = sign('sha256', new Uint8Array(tbsDer), privateKey);
+  const signature =
+    keyType === 'sm2'
+      ? sm2Sign(sm2KeyOf(privateKey), new Uint8Array(tbsDer))
+      : sign('sha256', new Uint8Array(tbsDer), privateKey);
   const certificate = new Uint8Array(
     AsnConvert.serialize(
       new Certificate({ tbsCertificate: tbs, signatureAlgorithm, signatureValue: toArrayBuffer(signature) }),
