@@ -9,6 +9,13 @@
  * Then throughput, documents sealed per second with 8 seals in flight: in the calling thread (`sealPdf`, one at a
  * time whatever the concurrency), and through `createSealingPool` with 1 and with 2 worker threads, side by side in
  * one run. Each pooled result is checked like the others. The machine's core count bounds what 2 workers can give.
+ *
+ * Beside the RSA rows, in the same run: the same invisible seal with an ECDSA P-256 key, with an SM2 key (国密, SM3
+ * digest, SM2-with-SM3 signature with its Z value), and PAdES B-T (RSA + a signature timestamp from the in-process
+ * local TSA, so the TSA's own signing is in the figure but no network is).
+ *
+ * SEAL_BENCH_MS (default 3000) is the minimum time per latency row and SEAL_BENCH_DOCUMENTS (default 200) the
+ * documents per throughput row: small values check that the suite runs, the defaults give the published figures.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -19,7 +26,11 @@ import {
   sealPdf,
   verifyPdfSignatures,
 } from '../../packages/adapter-local/src/index.js';
-import { createSealImage, createTestIdentity } from '../../packages/adapter-local/src/testing/index.js';
+import {
+  createLocalTimestampAuthority,
+  createSealImage,
+  createTestIdentity,
+} from '../../packages/adapter-local/src/testing/index.js';
 import { pdflibAddPlaceholder } from '@signpdf/placeholder-pdf-lib';
 import { P12Signer } from '@signpdf/signer-p12';
 import { SignPdf } from '@signpdf/signpdf';
@@ -42,7 +53,8 @@ async function filledFixture(): Promise<Uint8Array> {
 }
 
 const IN_FLIGHT = 8;
-const POOLED_DOCUMENTS = 200;
+const POOLED_DOCUMENTS = Number(process.env.SEAL_BENCH_DOCUMENTS ?? 200);
+const MIN_MS = Number(process.env.SEAL_BENCH_MS ?? 3000);
 
 /** Seal `count` documents with `IN_FLIGHT` at once through `seal`; documents per second. */
 async function throughput(seal: (pdf: Uint8Array) => Promise<Uint8Array>, input: Uint8Array, count: number) {
@@ -68,7 +80,7 @@ async function pooledThroughput(size: number, input: Uint8Array, options: SealOp
   }
 }
 
-async function measure(fn: () => Promise<unknown> | unknown, minMs = 3000, minIterations = 30): Promise<number[]> {
+async function measure(fn: () => Promise<unknown> | unknown, minMs = MIN_MS, minIterations = 30): Promise<number[]> {
   for (let i = 0; i < 5; i++) await fn(); // warm-up
   const samples: number[] = [];
   const start = performance.now();
@@ -110,6 +122,20 @@ const suite: BenchSuite = {
     const identity = loadSigningIdentity({ pkcs12: chinese.pkcs12, password: chinese.password });
     const image = createSealImage({ size: 240 });
     const ours = () => sealPdf(input, { identity, field: { page: 7, rect }, signingTime, reason: '借款人签署' });
+    const keyed = (keyType: 'ec' | 'sm2') => {
+      const made = createTestIdentity({
+        commonName: 'Sandbox Signer',
+        organization: '某某消费金融股份有限公司',
+        keyType,
+      });
+      return loadSigningIdentity({ pkcs12: made.pkcs12, password: made.password });
+    };
+    const ecIdentity = keyed('ec');
+    const sm2Identity = keyed('sm2');
+    const oursEc = () => sealPdf(input, { identity: ecIdentity, field: { page: 7, rect }, signingTime });
+    const oursSm2 = () => sealPdf(input, { identity: sm2Identity, field: { page: 7, rect }, signingTime });
+    const tsa = createLocalTimestampAuthority();
+    const oursBt = () => sealPdf(input, { identity, field: { page: 7, rect }, signingTime, timestampAuthority: tsa });
     const oursVisible = () =>
       sealPdf(input, { identity, field: { page: 7, rect }, appearance: { image }, signingTime, reason: '借款人签署' });
 
@@ -117,16 +143,23 @@ const suite: BenchSuite = {
     for (const [label, bytes] of [
       ['sealPdf', ours()],
       ['sealPdf+image', oursVisible()],
+      ['sealPdf EC P-256', oursEc()],
+      ['sealPdf SM2', oursSm2()],
+      ['sealPdf B-T', await oursBt()],
       ['@signpdf', await baseline()],
     ] as const) {
       const report = verifyPdfSignatures(bytes);
       if (report.length !== 1 || !report[0]!.valid)
         throw new Error(`${label} produced an invalid signature: ${JSON.stringify(report)}`);
+      if (label === 'sealPdf B-T' && !report[0]!.timestamp) throw new Error('sealPdf B-T carries no timestamp');
     }
 
     const b = summarize(await measure(baseline));
     const o = summarize(await measure(ours));
     const v = summarize(await measure(oursVisible));
+    const ec = summarize(await measure(oursEc));
+    const sm2 = summarize(await measure(oursSm2));
+    const bt = summarize(await measure(oursBt));
     const visibleOptions: SealOptions = { identity, field: { page: 7, rect }, appearance: { image }, signingTime };
     const inThread = await throughput(async (pdf) => sealPdf(pdf, visibleOptions), input, POOLED_DOCUMENTS);
     const pooled1 = await pooledThroughput(1, input, visibleOptions);
@@ -169,6 +202,23 @@ const suite: BenchSuite = {
         baselineValue: b.p95,
         ratio: ratio(v.p95, b.p95),
       },
+      ...(
+        [
+          ['sealPdf invisible, ECDSA P-256', ec],
+          ['sealPdf invisible, SM2/SM3 (国密)', sm2],
+          ['sealPdf invisible, B-T (RSA + local TSA token)', bt],
+        ] as const
+      ).flatMap(([label, stats]) => [
+        {
+          name: `${label}, median`,
+          unit: 'ms',
+          value: stats.median,
+          baseline: 'sealPdf invisible (RSA) median',
+          baselineValue: o.median,
+          ratio: ratio(stats.median, o.median),
+        },
+        { name: `${label}, p95`, unit: 'ms', value: stats.p95 },
+      ]),
       { name: inThreadName, unit: 'docs/s', value: inThread },
       ...[
         [1, pooled1],

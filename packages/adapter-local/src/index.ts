@@ -21,6 +21,20 @@ export {
   type SigningIdentity,
   type SigningIdentitySource,
 } from './signing-identity.js';
+export {
+  buildSesSeal,
+  buildSesSignature,
+  type ParsedSesSeal,
+  type ParsedSesSignature,
+  parseSesSeal,
+  parseSesSignature,
+  type SesPicture,
+  type SesSealInfo,
+  type SesSignatureInput,
+  type SesVerification,
+  verifySesSeal,
+  verifySesSignature,
+} from './ses.js';
 export { type SignatureReport, type SignatureTimestampReport, verifyPdfSignatures } from './verify.js';
 export { type PdfTimestamp, readPdfTimestamps, signatureTimestamps } from './signature-timestamps.js';
 export {
