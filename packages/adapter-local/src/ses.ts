@@ -35,9 +35,13 @@ import { isSm2Key, SM_OID, sm2KeyOf, sm2Sign, sm2Verify } from './sm2.js';
 
 /** The picture of an electronic seal: its format as GB/T 38540 names it, the bytes, and the printed size in mm. */
 export interface SesPicture {
+  /** The image format, as the standard spells it. */
   type: 'PNG' | 'JPG' | 'BMP' | 'GIF' | 'SVG' | 'OFD';
+  /** The image file's bytes. */
   data: Uint8Array;
+  /** Printed width in millimetres (a round company seal is 42). */
   widthMm: number;
+  /** Printed height in millimetres. */
   heightMm: number;
 }
 
@@ -53,18 +57,25 @@ export interface SesSealInfo {
   name: string;
   /** The DER certificates allowed to sign with this seal (certListType 1). */
   certificates: Uint8Array[];
+  /** When the seal was made (createDate). */
   createDate: Date;
+  /** Start of the seal's validity; a signature made before it is refused. */
   validStart: Date;
+  /** End of the seal's validity; a signature made after it is refused. */
   validEnd: Date;
+  /** The seal picture a reader draws where the seal is used. */
   picture: SesPicture;
 }
 
 /** A parsed SES_Seal: its information, the maker's certificate, and the exact bytes that were signed. */
 export interface ParsedSesSeal {
+  /** The seal's information (SES_SealInfo). */
   info: SesSealInfo;
   /** The seal maker's (制章者) certificate, DER. */
   makerCertificate: Uint8Array;
+  /** Dotted OID of the maker's signature algorithm (1.2.156.10197.1.501 for SM2-with-SM3). */
   signatureAlgorithm: string;
+  /** The maker's signature value: DER SEQUENCE { r, s }. */
   signature: Uint8Array;
   /** extDatas of the SES_SealInfo as raw DER, when present. */
   extensions: Uint8Array | undefined;
@@ -74,16 +85,21 @@ export interface ParsedSesSeal {
 
 /** A parsed SES_Signature (one use of a seal on a document). */
 export interface ParsedSesSignature {
+  /** The embedded seal, parsed. */
   seal: ParsedSesSeal;
   /** The SES_Seal DER as embedded. */
   sealDer: Uint8Array;
+  /** The signing time (timeInfo). */
   timeInfo: Date;
   /** The document hash the signer signed (SM3 for an SM2 signer). */
   dataHash: Uint8Array;
   /** What the hash is of, free text (e.g. the document's name or the signed byte ranges). */
   propertyInfo: string;
+  /** The signer's (签章者) certificate, DER. */
   signerCertificate: Uint8Array;
+  /** Dotted OID of the signer's signature algorithm (1.2.156.10197.1.501 for SM2-with-SM3). */
   signatureAlgorithm: string;
+  /** The signer's signature value: DER SEQUENCE { r, s }. */
   signature: Uint8Array;
   /** The optional timeStamp over the signature, as its content bytes; not checked here. */
   timeStamp: Uint8Array | undefined;
@@ -93,7 +109,9 @@ export interface ParsedSesSignature {
 
 /** The verdict on an SES_Seal or SES_Signature: `valid` when `problems` is empty. */
 export interface SesVerification {
+  /** True when every check passed. */
   valid: boolean;
+  /** What failed, one sentence each; empty when valid. */
   problems: string[];
 }
 

@@ -2,9 +2,9 @@
  * `verifyPdfSignatures`: an independent integrity check of every signature in a PDF, with node:crypto.
  *
  * For each signed signature field: the /ByteRange must start at 0, leave out exactly the /Contents hex string, and
- * end where a revision ends (%%EOF); the SHA-256 of the ranges must equal the CMS messageDigest; the CMS signature
- * over the signed attributes must verify with the embedded signer certificate, found by its issuer and serial number
- * compared byte for byte. It does NOT check the certificate chain, revocation or what later revisions changed:
+ * end where a revision ends (%%EOF); the digest of the ranges (SHA-256, or SM3 for SM2) must equal the CMS
+ * messageDigest; the CMS signature over the signed attributes must verify with the embedded signer certificate, found
+ * by its issuer and serial number compared byte for byte. It does NOT check the certificate chain, revocation or what later revisions changed:
  * that is a validator's job (pdfsig, Acrobat, the EU DSS).
  *
  * The verdict depends on nothing but the bytes, so it is kept per process under the document's SHA-256: a signed
