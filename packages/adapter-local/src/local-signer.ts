@@ -128,7 +128,11 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
     maxSignersPerFlow: 5,
     // With a TSA every signature is PAdES B-T, and downloadSigned reports the tokens.
     timestamps: options.timestampAuthority !== undefined,
-    sm2: false,
+    // SM2/SM3 (国密) signatures are what an SM2 identity makes: declared when a configured seal or the person
+    // identity is one.
+    sm2:
+      Object.values(seals).some((seal) => seal.identity.keyType === 'sm2') ||
+      (typeof personIdentity === 'object' && personIdentity.keyType === 'sm2'),
   });
 
   /** One operation per flow at a time in this process, so a retried request cannot race its original. */

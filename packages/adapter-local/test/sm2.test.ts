@@ -244,6 +244,11 @@ describe('sealPdf with SM2 identities', () => {
   it('localSigner seals an organisation signer with an SM2 seal and the result verifies', async () => {
     const identity = loadSigningIdentity({ certificatePem: certPem, privateKeyPem: keyPem });
     const signer = localSigner({ seals: { 'platform-seal': { identity } }, signingTime: () => signingTime });
+    expect(signer.capabilities.sm2).toBe(true);
+    const rsaOnly = localSigner({
+      seals: { 'platform-seal': { identity: createTestSigningIdentity({ commonName: 'R' }) } },
+    });
+    expect(rsaOnly.capabilities.sm2).toBe(false);
     const ctx = (key: string) => ({ idempotencyKey: `sm2-${key}` });
     const document = await signer.uploadDocument({ key: 'contract', fileName: 'c.pdf', bytes: fixture }, ctx('u'));
     const platform = testOrganizationSigner('platform', 1, [
