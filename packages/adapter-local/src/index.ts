@@ -35,7 +35,21 @@ export {
   verifySesSeal,
   verifySesSignature,
 } from './ses.js';
-export { type SignatureReport, type SignatureTimestampReport, verifyPdfSignatures } from './verify.js';
+export {
+  type CertificateRevocationReport,
+  type SignatureReport,
+  type SignatureRevocationReport,
+  type SignatureRevocationVerdict,
+  type SignatureTimestampReport,
+  verifyPdfSignatures,
+} from './verify.js';
+export { addLongTermValidation, type LongTermValidationOptions } from './revocation/long-term.js';
+export {
+  type HttpRevocationSourceOptions,
+  httpRevocationSource,
+  type StaticRevocationSourceOptions,
+  staticRevocationSource,
+} from './revocation/http-revocation.js';
 export { type PdfTimestamp, readPdfTimestamps, signatureTimestamps } from './signature-timestamps.js';
 export {
   type LocalDocumentRecord,

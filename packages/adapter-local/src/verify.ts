@@ -4,8 +4,10 @@
  * For each signed signature field: the /ByteRange must start at 0, leave out exactly the /Contents hex string, and
  * end where a revision ends (%%EOF); the digest of the ranges (SHA-256, or SM3 for SM2) must equal the CMS
  * messageDigest; the CMS signature over the signed attributes must verify with the embedded signer certificate, found
- * by its issuer and serial number compared byte for byte. It does NOT check the certificate chain, revocation or what later revisions changed:
- * that is a validator's job (pdfsig, Acrobat, the EU DSS).
+ * by its issuer and serial number compared byte for byte. When the document carries a Document Security Store (PAdES
+ * B-LT), the revocation data in it is checked for the signer's chain at the signature's trusted time. It does NOT
+ * decide whether the chain ends at a root to trust, nor what later revisions changed: that is a validator's job
+ * (pdfsig, Acrobat, the EU DSS).
  *
  * The verdict depends on nothing but the bytes, so it is kept per process under the document's SHA-256: a signed
  * document is checked when sealed, again when downloaded, again before archiving, and only the first check of those
@@ -17,6 +19,14 @@ import { type PdfName, PdfReader, PdfString, type PdfValue } from '@sealflow/pdf
 import { readCmsSigner } from './cms-reader.js';
 import { readTlv } from './der.js';
 import { withSealingErrors } from './errors.js';
+import { buildChain, type DssContents, isSelfSigned, readDss } from './revocation/dss.js';
+import {
+  type CertificateParts,
+  checkCrl,
+  checkOcspResponse,
+  type RevocationAnswer,
+  type RevocationStatus,
+} from './revocation/revocation-data.js';
 import { parseTimestampToken, TSA_OID } from './timestamp/rfc3161.js';
 import { verifyTimestampToken } from './timestamp/verify-token.js';
 
@@ -46,6 +56,59 @@ export interface SignatureReport {
    * document timestamp (SubFilter ETSI.RFC3161) it is the time of the document as covered by its byte ranges.
    */
   timestamp: SignatureTimestampReport | undefined;
+  /**
+   * What the document's Document Security Store (PAdES B-LT) says about the signer's certificate chain, judged at
+   * the signature's trusted time; undefined when the signer certificate could not be found. A signer (or CA)
+   * certificate revoked at or before that time adds a problem and makes `valid` false.
+   */
+  revocation: SignatureRevocationReport | undefined;
+}
+
+/**
+ * The verdict on a signature's revocation data:
+ * - `good`: every certificate of the chain below its root has an OCSP response or CRL in the DSS saying good.
+ * - `revoked-after-signing`: a certificate was revoked, but after the signing time: the signature was made while it
+ *   was valid and stays valid (whether that time can be relied on is what a timestamp is for; see `atSource`).
+ * - `revoked-before-signing`: a certificate of the chain was revoked at or before the signing time: the signature
+ *   is invalid.
+ * - `unknown`: a responder answered "unknown" for a certificate of the chain.
+ * - `incomplete`: some certificates have revocation data and some have none, or their issuer is not in the document.
+ * - `no-data`: the document holds no revocation data for the chain (a B-B or B-T signature).
+ */
+export type SignatureRevocationVerdict =
+  | 'good'
+  | 'revoked-after-signing'
+  | 'revoked-before-signing'
+  | 'unknown'
+  | 'incomplete'
+  | 'no-data';
+
+/** What the DSS says about one signature's certificate chain. */
+export interface SignatureRevocationReport {
+  verdict: SignatureRevocationVerdict;
+  /**
+   * The time the status is judged at, ISO 8601 UTC: the signature timestamp's (or document timestamp's) time when
+   * there is one, else the signing time the signer claimed in /M.
+   */
+  at: string | undefined;
+  /** Whether `at` comes from a timestamp (trusted) or from /M (the signer's own clock). */
+  atSource: 'timestamp' | 'signing-time' | undefined;
+  /** One entry per certificate from the signer up, without the self-signed root. */
+  chain: CertificateRevocationReport[];
+}
+
+/** The revocation status the DSS holds for one certificate. */
+export interface CertificateRevocationReport {
+  /** "CN=…,O=…,C=…". */
+  subject: string;
+  /** `none` when the DSS holds no valid answer about it (or its issuer is missing). */
+  status: RevocationStatus | 'none';
+  /** Where the status comes from. */
+  source: 'ocsp' | 'crl' | undefined;
+  /** When it was revoked, ISO 8601 UTC (status revoked only). */
+  revokedAt: string | undefined;
+  /** Revoked at or before the signing time: the signature was made with a revoked certificate. */
+  revokedBeforeSigning: boolean;
 }
 
 /** The trusted time of a signature, from its signature-time-stamp token. */
@@ -94,6 +157,7 @@ export function verifyPdfSignatures(pdf: Uint8Array): SignatureReport[] {
     byteRange: [...r.byteRange],
     problems: [...r.problems],
     timestamp: r.timestamp && { ...r.timestamp },
+    revocation: r.revocation && { ...r.revocation, chain: r.revocation.chain.map((c) => ({ ...c })) },
   }));
 }
 
@@ -102,6 +166,7 @@ function verifyAll(pdf: Uint8Array): SignatureReport[] {
   const catalog = reader.dict(reader.trailer.get('Root'));
   const acro = reader.dict(catalog?.get('AcroForm'));
   const reports: SignatureReport[] = [];
+  const dss = readDss(reader, catalog);
   const visit = (items: PdfValue[], prefix: string, inheritedFt: string | undefined, depth: number) => {
     for (const item of items) {
       const d = reader.dict(item);
@@ -111,7 +176,7 @@ function verifyAll(pdf: Uint8Array): SignatureReport[] {
       const full = partial === undefined ? prefix : prefix ? `${prefix}.${partial}` : partial;
       const ft = (d.get('FT') as PdfName | undefined)?.name ?? inheritedFt;
       const v = reader.dict(d.get('V'));
-      if (ft === 'Sig' && v && partial !== undefined) reports.push(verifyOne(pdf, full, reader, d.get('V')));
+      if (ft === 'Sig' && v && partial !== undefined) reports.push(verifyOne(pdf, full, reader, d.get('V'), dss));
       const kids = reader.array(d.get('Kids'));
       if (kids) visit(kids, full, ft, depth + 1);
     }
@@ -127,6 +192,7 @@ function verifyOne(
   fieldName: string,
   reader: PdfReader,
   sigValue: PdfValue | undefined,
+  dss: DssContents,
 ): SignatureReport {
   const sig = reader.dict(sigValue)!;
   const problems: string[] = [];
@@ -143,6 +209,7 @@ function verifyOne(
     valid: false,
     problems,
     timestamp: undefined,
+    revocation: undefined,
   };
 
   const [a = -1, b = -1, c = -1, d = -1] = byteRange;
@@ -169,6 +236,9 @@ function verifyOne(
 
   if (subFilter === 'ETSI.RFC3161') {
     verifyDocumentTimestamp(pdf, cms, [b, c, end], report);
+    const tsa = report.timestamp ? readCmsSigner(cms) : undefined;
+    const tsaCert = tsa && findSigner(tsa);
+    if (tsa && tsaCert) report.revocation = checkRevocation(tsaCert, tsa.certificates, dss, report);
     report.valid = problems.length === 0;
     return report;
   }
@@ -186,11 +256,7 @@ function verifyOne(
     }
 
     // Find the signer certificate by issuer + serial, comparing DER bytes (this is where forge's output fails).
-    const certificate = signer.certificates.find((cert) => {
-      const { issuerDer, serialNumberDer } = issuerAndSerial(cert);
-      const serialContent = serialNumberDer.subarray(readTlv(serialNumberDer, 0).contentStart);
-      return Buffer.from(signer.issuerDer).equals(issuerDer) && Buffer.from(signer.serialNumber).equals(serialContent);
-    });
+    const certificate = findSigner(signer);
     if (!certificate) {
       problems.push('signer certificate not found in the CMS (issuer/serial do not match any embedded certificate)');
       return report;
@@ -206,6 +272,7 @@ function verifyOne(
     if (!ok) problems.push('the CMS signature does not verify with the signer certificate');
     const token = signer.unsignedAttributes.find((a) => a.type === SIGNATURE_TIME_STAMP_TOKEN)?.value;
     if (token) report.timestamp = checkTimestamp(token, signer.signature, problems);
+    report.revocation = checkRevocation(certificate, signer.certificates, dss, report);
   } catch (error) {
     problems.push(`the CMS could not be parsed (${error instanceof Error ? error.message : String(error)})`);
   }
@@ -264,6 +331,103 @@ function checkTimestamp(
     );
     return undefined;
   }
+}
+
+function findSigner(signer: ReturnType<typeof readCmsSigner>): Uint8Array | undefined {
+  return signer.certificates.find((cert) => {
+    const { issuerDer, serialNumberDer } = issuerAndSerial(cert);
+    const serialContent = serialNumberDer.subarray(readTlv(serialNumberDer, 0).contentStart);
+    return Buffer.from(signer.issuerDer).equals(issuerDer) && Buffer.from(signer.serialNumber).equals(serialContent);
+  });
+}
+
+/**
+ * The DSS's word on the chain of `leaf` at the report's trusted time. Each certificate's issuer comes from the
+ * signature's own certificates or the DSS's; an OCSP response is preferred to a CRL, and only answers that verify
+ * (signature by the issuer or its delegated responder, this very certificate) count. Their nextUpdate is not held
+ * against them: what matters is what they said about the signing time, not whether they are still current.
+ */
+function checkRevocation(
+  leaf: Uint8Array,
+  embedded: readonly Uint8Array[],
+  dss: DssContents,
+  report: SignatureReport,
+): SignatureRevocationReport {
+  const trusted = report.timestamp?.time;
+  const claimed = report.signingTime ? parsePdfDate(report.signingTime) : undefined;
+  const at = trusted ? new Date(trusted) : claimed;
+  const result: SignatureRevocationReport = {
+    verdict: 'no-data',
+    at: at?.toISOString(),
+    atSource: trusted ? 'timestamp' : claimed ? 'signing-time' : undefined,
+    chain: [],
+  };
+  // Most documents have no DSS: do not parse their chains for nothing (every seal is verified).
+  if (!dss.ocsps.length && !dss.crls.length) return result;
+  let chain: CertificateParts[];
+  try {
+    chain = buildChain(leaf, [...embedded, ...dss.certs]);
+  } catch {
+    return result;
+  }
+  let missingIssuer = false;
+  for (let i = 0; i < chain.length; i++) {
+    const cert = chain[i]!;
+    if (isSelfSigned(cert)) break;
+    const issuer = chain[i + 1];
+    const answer = issuer ? findAnswer(cert, issuer, dss) : undefined;
+    if (!issuer) missingIssuer = true;
+    const revokedBeforeSigning =
+      answer?.status === 'revoked' && !!answer.revokedAt && (!at || answer.revokedAt.getTime() <= at.getTime());
+    result.chain.push({
+      subject: cert.subject,
+      status: answer?.status ?? 'none',
+      source: answer?.kind,
+      revokedAt: answer?.revokedAt?.toISOString(),
+      revokedBeforeSigning,
+    });
+  }
+  const statuses = result.chain.map((c) => c.status);
+  if (result.chain.some((c) => c.revokedBeforeSigning)) {
+    result.verdict = 'revoked-before-signing';
+    const c = result.chain.find((x) => x.revokedBeforeSigning)!;
+    report.problems.push(
+      `[CERTIFICATE_REVOKED] the certificate ${c.subject} was revoked at ${c.revokedAt}, before the signature was made (${result.at ?? 'no signing time'}${result.atSource === 'timestamp' ? ', per its timestamp' : ''})`,
+    );
+  } else if (statuses.includes('unknown')) result.verdict = 'unknown';
+  else if (statuses.length && statuses.every((s) => s === 'none') && !missingIssuer) result.verdict = 'no-data';
+  else if (statuses.includes('none') || missingIssuer || statuses.length === 0) result.verdict = 'incomplete';
+  else result.verdict = statuses.includes('revoked') ? 'revoked-after-signing' : 'good';
+  return result;
+}
+
+function findAnswer(cert: CertificateParts, issuer: CertificateParts, dss: DssContents): RevocationAnswer | undefined {
+  for (const der of dss.ocsps) {
+    try {
+      return checkOcspResponse(der, cert, issuer);
+    } catch {
+      // Not about this certificate, or not valid: it proves nothing here.
+    }
+  }
+  for (const der of dss.crls) {
+    try {
+      return checkCrl(der, cert, issuer);
+    } catch {
+      // Another issuer's CRL, or not valid.
+    }
+  }
+  return undefined;
+}
+
+/** D:YYYYMMDDHHmmSS+hh'mm' (the parts after the year optional) as a Date; undefined when it is not one. */
+function parsePdfDate(text: string): Date | undefined {
+  const m = /^D:(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:([Zz+-])(\d{2})?'?(\d{2})?'?)?/.exec(text);
+  if (!m) return undefined;
+  const [, y, mo = '01', d = '01', h = '00', mi = '00', s = '00', sign, oh = '00', om = '00'] = m;
+  const utc = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
+  const offset = (Number(oh) * 60 + Number(om)) * 60_000 * (sign === '-' ? -1 : sign === '+' ? 1 : 0);
+  const date = new Date(utc - offset);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
 /** Parsed signer certificates: the same few seals sign every document, and parsing one costs more than the check. */

@@ -129,6 +129,12 @@ export {
   type TimestampToken,
   type TimestampVerification,
 } from './ports/timestamp-authority.js';
+export {
+  type RevocationData,
+  RevocationError,
+  type RevocationErrorCode,
+  type RevocationSource,
+} from './ports/revocation-source.js';
 
 // Port: notifier — notifications sent by workflow effects through the outbox, at least once, deduplicated by id.
 export {

@@ -49,6 +49,13 @@ export interface LocalTimestampAuthorityOptions {
   clock?: Clock;
   /** The policy OID written into tokens that do not ask for one. */
   policy?: string;
+  /**
+   * Sign tokens with this certificate and key instead of fresh ones: a TSA certificate (critical extendedKeyUsage
+   * timeStamping) issued by your own test CA, say, so that its revocation can be checked too. Its chain is embedded
+   * in every token, and the chain's last certificate (or the certificate itself) is `rootCertificate`.
+   * `commonName` and `validDays` do not apply then.
+   */
+  identity?: SigningIdentity;
 }
 
 /** A local TSA: the port, plus its certificates and the raw RFC 3161 responder (to serve over HTTP in tests). */
@@ -75,23 +82,31 @@ export function createLocalTimestampAuthority(options: LocalTimestampAuthorityOp
   const clock = options.clock ?? systemClock;
   const day = 86_400_000;
   const now = Date.now();
-  const root = makeCertificate({
-    subject: 'sealflow local TSA root',
-    notBefore: new Date(now - 3650 * day),
-    notAfter: new Date(now + 3650 * day),
-    ca: true,
-  });
-  const validDays = options.validDays ?? 365;
-  const notAfter = new Date(now + validDays * day);
-  const leaf = makeCertificate({
-    subject: options.commonName ?? 'sealflow local TSA',
-    notBefore: new Date(Math.min(now, notAfter.getTime()) - 30 * day),
-    notAfter,
-    ca: false,
-    issuer: root,
-  });
-  const identity = loadSigningIdentity({ certificatePem: pem(leaf.certificate), privateKeyPem: leaf.keyPem });
-  const rootCertificatePem = pem(root.certificate);
+  let identity: SigningIdentity;
+  let rootCertificate: Uint8Array;
+  if (options.identity) {
+    identity = options.identity;
+    rootCertificate = identity.chain.at(-1) ?? identity.certificate;
+  } else {
+    const root = makeCertificate({
+      subject: 'sealflow local TSA root',
+      notBefore: new Date(now - 3650 * day),
+      notAfter: new Date(now + 3650 * day),
+      ca: true,
+    });
+    const validDays = options.validDays ?? 365;
+    const notAfter = new Date(now + validDays * day);
+    const leaf = makeCertificate({
+      subject: options.commonName ?? 'sealflow local TSA',
+      notBefore: new Date(Math.min(now, notAfter.getTime()) - 30 * day),
+      notAfter,
+      ca: false,
+      issuer: root,
+    });
+    identity = loadSigningIdentity({ certificatePem: pem(leaf.certificate), privateKeyPem: leaf.keyPem });
+    rootCertificate = root.certificate;
+  }
+  const rootCertificatePem = pem(rootCertificate);
 
   const respond = (queryDer: Uint8Array): Uint8Array => {
     let query: ReturnType<typeof parseTimestampQuery>;
@@ -110,8 +125,8 @@ export function createLocalTimestampAuthority(options: LocalTimestampAuthorityOp
 
   return {
     name,
-    certificate: leaf.certificate,
-    rootCertificate: root.certificate,
+    certificate: identity.certificate,
+    rootCertificate,
     rootCertificatePem,
     respond,
     async timestamp(digest, { hashAlgorithm }) {
@@ -120,7 +135,7 @@ export function createLocalTimestampAuthority(options: LocalTimestampAuthorityOp
     },
     async verify(token, digest) {
       return verifyTimestampToken(token, digest, {
-        trustAnchors: [root.certificate],
+        trustAnchors: [rootCertificate],
         now: () => new Date(clock.now()),
       });
     },
@@ -206,7 +221,14 @@ function signToken(identity: SigningIdentity, tstInfo: Uint8Array, includeCertif
     new asn1js.Integer({ value: 3 }), // version 3: the content is not id-data
     set(seq(oid(OID.sha256), new asn1js.Null())),
     seq(oid(TSA_OID.tstInfo), context(0, [new asn1js.OctetString({ valueHex: tstInfo })])),
-    ...(includeCertificate ? [context(0, [new RawDer(identity.certificate)])] : []),
+    ...(includeCertificate
+      ? [
+          context(
+            0,
+            [identity.certificate, ...identity.chain].map((c) => new RawDer(c)),
+          ),
+        ]
+      : []),
     set(signerInfo),
   );
   return seq(oid(OID.signedData), context(0, [signedData]));
