@@ -44,6 +44,7 @@ export {
   verifyPdfSignatures,
 } from './verify.js';
 export { addLongTermValidation, type LongTermValidationOptions } from './revocation/long-term.js';
+export type { RevocationStatus } from './revocation/revocation-data.js';
 export {
   type HttpRevocationSourceOptions,
   httpRevocationSource,
