@@ -37,7 +37,7 @@ import {
 import { readPdfTimestamps } from './signature-timestamps.js';
 import { parseTimestampToken } from './timestamp/rfc3161.js';
 import { verifyTimestampToken } from './timestamp/verify-token.js';
-import { type SignatureReport, verifyPdfSignatures } from './verify.js';
+import { type SignatureReport, type SignatureRevocationReport, verifyPdfSignatures } from './verify.js';
 
 /** An evidence package with its files' bytes, as `exportEvidencePackage` returns it or `readEvidencePackageJson` reads. */
 export interface EvidencePackageInput {
@@ -69,8 +69,8 @@ export interface PackageSignatureCheck {
   valid: boolean;
   /** The TSA's time of the signature's (or document) timestamp, ISO 8601, when it carries one. */
   timestamp: string | undefined;
-  /** Revocation data the verifier reported for this signature, as it reported it; undefined when none. */
-  revocation: unknown;
+  /** What the document's DSS says about the signature's chain, as `verifyPdfSignatures` reported it; undefined when none. */
+  revocation: SignatureRevocationReport | undefined;
   problems: string[];
 }
 
@@ -304,7 +304,7 @@ export function verifyEvidencePackage(
       problems.push(`signatures: ${f.name} has ${valid} valid signatures, the evidence counted ${counted}`);
     }
     for (const r of reports) {
-      const revocation = (r as { revocation?: unknown }).revocation;
+      const revocation = r.revocation?.verdict === 'no-data' ? undefined : r.revocation;
       const check: PackageSignatureCheck = {
         document: f.name,
         field: r.fieldName,
@@ -318,7 +318,7 @@ export function verifyEvidencePackage(
       if (saysRevoked(revocation)) problems.push(`revocation: ${f.name}#${r.fieldName}: the certificate is revoked`);
       signatures.push(check);
     }
-    if (!reports.some((r) => (r as { revocation?: unknown }).revocation !== undefined)) {
+    if (!reports.some((r) => r.revocation && r.revocation.verdict !== 'no-data')) {
       notChecked.push(`revocation: ${f.name} carries no revocation data the verifier reports`);
     }
     const embedded = readPdfTimestamps(f.file!.bytes, reports);
@@ -384,8 +384,8 @@ function keyringOf(keys: EvidencePackageVerifyOptions['keys']): ChainKeyring | u
 /** Whether revocation data as a verifier reported it says the certificate is revoked. */
 function saysRevoked(revocation: unknown): boolean {
   if (revocation === null || typeof revocation !== 'object') return false;
-  const status = (revocation as { status?: unknown }).status;
-  return status === 'revoked';
+  // A revocation after the signing time leaves the signature valid; only one before it (or at it) counts.
+  return (revocation as { verdict?: unknown }).verdict === 'revoked-before-signing';
 }
 
 /** A token checked over `imprintHex`: integrity, imprint, certificate, and the anchors when given. */
