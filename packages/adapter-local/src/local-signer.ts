@@ -39,9 +39,7 @@ import {
   type VendorFlow,
   TimestampError,
   type TimestampAuthority,
-  RevocationError,
 } from '@sealflow/core';
-import { addLongTermValidation, type LongTermValidationOptions } from './revocation/long-term.js';
 import { SealingError } from './errors.js';
 import {
   type LocalFlowRecord,
@@ -105,14 +103,6 @@ export interface LocalSignerOptions {
    * fails the signing as retryable (`VENDOR_UNAVAILABLE`); any other TSA refusal is `VENDOR_REJECTED`.
    */
   timestampAuthority?: TimestampAuthority;
-  /**
-   * Make every signed document PAdES baseline B-LT: after each seal, `addLongTermValidation` adds the revocation data
-   * of the signer's chain (and the TSA's) to the document's DSS, e.g. `{ revocation: httpRevocationSource() }`. Use it
-   * with `timestampAuthority`, so the revocation status is judged at a trusted time. A responder that is down fails
-   * the signing as retryable (`VENDOR_UNAVAILABLE`); a seal whose certificate the CA reports revoked is
-   * `VENDOR_REJECTED`.
-   */
-  longTermValidation?: Pick<LongTermValidationOptions, 'revocation' | 'certificates'>;
 }
 
 /** 42 mm, the diameter of a standard round company seal, in PDF points. */
@@ -248,9 +238,7 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
           signingTime: time,
         });
         checkSealed(sealed, document.signatures + 1, `${signer.role} on ${document.key}`);
-        document.bytes = options.longTermValidation
-          ? await withLongTermValidation(sealed, options.longTermValidation, `${signer.role} on ${document.key}`)
-          : sealed;
+        document.bytes = sealed;
         document.signatures += 1;
       }
     }
@@ -404,12 +392,7 @@ export function localSigner(options: LocalSignerOptions): SigningVendor {
         );
       }
       return flow.documents.map((document) => {
-        const reports = checkSealed(
-          document.bytes,
-          document.signatures,
-          `download of ${document.key}`,
-          !!options.longTermValidation,
-        );
+        const reports = checkSealed(document.bytes, document.signatures, `download of ${document.key}`);
         // The tokens as embedded, read from the bytes handed out: the evidence names exactly what the PDF carries.
         const timestamps = signatureTimestamps(document.bytes, reports);
         return {
@@ -597,36 +580,6 @@ function fieldFor(placement: SealPlacement, newName: string, inspection: PdfInsp
   };
 }
 
-/** B-LT for a freshly sealed document, with the revocation source's errors as vendor errors. */
-async function withLongTermValidation(
-  sealed: Uint8Array,
-  options: Pick<LongTermValidationOptions, 'revocation' | 'certificates'>,
-  what: string,
-): Promise<Uint8Array> {
-  let pdf: Uint8Array;
-  try {
-    pdf = await addLongTermValidation(sealed, options);
-  } catch (error) {
-    if (error instanceof RevocationError) {
-      throw new SealflowError(
-        error.retryable ? 'VENDOR_UNAVAILABLE' : 'VENDOR_REJECTED',
-        `The local signer could not add long-term validation data (${what}): ${error.message}`,
-        { cause: error, retryable: error.retryable, details: { vendor: VENDOR, vendorCode: error.code } },
-      );
-    }
-    throw error;
-  }
-  const revoked = verifyPdfSignatures(pdf).find((r) => r.revocation?.verdict === 'revoked-before-signing');
-  if (revoked) {
-    throw new SealflowError(
-      'VENDOR_REJECTED',
-      `The local signer's certificate is revoked (${what}): ${revoked.problems.join('; ')}. Replace the seal's certificate.`,
-      { retryable: false, details: { vendor: VENDOR, vendorCode: 'CERTIFICATE_REVOKED' } },
-    );
-  }
-  return pdf;
-}
-
 /** A refused placement or certificate is the request's fault: retrying the same request cannot help. */
 async function seal(
   pool: SealingPool | undefined,
@@ -669,15 +622,11 @@ function countValidSignatures(pdf: Uint8Array): number {
 }
 
 /** Every signature valid, as many as there should be, and the last one covering the whole file. */
-function checkSealed(pdf: Uint8Array, expected: number, what: string, longTerm = false): SignatureReport[] {
+function checkSealed(pdf: Uint8Array, expected: number, what: string): SignatureReport[] {
   const reports = verifyPdfSignatures(pdf);
   const problems = reports.filter((r) => !r.valid).flatMap((r) => r.problems.map((p) => `${r.fieldName}: ${p}`));
   if (reports.length !== expected) problems.push(`${reports.length} signatures, expected ${expected}`);
-  // With long-term validation the last revision is the DSS update, which no signature covers; it must then hold
-  // revocation data for every signature.
-  const covered = reports.some((r) => r.coversWholeDocument);
-  const validated = longTerm && reports.every((r) => r.revocation && r.revocation.verdict !== 'no-data');
-  if (expected > 0 && !covered && !validated) problems.push('no signature covers the whole file');
+  if (expected > 0 && !reports.some((r) => r.coversWholeDocument)) problems.push('no signature covers the whole file');
   if (problems.length) {
     throw new SealflowError(
       'VENDOR_FAILURE',

@@ -15,7 +15,6 @@ import {
   addLongTermValidation,
   httpRevocationSource,
   loadSigningIdentity,
-  localSigner,
   type SigningIdentity,
   sealPdf,
   staticRevocationSource,
@@ -23,7 +22,6 @@ import {
 } from '../src/index.js';
 import { createLocalTimestampAuthority, type LocalTimestampAuthority } from '../src/testing/index.js';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
-import { testOrganizationSigner } from '../../../fixtures/signers.js';
 import { pdfsig, requireTool, tempFile } from './helpers.js';
 import { createTestCa, type IssuedCertificate, type TestCa } from './revocation-ca.js';
 
@@ -321,44 +319,5 @@ describe('revocation sources', () => {
       certificates: [ca.caPem],
     });
     expect(verifyPdfSignatures(pdf)[0]!.revocation!.verdict).toBe('good');
-  });
-});
-
-describe('localSigner with longTermValidation', () => {
-  const platform = testOrganizationSigner('platform', 1, [{ documentKey: 'contract', keyword: '盖章', offsetX: 40 }]);
-  const ctx = (idempotencyKey: string) => ({ idempotencyKey });
-
-  async function signFlow(identity: SigningIdentity, key: string) {
-    const vendor = localSigner({
-      seals: { 'platform-seal': { identity } },
-      timestampAuthority: tsa,
-      longTermValidation: { revocation: httpRevocationSource(fast) },
-    });
-    const document = await vendor.uploadDocument(
-      { key: 'contract', fileName: 'c.pdf', bytes: fixture },
-      ctx(`u${key}`),
-    );
-    const input = { title: '借款合同', businessNo: `LN${key}`, documents: [document], signers: [platform] };
-    const created = await vendor.createFlow(input, ctx(`c${key}`));
-    return { vendor, created };
-  }
-
-  it('delivers documents with a DSS whose revocation data verifies', async () => {
-    const { vendor, created } = await signFlow(good, '1');
-    expect(created.status).toBe('completed');
-    const [signed] = await vendor.downloadSigned(created.flowId, ctx('d1'));
-    expect(dssOf(signed!.bytes).present).toBe(true);
-    expect(verifyPdfSignatures(signed!.bytes)).toEqual([
-      expect.objectContaining({ valid: true, revocation: expect.objectContaining({ verdict: 'good' }) }),
-    ]);
-  });
-
-  it('refuses to sign with a seal whose certificate was revoked (VENDOR_REJECTED)', async () => {
-    const cert = ca.issue('吊销的平台章');
-    ca.revoke(cert, new Date(Date.now() - 60_000));
-    await expect(signFlow(identityOf(cert), '2')).rejects.toMatchObject({
-      code: 'VENDOR_REJECTED',
-      details: { vendorCode: 'CERTIFICATE_REVOKED' },
-    });
   });
 });
