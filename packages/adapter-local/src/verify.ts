@@ -85,6 +85,7 @@ export type SignatureRevocationVerdict =
 
 /** What the DSS says about one signature's certificate chain. */
 export interface SignatureRevocationReport {
+  /** The overall verdict on the chain; see {@link SignatureRevocationVerdict}. */
   verdict: SignatureRevocationVerdict;
   /**
    * The time the status is judged at, ISO 8601 UTC: the signature timestamp's (or document timestamp's) time when

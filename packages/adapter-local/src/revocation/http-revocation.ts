@@ -24,8 +24,9 @@ import {
 
 /** How {@link httpRevocationSource} asks, and how long it waits. */
 export interface HttpRevocationSourceOptions {
-  /** Which services to ask: OCSP (default true) and CRLs (default true; asked when OCSP gave no answer). */
+  /** Ask the OCSP responder named in the certificate (default true). */
   ocsp?: boolean;
+  /** Download the CRL from the certificate's distribution point when OCSP gave no answer (default true). */
   crl?: boolean;
   /** Ask for the CRL even when OCSP answered, so the document carries both (default false). */
   alwaysCrl?: boolean;
@@ -193,7 +194,9 @@ export function httpRevocationSource(options: HttpRevocationSourceOptions = {}):
 
 /** OCSP responses and CRLs the host already has, for {@link staticRevocationSource}; DER, or PEM for CRLs. */
 export interface StaticRevocationSourceOptions {
+  /** DER OCSPResponse structures. */
   ocspResponses?: readonly Uint8Array[];
+  /** CRLs, DER or PEM ("-----BEGIN X509 CRL-----"). */
   crls?: readonly (Uint8Array | string)[];
   /**
    * Time the answers must be current at; default: not checked, since a host supplying data it fetched earlier
