@@ -70,6 +70,50 @@ describe('esignVendor on the emulator', () => {
     expect(pdfsig(signed!.bytes).validations).toEqual(['Signature is Valid.', 'Signature is Valid.']);
   });
 
+  it('after a crash, a new process re-uploads the same bytes (a new file id) and finds the flow the lost create made', async () => {
+    const restarted = () =>
+      esignVendor({
+        appId: emulator.app.appId,
+        appSecret: emulator.app.appSecret,
+        host: emulator.baseUrl,
+        qps: 1000,
+        burst: 1000,
+      });
+    const flowInput = (document: Awaited<ReturnType<typeof vendor.uploadDocument>>) => ({
+      title: '借款合同',
+      businessNo: 'LN-CRASH',
+      documents: [document],
+      signers: [platform([{ documentKey: 'contract', page: 1, x: 100, y: 230 }])],
+    });
+    const first = restarted();
+    const before = await first.uploadDocument(
+      { key: 'contract', fileName: '借款合同.pdf', bytes: contract },
+      ctx('crash:up'),
+    );
+    const made = await first.createFlow(flowInput(before), ctx('crash:flow'));
+
+    const second = restarted();
+    const again = await second.uploadDocument(
+      { key: 'contract', fileName: '借款合同.pdf', bytes: contract },
+      ctx('crash:up'),
+    );
+    expect(again.vendorFileId).not.toBe(before.vendorFileId);
+    expect((await second.createFlow(flowInput(again), ctx('crash:flow'))).flowId).toBe(made.flowId);
+
+    // Other bytes under the same key are still a different request.
+    const third = restarted();
+    const other = new Uint8Array(contract);
+    other[other.length - 10] = other[other.length - 10]! ^ 1;
+    const changed = await third.uploadDocument(
+      { key: 'contract', fileName: '借款合同.pdf', bytes: other },
+      ctx('crash:up'),
+    );
+    await expect(third.createFlow(flowInput(changed), ctx('crash:flow'))).rejects.toMatchObject({
+      code: 'VENDOR_REJECTED',
+      details: { vendorCode: 'IDEMPOTENCY_KEY_REUSED' },
+    });
+  });
+
   it('places seals on a form field and on a keyword, where the PDF has them', async () => {
     const document = await vendor.uploadDocument(
       { key: 'contract', fileName: '借款合同.pdf', bytes: contract },

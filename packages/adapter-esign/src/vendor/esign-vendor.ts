@@ -307,6 +307,8 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
   const uploads = new Map<string, { ref: VendorDocumentRef; fingerprint: string }>();
   // Flows this process created, by idempotency key: a retry here needs no lookup at e签宝.
   const created = new Map<string, { flowId: string; fingerprint: string }>();
+  // What each file this process uploaded or filled holds (the upload's or fill's fingerprint), by e签宝's file id.
+  const fileContents = new Map<string, string>();
   // Document keys by e签宝 file id, learnt from uploads and file names.
   const documentKeys = new Map<string, string>();
 
@@ -726,7 +728,13 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
     return fingerprint({
       title: input.title,
       businessNo: input.businessNo,
-      documents: input.documents.map((d) => ({ key: d.key, fileId: d.vendorFileId, fileName: d.fileName })),
+      // A file by what was put in it, not by e签宝's id: a try after a crash uploads the same bytes again and gets a
+      // new file id, and must still find the flow the lost try created. Files this process did not make keep their id.
+      documents: input.documents.map((d) => ({
+        key: d.key,
+        content: fileContents.get(d.vendorFileId) ?? d.vendorFileId,
+        fileName: d.fileName,
+      })),
       signers: input.signers,
       deadlineAt: input.deadlineAt,
       callbackUrl: input.callbackUrl,
@@ -784,6 +792,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       await waitUntilUsable(target.fileId, context);
       const ref = { key: document.key, vendorFileId: target.fileId, fileName: safeFileName(document.fileName) };
       documentKeys.set(target.fileId, document.key);
+      fileContents.set(target.fileId, print);
       uploads.set(context.idempotencyKey, { ref, fingerprint: print });
       return ref;
     },
@@ -810,6 +819,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       await waitUntilUsable(filled.fileId, context);
       const ref = { key: input.key, vendorFileId: filled.fileId, fileName: safeFileName(input.fileName) };
       documentKeys.set(filled.fileId, input.key);
+      fileContents.set(filled.fileId, print);
       uploads.set(context.idempotencyKey, { ref, fingerprint: print });
       return ref;
     },
