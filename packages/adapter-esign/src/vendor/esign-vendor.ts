@@ -661,7 +661,13 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
     const present = new Set(
       (detail.signers ?? []).flatMap((s) => (s.signFields ?? []).map((f) => parseTag(f.customBizNum)?.role)),
     );
-    const fileIds = new Map(input.documents.map((d) => [d.key, d.vendorFileId]));
+    // Fields go on the flow's own files. A try resuming after a crash re-uploaded the documents and holds new file
+    // ids; the flow keeps the first try's, in the order the request listed its documents (same fingerprint).
+    const flowDocs = detail.docs ?? [];
+    const sameDocs =
+      flowDocs.length === input.documents.length &&
+      flowDocs.every((d, i) => d.fileName == null || d.fileName === safeFileName(input.documents[i]!.fileName));
+    const fileIds = new Map(input.documents.map((d, i) => [d.key, sameDocs ? flowDocs[i]!.fileId : d.vendorFileId]));
     const fileIdOf = (documentKey: string) => {
       const fileId = fileIds.get(documentKey);
       if (!fileId) {
