@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -29,8 +29,6 @@ import {
   type SigningSceneInput,
   silentLogger,
 } from '../../packages/core/src/index.js';
-import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
-import { sealedContractDefinition } from '../../fixtures/signing-templates.js';
 import {
   type EsignServerCensus,
   type EsignServerConfig,
@@ -38,6 +36,7 @@ import {
   LOAD_BORROWERS,
   LOAD_PLATFORM,
 } from '../load/shared.js';
+import { setUpTemplate } from '../crash/shared.js';
 import type { ReliabilityFigure, ReliabilityResult, ReliabilityScale, ReliabilitySuite } from '../suite.js';
 
 /**
@@ -228,20 +227,6 @@ async function openHost(persistence: Persistence, vendor: EsignServerConfig, cal
   });
 }
 
-async function approveTemplate(sealflow: Sealflow): Promise<string> {
-  const editor = { id: 'alice', roles: ['template-editor'] };
-  const draft = await sealflow.templates.importTemplate(editor, {
-    code: 'LOAN_CONTRACT_V',
-    name: '个人借款合同',
-    documentType: 'LOAN_CONTRACT',
-    pdf: new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF)),
-    definition: sealedContractDefinition(['platform']),
-  });
-  await sealflow.templates.submit(editor, draft.id);
-  await sealflow.templates.approve({ id: 'lee', roles: ['legal'] }, draft.id);
-  return draft.id;
-}
-
 function signRequest(n: number, version: string, consentAt: number) {
   return {
     businessNo: `LOAD-${String(n).padStart(5, '0')}`,
@@ -282,7 +267,7 @@ async function run(scale: ReliabilityScale): Promise<ReliabilityResult> {
   try {
     host = await openHost(database.persistence, vendor.config, callbacks.url, documentsDir);
     const sealflow = host;
-    const version = await approveTemplate(sealflow);
+    const version = await setUpTemplate(sealflow);
     const completed = new Set<string>();
     const failed = new Map<string, string>();
     sealflow.events.on('signing.completed', (e) => {

@@ -5,7 +5,6 @@
  * signed twice, retries must stay within their bound, and failover must be recorded exactly where it happened.
  */
 import type { IncomingMessage } from 'node:http';
-import { readFileSync } from 'node:fs';
 import { cfcaVendor } from '../../packages/adapter-cfca/src/index.js';
 import { createCfcaEmulator, createCfcaTestCertificate } from '../../packages/adapter-cfca/src/testing/index.js';
 import type { CfcaFault } from '../../packages/adapter-cfca/src/testing/index.js';
@@ -23,9 +22,7 @@ import {
 } from '../../packages/core/src/index.js';
 import { createMemoryDocumentStore } from '../../packages/core/src/memory/index.js';
 import { pglitePersistence } from '../../packages/adapter-storage/src/pglite.js';
-import { CONTRACT_TEMPLATE_PDF } from '../../fixtures/paths.js';
-import { sealedContractDefinition } from '../../fixtures/signing-templates.js';
-import { CRASH_BORROWERS, CRASH_PLATFORM, CRASH_PROJECT } from '../crash/shared.js';
+import { CRASH_BORROWERS, CRASH_PLATFORM, CRASH_PROJECT, setUpTemplate } from '../crash/shared.js';
 import type { ReliabilityResult, ReliabilityScale, ReliabilitySuite } from '../suite.js';
 import { attributed, attributingAxios, type Served, serve, serveCallbacks } from '../vendor-faults/serve.js';
 
@@ -245,17 +242,8 @@ async function startWorkload(v: Vendors, name: WorkloadName, prefix: string, pat
     workflows: attributed,
     start: true,
   });
-  const editor = { id: 'alice', roles: ['template-editor'] };
-  const draft = await sealflow.templates.importTemplate(editor, {
-    code: 'LOAN_CONTRACT_V',
-    name: '个人借款合同',
-    documentType: 'LOAN_CONTRACT',
-    pdf: new Uint8Array(readFileSync(CONTRACT_TEMPLATE_PDF)),
-    definition: sealedContractDefinition(['platform']),
-  });
-  await sealflow.templates.submit(editor, draft.id);
-  await sealflow.templates.approve({ id: 'lee', roles: ['legal'] }, draft.id);
-  const workload: Workload = { name, prefix, sealflow, templateVersion: draft.id, callbackAnswers: new Map() };
+  const templateVersion = await setUpTemplate(sealflow);
+  const workload: Workload = { name, prefix, sealflow, templateVersion, callbackAnswers: new Map() };
   v.workloads.set(path, workload);
   return workload;
 }
