@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { verifyPdfSignatures } from '../../packages/adapter-local/src/index.js';
 import { cfcaVendor, persistentCfcaStore } from '../../packages/adapter-cfca/src/index.js';
-import { esignVendor } from '../../packages/adapter-esign/src/index.js';
+import { esignVendor, persistentEsignCreateLog } from '../../packages/adapter-esign/src/index.js';
 import { ESIGN_CODES } from '../../packages/adapter-esign/src/testing/index.js';
 import {
   createSealflow,
@@ -246,6 +246,9 @@ export async function openHost(task: HostTask): Promise<Sealflow> {
       burst: 1000,
       unknownFlowCodes: [ESIGN_CODES.FLOW_NOT_FOUND],
       personSilentSign: { enabled: true },
+      // Creates are noted in the host's database before they are sent: a host killed after the note (or after the
+      // create) leaves the next host the note, so its retry reads e签宝's flow list and finds the flow.
+      createLog: persistentEsignCreateLog({ persistence }),
     });
     vendors.esign = withSealAlias(made, task.vendor.sealId, esign.sealId);
   }

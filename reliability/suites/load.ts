@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { esignVendor } from '../../packages/adapter-esign/src/index.js';
+import { esignVendor, persistentEsignCreateLog } from '../../packages/adapter-esign/src/index.js';
 import { ESIGN_CODES } from '../../packages/adapter-esign/src/testing/index.js';
 import { verifyPdfSignatures } from '../../packages/adapter-local/src/index.js';
 import { fsDocumentStore } from '../../packages/adapter-storage/src/fs.js';
@@ -209,6 +209,8 @@ async function openHost(persistence: Persistence, vendor: EsignServerConfig, cal
         qps: CLIENT_QPS,
         unknownFlowCodes: [ESIGN_CODES.FLOW_NOT_FOUND],
         personSilentSign: { enabled: true },
+        // A create is noted before it is sent, so only a retry reads e签宝's flow list.
+        createLog: persistentEsignCreateLog({ persistence }),
       }),
     },
     callbackUrl: () => callbackUrl,

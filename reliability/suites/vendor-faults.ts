@@ -8,12 +8,13 @@ import type { IncomingMessage } from 'node:http';
 import { cfcaVendor } from '../../packages/adapter-cfca/src/index.js';
 import { createCfcaEmulator, createCfcaTestCertificate } from '../../packages/adapter-cfca/src/testing/index.js';
 import type { CfcaFault } from '../../packages/adapter-cfca/src/testing/index.js';
-import { esignVendor } from '../../packages/adapter-esign/src/index.js';
+import { esignVendor, persistentEsignCreateLog } from '../../packages/adapter-esign/src/index.js';
 import { createEsignEmulator, ESIGN_CODES, type EsignFault } from '../../packages/adapter-esign/src/testing/index.js';
 import { localSigner, verifyPdfSignatures } from '../../packages/adapter-local/src/index.js';
 import { createSealImage, createTestSigningIdentity } from '../../packages/adapter-local/src/testing/index.js';
 import {
   createSealflow,
+  type Persistence,
   type Sealflow,
   type SigningRecord,
   type SigningSceneInput,
@@ -175,7 +176,7 @@ async function startVendors(): Promise<Vendors> {
 
 async function startWorkload(v: Vendors, name: WorkloadName, prefix: string, path: string): Promise<Workload> {
   const axios = attributingAxios();
-  const esign = () =>
+  const esign = (persistence: Persistence) =>
     esignVendor({
       appId: v.esignEmulator.app.appId,
       appSecret: v.esignEmulator.app.appSecret,
@@ -185,6 +186,8 @@ async function startWorkload(v: Vendors, name: WorkloadName, prefix: string, pat
       unknownFlowCodes: [ESIGN_CODES.FLOW_NOT_FOUND],
       timeoutMs: CLIENT_TIMEOUT_MS,
       personSilentSign: { enabled: true },
+      // As in production: a create is noted before it is sent, so only a retry reads e签宝's flow list.
+      createLog: persistentEsignCreateLog({ persistence }),
       axios,
       http: axios,
     });
@@ -212,11 +215,16 @@ async function startWorkload(v: Vendors, name: WorkloadName, prefix: string, pat
       },
       personIdentity: createTestSigningIdentity({ commonName: '某某消费金融 代签', organization: CRASH_PLATFORM.name }),
     });
+  const persistence = await pglitePersistence();
   const vendors: Record<string, SigningVendor> =
-    name === 'e签宝' ? { esign: esign() } : name === '安心签' ? { cfca: cfca() } : { esign: esign(), local: local() };
+    name === 'e签宝'
+      ? { esign: esign(persistence) }
+      : name === '安心签'
+        ? { cfca: cfca() }
+        : { esign: esign(persistence), local: local() };
   const sealId = name === '安心签' ? v.cfcaEmulator.platform.sealId : v.esignEmulator.app.sealId;
   const sealflow = await createSealflow({
-    persistence: await pglitePersistence(),
+    persistence,
     documents: createMemoryDocumentStore(),
     vendors,
     ...(name === 'e签宝 → local' ? { routing: { default: ['esign', 'local'] } } : {}),

@@ -51,8 +51,14 @@ async function signingVendor(
 ): Promise<VendorSetup> {
   const signer = options.signer ?? { kind: 'local' };
   if (signer.kind === 'esign') {
-    const { esignScenes, esignVendor } = await import('@sealflow/adapter-esign');
-    const esign = esignVendor({ appId: signer.appId, appSecret: signer.appSecret, host: signer.host });
+    const { esignScenes, esignVendor, persistentEsignCreateLog } = await import('@sealflow/adapter-esign');
+    const esign = esignVendor({
+      appId: signer.appId,
+      appSecret: signer.appSecret,
+      host: signer.host,
+      // Each create is noted in the database before it is sent, so only a retry looks for an earlier flow.
+      createLog: persistentEsignCreateLog({ persistence }),
+    });
     // e签宝 V3 cannot sign for a person: the borrower signs on e签宝's page, after the platform's automatic seal.
     return { vendors: { esign }, scenes: esignScenes(), platformSealId: signer.platformSealId };
   }

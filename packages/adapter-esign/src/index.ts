@@ -15,6 +15,12 @@ export {
   type EsignVerifiedCallback,
   esignVendor,
 } from './vendor/esign-vendor.js';
+export {
+  type EsignCreateLog,
+  memoryEsignCreateLog,
+  type PersistentEsignCreateLogOptions,
+  persistentEsignCreateLog,
+} from './vendor/create-log.js';
 export { type EsignScenesOptions, esignScenes } from './vendor/scenes.js';
 export {
   DEFAULT_SILENT_SIGN_UNAUTHORIZED_CODES,

@@ -31,6 +31,7 @@ import {
 import axiosDefault, { type AxiosInstance, isAxiosError } from 'axios';
 import { z } from 'zod';
 import { createEsignClient, type EsignClient, type EsignClientOptions } from '../client/client.js';
+import type { EsignCreateLog } from './create-log.js';
 import { ESIGN_VENDOR_ID } from '../client/errors.js';
 import { type CallbackQuery, md5Base64, verifyCallback } from '../client/signature.js';
 import {
@@ -92,6 +93,18 @@ export interface EsignVendorOptions extends EsignClientOptions {
    * in any process. Each create reads one `sign-flow-list` page per 100 flows started in this window. Default 1 day.
    */
   createLookbackMs?: number;
+  /**
+   * A durable note of each create before it is sent ({@link persistentEsignCreateLog}), shared by every process that
+   * signs. With it, a create whose key was never sent skips the lookup above, and a retry looks only at flows started
+   * since the first try (less `clockSkewMs`): the vendor calls per signing stop growing with the day's volume. Without
+   * it (the default) every create reads the whole `createLookbackMs` window, which is always safe.
+   */
+  createLog?: EsignCreateLog;
+  /**
+   * How far e签宝's clock may be behind this host's, for the lookup a retry makes from its create log note. Default
+   * 5 minutes.
+   */
+  clockSkewMs?: number;
   /** How far back `findFlow` looks. Default 90 days, the longest a flow can sign. */
   findLookbackMs?: number;
   /** At most this many `sign-flow-list` pages (100 flows each) per lookup. Default 50. */
@@ -644,6 +657,21 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
   }
 
   /**
+   * The flows an earlier try of the create `key` may have made. With a create log, none when no try was ever sent
+   * (the note is written before the request, so a crash after it still leaves the note), else those started since
+   * the first try; without one, every flow of the `createLookbackMs` window.
+   */
+  async function earlierCreates(key: string, context: VendorCallContext) {
+    const lookbackMs = options.createLookbackMs ?? DAY;
+    if (!options.createLog) return flowsByKey(key, lookbackMs, context);
+    const now = clock.now();
+    const firstSentAt = await options.createLog.note(key, now);
+    if (firstSentAt === undefined) return [];
+    const sinceFirstTry = now - firstSentAt + (options.clockSkewMs ?? 5 * 60_000);
+    return flowsByKey(key, Math.min(lookbackMs, sinceFirstTry), context);
+  }
+
+  /**
    * Adds the v1 签署方自动盖章 fields of the persons signed for without them to the draft flow, then starts it, so
    * that e签宝 seals each at their turn. A person whose fields are at e签宝 already (an earlier try whose answer was
    * lost) is skipped; a flow that already started is left as it is.
@@ -844,7 +872,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
       const print = createFingerprint(input);
       // e签宝 takes no idempotency key: a flow an earlier, unanswered try made is found by the key in its fields.
       const known = created.get(context.idempotencyKey);
-      const [earlier] = known ? [known] : await flowsByKey(key, options.createLookbackMs ?? DAY, context);
+      const [earlier] = known ? [known] : await earlierCreates(key, context);
       if (earlier) {
         if (earlier.fingerprint !== print) throw keyReused(context.idempotencyKey, earlier.flowId);
         // An earlier try may have stopped between creating the draft and starting it.
