@@ -29,6 +29,8 @@ import {
   evidenceKeyring,
   GENESIS_HASH,
   hashAuditEntry,
+  maskName,
+  maskText,
   type RecordTimestamp,
   SealflowError,
   TimestampError,
@@ -412,8 +414,45 @@ function checkToken(
   }
 }
 
-/** The report as text for a person: the verdict first, then each area, then what was not checked. */
-export function formatEvidenceReport(report: EvidencePackageReport): string {
+/** The parts of a certificate subject that can name or identify a person. */
+const PERSONAL_RDNS = new Set(['CN', 'SERIALNUMBER', '2.5.4.5', 'GN', 'GIVENNAME', 'SN', 'SURNAME', 'PSEUDONYM']);
+
+/**
+ * A certificate subject ("CN=…,O=…,C=CN") with the parts that can name a person masked: the common name, serial
+ * number and given or family names keep their first character (an ID number, often the serial number of a Chinese
+ * person certificate, is masked as everywhere else); ID numbers and mobiles anywhere in the subject are masked too. Organisation, unit and country stay readable.
+ */
+export function maskCertificateSubject(subject: string): string {
+  const masked = subject.split(/,(?=\s*[A-Za-z0-9.]+=)/).map((part) => {
+    const at = part.indexOf('=');
+    if (at < 0) return part;
+    const type = part.slice(0, at).trim().toUpperCase();
+    if (!PERSONAL_RDNS.has(type)) return part;
+    const value = part.slice(at + 1);
+    // An ID number keeps the shape maskText gives it everywhere else (region and last four digits).
+    const asText = maskText(value);
+    return `${part.slice(0, at + 1)}${asText !== value ? asText : maskName(value)}`;
+  });
+  return maskText(masked.join(','));
+}
+
+/** Options of {@link formatEvidenceReport}. */
+export interface EvidenceReportFormatOptions {
+  /**
+   * Print signers' certificate subjects in full. Off by default: a person's certificate names the person (and often
+   * carries the ID number), and a report's text ends up in tickets and logs. Subjects are then masked with
+   * {@link maskCertificateSubject}.
+   */
+  showSignerNames?: boolean;
+}
+
+/**
+ * The report as text for a person: the verdict first, then each area, then what was not checked. Signers'
+ * certificate subjects are masked unless `showSignerNames` is set.
+ */
+export function formatEvidenceReport(report: EvidencePackageReport, options: EvidenceReportFormatOptions = {}): string {
+  const signerOf = (signer: string | undefined) =>
+    signer === undefined ? 'unknown' : options.showSignerNames ? signer : maskCertificateSubject(signer);
   const lines: string[] = [];
   lines.push(
     `${report.ok ? 'VALID' : 'NOT VALID'}: evidence of signing ${report.recordId} (${report.entries} entries, head ${report.chainHead ?? '-'})`,
@@ -425,7 +464,7 @@ export function formatEvidenceReport(report: EvidencePackageReport): string {
   lines.push('', 'Signatures:');
   for (const s of report.signatures) {
     const at = s.timestamp ? `, TSA time ${s.timestamp}` : '';
-    lines.push(`  ${s.valid ? 'ok  ' : 'FAIL'} ${s.document}#${s.field} by ${s.signer ?? 'unknown'}${at}`);
+    lines.push(`  ${s.valid ? 'ok  ' : 'FAIL'} ${s.document}#${s.field} by ${signerOf(s.signer)}${at}`);
   }
   lines.push('', 'Timestamps:');
   for (const t of report.timestamps) {

@@ -4,13 +4,14 @@
  * not, 2 when it cannot run (unreadable package or option). See `verifyEvidencePackage` for what it checks.
  *
  *   sealflow-verify-evidence package.json [--tsa-ca tsa-root.pem]… [--hash-key-file f | --evidence-keys-file f.json]
- *                            [--json]
+ *                            [--json] [--show-names]
  */
 import { readFileSync } from 'node:fs';
 import { SealflowError } from '@sealflow/core';
 import {
   type EvidencePackageVerifyOptions,
   formatEvidenceReport,
+  maskCertificateSubject,
   readEvidencePackageJson,
   verifyEvidencePackage,
 } from './evidence-verifier.js';
@@ -26,6 +27,8 @@ Options:
   --hash-key-file <file>         the signing service's hashKey (the file's contents), to check keyed chain links
   --evidence-keys-file <f.json>  the host's evidenceKeys, { "current": "…", "keys": { "<id>": "<secret>" } }
   --json                         print the report as JSON
+  --show-names                   print signers' certificate subjects in full; by default the parts that can name
+                                 a person (CN, serialNumber, given and family names) are masked
   -h, --help                     this text
 
 Exit status: 0 valid, 1 not valid, 2 could not run.
@@ -40,6 +43,7 @@ function main(argv: readonly string[]): void {
   const anchors: string[] = [];
   const keys: NonNullable<EvidencePackageVerifyOptions['keys']> = {};
   let json = false;
+  let showSignerNames = false;
   let file: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -48,6 +52,7 @@ function main(argv: readonly string[]): void {
       process.stdout.write(USAGE);
       return;
     } else if (arg === '--json') json = true;
+    else if (arg === '--show-names') showSignerNames = true;
     else if (arg === '--tsa-ca') anchors.push(read(value()));
     else if (arg === '--hash-key-file') keys.hashKey = read(value()).trim();
     else if (arg === '--evidence-keys-file') {
@@ -70,7 +75,18 @@ function main(argv: readonly string[]): void {
       tsaTrustAnchors: anchors,
       ...(keys.hashKey || keys.evidenceKeys ? { keys } : {}),
     });
-    process.stdout.write(json ? `${JSON.stringify(report, null, 2)}\n` : formatEvidenceReport(report));
+    const shown = showSignerNames
+      ? report
+      : {
+          ...report,
+          signatures: report.signatures.map((s) => ({
+            ...s,
+            signer: s.signer === undefined ? undefined : maskCertificateSubject(s.signer),
+          })),
+        };
+    process.stdout.write(
+      json ? `${JSON.stringify(shown, null, 2)}\n` : formatEvidenceReport(shown, { showSignerNames: true }),
+    );
     process.exitCode = report.ok ? 0 : 1;
   } catch (error) {
     if (error instanceof SealflowError) fail(`${error.code}: ${error.message}`);

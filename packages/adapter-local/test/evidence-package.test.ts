@@ -22,7 +22,7 @@ import { createManualClock, createMemoryDocumentStore, createMemoryPersistence }
 import { describe, expect, it } from 'vitest';
 import { CONTRACT_TEMPLATE_PDF } from '../../../fixtures/paths.js';
 import { sealedContractDefinition } from '../../../fixtures/signing-templates.js';
-import { localSigner, readPdfTimestamps, verifyPdfSignatures } from '../src/index.js';
+import { localSigner, maskCertificateSubject, readPdfTimestamps, verifyPdfSignatures } from '../src/index.js';
 import {
   createLocalTimestampAuthority,
   createSealImage,
@@ -223,6 +223,21 @@ describe('sealflow-verify-evidence on an exported package', async () => {
     expect(report.chainContent.unchecked).toEqual([]);
   });
 
+  it("masks the names in signers' certificate subjects unless --show-names is given, in text and in JSON", () => {
+    const full = JSON.parse(verifyCli(json, '--tsa-ca', tsaCa, '--json', '--show-names').stdout);
+    const subjects: string[] = full.signatures.map((s: { signer: string }) => s.signer);
+    expect(subjects.length).toBeGreaterThan(0);
+    const text = verifyCli(json, '--tsa-ca', tsaCa);
+    const masked = JSON.parse(verifyCli(json, '--tsa-ca', tsaCa, '--json').stdout);
+    for (const subject of subjects) {
+      expect(maskCertificateSubject(subject)).not.toBe(subject);
+      expect(text.stdout).not.toContain(`by ${subject}`);
+      expect(text.stdout).toContain(`by ${maskCertificateSubject(subject)}`);
+    }
+    expect(masked.signatures.map((s: { signer: string }) => s.signer)).toEqual(subjects.map(maskCertificateSubject));
+    expect(verifyCli(json, '--tsa-ca', tsaCa, '--show-names').stdout).toContain(`by ${subjects[0]}`);
+  });
+
   it('refuses tokens of a TSA that is not among the trust anchors', () => {
     const other = path.join(work, 'other-root.pem');
     writeFileSync(other, createLocalTimestampAuthority().rootCertificatePem);
@@ -279,5 +294,18 @@ describe('sealflow-verify-evidence on an exported package', async () => {
     const run = verifyCli('{"hello":1}');
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('EVIDENCE_PACKAGE_MALFORMED');
+  });
+});
+
+describe('maskCertificateSubject', () => {
+  it('masks what names a person and keeps the organisation readable', () => {
+    expect(maskCertificateSubject('CN=欧阳娜娜,SERIALNUMBER=110101199003077777,O=某某消费金融股份有限公司,C=CN')).toBe(
+      'CN=欧***,SERIALNUMBER=110101********7777,O=某某消费金融股份有限公司,C=CN',
+    );
+    expect(maskCertificateSubject('C=CN, GN=娜娜, SN=欧阳, serialNumber=A12345')).toBe(
+      'C=CN, GN=娜*, SN=欧*, serialNumber=A*****',
+    );
+    // A mobile or ID number outside those parts is masked as in any text.
+    expect(maskCertificateSubject('CN=x,OU=13812345678')).toBe('CN=*,OU=138****5678');
   });
 });
