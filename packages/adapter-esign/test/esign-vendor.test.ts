@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { inspectPdf, type SignerSpec, type VendorCallContext, withCreditCodeCheckChar } from '@sealflow/core';
+import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BORROWER } from '../../../fixtures/signers.js';
@@ -112,6 +113,37 @@ describe('esignVendor on the emulator', () => {
       code: 'VENDOR_REJECTED',
       details: { vendorCode: 'IDEMPOTENCY_KEY_REUSED' },
     });
+  });
+
+  it('refuses a signed document cut off on the way as retryable, and takes it whole on the next try', async () => {
+    const document = await vendor.uploadDocument(
+      { key: 'contract', fileName: '借款合同.pdf', bytes: contract },
+      ctx('upload-cut'),
+    );
+    const flow = await vendor.createFlow(
+      {
+        title: '借款合同',
+        businessNo: 'LN-CUT',
+        documents: [document],
+        signers: [platform([{ documentKey: 'contract', page: 1, x: 100, y: 230 }])],
+      },
+      ctx('create-cut'),
+    );
+    expect((await vendor.getFlow(flow.flowId, ctx('get-cut'))).status).toBe('completed');
+    const whole = (await vendor.downloadSigned(flow.flowId, ctx('download-cut')))[0]!.bytes;
+    // The storage answers 200 with the first part of the file only, once.
+    server.use(
+      http.get(`${emulator.baseUrl}/__download/*`, () => HttpResponse.arrayBuffer(whole.slice(0, 40_000).buffer), {
+        once: true,
+      }),
+    );
+    await expect(vendor.downloadSigned(flow.flowId, ctx('download-cut'))).rejects.toMatchObject({
+      code: 'VENDOR_BAD_RESPONSE',
+      retryable: true,
+      details: { flowId: flow.flowId, bytes: 40_000 },
+    });
+    const again = (await vendor.downloadSigned(flow.flowId, ctx('download-cut')))[0]!.bytes;
+    expect(Buffer.from(again).equals(Buffer.from(whole))).toBe(true);
   });
 
   it('places seals on a form field and on a keyword, where the PDF has them', async () => {

@@ -296,6 +296,25 @@ function storageError(what: string, cause: unknown): SealflowError {
   );
 }
 
+/**
+ * A PDF starts with `%PDF-` and ends with `%%EOF` (readers look for it in the last 1024 bytes; trailing line ends are
+ * allowed). A body cut off on the way (a proxy, a dropped connection it hid) would otherwise be archived as the signed
+ * contract and fail every check made on it for good; fetched again, it comes whole.
+ */
+function wholePdf(bytes: Uint8Array): boolean {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buffer.subarray(0, 5).toString('latin1') === '%PDF-' && buffer.subarray(-1024).includes('%%EOF');
+}
+
+function cutOff(flowId: string, fileId: string, length: number): SealflowError {
+  return new SealflowError(
+    'VENDOR_BAD_RESPONSE',
+    `e签宝 file storage sent ${length} bytes for a signed document of flow ${flowId} that are not a whole PDF (no ` +
+      '%PDF- header or no %%EOF at the end: cut off on the way). It is tried again with a new link.',
+    { retryable: true, details: { vendor: ESIGN_VENDOR_ID, flowId, fileId, bytes: length } },
+  );
+}
+
 // ---------------------------------------------------------------------------------------------- the adapter
 
 /**
@@ -1059,11 +1078,9 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
         const fileName = safeFileName(
           file.fileName ?? detail.docs?.find((d) => d.fileId === file.fileId)?.fileName ?? 'signed.pdf',
         );
-        out.push({
-          key: key ?? fileName.replace(/\.pdf$/i, ''),
-          fileName,
-          bytes: await fetchBytes(file.downloadUrl, 'signed document download', context.signal),
-        });
+        const bytes = await fetchBytes(file.downloadUrl, 'signed document download', context.signal);
+        if (!wholePdf(bytes)) throw cutOff(flowId, file.fileId, bytes.length);
+        out.push({ key: key ?? fileName.replace(/\.pdf$/i, ''), fileName, bytes });
       }
       return out;
     },
