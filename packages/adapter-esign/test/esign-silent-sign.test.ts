@@ -323,6 +323,27 @@ describe('esignVendor with personSilentSign', () => {
     expect(emulator.flow(flowId!).signers.filter((x) => x.signerType === 0)).toHaveLength(1);
   });
 
+  it("a create resumed in a new process puts the person's fields on the flow's own file, not on the re-upload", async () => {
+    const { spec, psnId } = person();
+    emulator.authorizeSilentSign(psnId);
+    // The draft is made, then the process dies before the person's fields are added (autoSign never reaches e签宝).
+    emulator.faults.next({ kind: 'http', status: 503 }, { path: '/v1/signflows/:id/signfields/autoSign' });
+    const key = 'silent-restart';
+    await refusal(create(vendorWith(), [spec, platform], key));
+    const [flowId] = emulator.findFlows({ signFlowTitle: `silent ${key}` });
+    const firstFile = emulator.flow(flowId!).docs[0]!.fileId;
+
+    // The next process uploads the same bytes again and gets a new file id, which is not in the flow.
+    const restarted = vendorWith();
+    const { input, flow } = await create(restarted, [spec, platform], key);
+    expect(input.documents[0]!.vendorFileId).not.toBe(firstFile);
+    expect(flow.flowId).toBe(flowId);
+    expect(flow.status).toBe('completed');
+    const fields = emulator.flow(flowId!).signers.flatMap((x) => x.fields);
+    expect(fields.length).toBeGreaterThan(1);
+    expect(fields.every((field) => field.fileId === firstFile)).toBe(true);
+  });
+
   it('esignPersonSilentSign: the lending system authorises a person by mobile and withdraws it', async () => {
     const { spec, psnId } = person();
     const silent = esignPersonSilentSign({

@@ -88,6 +88,8 @@ export interface EsignEmulatorFlowView {
     psnId: string | undefined;
     orgId: string | undefined;
     customBizNums: string[];
+    /** The signer's sign fields: the file each is on. */
+    fields: { fileId: string }[];
   }[];
   docs: { fileId: string; fileName: string }[];
 }
@@ -304,6 +306,7 @@ export function createEsignEmulator(options: EsignEmulatorOptions = {}): EsignEm
           psnId: x.person?.psnId,
           orgId: x.org?.orgId,
           customBizNums: x.fields.flatMap((field) => (field.customBizNum ? [field.customBizNum] : [])),
+          fields: x.fields.map((field) => ({ fileId: field.fileId })),
         })),
         docs: f.docs.map((d) => ({ fileId: d.fileId, fileName: d.fileName })),
       };
