@@ -1,7 +1,7 @@
 /**
  * The vendor-fault suite: e签宝 and 安心签 (their emulators, over real HTTP) fail a fifth of the calls made to them,
  * at random from a seeded generator, while signings run on e签宝 alone, on 安心签 alone, and routed to e签宝 with the
- * local signer as fallback. Every signing must end COMPLETED or FAILED with a reason, no business number may be
+ * local signer or 安心签 as fallback. Every signing must end COMPLETED or FAILED with a reason, no business number may be
  * signed twice, retries must stay within their bound, and failover must be recorded exactly where it happened.
  */
 import type { IncomingMessage } from 'node:http';
@@ -89,7 +89,13 @@ const CFCA_FAULTS: CfcaFault[] = [
   { kind: 'malformed', processed: true },
 ];
 
-type WorkloadName = 'e签宝' | '安心签' | 'e签宝 → local';
+type WorkloadName = 'e签宝' | '安心签' | 'e签宝 → local' | 'e签宝 → 安心签';
+
+/** The vendor a routed workload falls back to when e签宝 is unavailable. */
+const FALLBACK: Partial<Record<WorkloadName, 'local' | 'cfca'>> = {
+  'e签宝 → local': 'local',
+  'e签宝 → 安心签': 'cfca',
+};
 
 interface Workload {
   name: WorkloadName;
@@ -221,13 +227,22 @@ async function startWorkload(v: Vendors, name: WorkloadName, prefix: string, pat
       ? { esign: esign(persistence) }
       : name === '安心签'
         ? { cfca: cfca() }
-        : { esign: esign(persistence), local: local() };
-  const sealId = name === '安心签' ? v.cfcaEmulator.platform.sealId : v.esignEmulator.app.sealId;
+        : name === 'e签宝 → local'
+          ? { esign: esign(persistence), local: local() }
+          : { esign: esign(persistence), cfca: cfca() };
+  // The platform's seal has an id at each vendor; the local signer holds it under e签宝's.
+  const sealId =
+    name === '安心签'
+      ? v.cfcaEmulator.platform.sealId
+      : name === 'e签宝 → 安心签'
+        ? { esign: v.esignEmulator.app.sealId, cfca: v.cfcaEmulator.platform.sealId }
+        : v.esignEmulator.app.sealId;
+  const fallback = FALLBACK[name];
   const sealflow = await createSealflow({
     persistence,
     documents: createMemoryDocumentStore(),
     vendors,
-    ...(name === 'e签宝 → local' ? { routing: { default: ['esign', 'local'] } } : {}),
+    ...(fallback ? { routing: { default: ['esign', fallback] } } : {}),
     vendorCalls: { retry: { attempts: GATEWAY_TRIES, baseDelayMs: 50, maxDelayMs: 400 } },
     callbackUrl: () => `${v.callbacks.baseUrl}/notify/${path}`,
     hashKey: 'reliability-vendor-faults-hash-key-0123456789',
@@ -332,7 +347,7 @@ async function check(
   bound: number,
   findings: string[],
 ): Promise<Checked> {
-  const served = w.name === '安心签' ? v.cfca : v.esign;
+  const fallback = FALLBACK[w.name];
   const statuses: Record<string, number> = {};
   const failures = new Map<string, number>();
   const requests: number[] = [];
@@ -340,7 +355,7 @@ async function check(
   let draftsLeft = 0;
   let evidence = 0;
   const cfcaContracts = new Map<string, { contractNo: string; state: number }[]>();
-  if (w.name === '安心签') {
+  if (w.name === '安心签' || fallback === 'cfca') {
     for (const contractNo of v.cfcaEmulator.contractNumbers()) {
       const c = v.cfcaEmulator.contract(contractNo);
       const list = cfcaContracts.get(c.contractName) ?? [];
@@ -363,24 +378,33 @@ async function check(
       if (!record.failure?.code) findings.push(`${w.name}: ${businessNo} FAILED without a reason code`);
       else count(failures, record.failure.code);
     }
-    // The vendor flows made for this business number, found by the title sealflow gives them, and how many are signed.
+    // The vendor flows made for this business number at each vendor, found by the title sealflow gives them.
     const title = `${SCENE_NAME} ${businessNo}`;
-    let flows: { id: string; signed: boolean; draft: boolean }[];
-    if (w.name === '安心签') {
-      flows = (cfcaContracts.get(title) ?? []).map((c) => ({ id: c.contractNo, signed: c.state === 1, draft: false }));
-    } else {
-      flows = v.esignEmulator.findFlows({ signFlowTitle: title }).map((id) => {
-        const { status } = v.esignEmulator.flow(id);
-        return { id, signed: status === 2, draft: status === 0 };
-      });
-    }
-    const signedAtVendor = flows.filter((f) => f.signed).length;
+    const flowsAt: Record<'esign' | 'cfca', { id: string; signed: boolean; draft: boolean }[]> = {
+      cfca: (cfcaContracts.get(title) ?? []).map((c) => ({ id: c.contractNo, signed: c.state === 1, draft: false })),
+      esign:
+        w.name === '安心签'
+          ? []
+          : v.esignEmulator.findFlows({ signFlowTitle: title }).map((id) => {
+              const { status } = v.esignEmulator.flow(id);
+              return { id, signed: status === 2, draft: status === 0 };
+            }),
+    };
+    const flows = flowsAt.esign;
+    const signedAtVendor = [...flowsAt.esign, ...flowsAt.cfca].filter((f) => f.signed).length;
     const signedLocally = record.vendor.id === 'local' && record.status === 'COMPLETED' ? 1 : 0;
-    if (flows.length > 1)
-      findings.push(`${w.name}: ${businessNo} has ${flows.length} vendor flows: ${flows.map((f) => f.id).join(', ')}`);
+    for (const [vendorId, list] of Object.entries(flowsAt)) {
+      if (list.length > 1) {
+        findings.push(
+          `${w.name}: ${businessNo} has ${list.length} flows at ${vendorId}: ${list.map((f) => f.id).join(', ')}`,
+        );
+      }
+    }
     if (signedAtVendor + signedLocally > 1) findings.push(`${w.name}: ${businessNo} was signed twice`);
     if (record.status === 'COMPLETED' && record.vendor.id !== 'local') {
-      const own = flows.find((f) => record.vendor.flowId !== null && f.id.startsWith(record.vendor.flowId));
+      const own = flowsAt[record.vendor.id as 'esign' | 'cfca']?.find(
+        (f) => record.vendor.flowId !== null && f.id.startsWith(record.vendor.flowId),
+      );
       if (!own?.signed)
         findings.push(`${w.name}: ${businessNo} COMPLETED but its vendor flow ${record.vendor.flowId} is not signed`);
     }
@@ -389,8 +413,8 @@ async function check(
     }
     // Failover: recorded exactly when e签宝 failed to start the flow and holds none.
     if (record.failedOverFrom !== null) failedOver++;
-    if (w.name === 'e签宝 → local') {
-      const movedAway = record.vendor.id === 'local';
+    if (fallback) {
+      const movedAway = record.vendor.id === fallback;
       const leftEsign = record.vendorAttempts.some((a) => a.vendorId === 'esign' && a.outcome === 'unavailable');
       // Left e签宝 as unavailable without moving: only when it was too late to start over (the signing then fails).
       const leftWithoutMoving = !movedAway && leftEsign && record.status !== 'FAILED';
@@ -410,7 +434,7 @@ async function check(
       findings.push(`${w.name}: ${businessNo} records a failover although its route has one vendor`);
     }
     // Retries within their bound: requests the vendor received from this signing's effects.
-    const made = served.byWorkflow.get(record.id) ?? 0;
+    const made = (v.esign.byWorkflow.get(record.id) ?? 0) + (v.cfca.byWorkflow.get(record.id) ?? 0);
     requests.push(made);
     if (made > bound)
       findings.push(`${w.name}: ${businessNo} made ${made} vendor requests, more than the bound ${bound}`);
@@ -461,9 +485,10 @@ the flow rather than make a second), HTTP 502, HTTP 503 after the work was done,
 body that is not JSON (half of them after the work was done). e签宝's callbacks are faulted at the same rate
 (\`callbacks.random\`): lost, delivered twice, or delivered after the callback that followed them.
 
-Three workloads run at once, each an SDK instance on PGlite with the runtime's background worker and durable timers
-on real time: signings on e签宝 only, on 安心签 only, and routed \`['esign', 'local']\` (e签宝 first, the local
-signer as fallback). Every signing is a loan contract sealed by the platform and signed for the borrower under her
+Four workloads run at once, each an SDK instance on PGlite with the runtime's background worker and durable timers
+on real time: signings on e签宝 only, on 安心签 only, routed \`['esign', 'local']\` (e签宝 first, the local signer
+as fallback), and routed \`['esign', 'cfca']\` (安心签 as fallback, the platform's seal given per vendor as
+\`{ esign, cfca }\`). e签宝 keeps a create log in each instance's database (\`persistentEsignCreateLog\`). Every signing is a loan contract sealed by the platform and signed for the borrower under her
 authorisation (e签宝's silent signing, 安心签's proxy signing). The clients time a request out after 5 s; the
 gateway tries a call twice (\`vendorCalls.retry.attempts\`); the runtime runs an effect at most eight times
 (\`runtimeOptions.retry.maxAttempts\`); a vendor flow's deadline is 60 s.
@@ -471,14 +496,16 @@ gateway tries a call twice (\`vendorCalls.retry.attempts\`); the runtime runs an
 Before the faults are switched on, two signings per workload run without faults, and the most requests one of them
 made is the workload's clean count. **The bound** on the HTTP requests a signing may cause is then clean count × 2
 (gateway tries) × 8 (effect runs): every request a retry adds repeats a call a clean signing makes, at most that many
-times. Requests are counted at the emulators, per signing: the suite's axios instance marks each request with the
+times. A signing that may fail over to 安心签 may also make a 安心签 signing's requests, so its bound adds 安心签's
+clean count × 2 × 8. Requests are counted at the emulators, per signing: the suite's axios instance marks each request with the
 workflow whose effect made it.
 
 The suite fails on: a signing not COMPLETED or FAILED, or FAILED without a reason code; a business number with more
-than one vendor flow, or signed twice (at a vendor, or at e签宝 and the local signer); a COMPLETED signing whose
+than one flow at one vendor, or signed twice (at one vendor, or at two of e签宝, 安心签 and the local signer); a
+COMPLETED signing whose
 vendor flow is not signed, or a FAILED one with a signed flow; more requests for one signing than the bound; a
 failover not recorded exactly where it happened (\`failedOverFrom\` and the \`unavailable\` entry in
-\`vendorAttempts\` for a signing that moved to the local signer, neither for one that stayed; a signing that left
+\`vendorAttempts\` for a signing that moved to the fallback, neither for one that stayed; a signing that left
 e签宝 while e签宝 holds a started flow for it; any failover on a one-vendor route); evidence that \`verifyEvidence\` does not
 accept; a workflow whose audit chain \`verifyAudit\` does not accept; a dead effect. A signing that left e签宝 may
 leave a draft there (a create whose answer was lost, stopped before the flow was started): e签宝's \`findFlow\` does
@@ -504,22 +531,28 @@ const suite: ReliabilitySuite = {
       workloads.push(await startWorkload(v, 'e签宝', 'VF-E-', 'esign'));
       workloads.push(await startWorkload(v, '安心签', 'VF-C-', 'cfca'));
       workloads.push(await startWorkload(v, 'e签宝 → local', 'VF-R-', 'routed'));
+      workloads.push(await startWorkload(v, 'e签宝 → 安心签', 'VF-X-', 'routed-cfca'));
 
       // Calibration: fault-free signings give each workload's clean request count.
       await Promise.all(workloads.map((w) => runSignings(w, 0, CALIBRATION, CALIBRATION, 120_000)));
       const clean = new Map<WorkloadName, number>();
       for (const w of workloads) {
-        const served = w.name === '安心签' ? v.cfca : v.esign;
         let most = 0;
         for (let n = 0; n < CALIBRATION; n++) {
           const record = await recordOf(w, n);
           if (record?.status !== 'COMPLETED') {
             findings.push(`${w.name}: calibration signing ${businessNoOf(w, n)} did not complete without faults`);
           }
-          most = Math.max(most, record ? (served.byWorkflow.get(record.id) ?? 0) : 0);
+          const made = record ? (v.esign.byWorkflow.get(record.id) ?? 0) + (v.cfca.byWorkflow.get(record.id) ?? 0) : 0;
+          most = Math.max(most, made);
         }
         clean.set(w.name, most);
       }
+      // A signing that fails over to 安心签 may also make every request a 安心签 signing makes.
+      const boundOf = (name: WorkloadName) =>
+        ((clean.get(name) ?? 0) + (FALLBACK[name] === 'cfca' ? (clean.get('安心签') ?? 0) : 0)) *
+        GATEWAY_TRIES *
+        EFFECT_RUNS;
 
       const esignFaults = v.esignEmulator.faults.random({ rate: FAULT_RATE, seed, faults: ESIGN_FAULTS });
       const cfcaFaults = v.cfcaEmulator.faults.random({ rate: FAULT_RATE, seed: seed + 1, faults: CFCA_FAULTS });
@@ -538,8 +571,7 @@ const suite: ReliabilitySuite = {
 
       const checked: Checked[] = [];
       for (const w of workloads) {
-        const bound = (clean.get(w.name) ?? 0) * GATEWAY_TRIES * EFFECT_RUNS;
-        checked.push(await check(v, w, from, to, bound, findings));
+        checked.push(await check(v, w, from, to, boundOf(w.name), findings));
       }
 
       const kinds = (injected: readonly { fault: { kind: string; processed?: boolean } }[]) => {
@@ -575,11 +607,11 @@ const suite: ReliabilitySuite = {
             value: row((c) => [...c.failures].map(([code, n]) => `${n} × ${code}`).join(', ') || 'none'),
           },
           {
-            label: 'Failed over to the local signer; e签宝 drafts they left (never started)',
+            label: 'Failed over from e签宝; e签宝 drafts they left (never started)',
             value: checked
-              .filter((c) => c.workload === 'e签宝 → local')
-              .map((c) => `${c.failedOver}; ${c.draftsLeft}`)
-              .join(''),
+              .filter((c) => FALLBACK[c.workload])
+              .map((c) => `${c.workload}: ${c.failedOver}; ${c.draftsLeft}`)
+              .join('; '),
           },
           {
             label: 'e签宝 calls faulted / seen',
@@ -596,9 +628,7 @@ const suite: ReliabilitySuite = {
           { label: 'Callback answers', value: [...answers].map(([k, n]) => `${n} ${k}`).join(', ') },
           {
             label: 'Requests per signing: clean count, bound',
-            value: row(
-              (c) => `${clean.get(c.workload)}, ${(clean.get(c.workload) ?? 0) * GATEWAY_TRIES * EFFECT_RUNS}`,
-            ),
+            value: row((c) => `${clean.get(c.workload)}, ${boundOf(c.workload)}`),
           },
           {
             label: 'Requests per signing under faults: median, p99, max',
