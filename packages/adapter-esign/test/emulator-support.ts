@@ -1,10 +1,31 @@
-/** Shared by the emulator tests: signed calls the way a client makes them, and pdfsig. */
+/** Shared by the emulator tests: signed calls the way a client makes them, the platform as a signer, and pdfsig. */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { SignerSpec } from '@sealflow/core';
 import { signRequest } from '../src/client/signature.js';
 import type { EsignEmulator } from '../src/testing/index.js';
+
+/**
+ * The emulator app's own company as an organisation signer that seals automatically with the seal e签宝 gave it;
+ * `creditCode` is the one the emulator was made with.
+ */
+export function platformSigner(
+  emulator: EsignEmulator,
+  creditCode: string,
+  options: Pick<SignerSpec, 'order' | 'placements'>,
+): SignerSpec {
+  return {
+    role: 'platform',
+    kind: 'organization',
+    name: emulator.app.orgName,
+    idNumber: creditCode,
+    sealId: emulator.app.sealId,
+    autoSign: true,
+    ...options,
+  };
+}
 
 export interface CallOptions {
   body?: unknown;

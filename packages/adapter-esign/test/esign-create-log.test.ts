@@ -4,13 +4,14 @@
  * retry (in the process, after a restart, after a crash between the note and the request), bounded by the first try.
  */
 import { readFileSync } from 'node:fs';
-import { type Persistence, type SignerSpec, ValidationError, withCreditCodeCheckChar } from '@sealflow/core';
+import { type Persistence, ValidationError, withCreditCodeCheckChar } from '@sealflow/core';
 import { createMemoryPersistence } from '@sealflow/core/memory';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type EsignCreateLog, esignVendor, memoryEsignCreateLog, persistentEsignCreateLog } from '../src/index.js';
 import { createEsignEmulator } from '../src/testing/index.js';
 import { keyDigest } from '../src/vendor/tags.js';
+import { platformSigner } from './emulator-support.js';
 
 const logs: [string, () => EsignCreateLog][] = [
   ['in memory', () => memoryEsignCreateLog()],
@@ -81,16 +82,10 @@ describe('esignVendor with a create log', () => {
       createLog,
       clockSkewMs: SKEW_MS,
     });
-  const platform: SignerSpec = {
-    role: 'platform',
-    kind: 'organization',
-    name: emulator.app.orgName,
-    idNumber: platformCode,
-    sealId: emulator.app.sealId,
-    autoSign: true,
+  const platform = platformSigner(emulator, platformCode, {
     order: 1,
     placements: [{ documentKey: 'contract', page: 1, x: 100, y: 230 }],
-  };
+  });
   const createIn = async (vendor: ReturnType<typeof vendorWith>, businessNo: string, key: string) => {
     const document = await vendor.uploadDocument(
       { key: 'contract', fileName: '借款合同.pdf', bytes: contract },

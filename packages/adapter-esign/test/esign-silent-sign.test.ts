@@ -9,7 +9,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type EsignVendorOptions, esignPersonSilentSign, esignVendor } from '../src/index.js';
 import { createEsignEmulator, ESIGN_CODES } from '../src/testing/index.js';
-import { call, ok, pdfsig } from './emulator-support.js';
+import { call, ok, pdfsig, platformSigner } from './emulator-support.js';
 
 const contract = new Uint8Array(readFileSync(new URL('../../../fixtures/contract-8p-25f.pdf', import.meta.url)));
 const platformCode = withCreditCodeCheckChar('91310000MA1FL0000');
@@ -40,16 +40,10 @@ function person(options: { register?: boolean } = {}) {
   return { spec, psnId };
 }
 
-const platform: SignerSpec = {
-  role: 'platform',
-  kind: 'organization',
-  name: emulator.app.orgName,
-  idNumber: platformCode,
-  sealId: emulator.app.sealId,
-  autoSign: true,
+const platform = platformSigner(emulator, platformCode, {
   order: 2,
   placements: [{ documentKey: 'contract', page: 7, x: 100, y: 230, width: 120, height: 60 }],
-};
+});
 
 const vendorWith = (overrides: Partial<EsignVendorOptions> = {}) =>
   esignVendor({

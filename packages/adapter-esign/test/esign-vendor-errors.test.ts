@@ -25,6 +25,7 @@ import {
   esignVendor,
 } from '../src/index.js';
 import { createEsignEmulator, ESIGN_CODES } from '../src/testing/index.js';
+import { platformSigner } from './emulator-support.js';
 
 const contract = new Uint8Array(readFileSync(new URL('../../../fixtures/contract-8p-25f.pdf', import.meta.url)));
 const platformCode = withCreditCodeCheckChar('91310000MA1FL0000');
@@ -78,16 +79,10 @@ const borrower: SignerSpec = {
   order: 1,
   placements: [{ documentKey: 'contract', page: 7, x: 340, y: 60, width: 100, height: 50 }],
 };
-const platform: SignerSpec = {
-  role: 'platform',
-  kind: 'organization',
-  name: emulator.app.orgName,
-  idNumber: platformCode,
-  sealId: emulator.app.sealId,
-  autoSign: true,
+const platform = platformSigner(emulator, platformCode, {
   order: 2,
   placements: [{ documentKey: 'contract', page: 7, x: 100, y: 230, width: 120, height: 60 }],
-};
+});
 
 describe('esignVendor refuses bad input with typed errors', () => {
   it('a wrong app secret: VENDOR_AUTH_FAILED (INVALID_SIGNATURE), not retryable', async () => {
