@@ -9,6 +9,7 @@ import {
   dateInChina,
   type DispatchActor,
   type LoanContractTerms,
+  type OrganizationSealId,
   SealflowError,
   silentLogger,
 } from '../src/index.js';
@@ -39,7 +40,7 @@ const staffOf = (institutionId: string): DispatchActor => ({
   institutionId,
 });
 
-async function setup(options: { twice?: string[] } = {}) {
+async function setup(options: { twice?: string[]; funderSealId?: OrganizationSealId } = {}) {
   const clock = createManualClock(Date.UTC(2026, 10, 30, 2));
   const notifier = createMemoryNotifier();
   const vendor = createMemorySigningVendor({ clock });
@@ -75,7 +76,13 @@ async function setup(options: { twice?: string[] } = {}) {
   await sealflow.templates.approve({ id: 'amy', roles: ['template-approver'] }, draft.id);
   // The funder bank first in every ranking: the most deposit, and its seal is bound to it.
   const institutions = [
-    { id: FUNDER.id, name: FUNDER.name, creditCode: FUNDER.creditCode, sealId: 'funder-seal', deposit: 900_000_000 },
+    {
+      id: FUNDER.id,
+      name: FUNDER.name,
+      creditCode: FUNDER.creditCode,
+      sealId: options.funderSealId ?? 'funder-seal',
+      deposit: 900_000_000,
+    },
     { id: 'inst-b', name: '乙小贷公司', creditCode: creditCode('91310000MA1B00000'), deposit: 800_000_000 },
     { id: 'inst-c', name: '丙小贷公司', creditCode: creditCode('91310000MA1C00000'), deposit: 700_000_000 },
     { id: 'inst-d', name: '丁小贷公司', creditCode: creditCode('91310000MA1D00000'), deposit: 600_000_000 },
@@ -252,6 +259,51 @@ describe('sealflow.dispatch', () => {
     expect((await s.dispatch.institutions.get(admin, 'inst-b')).openCount).toBe(0);
     expect((await s.dispatch.institutions.get(admin, 'inst-c')).openCount).toBe(0);
     expect(funder.stats).toMatchObject({ offered: 1, accepted: 1, responses: 1 });
+    await s.sealflow.close();
+  });
+
+  it('signs the loan contract with the seal its profile names for the vendor the contract is at', async () => {
+    // Seal ids per vendor, as for an institution whose contracts may go to e签宝 or 安心签; this one is at `memory`.
+    const s = await setup({ funderSealId: { esign: 'esign-funder-seal', memory: 'funder-seal' } });
+    const id = await passed(s);
+    await s.dispatch.offers.accept((await s.dispatch.offers.offersFor(bank))[0]!.offerId, bank);
+    await s.dispatch.offers.choose(dispatchOf(id), FUNDER.id, cm, terms(s));
+    await s.drain();
+    const application = (await s.dispatch.applications.get(cm, id))!;
+    expect(application.funder?.sealId).toEqual({ esign: 'esign-funder-seal', memory: 'funder-seal' });
+    await s.dispatch.signLoanContract(bank, id);
+    await s.drain();
+    const record = (await s.sealflow.signing.get(application.loanContract!.recordId!))!;
+    expect(record.status).toBe('COMPLETED');
+    expect(record.funderSignature?.sealId).toBe('funder-seal');
+    await s.sealflow.close();
+  });
+
+  it('refuses to sign when the profile has seal ids, but none for the vendor the contract is at', async () => {
+    const s = await setup({ funderSealId: { esign: 'esign-funder-seal' } });
+    const id = await passed(s);
+    await s.dispatch.offers.accept((await s.dispatch.offers.offersFor(bank))[0]!.offerId, bank);
+    await s.dispatch.offers.choose(dispatchOf(id), FUNDER.id, cm, terms(s));
+    await s.drain();
+    await expectError(s.dispatch.signLoanContract(bank, id), 'INVALID_INPUT', /add sealId\.memory/);
+    await s.sealflow.close();
+  });
+
+  it('refuses an institution profile whose seal ids are not text, naming the field', async () => {
+    const s = await setup();
+    await expectError(
+      s.dispatch.institutions.register(admin, {
+        id: 'inst-e',
+        name: '戊小贷公司',
+        creditCode: creditCode('91310000MA1E00000'),
+        regions: ['310000'],
+        categories: ['mortgage'],
+        capacity: 10,
+        sealId: { esign: 42 } as unknown as string,
+      }),
+      'INVALID_INPUT',
+      /Institution sealId/,
+    );
     await s.sealflow.close();
   });
 

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { fenSchema } from '../model/values.js';
+import { organizationSealIdSchema } from '../signing/seals.js';
 import { RATING_SIDES } from './rating.js';
 
 /**
@@ -154,8 +155,8 @@ export const ApplicationFunder = z.object({
   id: z.string(),
   name: z.string(),
   creditCode: z.string(),
-  /** The seal it signs loan contracts with, when it signs through sealflow. */
-  sealId: z.string().nullable(),
+  /** The seal it signs loan contracts with, when it signs through sealflow: one id, or one per vendor. */
+  sealId: organizationSealIdSchema.nullable(),
 });
 /** The chosen institution as the loan contract names it. */
 export type ApplicationFunder = z.infer<typeof ApplicationFunder>;

@@ -11,6 +11,7 @@ import { NotFoundError, ValidationError } from '../errors.js';
 import { creditCodeSchema, fenSchema } from '../model/values.js';
 import type { PersistenceTransaction } from '../ports/persistence.js';
 import { defineRepository, type Stored } from '../repository.js';
+import { organizationSealIdSchema } from '../signing/seals.js';
 import { ledgerBalancesRepository, zeroBalances } from './ledger-repositories.js';
 
 /** Ids of institutions, applications and other dispatch records: short, printable, safe in keys and URLs. */
@@ -77,8 +78,11 @@ export const Institution = z.strictObject({
   capacity: z.number().int().min(1).max(100_000),
   /** Applications it holds open now; dispatch keeps this up to date. */
   openCount: counter,
-  /** The seal it signs loan contracts with, when it signs through sealflow. */
-  sealId: z.string().min(1).max(128).optional(),
+  /**
+   * The seal it signs loan contracts with, when it signs through sealflow: one id, or one per vendor
+   * (`{ esign: '…', cfca: '…' }`) when its contracts may be signed at several vendors, each naming seals its own way.
+   */
+  sealId: organizationSealIdSchema.optional(),
   status: z.enum(INSTITUTION_STATUSES),
   /**
    * When a suspension imposed by a complaint's penalty ends, epoch ms; null when the institution is active or was

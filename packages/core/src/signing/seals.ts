@@ -44,6 +44,10 @@ export interface SealRegistration {
  */
 export type OrganizationSealId = string | Readonly<Record<string, string>>;
 
+const sealIdShape = z.string().min(1).max(128);
+/** An {@link OrganizationSealId} as input: a seal id, or seal ids by vendor id. */
+export const organizationSealIdSchema = z.union([sealIdShape, z.record(z.string().min(1).max(64), sealIdShape)]);
+
 const SealRegistrationShape = z
   .object({
     owner: z.union([z.string().min(1), z.object({ funderId: z.string().min(1) }).strict()]),

@@ -9,7 +9,7 @@ import { plan, requestFingerprint } from './planning.js';
 import { type SigningRecord, signingRecordRepository } from './records.js';
 import { parseShape, SignRequestShape, signingRecordId } from './request-shape.js';
 import { partiesFor, type SigningScene } from './scenes.js';
-import { type OrganizationSealId, SealNotOwnedError, sealAtVendor } from './seals.js';
+import { type OrganizationSealId, organizationSealIdSchema, SealNotOwnedError, sealAtVendor } from './seals.js';
 import { configError, contextOf, latestAttempt, requireRecord, type SigningServiceContext } from './service-context.js';
 import type { SealedRequest } from './signing-effects.js';
 import { FunderNotAssignedError } from './signing-errors.js';
@@ -84,8 +84,7 @@ export async function signAsFunder(
   { sealId: asked }: { sealId: OrganizationSealId },
 ): Promise<SigningRecord> {
   parseShape(z.object({ id: z.string().min(1), funderId: z.string().min(1) }), actor, 'actor');
-  const sealShape = z.string().min(1).max(128);
-  parseShape(z.union([sealShape, z.record(z.string().min(1), sealShape)]), asked, 'sealId');
+  parseShape(organizationSealIdSchema, asked, 'sealId');
   const record = await requireRecord(ctx, recordId);
   if (record.funding !== 'funder' || record.funderId !== actor.funderId) {
     throw new FunderNotAssignedError(recordId, actor.funderId);
