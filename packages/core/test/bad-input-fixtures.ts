@@ -11,7 +11,7 @@ import { CONTRACT_FIELDS } from './template-fixtures.js';
 export async function compactContractPdf(): Promise<Uint8Array> {
   const doc = await PDFDocument.create();
   const font = await doc.embedFont(StandardFonts.Helvetica);
-  const pages = Array.from({ length: 8 }, () => doc.addPage([300, 420]));
+  const pages = Array.from({ length: 8 }, () => doc.addPage([480, 420]));
   const form = doc.getForm();
   CONTRACT_FIELDS.forEach((name, i) => {
     const page = pages[i < 20 ? Math.floor(i / 5) : 7]!;

@@ -119,6 +119,37 @@ describe('template bad input', () => {
     expect(await footprint()).toEqual(before);
   });
 
+  it('a value or seal placed off its page, on import and on edit, naming the page and its bounds', async () => {
+    const { service, footprint } = setupTemplates();
+    const empty = await footprint();
+    const definition = loanDefinition();
+    // The contract's pages are A4 portrait: 595 × 842 points.
+    definition.variables![0] = {
+      ...definition.variables![0]!,
+      placement: { page: 0, rect: { x: 500, y: 700, width: 200, height: 20 } },
+    };
+    const onImport = await expectError(importLoanContract(service, { definition }), 'TEMPLATE_DEFINITION_INVALID');
+    expect(onImport.details).toMatchObject({ path: 'variables.borrowerName.placement.rect', kind: 'outsidePage' });
+    expect(onImport.message).toMatch(
+      /\(500, 700\) to \(700, 720\) is not on page 0, which spans \(0, 0\) to \(595\.\d*, 841\.\d*\)/,
+    );
+    expect(await footprint()).toEqual(empty);
+
+    const v1 = await importLoanContract(service);
+    const before = await footprint();
+    const parties = v1.definition.parties.map((p) =>
+      p.role === 'platform' ? { ...p, seal: { page: 7, rect: { x: 100, y: -50, width: 120, height: 40 } } } : p,
+    );
+    const onEdit = await expectError(service.updateDraft(editor, v1.id, { parties }), 'TEMPLATE_DEFINITION_INVALID');
+    expect(onEdit.details).toMatchObject({ path: 'parties.platform.seal.rect', kind: 'outsidePage' });
+    expect(await footprint()).toEqual(before);
+    // Touching the page's edge is on the page.
+    const edge = v1.definition.parties.map((p) =>
+      p.role === 'platform' ? { ...p, seal: { page: 7, rect: { x: 0, y: 0, width: 120, height: 40 } } } : p,
+    );
+    expect((await service.updateDraft(editor, v1.id, { parties: edge })).definition.parties).toEqual(edge);
+  });
+
   it('a seal placed by a keyword that the PDF does not contain', async () => {
     const { service, footprint } = setupTemplates();
     const v1 = await importLoanContract(service);

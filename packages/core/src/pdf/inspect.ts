@@ -56,7 +56,8 @@ export interface PdfInspection {
   sha256: string;
   byteLength: number;
   pageCount: number;
-  pages: { index: number; width: number; height: number }[];
+  /** Each page's MediaBox in PDF points: its size, and its lower-left corner `x`, `y` (usually 0, 0). */
+  pages: { index: number; width: number; height: number; x: number; y: number }[];
   /** One entry per widget: a field shown in two places appears twice. */
   fields: PdfFieldInfo[];
   keywordHits: KeywordHit[];
@@ -88,7 +89,10 @@ function describe(doc: PDFDocument, sha256: string, byteLength: number, keywords
     sha256,
     byteLength,
     pageCount: pages.length,
-    pages: pages.map((p, index) => ({ index, ...p.getSize() })),
+    pages: pages.map((p, index) => {
+      const { x, y, width, height } = p.getMediaBox();
+      return { index, width, height, x, y };
+    }),
     fields: listFields(doc),
     keywordHits:
       keywords.length === 0

@@ -57,14 +57,21 @@ async function pdfFacts(
       }),
     ),
   ];
-  if (keywords.length === 0) return { pageCount: pdf.pageCount, fields: pdf.fields };
-  // Keywords are looked up in the stored original, which the store verifies against its hash on the way out.
+  const placedOnPages = [
+    ...parties.map((p) => (p as { seal?: unknown } | null)?.seal),
+    ...(Array.isArray(definition.variables) ? definition.variables : []).map(
+      (v) => (v as { placement?: unknown } | null)?.placement,
+    ),
+  ].some((placement) => typeof placement === 'object' && placement !== null && 'rect' in placement);
+  if (keywords.length === 0 && !placedOnPages) return { pageCount: pdf.pageCount, fields: pdf.fields };
+  // Keywords and page boxes are read from the stored original, which the store verifies against its hash.
   const { bytes } = await ctx.documents.get(pdf.fileId);
   const inspection = await inspectPdf(bytes, { keywords });
   return {
     pageCount: pdf.pageCount,
     fields: pdf.fields,
     keywordsFound: [...new Set(inspection.keywordHits.map((h) => h.keyword))],
+    pageBoxes: inspection.pages,
   };
 }
 
@@ -103,7 +110,11 @@ export async function importTemplate(
     rect: f.rect,
     ...(f.maxLength !== undefined ? { maxLength: f.maxLength } : {}),
   }));
-  const definition = validateDefinition(given, { pageCount: inspection.pageCount, fields: pdfFields });
+  const definition = validateDefinition(given, {
+    pageCount: inspection.pageCount,
+    fields: pdfFields,
+    pageBoxes: inspection.pages,
+  });
   const existing = await ctx.transaction((tx) => heads.get(tx, definition.code));
   if (existing?.record.openVersionId) throw openConflict(existing.record);
 

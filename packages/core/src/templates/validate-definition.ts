@@ -6,7 +6,7 @@
  * that is how the people fixing them think of them.
  */
 import { ValidationError } from '../errors.js';
-import { type TemplatePdfField, TemplateDefinition, type TemplateVariable } from './model.js';
+import { type PlacementRect, type TemplatePdfField, TemplateDefinition, type TemplateVariable } from './model.js';
 import { requestSourceProblem } from './request-sources.js';
 
 /** The kind of a problem found in a template definition. */
@@ -16,6 +16,7 @@ export type DefinitionProblemKind =
   | 'unknownField'
   | 'keywordNotFound'
   | 'pageOutOfRange'
+  | 'outsidePage'
   | 'duplicateVariableKey'
   | 'duplicatePartyRole'
   | 'duplicatePartyOrder'
@@ -38,6 +39,11 @@ export interface TemplatePdfFacts {
   fields: readonly Pick<TemplatePdfField, 'name' | 'type'>[];
   /** Keywords found in the PDF's text. When given, every seal placed by keyword must be among them. */
   keywordsFound?: readonly string[];
+  /**
+   * Each page's MediaBox in PDF points (its lower-left corner, usually 0, 0). When given, every rectangle placed on a
+   * page must lie on it.
+   */
+  pageBoxes?: readonly { x: number; y: number; width: number; height: number }[];
 }
 
 /** Options of {@link validateDefinition}. */
@@ -117,6 +123,26 @@ function consistencyProblems(
       add(path, 'pageOutOfRange', `page ${page} does not exist; the PDF has pages 0–${pdf.pageCount - 1} (0-based).`);
     }
   };
+  // A value or seal drawn off the page is invisible in the signed contract. Half a point of slack for rounding.
+  const checkRect = (path: string, { page, rect }: { page: number; rect: PlacementRect }) => {
+    const box = pdf.pageBoxes?.[page];
+    if (!box) return;
+    const [left, bottom, right, top] = [box.x, box.y, box.x + box.width, box.y + box.height];
+    if (
+      rect.x < left - 0.5 ||
+      rect.y < bottom - 0.5 ||
+      rect.x + rect.width > right + 0.5 ||
+      rect.y + rect.height > top + 0.5
+    ) {
+      add(
+        `${path}.rect`,
+        'outsidePage',
+        `the rectangle from (${rect.x}, ${rect.y}) to (${rect.x + rect.width}, ${rect.y + rect.height}) is not on ` +
+          `page ${page}, which spans (${left}, ${bottom}) to (${right}, ${top}) in PDF points (origin at the lower ` +
+          'left); move or shrink it onto the page.',
+      );
+    }
+  };
 
   // Variables: unique keys, placements that exist.
   const variables = new Map<string, TemplateVariable>();
@@ -139,7 +165,10 @@ function consistencyProblems(
         `there is no field "${placement.field}" in the PDF; ${listFields()}.`,
       );
     }
-    if (placement && 'page' in placement) checkPage(`${base}.placement.page`, placement.page);
+    if (placement && 'page' in placement) {
+      checkPage(`${base}.placement.page`, placement.page);
+      checkRect(`${base}.placement`, placement);
+    }
     const sourceProblem = variable.source === undefined ? undefined : requestSourceProblem(variable.source);
     if (sourceProblem) add(`${base}.source`, 'unknownSource', `there is no ${variable.source}: ${sourceProblem}`);
   }
@@ -158,7 +187,10 @@ function consistencyProblems(
     if ('field' in party.seal && !fieldSet.has(party.seal.field)) {
       add(`${base}.seal.field`, 'unknownField', `there is no field "${party.seal.field}" in the PDF; ${listFields()}.`);
     }
-    if ('page' in party.seal) checkPage(`${base}.seal.page`, party.seal.page);
+    if ('page' in party.seal) {
+      checkPage(`${base}.seal.page`, party.seal.page);
+      checkRect(`${base}.seal`, party.seal);
+    }
     if ('keyword' in party.seal && pdf.keywordsFound && !pdf.keywordsFound.includes(party.seal.keyword)) {
       add(`${base}.seal.keyword`, 'keywordNotFound', `the text "${party.seal.keyword}" does not occur in the PDF.`);
     }
