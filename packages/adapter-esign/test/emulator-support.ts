@@ -5,7 +5,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SignerSpec } from '@sealflow/core';
 import { signRequest } from '../src/client/signature.js';
+import { type EsignVendorOptions, esignVendor } from '../src/index.js';
 import type { EsignEmulator } from '../src/testing/index.js';
+
+/** `esignVendor` on the emulator's first app, with a limit no test reaches, and `options` on top. */
+export function emulatorVendor(emulator: EsignEmulator, options: Partial<EsignVendorOptions> = {}) {
+  return esignVendor({
+    appId: emulator.app.appId,
+    appSecret: emulator.app.appSecret,
+    host: emulator.baseUrl,
+    qps: 1000,
+    burst: 1000,
+    ...options,
+  });
+}
 
 /**
  * The emulator app's own company as an organisation signer that seals automatically with the seal e签宝 gave it;

@@ -8,10 +8,10 @@ import { type Persistence, ValidationError, withCreditCodeCheckChar } from '@sea
 import { createMemoryPersistence } from '@sealflow/core/memory';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type EsignCreateLog, esignVendor, memoryEsignCreateLog, persistentEsignCreateLog } from '../src/index.js';
+import { type EsignCreateLog, memoryEsignCreateLog, persistentEsignCreateLog } from '../src/index.js';
 import { createEsignEmulator } from '../src/testing/index.js';
 import { keyDigest } from '../src/vendor/tags.js';
-import { platformSigner } from './emulator-support.js';
+import { emulatorVendor, platformSigner } from './emulator-support.js';
 
 const logs: [string, () => EsignCreateLog][] = [
   ['in memory', () => memoryEsignCreateLog()],
@@ -72,16 +72,7 @@ describe('esignVendor with a create log', () => {
   afterAll(() => server.close());
 
   const SKEW_MS = 60_000;
-  const vendorWith = (createLog: EsignCreateLog) =>
-    esignVendor({
-      appId: emulator.app.appId,
-      appSecret: emulator.app.appSecret,
-      host: emulator.baseUrl,
-      qps: 1000,
-      burst: 1000,
-      createLog,
-      clockSkewMs: SKEW_MS,
-    });
+  const vendorWith = (createLog: EsignCreateLog) => emulatorVendor(emulator, { createLog, clockSkewMs: SKEW_MS });
   const platform = platformSigner(emulator, platformCode, {
     order: 1,
     placements: [{ documentKey: 'contract', page: 1, x: 100, y: 230 }],

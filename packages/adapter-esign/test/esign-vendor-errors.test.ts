@@ -22,10 +22,9 @@ import {
   type EsignVendorOptions,
   type EsignVerifiedCallback,
   esignIdentityVerifier,
-  esignVendor,
 } from '../src/index.js';
 import { createEsignEmulator, ESIGN_CODES } from '../src/testing/index.js';
-import { platformSigner } from './emulator-support.js';
+import { emulatorVendor, platformSigner } from './emulator-support.js';
 
 const contract = new Uint8Array(readFileSync(new URL('../../../fixtures/contract-8p-25f.pdf', import.meta.url)));
 const platformCode = withCreditCodeCheckChar('91310000MA1FL0000');
@@ -50,15 +49,7 @@ afterAll(() => server.close());
 
 const ctx = (idempotencyKey: string): VendorCallContext => ({ idempotencyKey });
 const vendorWith = (overrides: Partial<EsignVendorOptions> = {}) =>
-  esignVendor({
-    appId: emulator.app.appId,
-    appSecret: emulator.app.appSecret,
-    host: emulator.baseUrl,
-    qps: 1000,
-    burst: 1000,
-    unknownFlowCodes: [ESIGN_CODES.FLOW_NOT_FOUND],
-    ...overrides,
-  });
+  emulatorVendor(emulator, { unknownFlowCodes: [ESIGN_CODES.FLOW_NOT_FOUND], ...overrides });
 
 async function failure(promise: Promise<unknown>): Promise<SealflowError> {
   const error = await promise.then(

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_BORROWER } from '../../../fixtures/signers.js';
 import { esignVendor } from '../src/index.js';
 import { createEsignEmulator } from '../src/testing/index.js';
-import { pdfsig } from './emulator-support.js';
+import { emulatorVendor, pdfsig } from './emulator-support.js';
 
 const contract = new Uint8Array(readFileSync(new URL('../../../fixtures/contract-8p-25f.pdf', import.meta.url)));
 const platformCode = withCreditCodeCheckChar('91310000MA1FL0000');
@@ -21,13 +21,7 @@ describe('esignVendor on the emulator', () => {
   const server = setupServer(...emulator.handlers);
   beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
   afterAll(() => server.close());
-  const vendor = esignVendor({
-    appId: emulator.app.appId,
-    appSecret: emulator.app.appSecret,
-    host: emulator.baseUrl,
-    qps: 1000,
-    burst: 1000,
-  });
+  const vendor = emulatorVendor(emulator);
   const borrower: SignerSpec = { ...TEST_BORROWER, autoSign: false };
   const platform = (placements: SignerSpec['placements']): SignerSpec => ({
     role: 'platform',
@@ -72,14 +66,7 @@ describe('esignVendor on the emulator', () => {
   });
 
   it('after a crash, a new process re-uploads the same bytes (a new file id) and finds the flow the lost create made', async () => {
-    const restarted = () =>
-      esignVendor({
-        appId: emulator.app.appId,
-        appSecret: emulator.app.appSecret,
-        host: emulator.baseUrl,
-        qps: 1000,
-        burst: 1000,
-      });
+    const restarted = () => emulatorVendor(emulator);
     const flowInput = (document: Awaited<ReturnType<typeof vendor.uploadDocument>>) => ({
       title: '借款合同',
       businessNo: 'LN-CRASH',
@@ -217,15 +204,7 @@ describe('esignVendor waiting for an upload', () => {
   afterAll(() => server.close());
 
   it('an upload still processing at fileReadyTimeoutMs is the retryable VENDOR_FILE_NOT_READY', async () => {
-    const vendor = esignVendor({
-      appId: emulator.app.appId,
-      appSecret: emulator.app.appSecret,
-      host: emulator.baseUrl,
-      qps: 1000,
-      burst: 1000,
-      fileReadyTimeoutMs: 50,
-      fileReadyPollMs: 10,
-    });
+    const vendor = emulatorVendor(emulator, { fileReadyTimeoutMs: 50, fileReadyPollMs: 10 });
     const error = await vendor
       .uploadDocument({ key: 'contract', fileName: 'contract.pdf', bytes: contract }, ctx('slow-upload'))
       .catch((e: unknown) => e);
