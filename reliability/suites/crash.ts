@@ -355,6 +355,11 @@ effects and transactions. The runtimes' lease is 2 s, so a killed host's claims 
 never killed, submits what is left, drives every application to settlement, lets the workers finish and reads
 everything back.
 
+Run it on a machine with a core to spare. The 2 s lease gives each effect attempt 1 s (half the lease), which a host
+starved of CPU cannot meet: run at the lowest priority beside another full-scale suite, the PGlite host's effects
+timed out on every attempt and none of its signings finished within the last host's 20 minutes, while PostgreSQL's
+all completed. Production leases are a minute by default, and an effect's timeout is set to fit its work.
+
 The suite fails on: a signing or application lost (no record for a number it was handed out with); a signing not
 COMPLETED or FAILED, or FAILED without a reason; an application not settled or a dispatch not ended; a COMPLETED
 signing whose contract or flow at its vendor is not signed, or a FAILED one whose contract or flow is; more than one
