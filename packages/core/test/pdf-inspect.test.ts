@@ -64,7 +64,7 @@ describe('inspectPdf on the contract fixture', () => {
     expect(result.byteLength).toBe(template.byteLength);
     expect(result.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(result.pageCount).toBe(8);
-    expect(result.pages[0]).toEqual({ index: 0, width: 595.28, height: 841.89 });
+    expect(result.pages[0]).toEqual({ index: 0, width: 595.28, height: 841.89, x: 0, y: 0 });
     expect(result.fields).toHaveLength(fixtureFields.length);
     for (const expected of fixtureFields) {
       const field = result.fields.find((f) => f.name === expected.name);
