@@ -50,7 +50,8 @@ export {
   type EsignAuthFailure,
   type EsignCodeRule,
 } from './client/errors.js';
-export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './client/rate-limit.js';
+/** Kept for code that imported it from here: the limiter now lives in `@sealflow/core`, shared by every adapter. */
+export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from '@sealflow/core';
 export {
   type CallbackQuery,
   type CallbackRejection,

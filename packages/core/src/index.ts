@@ -29,7 +29,14 @@ export {
 export { maskIdNumber, maskMobile, maskName, maskPersonalData, maskText } from './privacy.js';
 
 // Ports: time and logging.
-export { type Clock, type Scheduler, systemClock, systemScheduler } from './ports/clock.js';
+export {
+  type Clock,
+  type Scheduler,
+  systemClock,
+  systemScheduler,
+  type TimeLimit,
+  withinTimeLimit,
+} from './ports/clock.js';
 export {
   consoleLogger,
   type LogFields,
@@ -238,6 +245,7 @@ export {
   GlyphMissingError,
   type InspectOptions,
   inspectPdf,
+  isWholePdf,
   type KeywordHit,
   type PdfFieldInfo,
   type PdfFieldType,
@@ -357,6 +365,7 @@ export {
 } from './templates/template-service.js';
 
 // Signing: the vendor gateway, scenes, records, evidence and the signing service.
+export { createRateLimiter, type RateLimiter, type RateLimiterOptions } from './signing/rate-limiter.js';
 export {
   adoptEvidence,
   archivedDocuments,

@@ -11,6 +11,9 @@
 import { Agent as HttpsAgent } from 'node:https';
 import {
   type Clock,
+  createRateLimiter,
+  withinTimeLimit,
+  isWholePdf,
   type Scheduler,
   SealflowError,
   ValidationError,
@@ -31,7 +34,6 @@ import {
   timeoutError,
   vendorCodeError,
 } from './errors.js';
-import { createRateLimiter } from './rate-limit.js';
 import { type CfcaSignerOptions, createCfcaSigner } from './signature.js';
 
 /** CFCA's hosts as seen in public integrations. Both end in `/FEP/`. */
@@ -212,7 +214,13 @@ export function createCfcaClient(options: CfcaClientOptions): CfcaClient {
   const scheduler = options.scheduler ?? systemScheduler;
   const http = options.axios ?? axiosDefault;
   const codes = { ...CFCA_ERROR_CODES, ...options.errorCodes };
-  const limiter = createRateLimiter({ qps: options.qps ?? DEFAULT_QPS, burst: options.burst, clock, scheduler });
+  const limiter = createRateLimiter({
+    qps: options.qps ?? DEFAULT_QPS,
+    burst: options.burst,
+    clock,
+    scheduler,
+    vendor: { id: 'cfca', name: 'CFCA' },
+  });
   const agent = createAgent(options.tls);
 
   /** One HTTP exchange under the rate limit and the time limit; network failures become typed errors. */
@@ -227,55 +235,40 @@ export function createCfcaClient(options: CfcaClientOptions): CfcaClient {
       throw abortedError(context, (error as { cause?: unknown }).cause ?? error);
     });
 
-    const timeout = new AbortController();
-    const signal = call.signal ? AbortSignal.any([call.signal, timeout.signal]) : timeout.signal;
-    let timedOut = false;
-    let stopWaiting = () => {};
     // The call ends at its timeout even if the HTTP library ignores the abort.
-    const givenUp = new Promise<never>((_, reject) => {
-      const onCallerAbort = () => reject(abortedError(context, call.signal?.reason));
-      call.signal?.addEventListener('abort', onCallerAbort, { once: true });
-      const cancel = scheduler.schedule(() => {
-        timedOut = true;
-        const error = timeoutError(context, callTimeout);
-        reject(error);
-        timeout.abort(error);
-      }, callTimeout);
-      stopWaiting = () => {
-        cancel();
-        call.signal?.removeEventListener('abort', onCallerAbort);
-      };
-    });
-    givenUp.catch(() => {});
-
+    const limit = {
+      timeoutMs: callTimeout,
+      scheduler,
+      signal: call.signal,
+      abortError: (reason: unknown) => abortedError(context, reason),
+      timeoutError: () => timeoutError(context, callTimeout),
+    };
     try {
-      const sending = http.request<ArrayBuffer>({
-        method: request.method,
-        url: request.url,
-        headers: { Accept: 'application/json', ...request.headers },
-        data: request.data,
-        // Exactly the signed bytes go out; the answer is read here, not by axios.
-        transformRequest: [(data: unknown) => data],
-        transformResponse: [(data: unknown) => data],
-        responseType: 'arraybuffer',
-        validateStatus: () => true,
-        maxRedirects: 0,
-        // Mutual TLS needs the direct connection through this agent; an environment proxy would bypass it.
-        proxy: false,
-        httpsAgent: agent,
-        signal,
-      });
-      return await Promise.race([sending, givenUp]);
+      return await withinTimeLimit(limit, (signal) =>
+        http.request<ArrayBuffer>({
+          method: request.method,
+          url: request.url,
+          headers: { Accept: 'application/json', ...request.headers },
+          data: request.data,
+          // Exactly the signed bytes go out; the answer is read here, not by axios.
+          transformRequest: [(data: unknown) => data],
+          transformResponse: [(data: unknown) => data],
+          responseType: 'arraybuffer',
+          validateStatus: () => true,
+          maxRedirects: 0,
+          // Mutual TLS needs the direct connection through this agent; an environment proxy would bypass it.
+          proxy: false,
+          httpsAgent: agent,
+          signal,
+        }),
+      );
     } catch (thrown) {
-      if (timedOut) throw timeoutError(context, callTimeout, thrown);
-      if (call.signal?.aborted) throw abortedError(context, call.signal.reason);
       if (thrown instanceof SealflowError) throw thrown;
+      if (call.signal?.aborted) throw abortedError(context, call.signal.reason);
       if (isAxiosError(thrown) && (thrown.code === 'ECONNABORTED' || thrown.code === 'ETIMEDOUT')) {
         throw timeoutError(context, callTimeout, thrown);
       }
       throw networkError(context, thrown);
-    } finally {
-      stopWaiting();
     }
   }
 
@@ -367,7 +360,7 @@ export function createCfcaClient(options: CfcaClientOptions): CfcaClient {
       return fetchFile({ operation: 'download' }, `${platformPath}contractNo/${contractNo}/downloading`, call, {
         bytes: Buffer.from('%PDF-'),
         kind: 'PDF',
-        complete: pdfComplete,
+        complete: isWholePdf,
       });
     },
     async batchDownload(contractNos, callOptions = {}) {
@@ -385,11 +378,6 @@ export function createCfcaClient(options: CfcaClientOptions): CfcaClient {
       });
     },
   };
-}
-
-/** A PDF ends with `%%EOF` (readers look for it in the last 1024 bytes; trailing line ends are allowed). */
-function pdfComplete(bytes: Buffer): boolean {
-  return bytes.subarray(Math.max(0, bytes.length - 1024)).includes('%%EOF');
 }
 
 function createAgent(tls: CfcaPfxTls | CfcaPemTls): HttpsAgent {

@@ -7,7 +7,17 @@
  * and the response alone.
  */
 import axiosDefault, { type AxiosInstance, type AxiosResponse, isAxiosError } from 'axios';
-import { type Clock, type Scheduler, ValidationError, systemClock, systemScheduler } from '@sealflow/core';
+import {
+  type Clock,
+  createRateLimiter,
+  type RateLimiter,
+  type Scheduler,
+  SealflowError,
+  ValidationError,
+  systemClock,
+  systemScheduler,
+  withinTimeLimit,
+} from '@sealflow/core';
 import { z } from 'zod';
 import {
   abortedError,
@@ -22,7 +32,6 @@ import {
   personalDataScrubber,
   timeoutError,
 } from './errors.js';
-import { createRateLimiter, type RateLimiter } from './rate-limit.js';
 import { buildPathAndQuery, type EmptyQueryValue, JSON_CONTENT_TYPE, signRequest } from './signature.js';
 
 /** e签宝's hosts by environment. Apps, secrets, whitelists and data are separate per environment. */
@@ -154,6 +163,7 @@ export function createEsignClient(options: EsignClientOptions): EsignClient {
     burst: options.burst,
     clock,
     scheduler,
+    vendor: { id: 'esign', name: 'e签宝' },
   });
   const encoder = new TextEncoder();
 
@@ -188,53 +198,40 @@ export function createEsignClient(options: EsignClientOptions): EsignClient {
       emptyQueryValue: options.emptyQueryValue,
     });
 
-    const timeout = new AbortController();
-    const signal = call.signal ? AbortSignal.any([call.signal, timeout.signal]) : timeout.signal;
-    let timedOut = false;
-    let stopWaiting = () => {};
     // The call ends at its timeout even if the HTTP library ignores the abort.
-    const givenUp = new Promise<never>((_, reject) => {
-      const onCallerAbort = () => reject(abortedError(context, call.signal?.reason));
-      call.signal?.addEventListener('abort', onCallerAbort, { once: true });
-      const cancel = scheduler.schedule(() => {
-        timedOut = true;
-        const error = timeoutError(context, callTimeout);
-        reject(error);
-        timeout.abort(error);
-      }, callTimeout);
-      stopWaiting = () => {
-        cancel();
-        call.signal?.removeEventListener('abort', onCallerAbort);
-      };
-    });
-
+    const limit = {
+      timeoutMs: callTimeout,
+      scheduler,
+      signal: call.signal,
+      abortError: (reason: unknown) => abortedError(context, reason),
+      timeoutError: () => timeoutError(context, callTimeout),
+    };
     let response: AxiosResponse<string>;
     try {
-      const sending = http.request<string>({
-        method,
-        url: baseUrl + pathAndQuery,
-        // `false` keeps axios from adding a Content-Type of its own (form-encoded on a body-less POST) that was not signed.
-        headers: { 'Content-Type': false, ...signed.headers },
-        data: body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
-        // Exactly the signed bytes go out; the answer is parsed here, not by axios.
-        transformRequest: [(data: unknown) => data],
-        transformResponse: [(data: unknown) => data],
-        responseType: 'text',
-        responseEncoding: 'utf8',
-        validateStatus: () => true,
-        maxRedirects: 0,
-        signal,
-      });
-      response = await Promise.race([sending, givenUp]);
+      response = await withinTimeLimit(limit, (signal) =>
+        http.request<string>({
+          method,
+          url: baseUrl + pathAndQuery,
+          // `false` keeps axios from adding a Content-Type of its own (form-encoded on a body-less POST) that was not signed.
+          headers: { 'Content-Type': false, ...signed.headers },
+          data: body === undefined ? undefined : Buffer.from(body.buffer, body.byteOffset, body.byteLength),
+          // Exactly the signed bytes go out; the answer is parsed here, not by axios.
+          transformRequest: [(data: unknown) => data],
+          transformResponse: [(data: unknown) => data],
+          responseType: 'text',
+          responseEncoding: 'utf8',
+          validateStatus: () => true,
+          maxRedirects: 0,
+          signal,
+        }),
+      );
     } catch (thrown) {
-      if (timedOut) throw timeoutError(context, callTimeout, thrown);
+      if (thrown instanceof SealflowError) throw thrown;
       if (call.signal?.aborted) throw abortedError(context, call.signal.reason);
       if (isAxiosError(thrown) && (thrown.code === 'ECONNABORTED' || thrown.code === 'ETIMEDOUT')) {
         throw timeoutError(context, callTimeout, thrown);
       }
       throw networkError(context, thrown);
-    } finally {
-      stopWaiting();
     }
     return parseResponse(context, response, call.schema, codes);
   }

@@ -9,6 +9,7 @@
  * document's key) is written into e签宝's own objects (see tags.ts), so the adapter keeps no store of its own.
  */
 import {
+  isWholePdf,
   type Clock,
   inspectPdf,
   maskText,
@@ -294,16 +295,6 @@ function storageError(what: string, cause: unknown): SealflowError {
         : 'Check that nothing between this server and e签宝 changes the bytes or headers.'),
     { cause, retryable, details: { vendor: ESIGN_VENDOR_ID, httpStatus: status } },
   );
-}
-
-/**
- * A PDF starts with `%PDF-` and ends with `%%EOF` (readers look for it in the last 1024 bytes; trailing line ends are
- * allowed). A body cut off on the way (a proxy, a dropped connection it hid) would otherwise be archived as the signed
- * contract and fail every check made on it for good; fetched again, it comes whole.
- */
-function wholePdf(bytes: Uint8Array): boolean {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buffer.subarray(0, 5).toString('latin1') === '%PDF-' && buffer.subarray(-1024).includes('%%EOF');
 }
 
 function cutOff(flowId: string, fileId: string, length: number): SealflowError {
@@ -1079,7 +1070,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
           file.fileName ?? detail.docs?.find((d) => d.fileId === file.fileId)?.fileName ?? 'signed.pdf',
         );
         const bytes = await fetchBytes(file.downloadUrl, 'signed document download', context.signal);
-        if (!wholePdf(bytes)) throw cutOff(flowId, file.fileId, bytes.length);
+        if (!isWholePdf(bytes)) throw cutOff(flowId, file.fileId, bytes.length);
         out.push({ key: key ?? fileName.replace(/\.pdf$/i, ''), fileName, bytes });
       }
       return out;

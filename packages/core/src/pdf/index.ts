@@ -17,7 +17,7 @@ export {
   type PdfInspection,
   type PdfRect,
 } from './inspect.js';
-export type { PdfSource } from './load.js';
+export { isWholePdf, type PdfSource } from './load.js';
 export type { Alignment } from './layout.js';
 export {
   type BlankSpec,

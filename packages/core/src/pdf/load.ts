@@ -76,6 +76,17 @@ export interface LastXref {
 
 const latin1 = new TextDecoder('latin1');
 
+/**
+ * Whether bytes received from elsewhere (a vendor's download, a document store) are a whole PDF: `%PDF-` at the start
+ * and `%%EOF` in the last 1024 bytes, where readers look for it (trailing line ends and padding are allowed). A body
+ * cut off on the way would otherwise be archived as a signed contract and fail every later check for good; fetched
+ * again, it usually comes whole. This is a cheap completeness test, not a parse: use `inspectPdf` for that.
+ */
+export function isWholePdf(bytes: Uint8Array): boolean {
+  if (bytes.length < 5 || latin1.decode(bytes.subarray(0, 5)) !== '%PDF-') return false;
+  return latin1.decode(bytes.subarray(Math.max(0, bytes.length - 1024))).includes('%%EOF');
+}
+
 /** Checks that need only the bytes: header, %%EOF, a startxref that points at a cross-reference section, /Encrypt. */
 export function checkPdfBytes(bytes: Uint8Array): LastXref {
   const head = latin1.decode(bytes.subarray(0, Math.min(1024, bytes.length)));

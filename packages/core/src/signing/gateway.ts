@@ -12,7 +12,7 @@
 import type { z } from 'zod';
 import { parseShape } from './request-shape.js';
 import { SealflowError, TimeoutError, ValidationError } from '../errors.js';
-import { type Clock, type Scheduler, systemClock, systemScheduler } from '../ports/clock.js';
+import { type Clock, type Scheduler, systemClock, systemScheduler, withinTimeLimit } from '../ports/clock.js';
 import { type Logger, silentLogger } from '../ports/logger.js';
 import type {
   RawCallback,
@@ -169,33 +169,24 @@ export function createSigningGateway(vendor: SigningVendor, options: SigningGate
         throw error;
       }
       let result: unknown;
-      // Each try gets its own signal: aborted when the caller gives up or when this try's time is up.
-      const tryAbort = new AbortController();
-      const signal = context?.signal ? AbortSignal.any([context.signal, tryAbort.signal]) : tryAbort.signal;
-      let stopWaiting = () => {};
-      // The try ends at its timeout, or when the caller gives up, even if the vendor ignores its signal.
-      const givenUp = new Promise<never>((_, reject) => {
-        const callerSignal = context?.signal;
-        const onCallerAbort = () => reject(abortedError(vendor.id, method, callerSignal?.reason));
-        callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-        const cancelTimeout = scheduler.schedule(() => {
-          const error = new TimeoutError(
-            'VENDOR_TIMEOUT',
-            `${vendor.id}.${method} did not answer within ${timeoutMs} ms (try ${attempt}). It is tried again with ` +
-              'the same idempotency key while tries remain; if the vendor is merely slow, raise timeoutMs.',
-            { details: { vendor: vendor.id, method, timeoutMs, attempt } },
-          );
-          // Rejected before the abort, so the try fails with the timeout, not with the vendor's reaction to it.
-          reject(error);
-          tryAbort.abort(error);
-        }, timeoutMs);
-        stopWaiting = () => {
-          cancelTimeout();
-          callerSignal?.removeEventListener('abort', onCallerAbort);
-        };
-      });
       try {
-        result = await Promise.race([invoke(signal), givenUp]).finally(stopWaiting);
+        // The try ends at its timeout, or when the caller gives up, even if the vendor ignores its signal.
+        result = await withinTimeLimit(
+          {
+            timeoutMs,
+            scheduler,
+            signal: context?.signal,
+            abortError: (reason) => abortedError(vendor.id, method, reason),
+            timeoutError: () =>
+              new TimeoutError(
+                'VENDOR_TIMEOUT',
+                `${vendor.id}.${method} did not answer within ${timeoutMs} ms (try ${attempt}). It is tried again ` +
+                  'with the same idempotency key while tries remain; if the vendor is merely slow, raise timeoutMs.',
+                { details: { vendor: vendor.id, method, timeoutMs, attempt } },
+              ),
+          },
+          invoke,
+        );
       } catch (thrown) {
         const error = normalise(thrown, vendor.id, method, personal);
         const retry = error.retryable && attempt < maxTries && !context?.signal?.aborted;

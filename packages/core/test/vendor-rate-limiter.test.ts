@@ -1,6 +1,6 @@
-import { createManualClock } from '@sealflow/core/memory';
+import { createManualClock } from '../src/memory/index.js';
 import { describe, expect, it } from 'vitest';
-import { createRateLimiter } from '../src/client/rate-limit.js';
+import { createRateLimiter } from '../src/index.js';
 
 async function settle() {
   for (let i = 0; i < 5; i++) await Promise.resolve();
@@ -36,12 +36,17 @@ describe('createRateLimiter', () => {
 
   it('an aborted wait fails with VENDOR_ABORTED and gives its turn back', async () => {
     const clock = createManualClock(0);
-    const limiter = createRateLimiter({ qps: 1, clock, scheduler: clock });
+    const limiter = createRateLimiter({ qps: 1, clock, scheduler: clock, vendor: { id: 'esign', name: 'e签宝' } });
     await limiter.acquire();
     const controller = new AbortController();
     const waiting = limiter.acquire(controller.signal);
     controller.abort();
-    await expect(waiting).rejects.toMatchObject({ code: 'VENDOR_ABORTED', retryable: false });
+    await expect(waiting).rejects.toMatchObject({
+      code: 'VENDOR_ABORTED',
+      retryable: false,
+      message: expect.stringContaining('e签宝 call was aborted'),
+      details: { vendor: 'esign' },
+    });
     let passed = false;
     const next = limiter.acquire().then(() => {
       passed = true;

@@ -1,19 +1,13 @@
 /**
- * A token bucket that makes callers wait for their turn instead of failing.
+ * A token bucket that makes a vendor adapter's callers wait for their turn instead of failing.
  *
- * e签宝 publishes no gateway QPS limits, so the client keeps its own pace: one bucket per client instance, shared by
- * every call of that instance, so that a burst of work (many contracts created at once) reaches the gateway spread
- * out rather than being answered with rate-limit errors. Time comes from the Clock and Scheduler ports, so tests
- * drive it with a manual clock.
+ * Neither e签宝 nor CFCA publishes a rate limit for its API, so each client keeps its own pace: one bucket per client
+ * instance, shared by every call of that instance, so that a burst of work (many contracts created at once) reaches
+ * the vendor spread out rather than answered with rate-limit errors. Time comes from the Clock and Scheduler ports,
+ * so tests drive it with a manual clock. Adapters for other vendors use it the same way.
  */
-import {
-  type Clock,
-  type Scheduler,
-  SealflowError,
-  ValidationError,
-  systemClock,
-  systemScheduler,
-} from '@sealflow/core';
+import { SealflowError, ValidationError } from '../errors.js';
+import { type Clock, type Scheduler, systemClock, systemScheduler } from '../ports/clock.js';
 
 /** Options of {@link createRateLimiter}. */
 export interface RateLimiterOptions {
@@ -21,8 +15,12 @@ export interface RateLimiterOptions {
   qps: number;
   /** How many calls may go at once after a quiet period. Default 1: calls are evenly spaced. */
   burst?: number;
+  /** Where "now" comes from; default the system clock. */
   clock?: Clock;
+  /** What waits run on; default `setTimeout`. A manual clock is both, for tests. */
   scheduler?: Scheduler;
+  /** The vendor whose calls wait here, named in the error of an aborted wait (`{ id: 'esign', name: 'e签宝' }`). */
+  vendor?: { id: string; name: string };
 }
 
 /** Hands out turns at a steady rate; waits, never refuses. */
@@ -53,6 +51,12 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const tolerance = (burst - 1) * interval;
   // The time at which the bucket would be full again if no one else came ("theoretical arrival time").
   let tat = Number.NEGATIVE_INFINITY;
+  const aborted = (reason: unknown) =>
+    new SealflowError(
+      'VENDOR_ABORTED',
+      `The ${options.vendor?.name ?? 'vendor'} call was aborted by the caller while waiting for its turn.`,
+      { cause: reason, retryable: false, details: options.vendor ? { vendor: options.vendor.id } : {} },
+    );
 
   return {
     acquire(signal) {
@@ -79,12 +83,4 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       });
     },
   };
-}
-
-function aborted(reason: unknown): SealflowError {
-  return new SealflowError('VENDOR_ABORTED', 'The e签宝 call was aborted by the caller while waiting for its turn.', {
-    cause: reason,
-    retryable: false,
-    details: { vendor: 'esign' },
-  });
 }
