@@ -1,6 +1,7 @@
 import type { EventObject } from 'xstate';
 import { TimeoutError, toSealflowError } from '../errors.js';
 import type { OutboxEntry } from '../ports/persistence.js';
+import { withinTimeLimit } from '../ports/clock.js';
 import { maskText } from '../privacy.js';
 import type { WorkerDependencies } from './worker.js';
 import type { EffectDefinition, SerializedError } from './workflow-definition.js';
@@ -28,7 +29,7 @@ export interface EffectPayload {
 
 type AttemptDependencies = Pick<
   WorkerDependencies,
-  'clock' | 'logger' | 'scheduler' | 'effectTimeoutMs' | 'definitionOf'
+  'clock' | 'logger' | 'scheduler' | 'effectTimeoutMs' | 'definitionOf' | 'retry'
 >;
 
 export function effectAttempts(deps: AttemptDependencies) {
@@ -53,41 +54,37 @@ export function effectAttempts(deps: AttemptDependencies) {
     const { machine, params } = entry.payload as EffectPayload;
     const effect = effectOf(entry);
     const timeoutMs = effect?.timeoutMs ?? deps.effectTimeoutMs;
-    const abort = new AbortController();
-    let cancelTimeout = () => {};
-    const timedOut = new Promise<never>((_, reject) => {
-      cancelTimeout = deps.scheduler.schedule(() => {
-        const error = new TimeoutError(
-          'EFFECT_TIMEOUT',
-          `Effect ${entry.type} of workflow ${entry.workflowId} did not finish within ${timeoutMs} ms (attempt ` +
-            `${entry.attempts}); it will be retried with the same idempotency key. If it needs longer, raise its ` +
-            'timeoutMs (and leaseMs above it); if it hangs, make it honour context.signal.',
-          { details: { workflowId: entry.workflowId, effect: entry.type, attempt: entry.attempts, timeoutMs } },
-        );
-        // Rejected before the abort, so the race is decided by the timeout even if the effect rejects at once.
-        reject(error);
-        abort.abort(error);
-      }, timeoutMs);
-    });
+    let timeout: Error | undefined;
+    const timeoutError = () => {
+      timeout = new TimeoutError(
+        'EFFECT_TIMEOUT',
+        `Effect ${entry.type} of workflow ${entry.workflowId} did not finish within ${timeoutMs} ms (attempt ` +
+          `${entry.attempts}); it will be retried with the same idempotency key. If it needs longer, raise its ` +
+          'timeoutMs (and leaseMs above it); if it hangs, make it honour context.signal.',
+        { details: { workflowId: entry.workflowId, effect: entry.type, attempt: entry.attempts, timeoutMs } },
+      );
+      return timeout;
+    };
     try {
       if (!effect) throw new Error(`no effect named '${entry.type}' is registered in workflow '${machine}'`);
-      const running = (async () =>
+      const output = await withinTimeLimit({ timeoutMs, scheduler: deps.scheduler, timeoutError }, (signal) =>
         effect.run(params, {
           workflowId: entry.workflowId,
           idempotencyKey: entry.id,
           attempt: entry.attempts,
+          lastAttempt: entry.attempts >= { ...deps.retry, ...effect.retry }.maxAttempts,
           clock,
           logger,
-          signal: abort.signal,
-        }))();
-      const output = await Promise.race([running, timedOut]);
+          signal,
+        }),
+      );
       const value = output === undefined ? null : output;
       const done: EventObject = { type: `${entry.type}.done`, output: value } as EventObject;
       const event = effect.onDone ? effect.onDone(value, params) : done;
       return { entry, claimToken, failure: null, event };
     } catch (thrown) {
       const error = toSealflowError(thrown, `effect ${entry.type}`);
-      if (abort.signal.aborted && thrown === abort.signal.reason) {
+      if (thrown === timeout) {
         logger.warn('effect_timed_out', {
           workflowId: entry.workflowId,
           effect: entry.type,
@@ -102,8 +99,6 @@ export function effectAttempts(deps: AttemptDependencies) {
           ? effect.onFailed(failure, params)
           : { type: `${entry.type}.failed`, error: failure };
       return { entry, claimToken, failure, event };
-    } finally {
-      cancelTimeout();
     }
   }
 

@@ -16,6 +16,12 @@ export interface EffectContext {
   idempotencyKey: string;
   /** 1 on the first try. */
   attempt: number;
+  /**
+   * This run is the last the retry policy allows (`maxAttempts`): if it fails retryably, the effect becomes a dead
+   * letter and its workflow waits for an operator. An effect that can end its workflow safely instead (ask the remote
+   * side what it holds and report that as an outcome the machine handles) does so on this run.
+   */
+  lastAttempt: boolean;
   clock: Clock;
   logger: Logger;
   /**

@@ -173,7 +173,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
   };
 
   const renderDocuments: EffectDefinition<RenderParams> = {
-    async run(params) {
+    async run(params, context) {
       const request = keys.open<SealedRequest>(params.sealed);
       const root = resolutionRoot(request, {
         businessNo: params.businessNo,
@@ -206,7 +206,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
         });
         out.push({ key: document.key, fileId: stored.fileId, sha256: stored.sha256, size: stored.size });
       }
-      return { documents: out };
+      return { documents: out, renderedAt: context.clock.now() };
     },
   };
 
@@ -214,6 +214,11 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
    * Start the flow at the vendor the signing is with. When the route has a fallback and this vendor fails in a way
    * the failover rule allows (`mayFailOver`), the output is the vendor's unavailability instead of a flow, and the
    * machine saves the move to the fallback.
+   *
+   * The runtime's last run (`lastAttempt`) that fails retryably does not leave the signing to a dead letter: it asks
+   * the vendor what it holds. A flow it made is adopted as it stands (routing then waits for it, and the deadline
+   * closes it); none is reported as the vendor's unavailability, which fails the signing with the last error's code
+   * (or moves it to the fallback). Only when the vendor cannot say does the error stand, for an operator to retry.
    */
   const startVendorFlow: EffectDefinition<StartFlowParams, FlowView | { unavailable: VendorUnavailable }> = {
     async run(params, context) {
@@ -223,13 +228,14 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
       try {
         return flowView(await startFlow(gateway, params, request, context, createKey), request);
       } catch (error) {
-        if (!params.fallbackVendorId || !isVendorUnavailable(error)) throw error;
+        const givingUp = context.lastAttempt && error instanceof SealflowError && error.retryable;
+        if (!givingUp && (!params.fallbackVendorId || !isVendorUnavailable(error))) throw error;
         const lookup = await lookupAfterFailure(gateway, { createKey, businessNo: params.businessNo }, context.signal);
         if (lookup.kind === 'found') {
           // The vendor holds a flow for this signing (a timed-out try made it, or the vendor recorded it before it
           // failed): the signing stays there. A retryable failure is retried as without a fallback, and the retry's
-          // create under the same key resumes or returns that flow; a refusal adopts it as it stands.
-          if (error instanceof SealflowError && error.retryable) throw error;
+          // create under the same key resumes or returns that flow; a refusal, or the last run, adopts it as it stands.
+          if (!givingUp && error instanceof SealflowError && error.retryable) throw error;
           context.logger.warn('vendor_flow_adopted', {
             vendor: params.vendorId,
             businessNo: params.businessNo,
@@ -238,9 +244,9 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
           });
           return flowView(lookup.flow, request);
         }
-        if (!mayFailOver(error, lookup.kind)) throw error;
+        if (givingUp ? lookup.kind !== 'none' : !mayFailOver(error, lookup.kind)) throw error;
         const failure = error as SealflowError;
-        context.logger.warn('vendor_failed_over', {
+        context.logger.warn(params.fallbackVendorId ? 'vendor_failed_over' : 'vendor_given_up', {
           vendor: params.vendorId,
           businessNo: params.businessNo,
           code: failure.code,
@@ -403,7 +409,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
           ...(document.timestamps?.length ? { timestamps: document.timestamps } : {}),
         });
       }
-      return { documents: out };
+      return { documents: out, renderedAt: context.clock.now() };
     },
   };
 
@@ -447,7 +453,7 @@ export function signingEffects(deps: SigningEffectDependencies): Record<string, 
           size: stored.size,
         });
       }
-      return { documents: out };
+      return { documents: out, renderedAt: context.clock.now() };
     },
   };
 

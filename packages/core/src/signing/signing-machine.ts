@@ -211,6 +211,12 @@ export interface SigningContext extends SigningInput {
   /** The deadline passed while the vendor flow was being created: close it as soon as its id is known. */
   deadlinePassed: boolean;
   rendered: RenderedDocument[] | null;
+  /**
+   * When rendering finished, epoch ms (from the effect's output, so a replay sees the same instant). The deadline
+   * timer runs from here to `deadlineAt`: a signing that waited in a queue keeps the deadline the vendor is sent.
+   * Absent in snapshots saved before it was kept; their timer runs `deadlineMs` from the vendor phase's start.
+   */
+  renderedAt?: number | null;
   flow: FlowView | null;
   pollAttempt: number;
   funderSignature: { actorId: string; funderId: string; sealId: string; at: number } | null;
@@ -293,7 +299,7 @@ export interface ArchiveParams extends FlowParams {
 type Failed<T extends string> = { type: `${T}.failed`; error: SerializedError };
 
 export type SigningEvent =
-  | { type: 'renderDocuments.done'; output: { documents: RenderedDocument[] } }
+  | { type: 'renderDocuments.done'; output: { documents: RenderedDocument[]; renderedAt?: number } }
   | Failed<'renderDocuments'>
   | { type: 'startVendorFlow.done'; output: FlowView }
   /** The vendor was unavailable and holds no flow for the signing: the signing may move to its fallback. */
@@ -458,7 +464,10 @@ export const signingMachine = setup({
     }),
   },
   delays: {
-    deadline: ({ context }) => context.deadlineMs,
+    deadline: ({ context }) =>
+      typeof context.renderedAt === 'number'
+        ? Math.max(0, vendorDeadlineAt(context) - context.renderedAt)
+        : context.deadlineMs,
     /** Backoff: base, 2×base, 4×base … up to max. */
     pollDelay: ({ context }) => Math.min(context.polling.maxMs, context.polling.baseMs * 2 ** context.pollAttempt),
   },
@@ -467,9 +476,14 @@ export const signingMachine = setup({
     flowCompleted: ({ context }) => context.flow?.status === 'completed',
     flowEnded: ({ context }) => context.flow !== null && FLOW_ENDED.includes(context.flow.status),
     hasFlow: ({ context }) => context.flow !== null,
-    /** The route has a vendor after the current one (the effect reports unavailability only then). */
+    /** The route has a vendor after the current one (else the effect reports unavailability only when it gives up). */
     fallbackRemains: ({ context }) => nextLeg(context) !== null,
     deadlinePassed: ({ context }) => context.deadlinePassed,
+    /** The deadline came while the documents were being rendered (the request waited in a queue): no vendor call. */
+    deadlinePassedWhileRendering: ({ context, event }) =>
+      event.type === 'renderDocuments.done' &&
+      typeof event.output.renderedAt === 'number' &&
+      event.output.renderedAt >= vendorDeadlineAt(context),
     /** What the vendor answered after the cancel: only a completed flow survives the deadline. */
     closedFlowCompleted: ({ event }) => event.type === 'cancelVendorFlow.done' && event.output.status === 'completed',
     polledFlowCompleted: ({ event }) => event.type === 'pollVendorFlow.done' && event.output.status === 'completed',
@@ -507,6 +521,7 @@ export const signingMachine = setup({
     deadlineAt: input.requestedAt + input.deadlineMs,
     deadlinePassed: false,
     rendered: null,
+    renderedAt: null,
     flow: null,
     pollAttempt: 0,
     funderSignature: null,
@@ -548,17 +563,27 @@ export const signingMachine = setup({
         },
       ],
       on: {
-        'renderDocuments.done': {
-          target: 'vendorPhase',
-          actions: [
-            assign({ rendered: ({ event }) => event.output.documents }),
-            emit(({ context, event }) => ({
-              type: 'signing.documents-rendered' as const,
-              ...base(context),
-              documents: event.output.documents.map((d) => ({ documentKey: d.key, sha256: d.sha256 })),
-            })),
-          ],
-        },
+        'renderDocuments.done': [
+          {
+            guard: 'deadlinePassedWhileRendering',
+            target: 'failed',
+            actions: assign({ failure: ({ context }) => deadlineBeforeVendorFailure(context) }),
+          },
+          {
+            target: 'vendorPhase',
+            actions: [
+              assign({
+                rendered: ({ event }) => event.output.documents,
+                renderedAt: ({ event }) => event.output.renderedAt ?? null,
+              }),
+              emit(({ context, event }) => ({
+                type: 'signing.documents-rendered' as const,
+                ...base(context),
+                documents: event.output.documents.map((d) => ({ documentKey: d.key, sha256: d.sha256 })),
+              })),
+            ],
+          },
+        ],
         'renderDocuments.failed': { target: 'failed', actions: failedAt('rendering') },
       },
     },
@@ -984,6 +1009,19 @@ function deadlineFailure(context: SigningContext, closeProblem?: string): Signin
     `The vendor flow did not complete within ${minutes} minute(s)${context.flow ? ` (flow ${context.flow.flowId}, ${context.flow.status})` : ''}.` +
       (closeProblem ? ` Closing it at the vendor failed: ${closeProblem}` : ''),
   );
+}
+
+function deadlineBeforeVendorFailure(context: SigningContext): SigningFailure {
+  const minutes = Math.round(context.deadlineMs / 60_000);
+  // Not failureOf: its advice for the rendering stage (check the template and values) would mislead here.
+  return {
+    code: 'SIGNING_DEADLINE_PASSED',
+    stage: 'rendering',
+    message:
+      `The signing's deadline (${minutes} minute(s) from the request) passed before its documents were rendered; ` +
+      'nothing was sent to the vendor. If requests wait in a queue this long, add workers or raise deadlineMs, then ' +
+      're-sign.',
+  };
 }
 
 /** The vendor after the current one on the signing's route; null when there is none (or no route was saved). */
