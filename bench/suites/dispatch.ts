@@ -29,6 +29,7 @@ import {
   createMemoryNotifier,
   createMemorySigningVendor,
   type ManualClock,
+  seededRandom,
 } from '../../packages/core/src/memory/index.js';
 import { PGlite } from '@electric-sql/pglite';
 import type pg from 'pg';
@@ -45,17 +46,8 @@ const RUNS = 200;
 const REGIONS = Array.from({ length: 31 }, (_, i) => String(110000 + i * 10000));
 const CATEGORIES = ['mortgage', 'car', 'credit', 'business'];
 
-/** A small seeded PRNG (mulberry32), so every run ranks the same pool. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG, so every run ranks the same pool. */
+const random = seededRandom;
 
 function pick<T>(rnd: () => number, from: readonly T[], howMany: number): T[] {
   const out = new Set<T>();

@@ -1,5 +1,6 @@
 /** Institutions and applications for the ranking tests. */
 import { emptyDispatchStats, type RankingApplication, type RankingCandidate, type RankingStats } from '../src/index.js';
+import { seededRandom } from '../src/memory/index.js';
 
 /** An application every {@link institution} serves by default: 100,000.00 yuan, region 310000, category 'car'. */
 export const APPLICATION: RankingApplication = { amountFen: 10_000_000, region: '310000', category: 'car' };
@@ -42,14 +43,7 @@ export function newcomer(id: string, overrides: Partial<Omit<RankingCandidate, '
 
 /** A Fisher–Yates shuffle driven by a seeded PRNG (mulberry32), so a failing case can be replayed. */
 export function shuffled<T>(items: readonly T[], seed: number): T[] {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));

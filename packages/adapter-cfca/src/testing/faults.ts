@@ -1,4 +1,14 @@
-/** Fault injection: what goes wrong between the client and 安心签's front-end processor (FEP). */
+/**
+ * Fault injection: what goes wrong between the client and 安心签's front-end processor (FEP). The faults and what the
+ * handlers make of them are 安心签's; the rules that pick the calls (`next`, `always`, `random`) are core's, shared
+ * with the other emulators so that a rule, a rate and a seed behave alike whichever vendor a test is pointed at.
+ */
+import {
+  type FaultControls,
+  FaultTable as FaultRules,
+  type RandomFaultRule,
+  type RandomFaultRuleOptions,
+} from '@sealflow/core/memory';
 
 /** One thing that can go wrong with a call. */
 export type CfcaFault =
@@ -38,23 +48,8 @@ export interface FaultMatch {
 
 export type CfcaRoute = 'transaction' | 'download' | 'batch-download';
 
-interface FaultRule {
-  match: FaultMatch;
-  fault: CfcaFault;
-  remaining: number;
-}
-
 /** Options of {@link CfcaFaults.random}. */
-export interface RandomFaultOptions {
-  /** The share of matching calls that get a fault, from 0 to 1 (0.2: one call in five on average). */
-  rate: number;
-  /**
-   * Seeds the generator that picks the calls and their faults: the same seed and the same sequence of calls give
-   * the same faults, so a run that found something can be repeated. Print it with the results.
-   */
-  seed: number;
-  /** The faults to pick from, each equally likely; list one twice to make it twice as likely. */
-  faults: readonly CfcaFault[];
+export interface RandomFaultOptions extends RandomFaultRuleOptions<CfcaFault, FaultMatch> {
   /** Which calls take part; omitted: every call. */
   match?: FaultMatch;
 }
@@ -67,131 +62,31 @@ export interface InjectedCfcaFault {
 }
 
 /** A running random rule: what it injected so far, and its off switch. */
-export interface RandomFaults {
-  /** Matching calls the rule saw (faulted or not). */
-  readonly calls: number;
-  /** Every fault injected, in order. */
-  readonly injected: readonly InjectedCfcaFault[];
-  /** Removes the rule; `clear` does too. */
-  stop(): void;
-}
+export interface RandomFaults extends RandomFaultRule<InjectedCfcaFault> {}
 
 /**
  * Controls for {@link CfcaFault}s. The first `next`/`always` rule that matches a call is used (and counted down); a
  * call no such rule takes is offered to the `random` rules, the first matching one deciding.
  */
-export interface CfcaFaults {
-  /** The next `times` (default 1) matching calls get `fault`. */
-  next(fault: CfcaFault, options?: FaultMatch & { times?: number }): void;
-  /** Every matching call gets `fault` until the returned function (or `clear`) removes it. */
-  always(fault: CfcaFault, match?: FaultMatch): () => void;
+export interface CfcaFaults extends FaultControls<CfcaFault, FaultMatch, InjectedCfcaFault> {
   /**
    * A random share of matching calls get a fault picked at random from a mix, from a seeded generator: a soak test
    * of a client (timeouts that were processed anyway, 5xx, rate limits, malformed bodies, batches that never
    * finish) at a known rate.
    */
   random(options: RandomFaultOptions): RandomFaults;
-  /** Removes every rule. */
-  clear(): void;
 }
 
 /**
- * mulberry32: a small, fast 32-bit generator, good enough to pick faults and reproducible from its seed. (The same
- * as the e签宝 emulator's: the two adapters share no testing code.)
+ * The emulator's side of {@link CfcaFaults}: core's rules, matched on the route and the txCode, the number 安心签's
+ * documentation and a client's logs name a transaction by (3202, 3211 …), rather than on its URL.
  */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-interface RandomRule {
-  match: FaultMatch;
-  rate: number;
-  faults: readonly CfcaFault[];
-  /** Draws whether a call gets a fault. */
-  next: () => number;
-  /** Draws which fault: a generator of its own, so the two draws are not consecutive outputs of one. */
-  pick: () => number;
-  calls: number;
-  injected: InjectedCfcaFault[];
-}
-
-export class FaultTable implements CfcaFaults {
-  private rules: FaultRule[] = [];
-  private randomRules: RandomRule[] = [];
-
-  next(fault: CfcaFault, options: FaultMatch & { times?: number } = {}): void {
-    const { times = 1, ...match } = options;
-    if (!Number.isInteger(times) || times < 1) throw new RangeError('faults.next: times must be a positive integer.');
-    this.rules.push({ match, fault, remaining: times });
-  }
-
-  always(fault: CfcaFault, match: FaultMatch = {}): () => void {
-    const rule: FaultRule = { match, fault, remaining: Number.POSITIVE_INFINITY };
-    this.rules.push(rule);
-    return () => {
-      this.rules = this.rules.filter((r) => r !== rule);
-    };
-  }
-
-  random(options: RandomFaultOptions): RandomFaults {
-    const { rate, seed, faults } = options;
-    if (!(Number.isFinite(rate) && rate >= 0 && rate <= 1)) {
-      throw new RangeError(`faults.random: rate must be a number from 0 to 1, got ${String(rate)}.`);
-    }
-    if (!Number.isInteger(seed)) throw new RangeError(`faults.random: seed must be an integer, got ${String(seed)}.`);
-    if (!Array.isArray(faults) || faults.length === 0) {
-      throw new RangeError('faults.random: faults must list at least one fault to pick from.');
-    }
-    const rule: RandomRule = {
-      match: options.match ?? {},
-      rate,
-      faults: [...faults],
-      next: seededRandom(seed),
-      pick: seededRandom(seed ^ 0x9e3779b9),
-      calls: 0,
-      injected: [],
-    };
-    this.randomRules.push(rule);
-    return {
-      get calls() {
-        return rule.calls;
-      },
-      injected: rule.injected,
-      stop: () => {
-        this.randomRules = this.randomRules.filter((r) => r !== rule);
-      },
-    };
-  }
-
-  clear(): void {
-    this.rules = [];
-    this.randomRules = [];
-  }
-
-  /** The fault for this call, if any, counting it. */
-  take(route: CfcaRoute, txCode: string | undefined): CfcaFault | undefined {
-    const rule = this.rules.find((r) => matches(r.match, route, txCode));
-    if (rule) {
-      rule.remaining -= 1;
-      if (rule.remaining <= 0) this.rules = this.rules.filter((r) => r !== rule);
-      return rule.fault;
-    }
-    const random = this.randomRules.find((r) => matches(r.match, route, txCode));
-    if (!random) return undefined;
-    random.calls += 1;
-    // Two draws per call, whatever the outcome, so one call's fault does not shift which later calls get one.
-    const hit = random.next() < random.rate;
-    const pick = random.faults[Math.floor(random.pick() * random.faults.length)]!;
-    if (!hit) return undefined;
-    random.injected.push({ route, txCode, fault: pick });
-    return pick;
+export class FaultTable
+  extends FaultRules<CfcaFault, FaultMatch, [route: CfcaRoute, txCode: string | undefined], InjectedCfcaFault>
+  implements CfcaFaults
+{
+  constructor() {
+    super({ matches, injected: (fault, route, txCode) => ({ route, txCode, fault }) });
   }
 }
 
