@@ -131,6 +131,39 @@ describe('esignVendor with a create log', () => {
     expect(flowsTitled('LN-LOG-4')).toEqual([flow.flowId]);
   });
 
+  it('findFlow: a key never sent needs no lookup; a sent one is looked for since its first try', async () => {
+    const log = memoryEsignCreateLog();
+    const vendor = vendorWith(log);
+    expect(await vendor.findFlow!({ createKey: 'log-6', businessNo: 'LN-LOG-6' }, { idempotencyKey: 'find-6' })).toBe(
+      null,
+    );
+    expect(listBodies).toEqual([]);
+
+    const firstTry = Date.now();
+    const flow = await createIn(vendor, 'LN-LOG-6', 'log-6');
+    const found = await vendor.findFlow!({ createKey: 'log-6', businessNo: 'LN-LOG-6' }, { idempotencyKey: 'find-6b' });
+    expect(found?.flowId).toBe(flow.flowId);
+    expect(listBodies.length).toBeGreaterThan(0);
+    expect(listBodies[0]!.signFlowStartTimeFrom).toBeGreaterThanOrEqual(firstTry - SKEW_MS);
+  });
+
+  it('reads a lost sign-flow-list page again, up to four times, before a lookup fails', async () => {
+    const vendor = vendorWith(memoryEsignCreateLog());
+    const flow = await createIn(vendor, 'LN-LOG-7', 'log-7');
+    const find = (n: number) =>
+      vendor.findFlow!({ createKey: 'log-7', businessNo: 'LN-LOG-7' }, { idempotencyKey: `find-7-${n}` });
+    const list = { path: '/v3/sign-flow/sign-flow-list' };
+
+    emulator.faults.next({ kind: 'http', status: 502 }, { ...list, times: 3 });
+    listBodies = [];
+    expect((await find(1))?.flowId).toBe(flow.flowId);
+    expect(listBodies).toHaveLength(4);
+
+    emulator.faults.next({ kind: 'malformed' }, { ...list, times: 4 });
+    await expect(find(2)).rejects.toMatchObject({ code: 'VENDOR_BAD_RESPONSE', retryable: true });
+    emulator.faults.clear();
+  });
+
   it('notes the key before the create is sent, so a create that fails to note sends nothing', async () => {
     const failing: EsignCreateLog = {
       note: async () => {

@@ -19,6 +19,12 @@ import { ConflictError, type Persistence, ValidationError } from '@sealflow/core
  */
 export interface EsignCreateLog {
   note(key: string, at: number): Promise<number | undefined>;
+  /**
+   * When a create under `key` was first noted, without noting one: `findFlow` asks it, so that a key never sent needs
+   * no lookup at e签宝 and a sent one is looked for only since its first try. A log without it makes `findFlow` look
+   * back `findLookbackMs` (90 days), one `sign-flow-list` page per 100 flows.
+   */
+  firstSent?(key: string): Promise<number | undefined>;
 }
 
 /** The entity kind the notes are kept under in sealflow's persistence. */
@@ -48,6 +54,7 @@ export function persistentEsignCreateLog(options: PersistentEsignCreateLogOption
     return row === null ? undefined : (row.data as { at: number }).at;
   };
   return {
+    firstSent: noted,
     async note(key, at) {
       const earlier = await noted(key);
       if (earlier !== undefined) return earlier;
@@ -85,6 +92,9 @@ export function memoryEsignCreateLog(): EsignCreateLog & { readonly size: number
   return {
     get size() {
       return notes.size;
+    },
+    async firstSent(key) {
+      return notes.get(key);
     },
     async note(key, at) {
       const earlier = notes.get(key);

@@ -106,7 +106,10 @@ export interface EsignVendorOptions extends EsignClientOptions {
    * 5 minutes.
    */
   clockSkewMs?: number;
-  /** How far back `findFlow` looks. Default 90 days, the longest a flow can sign. */
+  /**
+   * How far back `findFlow` looks. Default 90 days, the longest a flow can sign. With a create log that answers
+   * `firstSent`, only back to the key's first try (less `clockSkewMs`), and not at all for a key never sent.
+   */
   findLookbackMs?: number;
   /** At most this many `sign-flow-list` pages (100 flows each) per lookup. Default 50. */
   maxLookupPages?: number;
@@ -164,6 +167,9 @@ const CAPABILITIES: SigningCapabilities = {
 const DAY = 86_400_000;
 const MAX_FLOW_LIFETIME_MS = 90 * DAY;
 const PAGE_SIZE = 100;
+/** Reads of one `sign-flow-list` page before a lookup fails, and the first pause between them (doubled each time). */
+const LIST_PAGE_TRIES = 4;
+const LIST_PAGE_RETRY_MS = 100;
 
 // ---------------------------------------------------------------------------------------------- wire shapes
 
@@ -639,16 +645,33 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
     return toVendorFlow(flowId, detail);
   }
 
+  /**
+   * One `sign-flow-list` page, read again after a retryable failure. A lookup reads several pages, and all of them
+   * must arrive for it to say anything: failing the whole lookup on one lost page would make a retry after a lost
+   * answer (the moment a lookup matters) fail as often as the pages it reads, while a page is safe to read twice.
+   */
+  async function listPage(body: Record<string, unknown>, context: VendorCallContext) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call('POST', '/v3/sign-flow/sign-flow-list', context, { body, schema: listSchema });
+      } catch (error) {
+        const again = error instanceof SealflowError && error.retryable && attempt < LIST_PAGE_TRIES;
+        if (!again || context.signal?.aborted) throw error;
+        await sleep(LIST_PAGE_RETRY_MS * 2 ** (attempt - 1), context.signal);
+      }
+    }
+  }
+
   /** The flows whose fields carry `key`, newest first, looking back `lookbackMs` by start time. */
   async function flowsByKey(key: string, lookbackMs: number, context: VendorCallContext) {
     const found: { flowId: string; fingerprint: string; createdAt: number }[] = [];
     const maxPages = options.maxLookupPages ?? 50;
     const from = clock.now() - lookbackMs;
     for (let pageNum = 1; pageNum <= maxPages; pageNum++) {
-      const page = await call('POST', '/v3/sign-flow/sign-flow-list', context, {
-        body: { pageNum, pageSize: PAGE_SIZE, signFlowStartTimeFrom: from, signFlowStartTimeTo: clock.now() + DAY },
-        schema: listSchema,
-      });
+      const page = await listPage(
+        { pageNum, pageSize: PAGE_SIZE, signFlowStartTimeFrom: from, signFlowStartTimeTo: clock.now() + DAY },
+        context,
+      );
       const infos = page.signFlowInfos ?? [];
       for (const info of infos) {
         const { first } = tagsOf(info.signers);
@@ -666,6 +689,9 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
     return found.sort((a, b) => a.createdAt - b.createdAt);
   }
 
+  /** How far back a flow made by a create first sent at `firstSentAt` can have started, by e签宝's clock. */
+  const sinceFirstTry = (firstSentAt: number) => clock.now() - firstSentAt + (options.clockSkewMs ?? 5 * 60_000);
+
   /**
    * The flows an earlier try of the create `key` may have made. With a create log, none when no try was ever sent
    * (the note is written before the request, so a crash after it still leaves the note), else those started since
@@ -677,8 +703,7 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
     const now = clock.now();
     const firstSentAt = await options.createLog.note(key, now);
     if (firstSentAt === undefined) return [];
-    const sinceFirstTry = now - firstSentAt + (options.clockSkewMs ?? 5 * 60_000);
-    return flowsByKey(key, Math.min(lookbackMs, sinceFirstTry), context);
+    return flowsByKey(key, Math.min(lookbackMs, sinceFirstTry(firstSentAt)), context);
   }
 
   /**
@@ -1014,7 +1039,15 @@ export function esignVendor(options: EsignVendorOptions): SigningVendor {
     },
 
     async findFlow(lookup, context) {
-      const [first] = await flowsByKey(keyDigest(lookup.createKey), options.findLookbackMs ?? 90 * DAY, context);
+      const key = keyDigest(lookup.createKey);
+      let lookbackMs = options.findLookbackMs ?? 90 * DAY;
+      if (options.createLog?.firstSent) {
+        // The note is written before a create is sent: a key without one made no flow, anywhere.
+        const firstSentAt = await options.createLog.firstSent(key);
+        if (firstSentAt === undefined) return null;
+        lookbackMs = Math.min(lookbackMs, sinceFirstTry(firstSentAt));
+      }
+      const [first] = await flowsByKey(key, lookbackMs, context);
       if (!first) return null;
       const flow = await settled(first.flowId, context);
       // A draft is a create that stopped before its persons' silent signing started it (refused, or cut off): only
