@@ -150,6 +150,31 @@ describe('template bad input', () => {
     expect((await service.updateDraft(editor, v1.id, { parties: edge })).definition.parties).toEqual(edge);
   });
 
+  it('a version imported before page boxes were kept reads them from its stored PDF to refuse an off-page seal', async () => {
+    const { service, persistence } = setupTemplates();
+    const v1 = await importLoanContract(service);
+    expect(v1.pdf.pages).toHaveLength(8);
+    // What a version imported by an earlier release holds: its PDF without page boxes.
+    await persistence.transaction(async (tx) => {
+      const row = (await tx.entities.get('template-version', v1.id))!;
+      const data = row.data as { pdf: { pages?: unknown } };
+      delete data.pdf.pages;
+      expect(
+        await tx.entities.update('template-version', v1.id, row.version, {
+          data,
+          tags: row.tags,
+          uniqueKey: row.uniqueKey,
+          updatedAt: row.updatedAt,
+        }),
+      ).toBe(true);
+    });
+    const parties = v1.definition.parties.map((p) =>
+      p.role === 'platform' ? { ...p, seal: { page: 7, rect: { x: 100, y: -50, width: 120, height: 40 } } } : p,
+    );
+    const onEdit = await expectError(service.updateDraft(editor, v1.id, { parties }), 'TEMPLATE_DEFINITION_INVALID');
+    expect(onEdit.details).toMatchObject({ path: 'parties.platform.seal.rect', kind: 'outsidePage' });
+  });
+
   it('a seal placed by a keyword that the PDF does not contain', async () => {
     const { service, footprint } = setupTemplates();
     const v1 = await importLoanContract(service);

@@ -341,6 +341,11 @@ export const TemplatePdf = z.object({
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   pageCount: z.number().int().positive(),
   fields: z.array(TemplatePdfField),
+  /**
+   * Each page's MediaBox in PDF points (lower-left corner and size), which placements by `{ page, rect }` must lie
+   * on. Absent on versions imported before it was kept: their edits read it from the stored PDF.
+   */
+  pages: z.array(z.object({ x: z.number(), y: z.number(), width: z.number(), height: z.number() })).optional(),
 });
 /** The PDF of a template version: where it is stored, its hash and its fields. */
 export type TemplatePdf = z.infer<typeof TemplatePdf>;

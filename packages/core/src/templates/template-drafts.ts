@@ -41,7 +41,10 @@ import {
   validateDefinition,
 } from './validate-definition.js';
 
-/** The PDF facts a definition is validated against; seal keywords are looked up in the stored PDF when needed. */
+/**
+ * The PDF facts a definition is validated against. Page boxes are kept with the PDF; seal keywords (and the boxes of a
+ * version imported before they were kept) are looked up in the stored PDF when the definition needs them.
+ */
 async function pdfFacts(
   ctx: TemplateServiceContext,
   pdf: TemplatePdf,
@@ -57,21 +60,15 @@ async function pdfFacts(
       }),
     ),
   ];
-  const placedOnPages = [
-    ...parties.map((p) => (p as { seal?: unknown } | null)?.seal),
-    ...(Array.isArray(definition.variables) ? definition.variables : []).map(
-      (v) => (v as { placement?: unknown } | null)?.placement,
-    ),
-  ].some((placement) => typeof placement === 'object' && placement !== null && 'rect' in placement);
-  if (keywords.length === 0 && !placedOnPages) return { pageCount: pdf.pageCount, fields: pdf.fields };
-  // Keywords and page boxes are read from the stored original, which the store verifies against its hash.
+  const facts = { pageCount: pdf.pageCount, fields: pdf.fields, pageBoxes: pdf.pages };
+  if (keywords.length === 0 && pdf.pages) return facts;
+  // Read from the stored original, which the store verifies against its hash on the way out.
   const { bytes } = await ctx.documents.get(pdf.fileId);
   const inspection = await inspectPdf(bytes, { keywords });
   return {
-    pageCount: pdf.pageCount,
-    fields: pdf.fields,
+    ...facts,
     keywordsFound: [...new Set(inspection.keywordHits.map((h) => h.keyword))],
-    pageBoxes: inspection.pages,
+    pageBoxes: pdf.pages ?? inspection.pages,
   };
 }
 
@@ -135,7 +132,13 @@ export async function importTemplate(
       code: definition.code,
       version: number,
       definition,
-      pdf: { fileId: document.fileId, sha256: document.sha256, pageCount: inspection.pageCount, fields: pdfFields },
+      pdf: {
+        fileId: document.fileId,
+        sha256: document.sha256,
+        pageCount: inspection.pageCount,
+        fields: pdfFields,
+        pages: inspection.pages.map(({ x, y, width, height }) => ({ x, y, width, height })),
+      },
       ...freshDraft(actor, null),
     };
     const stored = await versions.insert(tx, version, ctx.clock.now());
